@@ -1,0 +1,79 @@
+#include "fileio.h"
+
+#include "cleanup.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int read_fd_all(int fd, char **buf, size_t *len)
+{
+	size_t cap = 4096, used = 0;
+	_cleanup_free_ char *data = malloc(cap);
+
+	if (!data)
+		return -1;
+	for (;;) {
+		ssize_t n;
+		if (used + 1 >= cap) {
+			char *bigger = realloc(data, cap * 2);
+			if (!bigger)
+				return -1;
+			data = bigger;
+			cap *= 2;
+		}
+		n = read(fd, data + used, cap - used - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	data[used] = '\0';
+	*buf = steal_pointer(&data);
+	if (len)
+		*len = used;
+	return 0;
+}
+
+int read_file_at(int dirfd, const char *path, char **buf, size_t *len, struct cntr_err *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return cntr_fail_errno(err, "open %s", path);
+	if (read_fd_all(fd, buf, len) < 0)
+		return cntr_fail_errno(err, "read %s", path);
+	return 0;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int write_file_at(int dirfd, const char *path, const char *text, struct cntr_err *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return cntr_fail_errno(err, "open %s", path);
+	if (write_all(fd, text, strlen(text)) < 0)
+		return cntr_fail_errno(err, "write %s", path);
+	return 0;
+}

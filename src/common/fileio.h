@@ -1,0 +1,18 @@
+/* Whole-file reads and small writes, relative to a directory fd (AT_FDCWD for paths). */
+#pragma once
+#include <stddef.h>
+
+struct cntr_err;
+
+/* Read all of dirfd/path into a malloc'd, NUL-terminated buffer (*len excludes the NUL).
+ * Works for /proc files whose st_size is 0. */
+int read_file_at(int dirfd, const char *path, char **buf, size_t *len, struct cntr_err *err);
+
+/* Same for an already open fd (read from its current offset). */
+int read_fd_all(int fd, char **buf, size_t *len);
+
+/* Write the whole string to dirfd/path (O_WRONLY, no create): procfs/cgroupfs knobs. */
+int write_file_at(int dirfd, const char *path, const char *text, struct cntr_err *err);
+
+/* write() until done, retrying on EINTR. Returns 0 or -1 with errno. */
+int write_all(int fd, const void *buf, size_t len);

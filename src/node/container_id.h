@@ -1,0 +1,24 @@
+/* How each runtime names a container's cgroup: the container ID is the last path component,
+ * optionally decorated ("libpod-ID", "docker-ID.scope", "cri-containerd-ID.scope",
+ * "crio-ID.scope", "crio-conmon-ID.scope" is NOT the container). One table, used by the
+ * resolver and by `cntr list`. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cgroup_id_pattern {
+	const char *prefix;   /* "docker-" */
+	const char *suffix;   /* ".scope" */
+	const char *runtime;  /* "docker" */
+};
+
+/* Extract the container ID from one cgroup path's last component. On success copies the bare
+ * ID (>= 12 lowercase hex chars, or any name for plain runtimes when allow_any is set) into
+ * id and the runtime guess ("docker", "podman", "containerd", "crio", or NULL when undecorated)
+ * into *runtime. Returns true on match. */
+bool cgroup_path_container_id(const char *path, char *id, size_t id_size, const char **runtime);
+
+/* True when the last component of path names the container `query` exactly or, when query
+ * is a hex prefix of >= 6 chars, by prefix. Whole components only ("abc" never matches
+ * "xabc"). */
+bool cgroup_path_matches_id(const char *path, const char *query, bool allow_prefix);
