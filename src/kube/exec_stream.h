@@ -21,7 +21,7 @@ enum kube_exec_channel {
 struct kube_exec_opts {
 	bool tty;        /* ask for a TTY; when in_fd is a terminal it is put in raw mode (restored
 			  * on every exit) and its size sent at start and on SIGWINCH */
-	bool stdin;      /* forward in_fd (else stdin=false is requested) */
+	bool forward_stdin; /* forward in_fd (else stdin=false is requested) */
 	int in_fd;       /* usually 0 */
 	int out_fd;      /* usually 1 */
 	int err_fd;      /* usually 2 (with tty the server merges stderr into stdout) */
