@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Shortest hex prefix accepted for a container ID. */
+#define CONTAINER_ID_MIN_PREFIX 6
+
 struct cgroup_id_pattern {
 	const char *prefix;   /* "docker-" */
 	const char *suffix;   /* ".scope" */
@@ -13,9 +16,10 @@ struct cgroup_id_pattern {
 };
 
 /* Extract the container ID from one cgroup path's last component. On success copies the bare
- * ID (>= 12 lowercase hex chars, or any name for plain runtimes when allow_any is set) into
- * id and the runtime guess ("docker", "podman", "containerd", "crio", or NULL when undecorated)
- * into *runtime. Returns true on match. */
+ * ID into id: a decorated component with >= 12 lowercase hex chars, or an undecorated one of
+ * exactly 64 (shorter bare hex names are too often session/service cgroups). The runtime
+ * guess ("docker", "podman", "containerd", "crio", or NULL when undecorated) goes into
+ * *runtime (runtime may be NULL). Returns true on match. */
 bool cgroup_path_container_id(const char *path, char *id, size_t id_size, const char **runtime);
 
 /* True when the last component of path names the container `query` exactly or, when query
