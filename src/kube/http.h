@@ -16,6 +16,7 @@ struct kube_http {
 	struct curl_slist *headers;  /* owned; applied with CURLOPT_HTTPHEADER by kube_http_open */
 	char *url;                   /* the full URL requested (after tls-server-name rewriting) */
 	char *display_url;           /* server + path as the user knows it, for messages */
+	struct curl_slist *connect_to; /* owned; CURLOPT_CONNECT_TO when tls-server-name is set */
 	char errbuf[CURL_ERROR_SIZE];
 };
 

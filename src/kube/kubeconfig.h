@@ -68,6 +68,8 @@ struct kube_config {
 	/* context */
 	char *namespace;       /* context namespace, in-cluster namespace file, else "default" */
 	bool namespace_from_config; /* false when `namespace` is the "default" fallback */
+
+	bool credentials_resolved; /* set by kube_config_resolve_credentials */
 };
 
 struct kube_config_opts {

@@ -1,0 +1,79 @@
+#include "kube/incluster.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/strutil.h"
+
+bool kube_incluster_available(void)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+	return host && *host && port && *port;
+}
+
+static const char *serviceaccount_dir(void)
+{
+	const char *dir = getenv("KUBE_SERVICEACCOUNT_DIR");
+	return dir && *dir ? dir : KUBE_SERVICEACCOUNT_DIR;
+}
+
+/* The namespace file is optional: a pod always has one, but a stripped mount may not. */
+static char *read_namespace(const char *dir)
+{
+	_cleanup_free_ char *path = xasprintf("%s/namespace", dir);
+	struct cntr_err ignored;
+	char *text = NULL;
+	size_t len;
+
+	if (access(path, R_OK) < 0 || read_file_at(AT_FDCWD, path, &text, &len, &ignored) < 0)
+		return NULL;
+	while (len && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	if (!len) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+int kube_incluster_load(const struct kube_config_opts *opts, struct kube_config **out,
+			struct cntr_err *err)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+	const char *dir = serviceaccount_dir();
+	struct kube_config *cfg;
+
+	if (!kube_incluster_available())
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+				 "in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		abort();
+	cfg->source = xasprintf("in-cluster service account (%s)", dir);
+	cfg->server = strchr(host, ':') ? xasprintf("https://[%s]:%s", host, port)
+					: xasprintf("https://%s:%s", host, port);
+	cfg->ca_file = xasprintf("%s/ca.crt", dir);
+	cfg->token_file = xasprintf("%s/token", dir);
+	cfg->namespace = read_namespace(dir);
+	cfg->namespace_from_config = cfg->namespace != NULL;
+	if (!cfg->namespace)
+		cfg->namespace = xstrdup("default");
+	if (access(cfg->ca_file, R_OK) < 0) {
+		cntr_fail_errno(err, "in-cluster config: CA certificate %s", cfg->ca_file);
+		kube_config_free(cfg);
+		return -1;
+	}
+	if (!(opts && opts->skip_credentials) && kube_config_resolve_credentials(cfg, err) < 0) {
+		kube_config_free(cfg);
+		return -1;
+	}
+	*out = cfg;
+	return 0;
+}

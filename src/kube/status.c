@@ -1,0 +1,79 @@
+#include "kube/status.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strutil.h"
+
+/* Messages are shown on one line: fold newlines and tabs, trim trailing blanks. */
+static char *one_line(const char *text, size_t len)
+{
+	char *s = xstrndup(text, len);
+	size_t n;
+
+	for (char *p = s; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	n = strlen(s);
+	while (n && s[n - 1] == ' ')
+		s[--n] = '\0';
+	return s;
+}
+
+static bool is_status_object(const json_t *obj)
+{
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	return json_is_object(obj) && kind && strcmp(kind, "Status") == 0;
+}
+
+char *kube_status_message_json(long http_status, const json_t *status)
+{
+	const char *message = json_string_value(json_object_get(status, "message"));
+	const char *reason = kube_status_reason(status);
+
+	if (message && *message)
+		return one_line(message, strlen(message));
+	if (reason && *reason)
+		return xasprintf("%s (HTTP %ld)", reason, http_status);
+	return xasprintf("HTTP %ld", http_status);
+}
+
+char *kube_status_message(long http_status, const char *body, size_t len)
+{
+	json_t *obj;
+	char *msg;
+	size_t line_len;
+
+	if (body && len) {
+		obj = json_loadb(body, len, 0, NULL);
+		if (is_status_object(obj)) {
+			msg = kube_status_message_json(http_status, obj);
+			json_decref(obj);
+			return msg;
+		}
+		json_decref(obj);
+		/* Not a Status (a proxy's HTML page, a plain-text error): its first line. */
+		while (len && (*body == '\n' || *body == '\r' || *body == ' '))
+			body++, len--;
+		for (line_len = 0; line_len < len && line_len < 200; line_len++)
+			if (body[line_len] == '\n' || body[line_len] == '\r')
+				break;
+		if (line_len) {
+			char *line = one_line(body, line_len);
+			msg = xasprintf("HTTP %ld: %s", http_status, line);
+			free(line);
+			return msg;
+		}
+	}
+	return xasprintf("HTTP %ld", http_status);
+}
+
+const char *kube_status_reason(const json_t *status)
+{
+	return json_string_value(json_object_get(status, "reason"));
+}
+
+long kube_status_code(const json_t *status)
+{
+	return (long)json_integer_value(json_object_get(status, "code"));
+}
