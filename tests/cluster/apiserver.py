@@ -1,0 +1,490 @@
+#!/usr/bin/python3
+"""A Kubernetes API server stand-in for the cluster tests of lambda-cntr.
+
+Faithful to the real API for what lambda-cntr uses: HTTPS (ALPN http/1.1 only), client-cert or
+bearer-token authentication (401 Status otherwise), RBAC toggles answering 403 with the real
+message, pods under /api/v1/namespaces/NS/pods with GET/POST/DELETE, list with labelSelector and
+fieldSelector, WATCH streams (chunked JSON lines, split across writes, ERROR 410 when the
+resourceVersion is too old), Status bodies for errors, /version, and pods/exec over WebSocket
+(v5.channel.k8s.io and v4.channel.k8s.io, or v4 only like servers < 1.29). Pods run for real
+(see kubelet.py and node.py).
+
+Importable (tests drive an ApiServer object directly) or runnable:
+    apiserver.py --pki DIR [--port N] [--v4-only] [--token TOKEN=USER ...]
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import secrets
+import select
+import shutil
+import socket
+import socketserver
+import ssl
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import kubelet  # noqa: E402
+import node  # noqa: E402
+import wsexec  # noqa: E402
+from podstore import (SelectorError, Store, matches, now_rfc3339, parse_field_selector,  # noqa: E402
+                      parse_label_selector)
+
+NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+NAME_INVALID = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+                "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+                "'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+                "(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+
+
+class ApiError(Exception):
+    def __init__(self, code, reason, message, details=None):
+        super().__init__(message)
+        self.body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                     "message": message, "reason": reason, "code": code}
+        if details:
+            self.body["details"] = details
+        self.code = code
+
+
+def not_found(name, kind="pods"):
+    return ApiError(404, "NotFound", '%s "%s" not found' % (kind, name), {"name": name, "kind": kind})
+
+
+def bad_request(message):
+    return ApiError(400, "BadRequest", message)
+
+
+class ApiServer:
+    """The whole stand-in: store, kubelet, TLS listener. Tests flip the knobs below."""
+
+    def __init__(self, pki, port=0, v4_only=False, tokens=None, cntr_bin=None, node_name="node-1"):
+        self.pki = pki
+        self.v4_only = v4_only
+        self.tokens = dict(tokens or {})        # bearer token -> user name
+        self.forbidden = set()                  # (user or "*", verb, resource)
+        self.requests = []                      # (user, method, path, query) of every request
+        self.store = Store()
+        self.state_dir = tempfile.mkdtemp(prefix="cntr-apiserver-")
+        self.kubelet = kubelet.Kubelet(self.store, node_name, self.state_dir,
+                                       cntr_bin or os.environ.get("CNTR_BIN"))
+        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls.load_cert_chain(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key"))
+        self.tls.load_verify_locations(os.path.join(pki, "ca.crt"))
+        self.tls.verify_mode = ssl.CERT_OPTIONAL
+        # A real API server would pick h2 when offered; the stand-in only speaks HTTP/1.1, so
+        # offering nothing else is the honest refusal.
+        self.tls.set_alpn_protocols(["http/1.1"])
+        self.httpd = _ThreadingServer(("127.0.0.1", port), _Handler)
+        self.httpd.api = self
+        self.port = self.httpd.server_address[1]
+        self.thread = None
+
+    @property
+    def url(self):
+        return "https://127.0.0.1:%d" % self.port
+
+    def start(self):
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                       daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.stopping = True
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.kubelet.shutdown()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    # -- test knobs ---------------------------------------------------------------------------
+    def forbid(self, verb, resource, user="*"):
+        self.forbidden.add((user, verb, resource))
+
+    def count(self, method, path_re):
+        return sum(1 for _, m, p, _ in self.requests if m == method and re.search(path_re, p))
+
+    def create_pod(self, pod, namespace="default"):
+        """Create a pod as if POSTed by an admin (fixtures for the tests)."""
+        return self.create(namespace, pod)
+
+    def wait_pod(self, namespace, name, predicate, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pod = self.store.get(namespace, name)
+            if predicate(pod):
+                return pod
+            time.sleep(0.05)
+        raise TimeoutError("pod %s/%s: condition not reached; last seen: %s" % (
+            namespace, name, json.dumps(self.store.get(namespace, name))))
+
+    # -- REST semantics -----------------------------------------------------------------------
+    def authorize(self, user, verb, resource, namespace, name=None):
+        if any((u in ("*", user)) and v == verb and r == resource for u, v, r in self.forbidden):
+            subject = '%s "%s"' % (resource.split("/")[0], name) if name else resource.split("/")[0]
+            raise ApiError(403, "Forbidden",
+                           '%s is forbidden: User "%s" cannot %s resource "%s" in API group "" in '
+                           'the namespace "%s"' % (subject, user, verb, resource, namespace),
+                           {"name": name, "kind": resource.split("/")[0]} if name else {"kind": resource})
+
+    def create(self, namespace, pod):
+        if namespace not in self.store.namespaces:
+            raise not_found(namespace, "namespaces")
+        if not isinstance(pod, dict) or pod.get("kind", "Pod") != "Pod":
+            raise bad_request("the body of the request was in an unknown format")
+        meta = pod.setdefault("metadata", {})
+        if meta.get("namespace", namespace) != namespace:
+            raise bad_request("the namespace of the provided object does not match the namespace "
+                              "sent on the request")
+        meta["namespace"] = namespace
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + "".join(
+                random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+        name = meta.get("name") or ""
+        causes = []
+        if not name:
+            causes.append(("metadata.name", "Required value: name or generateName is required"))
+        elif len(name) > 253 or not NAME_RE.match(name):
+            causes.append(("metadata.name", 'Invalid value: "%s": %s' % (name, NAME_INVALID)))
+        spec = pod.get("spec") or {}
+        if not spec.get("containers"):
+            causes.append(("spec.containers", "Required value"))
+        for i, c in enumerate(spec.get("containers") or []):
+            if not c.get("name"):
+                causes.append(("spec.containers[%d].name" % i, "Required value"))
+            if not c.get("image"):
+                causes.append(("spec.containers[%d].image" % i, "Required value"))
+        if causes:
+            raise ApiError(422, "Invalid", 'Pod "%s" is invalid: %s' % (
+                name, ", ".join("%s: %s" % c for c in causes)),
+                {"name": name, "kind": "Pod", "causes": [
+                    {"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes]})
+        if self.store.get(namespace, name) is not None:
+            raise ApiError(409, "AlreadyExists", 'pods "%s" already exists' % name,
+                           {"name": name, "kind": "pods"})
+        pod["kind"], pod["apiVersion"] = "Pod", "v1"
+        spec.setdefault("restartPolicy", "Always")
+        spec.setdefault("terminationGracePeriodSeconds", 30)
+        spec.setdefault("dnsPolicy", "ClusterFirst")
+        pod["spec"] = spec
+        pod["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+        created = self.store.add(pod)
+        self.store.creates.append((namespace, name))
+        self.kubelet.pod_created(created)
+        return created
+
+    def delete(self, namespace, name, grace):
+        pod = self.store.get(namespace, name)
+        if pod is None:
+            raise not_found(name)
+        if pod["metadata"].get("deletionTimestamp"):
+            return pod
+        if grace is None:
+            grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
+
+        def mark(p):
+            p["metadata"]["deletionTimestamp"] = now_rfc3339()
+            p["metadata"]["deletionGracePeriodSeconds"] = grace
+        pod = self.store.update(namespace, name, mark)
+        self.kubelet.pod_deleted(namespace, name, grace)
+        return pod
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    stopping = False
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kube-apiserver-standin"
+
+    def setup(self):
+        # TLS handshake here, in the connection's thread, so one slow client blocks nobody.
+        self.request.settimeout(30)
+        self.request = self.server.api.tls.wrap_socket(self.request, server_side=True)
+        self.request.settimeout(None)
+        super().setup()
+
+    def log_message(self, fmt, *args):
+        if os.environ.get("APISERVER_LOG"):
+            sys.stderr.write("apiserver: %s\n" % (fmt % args))
+
+    @property
+    def api(self):
+        return self.server.api
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def send_json(self, code, obj):
+        body = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as e:
+            raise bad_request("couldn't get version/kind; json parse error: %s" % e)
+
+    def authenticate(self):
+        cert = self.connection.getpeercert()
+        if cert:
+            for rdn in cert.get("subject", ()):
+                for key, value in rdn:
+                    if key == "commonName":
+                        return value
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer ") and auth[7:].strip() in self.api.tokens:
+            return self.api.tokens[auth[7:].strip()]
+        raise ApiError(401, "Unauthorized", "Unauthorized")
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
+
+    def do_PUT(self):
+        self.dispatch("PUT")
+
+    def do_PATCH(self):
+        self.dispatch("PATCH")
+
+    def dispatch(self, method):
+        url = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        user = None
+        try:
+            user = self.authenticate()
+            self.api.requests.append((user, method, url.path, query))
+            self.route(method, url.path, query, user)
+        except ApiError as e:
+            self.api.requests.append((user, method, url.path, query))
+            self.send_json(e.code, e.body)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            self.close_connection = True
+
+    def route(self, method, path, query, user):
+        if path == "/version" and method == "GET":
+            minor = "28" if self.api.v4_only else "29"
+            return self.send_json(200, {"major": "1", "minor": minor, "gitVersion": "v1.%s.0" % minor,
+                                        "platform": "linux/amd64"})
+        m = re.match(r"^/api/v1/(?:namespaces/([^/]+)/)?pods(?:/([^/]+))?(?:/([a-z]+))?$", path)
+        if not m:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        namespace, name, sub = m.groups()
+        if sub == "exec" and name and namespace and method in ("GET", "POST"):
+            return self.exec(namespace, name, query, user)
+        if sub:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if name is None and method == "GET":
+            verb = "watch" if _flag(query, "watch") else "list"
+            self.api.authorize(user, verb, "pods", namespace)
+            if verb == "watch":
+                return self.watch(namespace, query)
+            items, rv = self.api.store.list(namespace, *_selectors(query))
+            return self.send_json(200, {"kind": "PodList", "apiVersion": "v1",
+                                        "metadata": {"resourceVersion": rv}, "items": items})
+        if name is None and method == "POST" and namespace:
+            self.api.authorize(user, "create", "pods", namespace)
+            return self.send_json(201, self.api.create(namespace, self.read_body()))
+        if name and namespace and method == "GET":
+            self.api.authorize(user, "get", "pods", namespace, name)
+            pod = self.api.store.get(namespace, name)
+            if pod is None:
+                raise not_found(name)
+            return self.send_json(200, pod)
+        if name and namespace and method == "DELETE":
+            self.api.authorize(user, "delete", "pods", namespace, name)
+            body = self.read_body() or {}
+            grace = query.get("gracePeriodSeconds", [body.get("gracePeriodSeconds")])[0]
+            return self.send_json(200, self.api.delete(namespace, name,
+                                                       None if grace is None else int(grace)))
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the "
+                       "requested resource")
+
+    # -- watch --------------------------------------------------------------------------------
+    def watch(self, namespace, query):
+        preds = _selectors(query)
+        rv_text = query.get("resourceVersion", [""])[0]
+        timeout = int(query.get("timeoutSeconds", ["1800"])[0])
+        deadline = time.monotonic() + timeout
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.close_connection = True
+        rng = random.Random(secrets.randbits(32))
+        if rv_text in ("", "0"):
+            items, rv = self.api.store.list(namespace, *preds)
+            for pod in items:
+                self.send_event(rng, "ADDED", pod)
+            rv = int(rv)
+        else:
+            try:
+                rv = int(rv_text)
+            except ValueError:
+                rv = -1
+        while time.monotonic() < deadline and not self.server.stopping:
+            events = self.api.store.events_after(rv, namespace, 0.5)
+            if events is None:
+                self.send_event(rng, "ERROR", {
+                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                    "message": "too old resource version: %s (%d)" % (rv_text, self.api.store.oldest_rv + 1),
+                    "reason": "Expired", "code": 410})
+                break
+            for ev_rv, kind, _, obj in events:
+                rv = ev_rv
+                if _matches(obj, preds):
+                    self.send_event(rng, kind, obj)
+            if self.client_gone():
+                return
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def send_event(self, rng, kind, obj):
+        """One JSON line per event; sometimes split over two chunks (and TCP writes)."""
+        line = (json.dumps({"type": kind, "object": obj}) + "\n").encode()
+        pieces = [line]
+        if rng.random() < 0.5:
+            cut = rng.randrange(1, len(line))
+            pieces = [line[:cut], line[cut:]]
+        for piece in pieces:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.flush()
+            if len(pieces) > 1:
+                time.sleep(0.005)
+
+    def client_gone(self):
+        r, _, _ = select.select([self.connection], [], [], 0)
+        if not r:
+            return False
+        try:
+            return self.connection.recv(1) == b""
+        except (OSError, ValueError):
+            return True
+
+    # -- exec ---------------------------------------------------------------------------------
+    def buffered_input(self):
+        """Bytes the client sent right after its upgrade request, already in rfile's buffer."""
+        self.connection.setblocking(False)
+        try:
+            data = self.rfile.peek(1)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            data = b""
+        finally:
+            self.connection.setblocking(True)
+        data = data or b""
+        if data:
+            self.rfile.read(len(data))
+        return data
+
+    def exec(self, namespace, name, query, user):
+        self.api.authorize(user, "create", "pods/exec", namespace, name)
+        pod = self.api.store.get(namespace, name)
+        if pod is None:
+            raise not_found(name)
+        command = query.get("command", [])
+        if not command:
+            raise bad_request("you must specify at least 1 command")
+        names = [c["name"] for c in pod["spec"]["containers"]]
+        container = query.get("container", [""])[0]
+        if not container:
+            if len(names) != 1:
+                raise bad_request("a container name must be specified for pod %s, choose one of: "
+                                  "[%s]" % (name, " ".join(names)))
+            container = names[0]
+        if container not in names:
+            raise bad_request("container %s is not valid for pod %s" % (container, name))
+        if self.headers.get("Upgrade", "").lower() != "websocket":
+            raise bad_request("Upgrade request required")
+        offered = [p.strip() for h in self.headers.get_all("Sec-WebSocket-Protocol") or []
+                   for p in h.split(",")]
+        supported = ["v4.channel.k8s.io"] if self.api.v4_only else ["v5.channel.k8s.io",
+                                                                    "v4.channel.k8s.io"]
+        protocol = next((p for p in supported if p in offered), None)
+        if protocol is None:
+            raise bad_request("unable to upgrade connection: none of the requested subprotocols "
+                              "%s is supported (%s)" % (offered, ", ".join(supported)))
+        runtime, ctr = self.api.kubelet.running_container(namespace, name, container)
+        if ctr is None or pod["status"].get("phase") != "Running":
+            raise bad_request("unable to upgrade connection: container not found (\"%s\")" % container)
+        tty = _flag(query, "tty")
+        proc = node.Process(ctr.exec_argv(command, tty), tty=tty, stdin=_flag(query, "stdin"))
+        with runtime.lock:
+            runtime.execs.add(proc)
+        try:
+            self.send_response(101, "Switching Protocols")
+            self.send_header("Upgrade", "websocket")
+            self.send_header("Connection", "Upgrade")
+            self.send_header("Sec-WebSocket-Accept",
+                             wsexec.accept_key(self.headers.get("Sec-WebSocket-Key", "")))
+            self.send_header("Sec-WebSocket-Protocol", protocol)
+            self.end_headers()
+            self.wfile.flush()
+            self.close_connection = True
+            prebuffered = self.buffered_input()
+            session = wsexec.Session(self.connection, prebuffered, protocol, proc, command)
+            session.run()
+        finally:
+            with runtime.lock:
+                runtime.execs.discard(proc)
+
+
+def _flag(query, key):
+    return query.get(key, ["false"])[0].lower() in ("true", "1")
+
+
+def _selectors(query):
+    try:
+        return (parse_label_selector(query.get("labelSelector", [""])[0]),
+                parse_field_selector(query.get("fieldSelector", [""])[0]))
+    except SelectorError as e:
+        raise bad_request(str(e))
+
+
+def _matches(pod, preds):
+    return matches(pod, *preds)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pki", required=True, help="directory made by mkcerts.sh")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--v4-only", action="store_true")
+    parser.add_argument("--token", action="append", default=[], help="TOKEN=USER")
+    args = parser.parse_args()
+    tokens = dict(t.split("=", 1) for t in args.token)
+    server = ApiServer(args.pki, args.port, args.v4_only, tokens).start()
+    print(server.url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""The stand-in's kubelet (and scheduler): drives each pod through the phases a real cluster
+reports — scheduling (or Unschedulable), image pull (or ErrImagePull/ImagePullBackOff), Running
+and Ready, container exits (Succeeded/Failed/CrashLoopBackOff) and graceful deletion."""
+
+import signal
+import threading
+import time
+
+import node
+from podstore import now_rfc3339
+
+
+class PodRuntime:
+    def __init__(self):
+        self.containers = {}   # name -> RuncContainer | HostContainer
+        self.execs = set()     # node.Process of live exec sessions
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+
+
+def is_host_pod(pod):
+    """hostPID + privileged: what a debug agent asks for; it runs on the host (see node.py)."""
+    spec = pod["spec"]
+    return bool(spec.get("hostPID")) and any(
+        (c.get("securityContext") or {}).get("privileged") for c in spec["containers"])
+
+
+def _condition(kind, status, reason=None, message=None):
+    c = {"type": kind, "status": status, "lastProbeTime": None, "lastTransitionTime": now_rfc3339()}
+    if reason:
+        c["reason"] = reason
+    if message:
+        c["message"] = message
+    return c
+
+
+class Kubelet:
+    def __init__(self, store, node_name, state_dir, cntr_bin):
+        self.store = store
+        self.node_name = node_name
+        self.state_dir = state_dir
+        self.cntr_bin = cntr_bin
+        self.runtimes = {}
+        self.lock = threading.Lock()
+        # Test knobs.
+        self.missing_image_prefixes = ["registry.invalid/"]
+        self.unschedulable_message = None  # set: every new pod stays Pending/Unschedulable
+        self.start_delay = 0.3
+
+    # -- entry points called by the API server ------------------------------------------------
+    def pod_created(self, pod):
+        key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
+        runtime = PodRuntime()
+        with self.lock:
+            self.runtimes[key] = runtime
+        threading.Thread(target=self._run_pod, args=(key, runtime), daemon=True).start()
+
+    def pod_deleted(self, namespace, name, grace):
+        with self.lock:
+            runtime = self.runtimes.get((namespace, name))
+        threading.Thread(target=self._terminate, args=((namespace, name), runtime, grace),
+                         daemon=True).start()
+
+    def running_container(self, namespace, name, container):
+        with self.lock:
+            runtime = self.runtimes.get((namespace, name))
+        if runtime is None or runtime.stopping.is_set():
+            return None, None
+        with runtime.lock:
+            return runtime, runtime.containers.get(container)
+
+    def shutdown(self):
+        with self.lock:
+            items = list(self.runtimes.items())
+        for key, runtime in items:
+            self._terminate(key, runtime, 0)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def _set_status(self, key, mutate):
+        return self.store.update(key[0], key[1], lambda pod: mutate(pod, pod.setdefault("status", {})))
+
+    def _run_pod(self, key, runtime):
+        time.sleep(self.start_delay)
+        pod = self.store.get(*key)
+        if pod is None or runtime.stopping.is_set():
+            return
+        if self.unschedulable_message:
+            def unschedulable(p, st):
+                st["conditions"] = [_condition("PodScheduled", "False", "Unschedulable",
+                                               self.unschedulable_message)]
+            self._set_status(key, unschedulable)
+            return
+        if not pod["spec"].get("nodeName"):
+            self.store.update(key[0], key[1], lambda p: p["spec"].__setitem__("nodeName", self.node_name))
+        elif pod["spec"]["nodeName"] != self.node_name:
+            return  # bound to a node without a kubelet: Pending forever, as in a real cluster
+
+        def creating(p, st):
+            st["hostIP"] = "10.0.0.1"
+            st["startTime"] = now_rfc3339()
+            st["conditions"] = [_condition("PodScheduled", "True"), _condition("Initialized", "True"),
+                                _condition("ContainersReady", "False", "ContainersNotReady"),
+                                _condition("Ready", "False", "ContainersNotReady")]
+            st["containerStatuses"] = [
+                {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
+                 "restartCount": 0, "started": False,
+                 "state": {"waiting": {"reason": "ContainerCreating"}}}
+                for c in p["spec"]["containers"]]
+        self._set_status(key, creating)
+
+        missing = [c for c in pod["spec"]["containers"]
+                   if any(c.get("image", "").startswith(pfx) for pfx in self.missing_image_prefixes)]
+        if missing:
+            self._pull_back_off(key, runtime, missing[0])
+            return
+        self._start_containers(key, runtime, pod)
+
+    def _pull_back_off(self, key, runtime, container):
+        image = container["image"]
+        reasons = [
+            ("ErrImagePull", 'rpc error: code = NotFound desc = failed to pull and unpack image '
+             '"%s:latest": failed to resolve reference "%s:latest": %s:latest: not found'
+             % (image, image, image)),
+            ("ImagePullBackOff", 'Back-off pulling image "%s"' % image),
+        ]
+        step = 0
+        while not runtime.stopping.is_set():
+            reason, message = reasons[step % 2]
+
+            def waiting(p, st):
+                for cs in st.get("containerStatuses", []):
+                    if cs["name"] == container["name"]:
+                        cs["state"] = {"waiting": {"reason": reason, "message": message}}
+            if self._set_status(key, waiting) is None:
+                return
+            step += 1
+            runtime.stopping.wait(1.0)
+
+    def _start_containers(self, key, runtime, pod):
+        host = is_host_pod(pod)
+        with runtime.lock:
+            if runtime.stopping.is_set():
+                return
+            for c in pod["spec"]["containers"]:
+                if host:
+                    runtime.containers[c["name"]] = node.HostContainer(pod, c, self.cntr_bin)
+                else:
+                    runtime.containers[c["name"]] = node.RuncContainer(pod, c, self.state_dir)
+            started = now_rfc3339()
+
+            def running(p, st):
+                st["phase"] = "Running"
+                st["podIP"] = "10.0.0.1" if host else "10.244.0.%d" % (len(self.runtimes) % 250 + 2)
+                st["conditions"] = [_condition("PodScheduled", "True"), _condition("Initialized", "True"),
+                                    _condition("ContainersReady", "True"), _condition("Ready", "True")]
+                for cs in st["containerStatuses"]:
+                    ctr = runtime.containers[cs["name"]]
+                    cs.update({"ready": True, "started": True, "containerID": "containerd://" + ctr.id,
+                               "imageID": "docker.io/library/%s@sha256:%s" % (cs["image"], "0" * 64),
+                               "state": {"running": {"startedAt": started}}})
+            self._set_status(key, running)
+            for name, ctr in runtime.containers.items():
+                threading.Thread(target=self._watch_exit, args=(key, runtime, name, ctr, started),
+                                 daemon=True).start()
+
+    def _watch_exit(self, key, runtime, name, ctr, started):
+        code = ctr.wait()
+        if runtime.stopping.is_set():
+            return
+        policy = (self.store.get(*key) or {"spec": {}})["spec"].get("restartPolicy", "Always")
+        terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                      "startedAt": started, "finishedAt": now_rfc3339(),
+                      "containerID": "containerd://" + ctr.id}
+        crash_loop = policy == "Always" or (policy == "OnFailure" and code != 0)
+
+        def exited(p, st):
+            for cs in st["containerStatuses"]:
+                if cs["name"] != name:
+                    continue
+                cs["ready"] = False
+                cs["started"] = False
+                if crash_loop:
+                    cs["lastState"] = {"terminated": terminated}
+                    cs["restartCount"] = 1
+                    cs["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message":
+                                   "back-off 10s restarting failed container=%s pod=%s_%s(%s)" % (
+                                       name, p["metadata"]["name"], p["metadata"]["namespace"],
+                                       p["metadata"]["uid"])}}
+                else:
+                    cs["state"] = {"terminated": terminated}
+            statuses = st["containerStatuses"]
+            all_done = all("terminated" in cs["state"] for cs in statuses)
+            if all_done:
+                failed = any(cs["state"]["terminated"]["exitCode"] != 0 for cs in statuses)
+                st["phase"] = "Failed" if failed else "Succeeded"
+            for cond in st["conditions"]:
+                if cond["type"] in ("Ready", "ContainersReady"):
+                    cond.update({"status": "False", "reason": "PodCompleted" if all_done
+                                 else "ContainersNotReady"})
+        self._set_status(key, exited)
+
+    def _terminate(self, key, runtime, grace):
+        if runtime is None:
+            self.store.remove(*key)
+            return
+        runtime.stopping.set()
+        with runtime.lock:
+            containers = list(runtime.containers.values())
+            execs = list(runtime.execs)
+        for ctr in containers:
+            ctr.kill(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for ctr in containers:
+            while time.monotonic() < deadline and _alive(ctr):
+                time.sleep(0.05)
+        # Stopping a container kills everything in it, exec'd processes included.
+        for proc in execs:
+            proc.signal_group(signal.SIGKILL)
+        for ctr in containers:
+            ctr.kill(signal.SIGKILL)
+            ctr.remove()
+            ctr.wait()
+        with self.lock:
+            self.runtimes.pop(key, None)
+        self.store.remove(*key)
+
+
+def _alive(ctr):
+    popen = ctr.popen if hasattr(ctr, "popen") else ctr.process.popen
+    return popen.poll() is None

@@ -1,0 +1,241 @@
+"""The stand-in's "node": runs pod containers for real.
+
+Ordinary pods become runc containers (own runc root, busybox rootfs built offline) whose IDs are
+64 hex digits and whose cgroup path looks like a kubelet's (cgroupfs driver), so `cntr` finds them
+exactly as it would on a real node. Pods that are hostPID and privileged (the debug agent) run as
+host processes in a private mount namespace: a hostPID privileged container sees the host's PIDs
+and devices, which is what `cntr` needs; their exec commands run on the host the same way, with
+the real cntr binary (env CNTR_BIN) standing in for the image's `cntr`.
+"""
+
+import copy
+import fcntl
+import json
+import os
+import pty
+import secrets
+import shutil
+import signal
+import struct
+import subprocess
+import termios
+import threading
+
+RUNC_ROOT = os.environ.get("CNTR_TEST_RUNC_ROOT", "/run/cntr-kube-test")
+CACHE_DIR = os.environ.get("CNTR_TEST_CACHE", "/var/cache/lambda-cntr-tests/cluster")
+DEFAULT_COMMAND = ["sleep", "2147483647"]
+PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def new_container_id():
+    return secrets.token_hex(32)
+
+
+def busybox_rootfs():
+    """A busybox-static rootfs (applet symlinks), built once into the cache directory."""
+    root = os.path.join(CACHE_DIR, "busybox-rootfs")
+    if os.path.exists(os.path.join(root, ".complete")):
+        return root
+    busybox = shutil.which("busybox") or "/bin/busybox"
+    tmp = root + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for sub in ("bin", "etc", "proc", "sys", "dev", "tmp", "root", "var/tmp"):
+        os.makedirs(os.path.join(tmp, sub), exist_ok=True)
+    shutil.copy2(busybox, os.path.join(tmp, "bin/busybox"))
+    applets = subprocess.run([busybox, "--list"], check=True, capture_output=True, text=True)
+    for applet in applets.stdout.split():
+        link = os.path.join(tmp, "bin", applet)
+        if applet != "busybox" and not os.path.lexists(link):
+            os.symlink("busybox", link)
+    with open(os.path.join(tmp, "etc/passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
+    with open(os.path.join(tmp, "etc/group"), "w") as f:
+        f.write("root:x:0:\nnogroup:x:65534:\n")
+    open(os.path.join(tmp, ".complete"), "w").close()
+    shutil.rmtree(root, ignore_errors=True)
+    os.rename(tmp, root)
+    return root
+
+
+_spec_template = None
+_spec_lock = threading.Lock()
+
+
+def runc_spec_template():
+    """`runc spec` output, generated once: the defaults a containerd pod would roughly get."""
+    global _spec_template
+    with _spec_lock:
+        if _spec_template is None:
+            tmp = os.path.join(CACHE_DIR, "spec")
+            os.makedirs(tmp, exist_ok=True)
+            path = os.path.join(tmp, "config.json")
+            if os.path.exists(path):
+                os.unlink(path)
+            subprocess.run(["runc", "spec"], cwd=tmp, check=True)
+            with open(path) as f:
+                _spec_template = json.load(f)
+        return copy.deepcopy(_spec_template)
+
+
+class Process:
+    """An exec'd or init process with its stdio: pipes, or a PTY master when tty."""
+
+    def __init__(self, argv, tty, stdin, env=None, start_new_session=True):
+        self.tty = tty
+        self.master = None
+        if tty:
+            master, slave = pty.openpty()
+            self.master = master
+            self.popen = subprocess.Popen(
+                argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                start_new_session=True, close_fds=True,
+                preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+            os.close(slave)
+            self.stdin_fd = master
+            self.stdout_fd = master
+            self.stderr_fd = None
+        else:
+            self.popen = subprocess.Popen(
+                argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                start_new_session=start_new_session, close_fds=True)
+            self.stdin_fd = self.popen.stdin.fileno() if stdin else None
+            self.stdout_fd = self.popen.stdout.fileno()
+            self.stderr_fd = self.popen.stderr.fileno()
+
+    def resize(self, width, height):
+        if self.master is not None:
+            fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+    def close_stdin(self):
+        if self.tty:
+            # A terminal has no half-close: send EOF the way a user would (^D on an empty line).
+            try:
+                os.write(self.master, b"\x04")
+            except OSError:
+                pass
+        elif self.popen.stdin:
+            try:
+                self.popen.stdin.close()
+            except OSError:
+                pass
+
+    def signal_group(self, sig):
+        try:
+            os.killpg(self.popen.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def wait(self):
+        return self.popen.wait()
+
+    def close(self):
+        if self.master is not None:
+            try:
+                os.close(self.master)
+            except OSError:
+                pass
+            self.master = None
+
+
+class RuncContainer:
+    """A pod container run by `runc run` in the foreground: its exit status is runc's."""
+
+    def __init__(self, pod, container, state_dir):
+        self.id = new_container_id()
+        self.name = container["name"]
+        self.bundle = os.path.join(state_dir, "bundles", self.id)
+        os.makedirs(self.bundle)
+        spec = runc_spec_template()
+        argv = (container.get("command") or []) + (container.get("args") or [])
+        spec["process"]["args"] = argv or DEFAULT_COMMAND
+        spec["process"]["terminal"] = False
+        spec["process"]["env"] = [PATH_ENV, "HOSTNAME=" + pod["metadata"]["name"]] + [
+            "%s=%s" % (e["name"], e.get("value", "")) for e in container.get("env") or []]
+        spec["root"] = {"path": busybox_rootfs(), "readonly": True}
+        spec["hostname"] = pod["metadata"]["name"]
+        spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                               "options": ["nosuid", "nodev", "mode=1777"]})
+        # The kubelet's cgroupfs layout: the container ID is the last path component.
+        spec["linux"]["cgroupsPath"] = "/kubepods/besteffort/pod%s/%s" % (
+            pod["metadata"]["uid"], self.id)
+        with open(os.path.join(self.bundle, "config.json"), "w") as f:
+            json.dump(spec, f)
+        self.log = open(os.path.join(self.bundle, "log"), "wb")
+        self.popen = subprocess.Popen(
+            ["runc", "--root", RUNC_ROOT, "run", "--bundle", self.bundle, self.id],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True)
+
+    def wait(self):
+        return self.popen.wait()
+
+    def kill(self, sig):
+        subprocess.run(["runc", "--root", RUNC_ROOT, "kill", self.id, str(int(sig))],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def exec_argv(self, command, tty):
+        return ["runc", "--root", RUNC_ROOT, "exec"] + (["-t"] if tty else []) + [self.id] + command
+
+    def remove(self):
+        subprocess.run(["runc", "--root", RUNC_ROOT, "delete", "-f", self.id],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.log.close()
+        shutil.rmtree(self.bundle, ignore_errors=True)
+
+
+class HostContainer:
+    """A hostPID privileged container: a host process in a private copy of the mount namespace."""
+
+    def __init__(self, pod, container, cntr_bin):
+        self.id = new_container_id()
+        self.name = container["name"]
+        self.cntr_bin = cntr_bin
+        argv = (container.get("command") or []) + (container.get("args") or [])
+        env = {"PATH": PATH_ENV.split("=", 1)[1], "HOSTNAME": pod["metadata"]["name"]}
+        for e in container.get("env") or []:
+            env[e["name"]] = e.get("value", "")
+        self.process = Process(["unshare", "--mount", "--propagation", "private", "--"]
+                               + self.substitute(argv or DEFAULT_COMMAND),
+                               tty=False, stdin=False, env=env)
+        # Nobody reads the agent's own output; drain it so it never blocks on a full pipe.
+        for fd in (self.process.stdout_fd, self.process.stderr_fd):
+            threading.Thread(target=_drain, args=(fd,), daemon=True).start()
+
+    def substitute(self, argv):
+        if argv and argv[0] == "cntr" and self.cntr_bin:
+            return [self.cntr_bin] + argv[1:]
+        return argv
+
+    def wait(self):
+        return _exit_status(self.process.wait())
+
+    def kill(self, sig):
+        self.process.signal_group(sig)
+
+    def exec_argv(self, command, tty):
+        return ["nsenter", "-t", str(self.process.popen.pid), "-m", "--"] + self.substitute(command)
+
+    def remove(self):
+        self.kill(signal.SIGKILL)
+
+
+def _drain(fd):
+    try:
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        pass
+
+
+def _exit_status(returncode):
+    """Popen reports death by signal N as -N; the kubelet reports 128+N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def cleanup_runc_root():
+    """Remove every container left in our runc root (a previous crashed run)."""
+    if not os.path.isdir(RUNC_ROOT):
+        return
+    for cid in os.listdir(RUNC_ROOT):
+        subprocess.run(["runc", "--root", RUNC_ROOT, "delete", "-f", cid],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
