@@ -1,0 +1,92 @@
+#include "kube/rest.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/strutil.h"
+#include "kube/bytebuf.h"
+#include "kube/http.h"
+#include "kube/status.h"
+
+/* A single REST call never legitimately takes this long; watches have their own timeouts. */
+#define KUBE_REST_TIMEOUT_S 60L
+
+static size_t collect_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	bytebuf_append(userdata, data, size * nmemb);
+	return size * nmemb;
+}
+
+static int parse_success_body(struct kube_http *h, const char *method, struct bytebuf *body,
+			      struct kube_response *resp, struct cntr_err *err)
+{
+	json_error_t jerr;
+
+	if (!body->len)
+		return 0;
+	resp->body = json_loadb((const char *)body->data, body->len, 0, &jerr);
+	if (!resp->body)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s %s: the server's answer is not JSON (%s)",
+				 method, h->display_url, jerr.text);
+	return 0;
+}
+
+static int fail_from_status(struct kube_http *h, const char *method, struct bytebuf *body,
+			    struct kube_response *resp, struct cntr_err *err)
+{
+	_cleanup_free_ char *msg = kube_status_message(resp->http_status, (const char *)body->data, body->len);
+	json_t *parsed = body->len ? json_loadb((const char *)body->data, body->len, 0, NULL) : NULL;
+
+	if (json_is_object(parsed))
+		resp->body = parsed;
+	else
+		json_decref(parsed);
+	/* A Status message names the object already; a bare "HTTP 502" needs the request. */
+	if (resp->body && json_object_get(resp->body, "message"))
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s", msg);
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s %s: %s", method, h->display_url, msg);
+}
+
+int kube_request(const struct kube_config *cfg, const char *method, const char *path,
+		 const json_t *body, struct kube_response *resp, struct cntr_err *err)
+{
+	_cleanup_kube_http_ struct kube_http h = { 0 };
+	_cleanup_bytebuf_ struct bytebuf received = { 0 };
+	_cleanup_free_ char *payload = NULL;
+	CURLcode rc;
+
+	memset(resp, 0, sizeof(*resp));
+	if (kube_http_open(&h, cfg, path, NULL, err) < 0)
+		return -1;
+	curl_easy_setopt(h.curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h.curl, CURLOPT_TIMEOUT, KUBE_REST_TIMEOUT_S);
+	curl_easy_setopt(h.curl, CURLOPT_WRITEFUNCTION, collect_body);
+	curl_easy_setopt(h.curl, CURLOPT_WRITEDATA, &received);
+	if (body) {
+		payload = json_dumps(body, JSON_COMPACT);
+		if (!payload)
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s %s: cannot encode the request body",
+					 method, h.display_url);
+		kube_http_add_header(&h, "Content-Type: application/json");
+		curl_easy_setopt(h.curl, CURLOPT_POSTFIELDS, payload);
+		curl_easy_setopt(h.curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+	} else if (strcmp(method, "GET") == 0) {
+		curl_easy_setopt(h.curl, CURLOPT_HTTPGET, 1L);
+	}
+	rc = curl_easy_perform(h.curl);
+	if (rc != CURLE_OK)
+		return kube_http_fail(&h, method, rc, err);
+	curl_easy_getinfo(h.curl, CURLINFO_RESPONSE_CODE, &resp->http_status);
+	if (resp->http_status >= 200 && resp->http_status < 300)
+		return parse_success_body(&h, method, &received, resp, err);
+	return fail_from_status(&h, method, &received, resp, err);
+}
+
+void kube_response_clear(struct kube_response *resp)
+{
+	json_decref(resp->body);
+	resp->body = NULL;
+	resp->http_status = 0;
+}

@@ -1,0 +1,242 @@
+#include "kube/watch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/strutil.h"
+#include "kube/http.h"
+#include "kube/status.h"
+
+static const struct {
+	const char *name;
+	enum kube_watch_type type;
+} watch_types[] = {
+	{ "ADDED", KUBE_WATCH_ADDED },
+	{ "MODIFIED", KUBE_WATCH_MODIFIED },
+	{ "DELETED", KUBE_WATCH_DELETED },
+	{ "BOOKMARK", KUBE_WATCH_BOOKMARK },
+	{ "ERROR", KUBE_WATCH_ERROR },
+};
+
+int kube_watch_parse_event(const char *line, size_t len, enum kube_watch_type *type,
+			   json_t **object, struct cntr_err *err)
+{
+	json_error_t jerr;
+	json_auto_t *root = json_loadb(line, len, 0, &jerr);
+	const char *type_name = NULL;
+	json_t *obj;
+
+	if (!root)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch: event is not JSON (%s): %.*s", jerr.text,
+				 (int)(len > 120 ? 120 : len), line);
+	/* The type decides what `object` is (a Status for ERROR): unpack it alone first, since
+	 * json_unpack fails on any type mismatch, even of optional keys. */
+	if (json_unpack_ex(root, &jerr, 0, "{s:s}", "type", &type_name) < 0)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch: event without a type: %.*s",
+				 (int)(len > 120 ? 120 : len), line);
+	obj = json_object_get(root, "object");
+	if (!json_is_object(obj))
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch: %s event without an object", type_name);
+	for (size_t i = 0; i < sizeof(watch_types) / sizeof(watch_types[0]); i++) {
+		if (strcmp(type_name, watch_types[i].name) == 0) {
+			*type = watch_types[i].type;
+			*object = json_incref(obj);
+			return 0;
+		}
+	}
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch: unknown event type \"%s\"", type_name);
+}
+
+void kube_watch_decoder_init(struct kube_watch_decoder *d, kube_watch_cb cb, void *userdata)
+{
+	memset(d, 0, sizeof(*d));
+	d->cb = cb;
+	d->userdata = userdata;
+	d->result = -1;
+}
+
+void kube_watch_decoder_free(struct kube_watch_decoder *d)
+{
+	bytebuf_free(&d->pending);
+	free(d->last_resource_version);
+	d->last_resource_version = NULL;
+}
+
+static void remember_resource_version(struct kube_watch_decoder *d, const json_t *object)
+{
+	const char *rv = json_string_value(json_object_get(json_object_get(object, "metadata"), "resourceVersion"));
+	if (!rv || !*rv)
+		return;
+	free(d->last_resource_version);
+	d->last_resource_version = xstrdup(rv);
+}
+
+/* An ERROR event: 410 Gone means "relist", anything else is reported as it is. */
+static int handle_error_event(struct kube_watch_decoder *d, const json_t *status, struct cntr_err *err)
+{
+	_cleanup_free_ char *msg = NULL;
+	const char *reason = kube_status_reason(status);
+
+	if (kube_status_code(status) == 410 || (reason && (strcmp(reason, "Expired") == 0 || strcmp(reason, "Gone") == 0))) {
+		d->result = KUBE_WATCH_GONE;
+		return 1;
+	}
+	msg = kube_status_message_json(kube_status_code(status), status);
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch: %s", msg);
+}
+
+static int dispatch_line(struct kube_watch_decoder *d, const char *line, size_t len, struct cntr_err *err)
+{
+	struct kube_watch_event ev;
+	json_auto_t *object = NULL;
+	int r;
+
+	while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+		len--;
+	if (!len)
+		return 0; /* keep-alive blank lines */
+	if (kube_watch_parse_event(line, len, &ev.type, &object, err) < 0)
+		return -1;
+	if (ev.type == KUBE_WATCH_ERROR)
+		return handle_error_event(d, object, err);
+	remember_resource_version(d, object);
+	ev.object = object;
+	r = d->cb(&ev, d->userdata, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		d->result = KUBE_WATCH_STOPPED;
+		return 1;
+	}
+	return 0;
+}
+
+int kube_watch_decoder_feed(struct kube_watch_decoder *d, const char *data, size_t len,
+			    struct cntr_err *err)
+{
+	size_t start = 0;
+
+	if (d->result >= 0)
+		return 1;
+	bytebuf_append(&d->pending, data, len);
+	for (size_t i = 0; i < d->pending.len; i++) {
+		int r;
+		if (d->pending.data[i] != '\n')
+			continue;
+		r = dispatch_line(d, (const char *)d->pending.data + start, i - start, err);
+		start = i + 1;
+		if (r != 0) {
+			bytebuf_consume(&d->pending, start);
+			return r;
+		}
+	}
+	bytebuf_consume(&d->pending, start);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the HTTP side */
+
+struct watch_transfer {
+	struct kube_http *h;
+	struct kube_watch_decoder decoder;
+	struct bytebuf error_body; /* body of a non-2xx answer */
+	struct cntr_err *err;
+	int feed_result;           /* last non-zero kube_watch_decoder_feed result */
+};
+
+static size_t watch_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct watch_transfer *t = userdata;
+	long code = 0;
+
+	curl_easy_getinfo(t->h->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (code < 200 || code >= 300) {
+		bytebuf_append(&t->error_body, data, size * nmemb);
+		return size * nmemb;
+	}
+	t->feed_result = kube_watch_decoder_feed(&t->decoder, data, size * nmemb, t->err);
+	/* Returning less than given makes libcurl stop the transfer (CURLE_WRITE_ERROR). */
+	return t->feed_result != 0 ? 0 : size * nmemb;
+}
+
+static void append_query(char **path, const char *key, const char *value)
+{
+	_cleanup_free_ char *escaped = kube_url_escape(value);
+	char *old = *path;
+	*path = xasprintf("%s%c%s=%s", old, strchr(old, '?') ? '&' : '?', key, escaped);
+	free(old);
+}
+
+static char *watch_path(const char *path, const struct kube_watch_opts *opts)
+{
+	char *full = xstrdup(path);
+
+	append_query(&full, "watch", "true");
+	if (opts->resource_version && *opts->resource_version)
+		append_query(&full, "resourceVersion", opts->resource_version);
+	if (opts->label_selector && *opts->label_selector)
+		append_query(&full, "labelSelector", opts->label_selector);
+	if (opts->field_selector && *opts->field_selector)
+		append_query(&full, "fieldSelector", opts->field_selector);
+	if (opts->timeout_ms) {
+		_cleanup_free_ char *s = xasprintf("%u", (opts->timeout_ms + 999) / 1000);
+		append_query(&full, "timeoutSeconds", s);
+	}
+	return full;
+}
+
+static int watch_outcome(struct watch_transfer *t, CURLcode rc, struct cntr_err *err)
+{
+	long code = 0;
+
+	if (t->feed_result < 0)
+		return -1; /* err already filled by the decoder or the callback */
+	if (t->feed_result > 0)
+		return t->decoder.result;
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return KUBE_WATCH_TIMEOUT;
+	if (rc != CURLE_OK)
+		return kube_http_fail(t->h, "WATCH", rc, err);
+	curl_easy_getinfo(t->h->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (code == 410)
+		return KUBE_WATCH_GONE;
+	if (code < 200 || code >= 300) {
+		_cleanup_free_ char *msg = kube_status_message(code, (const char *)t->error_body.data,
+							       t->error_body.len);
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch %s: %s", t->h->display_url, msg);
+	}
+	/* A last event without its newline still counts. */
+	if (t->decoder.pending.len && kube_watch_decoder_feed(&t->decoder, "\n", 1, err) != 0)
+		return t->decoder.result >= 0 ? t->decoder.result : -1;
+	return KUBE_WATCH_ENDED;
+}
+
+int kube_watch(const struct kube_config *cfg, const char *path, const struct kube_watch_opts *opts,
+	       kube_watch_cb cb, void *userdata, struct cntr_err *err)
+{
+	static const struct kube_watch_opts no_opts;
+	_cleanup_kube_http_ struct kube_http h = { 0 };
+	_cleanup_free_ char *full = NULL;
+	struct watch_transfer t = { .h = &h, .err = err };
+	CURLcode rc;
+	int r;
+
+	if (!opts)
+		opts = &no_opts;
+	full = watch_path(path, opts);
+	if (kube_http_open(&h, cfg, full, NULL, err) < 0)
+		return -1;
+	kube_watch_decoder_init(&t.decoder, cb, userdata);
+	curl_easy_setopt(h.curl, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(h.curl, CURLOPT_WRITEFUNCTION, watch_write);
+	curl_easy_setopt(h.curl, CURLOPT_WRITEDATA, &t);
+	if (opts->timeout_ms)
+		curl_easy_setopt(h.curl, CURLOPT_TIMEOUT_MS, (long)opts->timeout_ms);
+	rc = curl_easy_perform(h.curl);
+	r = watch_outcome(&t, rc, err);
+	kube_watch_decoder_free(&t.decoder);
+	bytebuf_free(&t.error_body);
+	return r;
+}
