@@ -1,2 +1,181 @@
-/* placeholder until the CLI lands */
-int main(void) { return 0; }
+/* cntr: the node engine's command line. Parses arguments, resolves TARGET, runs the session
+ * and turns every failure into one line on stderr and a documented exit code. */
+#include "cntr_list.h"
+#include "cntr_usage.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/strutil.h"
+#include "node/creds.h"
+#include "node/resolve.h"
+#include "node/session.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_BASE_DIR "/var/lib/cntr"
+
+enum { OPT_CAP_ADD = 256, OPT_NO_TRUNC, OPT_JSON, OPT_VERSION };
+
+struct cli {
+	const char *command;     /* attach, exec, list */
+	unsigned types;
+	int verbosity;
+	uint64_t extra_caps;
+	bool no_trunc, json;
+	const char *target;
+	char **argv;             /* the command to run, NULL-terminated (may be empty) */
+};
+
+__attribute__((format(printf, 2, 3))) static int usage_error(struct cntr_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[CNTR_ERR_MSG_MAX];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cntr_fail(err, CNTR_EXIT_USAGE, 0, "%s", msg);
+	return cntr_err_hint(err, "see 'cntr --help'");
+}
+
+static int parse_caps(const char *list, uint64_t *caps, struct cntr_err *err)
+{
+	char *copy = xstrdup(list), *save = NULL;
+	int rc = 0;
+
+	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		int cap = cap_from_name(name);
+		if (cap < 0) {
+			rc = usage_error(err, "unknown capability '%s'", name);
+			break;
+		}
+		*caps |= 1ULL << cap;
+	}
+	free(copy);
+	return rc;
+}
+
+static int parse_options(int argc, char **argv, struct cli *cli, struct cntr_err *err)
+{
+	static const struct option options[] = {
+		{ "type", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+		{ "no-trunc", no_argument, NULL, OPT_NO_TRUNC },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	/* '+': stop at TARGET, everything after it belongs to the command. */
+	while ((c = getopt_long(argc, argv, "+t:vh", options, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (resolver_types_parse(optarg, &cli->types, err) < 0)
+				return -1;
+			break;
+		case 'v':
+			cli->verbosity++;
+			break;
+		case 'h':
+			cntr_print_usage(stdout);
+			exit(0);
+		case OPT_CAP_ADD:
+			if (parse_caps(optarg, &cli->extra_caps, err) < 0)
+				return -1;
+			break;
+		case OPT_NO_TRUNC:
+			cli->no_trunc = true;
+			break;
+		case OPT_JSON:
+			cli->json = true;
+			break;
+		default:
+			return usage_error(err, "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	return optind;
+}
+
+static int parse_command_line(int argc, char **argv, struct cli *cli, struct cntr_err *err)
+{
+	int first;
+
+	if (argc < 2)
+		return usage_error(err, "%s", "missing command (attach, exec or list)");
+	cli->command = argv[1];
+	if (strcmp(cli->command, "--help") == 0 || strcmp(cli->command, "-h") == 0) {
+		cntr_print_usage(stdout);
+		exit(0);
+	}
+	if (strcmp(cli->command, "--version") == 0) {
+		printf("cntr %s\n", CNTR_VERSION);
+		exit(0);
+	}
+	if (strcmp(cli->command, "attach") && strcmp(cli->command, "exec") && strcmp(cli->command, "list"))
+		return usage_error(err, "unknown command '%s' (use attach, exec or list)", cli->command);
+	first = parse_options(argc - 1, argv + 1, cli, err);
+	if (first < 0)
+		return -1;
+	first += 1;
+	if (strcmp(cli->command, "list") == 0) {
+		if (first < argc)
+			return usage_error(err, "list takes no argument, got '%s'", argv[first]);
+		return 0;
+	}
+	if (first >= argc)
+		return usage_error(err, "%s", "missing TARGET (a PID, container ID or name)");
+	cli->target = argv[first++];
+	if (first < argc && strcmp(argv[first], "--") == 0)
+		first++;
+	cli->argv = argv + first;
+	return 0;
+}
+
+static int run(struct cli *cli, struct cntr_err *err)
+{
+	struct container_ref ref;
+	const char *base_dir = getenv("CNTR_BASE_DIR");
+	struct session_opts opts = {
+		.mode = strcmp(cli->command, "exec") == 0 ? SESSION_EXEC : SESSION_ATTACH,
+		.base_dir = base_dir && *base_dir ? base_dir : DEFAULT_BASE_DIR,
+		.argv = cli->argv,
+		.extra_caps = cli->extra_caps,
+	};
+
+	if (strcmp(cli->command, "list") == 0)
+		return cntr_list(cli->types, cli->no_trunc, cli->json, err) < 0 ? -1 : 0;
+	if (resolve_target(cli->target, cli->types, &ref, err) < 0)
+		return -1;
+	log_info("target '%s' is %s%s%s pid %d", cli->target, ref.runtime, ref.id[0] ? " container " : "",
+		 ref.id, (int)ref.pid);
+	if (cli->extra_caps)
+		log_info("extra capabilities requested with --cap-add: %#llx", (unsigned long long)cli->extra_caps);
+	return run_session(ref.pid, &opts, err);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { .types = RESOLVE_DEFAULT };
+	struct cntr_err err = { 0 };
+	int status;
+
+	log_init("cntr", LOG_WARN);
+	if (parse_command_line(argc, argv, &cli, &err) < 0) {
+		log_error("%s", err.msg);
+		return err.code ? err.code : CNTR_EXIT_USAGE;
+	}
+	log_init("cntr", cli.verbosity >= 2 ? LOG_DEBUG : cli.verbosity ? LOG_INFO : LOG_WARN);
+	status = run(&cli, &err);
+	if (status < 0) {
+		log_error("%s", err.msg);
+		return err.code ? err.code : CNTR_EXIT_FAILURE;
+	}
+	return status;
+}

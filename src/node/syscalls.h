@@ -3,6 +3,7 @@
  * the headers are defined here; features are detected at run time (ENOSYS), never assumed. */
 #pragma once
 #include <fcntl.h>
+#include <sys/mount.h> /* glibc: its mount API constants first; musl has none */
 #include <linux/types.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -49,12 +50,10 @@
 #ifndef MOVE_MOUNT_T_EMPTY_PATH
 #define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
 #endif
-#ifndef FSCONFIG_SET_STRING
-#define FSCONFIG_SET_STRING 1
-#endif
-#ifndef FSCONFIG_CMD_CREATE
-#define FSCONFIG_CMD_CREATE 6
-#endif
+/* An enum in glibc's and the kernel's headers, so never a macro of the same name here. */
+#define CNTR_FSCONFIG_SET_FLAG 0
+#define CNTR_FSCONFIG_SET_STRING 1
+#define CNTR_FSCONFIG_CMD_CREATE 6
 #ifndef FSOPEN_CLOEXEC
 #define FSOPEN_CLOEXEC 0x00000001
 #endif

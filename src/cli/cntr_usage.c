@@ -1,0 +1,47 @@
+#include "cntr_usage.h"
+
+static const char usage_text[] =
+	"Usage:\n"
+	"  cntr attach [OPTIONS] TARGET [-- CMD [ARG...]]\n"
+	"  cntr exec   [OPTIONS] TARGET [-- CMD [ARG...]]\n"
+	"  cntr list   [-t TYPES] [--no-trunc] [--json]\n"
+	"  cntr --help | --version\n"
+	"\n"
+	"attach  a shell (or CMD) inside TARGET's namespaces, cgroup, credentials and LSM\n"
+	"        profile, with cntr's own filesystem (the tools) as / and the target's root\n"
+	"        at /var/lib/cntr (or $CNTR_BASE_DIR). Default CMD: $SHELL, else /bin/sh.\n"
+	"exec    like `docker exec` for any runtime: the target's own root as /, its PATH,\n"
+	"        environment and working directory. Default CMD: /bin/sh.\n"
+	"list    the containers cntr can see: RUNTIME, ID, NAME, PID.\n"
+	"\n"
+	"TARGET  a PID, a container ID (full, or a unique prefix of at least 6 hex digits,\n"
+	"        any runtime), or a container name (docker, podman, containerd, CRI-O,\n"
+	"        nspawn, LXC).\n"
+	"\n"
+	"Options:\n"
+	"  -t, --type TYPES    comma list of resolvers to try (default: all but command):\n"
+	"                      pid,id,docker,podman,containerd,crio,nspawn,lxc,command\n"
+	"                      (command: a substring of a process's command line)\n"
+	"      --cap-add CAPS  give the command these capabilities on top of the target's\n"
+	"                      (comma list, e.g. SYS_PTRACE,NET_ADMIN); never done silently\n"
+	"  -v, --verbose       print each step and every skipped best-effort step (-vv: more)\n"
+	"      --no-trunc      list: full container IDs\n"
+	"      --json          list: JSON output\n"
+	"  -h, --help          this help\n"
+	"      --version       print the version\n"
+	"\n"
+	"Environment:\n"
+	"  CNTR_BASE_DIR       where the target's root appears in attach (default /var/lib/cntr)\n"
+	"\n"
+	"Exit status:\n"
+	"  the command's own status; 128+N when it was killed by signal N\n"
+	"  2    usage error (unknown option, missing TARGET, unknown -t type)\n"
+	"  125  cntr or the environment failed: target not found or ambiguous, target exited\n"
+	"       during attach, not permitted (needs root), kernel without the mount API\n"
+	"  126  the command was found but could not be executed\n"
+	"  127  the command was not found in the session\n";
+
+void cntr_print_usage(FILE *out)
+{
+	fputs(usage_text, out);
+}

@@ -1,0 +1,3 @@
+#pragma once
+#include <stdio.h>
+void cntr_print_usage(FILE *out);

@@ -1,0 +1,136 @@
+#include "cgroup.h"
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/strutil.h"
+#include "proc_cgroup.h"
+#include "syscalls.h"
+#include "target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+/* A fresh, detached mount of the hierarchy: its root is the current cgroup namespace's root,
+ * so the paths in /proc/PID/cgroup (read in the same namespace) resolve against it whatever
+ * cntr's own /sys/fs/cgroup shows (a pod has its own view). Nothing is attached anywhere. */
+static int mount_hierarchy(const struct cgroup_entry *e, struct cntr_err *err)
+{
+	_cleanup_close_ int fs = -1;
+	_cleanup_free_ char *controllers = NULL;
+	bool v2 = e->hierarchy_id == 0;
+	int mnt;
+
+	fs = sys_fsopen(v2 ? "cgroup2" : "cgroup", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return cntr_fail_errno(err, "fsopen %s", v2 ? "cgroup2" : "cgroup");
+	if (!v2) {
+		char *save = NULL;
+		controllers = xstrdup(e->controllers);
+		for (char *c = strtok_r(controllers, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+			int rc = str_has_prefix(c, "name=")
+					 ? sys_fsconfig(fs, CNTR_FSCONFIG_SET_STRING, "name", c + 5, 0)
+					 : sys_fsconfig(fs, CNTR_FSCONFIG_SET_FLAG, c, NULL, 0);
+			if (rc < 0)
+				return cntr_fail_errno(err, "cgroup option '%s'", c);
+		}
+	}
+	if (sys_fsconfig(fs, CNTR_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return cntr_fail_errno(err, "create cgroup hierarchy '%s'", v2 ? "unified" : e->controllers);
+	mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, 0);
+	if (mnt < 0)
+		return cntr_fail_errno(err, "mount cgroup hierarchy '%s'", v2 ? "unified" : e->controllers);
+	return mnt;
+}
+
+static int join_hierarchy(const struct cgroup_entry *e, struct cntr_err *err)
+{
+	_cleanup_close_ int mnt = -1;
+	_cleanup_free_ char *procs = NULL;
+	const char *rel = e->path;
+
+	while (*rel == '/')
+		rel++;
+	procs = xasprintf("%s%scgroup.procs", rel, *rel ? "/" : "");
+	mnt = mount_hierarchy(e, err);
+	if (mnt < 0)
+		return -1;
+	/* "0" moves the writer itself: the session's command inherits the cgroup on fork. */
+	if (write_file_at(mnt, procs, "0", err) < 0)
+		return cntr_err_prefix(err, "join cgroup %s (%s): ", e->path,
+				       e->hierarchy_id ? e->controllers : "unified");
+	log_debug("joined cgroup %s:%s", e->hierarchy_id ? e->controllers : "unified", e->path);
+	return 0;
+}
+
+static bool paths_reachable(const struct cgroup_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (str_has_prefix(l->entries[i].path, "/.."))
+			return false;
+	return true;
+}
+
+/* Read the target's cgroup paths as seen from the current cgroup namespace and join them. */
+static int join_from_current_ns(pid_t pid, struct cntr_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	struct cgroup_list list = { 0 };
+	char path[64];
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if (read_file_at(AT_FDCWD, path, &text, NULL, err) < 0 || proc_cgroup_parse(text, &list, err) < 0)
+		return -1;
+	if (!paths_reachable(&list)) {
+		cgroup_list_release(&list);
+		errno = ENOENT;
+		return cntr_fail(err, CNTR_EXIT_FAILURE, ENOENT,
+				 "the target's cgroup lies outside this cgroup namespace");
+	}
+	for (size_t i = 0; i < list.n && rc == 0; i++)
+		rc = join_hierarchy(&list.entries[i], err);
+	cgroup_list_release(&list);
+	return rc;
+}
+
+static int enter_cgroup_ns(const char *path, int fd, struct cntr_err *err)
+{
+	_cleanup_close_ int own = -1;
+	if (fd < 0)
+		fd = own = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cntr_fail_errno(err, "open %s", path);
+	if (setns(fd, CLONE_NEWCGROUP) < 0)
+		return cntr_fail_errno(err, "enter cgroup namespace %s", path);
+	return 0;
+}
+
+int join_target_cgroup(const struct target *t, struct cntr_err *err)
+{
+	struct cntr_err why;
+
+	/* On a host the target's paths are below our cgroup namespace root: move right here. */
+	if (paths_reachable(&t->cgroups))
+		return join_from_current_ns(t->pid, err);
+	/* In a pod (own cgroup namespace) the target lies outside our root. With nsdelegate
+	 * (systemd, pure v2) a move is only allowed when the mover's namespace sees both the
+	 * source and the destination: the host's (PID 1's, visible with hostPID) does. */
+	if (enter_cgroup_ns("/proc/1/ns/cgroup", -1, &why) == 0 && join_from_current_ns(t->pid, &why) == 0)
+		return 0;
+	log_skip("join cgroup through the host cgroup namespace: %s", why.msg);
+	/* Without nsdelegate the target's own namespace works too. */
+	if (t->ns.fd[NS_CGROUP] >= 0 && enter_cgroup_ns("target cgroup ns", t->ns.fd[NS_CGROUP], err) == 0)
+		return join_from_current_ns(t->pid, err);
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+			 "cannot join the target's cgroup from this cgroup namespace (%s); run cntr in the "
+			 "host cgroup namespace (privileged pod with hostPID)", why.msg);
+}

@@ -1,0 +1,23 @@
+/* Messages from the session's setup children to the relay (cntr's own process): the PTY
+ * master, the command's PID, or the one error that ended the setup. SOCK_SEQPACKET keeps
+ * message boundaries; EOF means every child end is closed (the command exec'd or died). */
+#pragma once
+#include <sys/types.h>
+
+#include "common/err.h"
+
+enum ipc_type { IPC_PTY_MASTER = 1, IPC_COMMAND_PID = 2, IPC_ERROR = 3 };
+
+struct ipc_msg {
+	int type;
+	pid_t pid;
+	struct cntr_err err;
+};
+
+int ipc_socketpair(int fds[2], struct cntr_err *err);
+/* fd < 0: no descriptor attached. Returns 0 or -1 (errno). */
+int ipc_send(int sock, const struct ipc_msg *msg, int fd);
+/* Returns 1 with a message (and *fd set, or -1), 0 on EOF, -1 on error (errno). */
+int ipc_recv(int sock, struct ipc_msg *msg, int *fd);
+/* Report err to the relay and end the calling child with err->code. */
+__attribute__((noreturn)) void ipc_fail_and_exit(int sock, const struct cntr_err *err);

@@ -1,0 +1,281 @@
+#include "session.h"
+
+#include "cgroup.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "creds.h"
+#include "ipc.h"
+#include "kernel.h"
+#include "lsm.h"
+#include "mounts.h"
+#include "pty.h"
+#include "target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+/* Everything the setup child and the command need, prepared by the relay before forking. */
+struct session {
+	const struct session_opts *opts;
+	struct target target;
+	char **argv, **env;
+	bool tty;
+	int sock[2];            /* [0] relay end, [1] children's end */
+	sigset_t old_mask;
+};
+
+/* Namespaces joined by the setup child, after the mount view is built. The user namespace
+ * comes last, in the command itself: until then the setup needs init-namespace privileges
+ * (mounts, cgroup moves). PID and time only take effect for children: the command. */
+static const enum ns_kind joined_by_setup[] = { NS_UTS, NS_IPC, NS_NET, NS_CGROUP, NS_PID, NS_TIME };
+
+static void close_inherited_fds(int keep)
+{
+	/* DESIGN.md: no descriptor of cntr (or inherited by it) reaches the command. */
+	if (syscall(SYS_close_range, 3, keep > 3 ? keep - 1 : 2, 0) == 0 &&
+	    syscall(SYS_close_range, keep + 1, ~0U, 0) == 0)
+		return;
+	for (int fd = 3; fd < 65536; fd++)
+		if (fd != keep)
+			close(fd);
+}
+
+__attribute__((noreturn)) static void run_command(struct session *s, bool need_proc, int slave)
+{
+	struct cntr_err err = { 0 };
+	const struct target *t = &s->target;
+	int sock = s->sock[1];
+
+	if (need_proc && mount_fresh_proc(&err) < 0)
+		ipc_fail_and_exit(sock, &err);
+	if (apply_target_lsm(t, &err) < 0 || join_namespace(&t->ns, NS_USER, &err) < 0 ||
+	    apply_target_credentials(t, s->opts->extra_caps, &err) < 0)
+		ipc_fail_and_exit(sock, &err);
+	if (s->opts->mode == SESSION_ATTACH && chdir(s->opts->base_dir) < 0) {
+		cntr_fail_errno(&err, "chdir %s", s->opts->base_dir);
+		ipc_fail_and_exit(sock, &err);
+	}
+	if (slave >= 0 && pty_become_controlling(slave, &err) < 0)
+		ipc_fail_and_exit(sock, &err);
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
+	close_inherited_fds(sock);
+	exec_command(s->argv, s->env, &err);
+	ipc_fail_and_exit(sock, &err);
+}
+
+static int build_view(struct session *s, struct cntr_err *err, bool *need_proc)
+{
+	const struct target *t = &s->target;
+	_cleanup_close_ int debug_tree = -1;
+
+	*need_proc = false;
+	if (s->opts->mode == SESSION_EXEC)
+		return join_namespace(&t->ns, NS_MNT, err) < 0 ? -1 : enter_target_root(t, err);
+	/* The debug tree must be cloned in cntr's own mount namespace, the target's root from
+	 * inside the target's (cloning /proc/PID/root from outside fails with EINVAL). */
+	debug_tree = clone_debug_tree(err);
+	if (debug_tree < 0)
+		return -1;
+	if (t->ns.fd[NS_USER] >= 0)
+		idmap_debug_tree(debug_tree, t->ns.fd[NS_USER]);
+	if (join_namespace(&t->ns, NS_MNT, err) < 0)
+		return -1;
+	return build_attach_view(t, debug_tree, s->opts->base_dir, need_proc, err);
+}
+
+__attribute__((noreturn)) static void run_setup_child(struct session *s)
+{
+	struct cntr_err err = { 0 };
+	struct ipc_msg msg = { .type = IPC_COMMAND_PID };
+	int sock = s->sock[1], master = -1, slave = -1;
+	bool need_proc;
+	pid_t pid;
+
+	close(s->sock[0]);
+	if (join_target_cgroup(&s->target, &err) < 0 || build_view(s, &err, &need_proc) < 0)
+		ipc_fail_and_exit(sock, &err);
+	if (s->tty) {
+		if (pty_open_in_session(&master, &slave, &err) < 0)
+			ipc_fail_and_exit(sock, &err);
+		struct ipc_msg pty = { .type = IPC_PTY_MASTER };
+		ipc_send(sock, &pty, master);
+		close(master);
+	}
+	for (size_t i = 0; i < sizeof(joined_by_setup) / sizeof(joined_by_setup[0]); i++)
+		if (join_namespace(&s->target.ns, joined_by_setup[i], &err) < 0)
+			ipc_fail_and_exit(sock, &err);
+	if (target_check_alive(&s->target, &err) < 0)
+		ipc_fail_and_exit(sock, &err);
+	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	if (pid < 0) {
+		cntr_fail(&err, CNTR_EXIT_FAILURE, errno == ENOMEM ? 0 : errno, "%s",
+			  errno == ENOMEM ? "target's pid namespace is gone: the target exited during attach"
+					  : "start the command in the target's pid namespace (clone)");
+		ipc_fail_and_exit(sock, &err);
+	}
+	if (pid == 0)
+		run_command(s, need_proc, slave);
+	msg.pid = pid;
+	ipc_send(sock, &msg, -1);
+	_exit(0);
+}
+
+/* Read the setup messages until every child end is closed: the command exec'd or failed. */
+static int collect_setup(struct session *s, pid_t *command, int *master, struct cntr_err *err)
+{
+	struct ipc_msg msg;
+	bool failed = false;
+	int fd, rc;
+
+	*command = -1;
+	while ((rc = ipc_recv(s->sock[0], &msg, &fd)) > 0) {
+		if (msg.type == IPC_PTY_MASTER)
+			*master = fd;
+		else if (msg.type == IPC_COMMAND_PID)
+			*command = msg.pid;
+		else if (msg.type == IPC_ERROR && !failed) {
+			*err = msg.err;
+			failed = true;
+		}
+		if (fd >= 0 && msg.type != IPC_PTY_MASTER)
+			close(fd);
+	}
+	if (rc < 0)
+		return cntr_fail_errno(err, "read the session's setup messages");
+	if (failed)
+		return -1;
+	if (*command < 0)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "the session's setup ended without starting the command");
+	return 0;
+}
+
+static int exit_status_of(int status)
+{
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static int prepare(struct session *s, pid_t pid, struct cntr_err *err)
+{
+	if (check_mount_api(err) < 0 || check_privileges(err) < 0)
+		return -1;
+	if (s->opts->mode == SESSION_ATTACH && ensure_base_dir(s->opts->base_dir, err) < 0)
+		return -1;
+	if (target_open(pid, &s->target, err) < 0)
+		return -1;
+	s->tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	s->argv = command_argv(s->opts->argv, s->opts->mode);
+	s->env = command_environment(&s->target, s->opts->mode, s->tty);
+	if (!s->argv || !s->env)
+		return cntr_fail_errno(err, "prepare the command");
+	return ipc_socketpair(s->sock, err);
+}
+
+static void release(struct session *s)
+{
+	target_release(&s->target);
+	strv_free(s->argv);
+	strv_free(s->env);
+	cleanup_closep(&s->sock[0]);
+	cleanup_closep(&s->sock[1]);
+}
+
+static int block_relay_signals(struct session *s, struct cntr_err *err)
+{
+	static const int relayed[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGCHLD };
+	sigset_t mask;
+	int fd;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < sizeof(relayed) / sizeof(relayed[0]); i++)
+		sigaddset(&mask, relayed[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, &s->old_mask) < 0)
+		return cntr_fail_errno(err, "block signals");
+	fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (fd < 0)
+		return cntr_fail_errno(err, "signalfd");
+	return fd;
+}
+
+static int relay(struct session *s, pid_t setup, int sigfd, struct cntr_err *err)
+{
+	_cleanup_close_ int master = -1;
+	struct termios saved;
+	bool raw = false;
+	pid_t command;
+	int status = 0, rc;
+
+	close(s->sock[1]);
+	s->sock[1] = -1;
+	rc = collect_setup(s, &command, &master, err);
+	waitpid(setup, NULL, 0);
+	if (rc < 0) {
+		if (command > 0)
+			waitpid(command, NULL, 0);
+		sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
+		return -1;
+	}
+	if (master >= 0) {
+		pty_sync_size(master);
+		if (tcgetattr(STDIN_FILENO, &saved) == 0) {
+			struct termios r = saved;
+			cfmakeraw(&r);
+			raw = tcsetattr(STDIN_FILENO, TCSANOW, &r) == 0;
+		}
+	}
+	rc = relay_until_exit(command, master, sigfd, &status, err);
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
+	if (rc < 0) {
+		kill(command, SIGKILL);
+		waitpid(command, NULL, 0);
+		return -1;
+	}
+	return exit_status_of(status);
+}
+
+int run_session(pid_t pid, const struct session_opts *opts, struct cntr_err *err)
+{
+	struct session s = { .opts = opts, .sock = { -1, -1 } };
+	_cleanup_close_ int sigfd = -1;
+	pid_t setup;
+	int rc = -1;
+
+	if (prepare(&s, pid, err) < 0)
+		goto out;
+	log_info("attaching to pid %d (%s view)", (int)pid, opts->mode == SESSION_ATTACH ? "attach" : "exec");
+	/* Blocked before the fork: a signal arriving during setup is queued for the relay,
+	 * which forwards it to the command once it runs. The command restores the old mask. */
+	sigfd = block_relay_signals(&s, err);
+	if (sigfd < 0)
+		goto out;
+	setup = fork();
+	if (setup < 0) {
+		cntr_fail_errno(err, "fork");
+		sigprocmask(SIG_SETMASK, &s.old_mask, NULL);
+		goto out;
+	}
+	if (setup == 0)
+		run_setup_child(&s);
+	rc = relay(&s, setup, sigfd, err);
+out:
+	release(&s);
+	return rc;
+}

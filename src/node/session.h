@@ -1,0 +1,23 @@
+/* One cntr session: from a resolved PID to the command's exit status. Process layout:
+ *   cntr (relay, stays in its own context) -> setup child (joins the target's cgroup and
+ *   namespaces, builds the mount view) -> command (cloned with CLONE_PARENT so the relay is
+ *   its parent and waits for it; forked after setns(pid) so it is in the target's pid ns). */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "command.h"
+
+struct cntr_err;
+
+struct session_opts {
+	enum session_mode mode;
+	const char *base_dir;   /* where the target's root appears (attach) */
+	char *const *argv;      /* NULL/empty: default shell */
+	uint64_t extra_caps;    /* --cap-add */
+};
+
+/* Returns the exit status cntr should end with (the command's, 128+N for a signal), or -1
+ * with err filled when cntr itself failed. */
+int run_session(pid_t pid, const struct session_opts *opts, struct cntr_err *err);

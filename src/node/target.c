@@ -1,0 +1,171 @@
+#include "target.h"
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/strutil.h"
+#include "environ.h"
+#include "idmap.h"
+#include "syscalls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int proc_fail(pid_t pid, const char *what, int errnum, struct cntr_err *err)
+{
+	if (errnum == ENOENT || errnum == ESRCH)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "target process %d exited during attach", (int)pid);
+	return cntr_fail(err, CNTR_EXIT_FAILURE, errnum, "read /proc/%d/%s", (int)pid, what);
+}
+
+static int read_proc(pid_t pid, const char *what, char **buf, size_t *len, struct cntr_err *err)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	if (read_file_at(AT_FDCWD, path, buf, len, err) < 0)
+		return proc_fail(pid, what, err->errnum, err);
+	return 0;
+}
+
+/* LSM attributes are optional: absent files or LSMs are not errors. */
+static char *read_lsm_attr(pid_t pid, const char *what)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct cntr_err ignored;
+	size_t len = 0;
+
+	if (read_proc(pid, what, &buf, &len, &ignored) < 0)
+		return NULL;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\0'))
+		buf[--len] = '\0';
+	return len ? steal_pointer(&buf) : NULL;
+}
+
+static int translate_ids(struct target *t, struct cntr_err *err)
+{
+	_cleanup_free_ char *uid_text = NULL, *gid_text = NULL, *setgroups = NULL;
+	struct id_map uids, gids;
+
+	t->inner_groups = calloc(t->status.ngroups + 1, sizeof(gid_t));
+	if (!t->inner_groups)
+		return cntr_fail_errno(err, "allocate group list");
+	if (t->ns.fd[NS_USER] < 0) {
+		memcpy(t->inner_uid, t->status.uid, sizeof(t->inner_uid));
+		memcpy(t->inner_gid, t->status.gid, sizeof(t->inner_gid));
+		memcpy(t->inner_groups, t->status.groups, t->status.ngroups * sizeof(gid_t));
+		t->inner_ngroups = t->status.ngroups;
+		t->setgroups_allowed = true;
+		return 0;
+	}
+	if (read_proc(t->pid, "uid_map", &uid_text, NULL, err) < 0 ||
+	    read_proc(t->pid, "gid_map", &gid_text, NULL, err) < 0 ||
+	    id_map_parse(uid_text, &uids, err) < 0 || id_map_parse(gid_text, &gids, err) < 0)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		int64_t u = id_map_to_inner(&uids, t->status.uid[i]);
+		int64_t g = id_map_to_inner(&gids, t->status.gid[i]);
+		t->inner_uid[i] = u < 0 ? 65534 : (uid_t)u;
+		t->inner_gid[i] = g < 0 ? 65534 : (gid_t)g;
+	}
+	for (size_t i = 0; i < t->status.ngroups; i++) {
+		int64_t g = id_map_to_inner(&gids, t->status.groups[i]);
+		if (g >= 0)
+			t->inner_groups[t->inner_ngroups++] = (gid_t)g;
+	}
+	setgroups = read_lsm_attr(t->pid, "setgroups");
+	t->setgroups_allowed = !setgroups || strcmp(setgroups, "allow") == 0;
+	return 0;
+}
+
+static int open_proc_path(pid_t pid, const char *what, struct cntr_err *err)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return proc_fail(pid, what, errno, err);
+	return fd;
+}
+
+static int read_context(struct target *t, struct cntr_err *err)
+{
+	_cleanup_free_ char *status = NULL, *environ_buf = NULL, *cgroup = NULL;
+	size_t env_len = 0;
+
+	if (read_proc(t->pid, "status", &status, NULL, err) < 0 ||
+	    proc_status_parse(status, &t->status, err) < 0)
+		return -1;
+	if (read_proc(t->pid, "environ", &environ_buf, &env_len, err) < 0)
+		return -1;
+	t->environ = environ_parse(environ_buf, env_len);
+	if (!t->environ)
+		return cntr_fail_errno(err, "parse /proc/%d/environ", (int)t->pid);
+	if (read_proc(t->pid, "cgroup", &cgroup, NULL, err) < 0 ||
+	    proc_cgroup_parse(cgroup, &t->cgroups, err) < 0)
+		return -1;
+	t->lsm_label = read_lsm_attr(t->pid, "attr/current");
+	t->apparmor_label = read_lsm_attr(t->pid, "attr/apparmor/current");
+	return 0;
+}
+
+int target_open(pid_t pid, struct target *t, struct cntr_err *err)
+{
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->pidfd = t->root_fd = t->cwd_fd = -1;
+	for (int i = 0; i < NS_COUNT; i++)
+		t->ns.fd[i] = -1;
+
+	t->pidfd = sys_pidfd_open(pid, 0);
+	if (t->pidfd < 0 && errno == ESRCH)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "target process %d does not exist", (int)pid);
+	if (t->pidfd < 0)
+		log_skip("pidfd for %d: %s (kernel < 5.3); PID reuse is checked by /proc only",
+			 (int)pid, strerror(errno));
+	else if (fcntl(t->pidfd, F_SETFD, FD_CLOEXEC) < 0)
+		return cntr_fail_errno(err, "set close-on-exec on the pidfd");
+	if (read_context(t, err) < 0)
+		return -1;
+	if (target_namespaces_open(pid, &t->ns, err) < 0)
+		return -1;
+	if ((t->root_fd = open_proc_path(pid, "root", err)) < 0 ||
+	    (t->cwd_fd = open_proc_path(pid, "cwd", err)) < 0)
+		return -1;
+	if (translate_ids(t, err) < 0)
+		return -1;
+	/* Everything above was read through PID: make sure it still named the same process. */
+	return target_check_alive(t, err);
+}
+
+int target_check_alive(const struct target *t, struct cntr_err *err)
+{
+	int alive = t->pidfd >= 0 ? sys_pidfd_send_signal(t->pidfd, 0) : kill(t->pid, 0);
+	if (alive < 0 && errno == ESRCH)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "target process %d exited during attach",
+				 (int)t->pid);
+	return 0;
+}
+
+void target_release(struct target *t)
+{
+	cleanup_closep(&t->pidfd);
+	cleanup_closep(&t->root_fd);
+	cleanup_closep(&t->cwd_fd);
+	target_namespaces_close(&t->ns);
+	proc_status_release(&t->status);
+	strv_free(t->environ);
+	cgroup_list_release(&t->cgroups);
+	free(t->lsm_label);
+	free(t->apparmor_label);
+	free(t->inner_groups);
+	memset(t, 0, sizeof(*t));
+	t->pidfd = t->root_fd = t->cwd_fd = -1;
+}

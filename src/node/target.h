@@ -1,0 +1,35 @@
+/* Everything cntr needs to know about the target process, read once from /proc/PID before
+ * any namespace is joined (after joining, cntr's /proc may no longer show it). */
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "namespaces.h"
+#include "proc_cgroup.h"
+#include "proc_status.h"
+
+struct cntr_err;
+
+struct target {
+	pid_t pid;
+	int pidfd;              /* keeps the identity: used to detect exit / PID reuse */
+	int root_fd;            /* O_PATH /proc/PID/root (exec view) */
+	int cwd_fd;             /* O_PATH /proc/PID/cwd (exec view) */
+	struct proc_status status;
+	char **environ;
+	struct cgroup_list cgroups;
+	struct target_namespaces ns;
+	char *lsm_label;        /* attr/current (AppArmor "profile (mode)" or SELinux context), or NULL */
+	char *apparmor_label;   /* attr/apparmor/current on stacking kernels, or NULL */
+	/* ids of the target translated into its own user namespace */
+	uid_t inner_uid[4];
+	gid_t inner_gid[4];
+	gid_t *inner_groups;
+	size_t inner_ngroups;
+	bool setgroups_allowed; /* /proc/PID/setgroups says "allow" (or no user ns) */
+};
+
+int target_open(pid_t pid, struct target *t, struct cntr_err *err);
+void target_release(struct target *t);
+/* 0 while the target lives, else 125 "target exited during attach". */
+int target_check_alive(const struct target *t, struct cntr_err *err);
