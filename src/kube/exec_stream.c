@@ -1,0 +1,528 @@
+/* The pods/exec session: connect with libcurl (CONNECT_ONLY, HTTP/1.1 only so ALPN never picks
+ * h2), upgrade to WebSocket ourselves, then relay between local fds and the channels until the
+ * server sends the exit status on channel 3. */
+#include "kube/exec_stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/strutil.h"
+#include "kube/bytebuf.h"
+#include "kube/exec_status.h"
+#include "kube/exec_upgrade.h"
+#include "kube/http.h"
+#include "kube/status.h"
+#include "kube/terminal.h"
+#include "kube/websocket.h"
+
+/* Stop reading local stdin while this much is still waiting to be sent: backpressure. */
+#define EXEC_WRITE_QUEUE_HIGH (1u << 20)
+#define EXEC_READ_CHUNK 32768
+/* Upper bound for the upgrade handshake and for the error body of a refused upgrade. */
+#define EXEC_HANDSHAKE_TIMEOUT_MS 60000
+
+void kube_exec_opts_init(struct kube_exec_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->forward_stdin = true;
+	opts->in_fd = STDIN_FILENO;
+	opts->out_fd = STDOUT_FILENO;
+	opts->err_fd = STDERR_FILENO;
+	opts->interrupt_fd = -1;
+}
+
+/* ---------------------------------------------------------------- request path */
+
+static void append_param(char **path, const char *key, const char *value)
+{
+	_cleanup_free_ char *escaped = kube_url_escape(value);
+	char *old = *path;
+	*path = xasprintf("%s%c%s=%s", old, strchr(old, '?') ? '&' : '?', key, escaped);
+	free(old);
+}
+
+char *kube_exec_path(const char *ns, const char *pod, const char *container, char *const argv[],
+		     const struct kube_exec_opts *opts)
+{
+	_cleanup_free_ char *ns_esc = kube_url_escape(ns);
+	_cleanup_free_ char *pod_esc = kube_url_escape(pod);
+	char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/exec", ns_esc, pod_esc);
+
+	for (char *const *a = argv; *a; a++)
+		append_param(&path, "command", *a);
+	if (container && *container)
+		append_param(&path, "container", container);
+	append_param(&path, "stdin", opts->forward_stdin ? "true" : "false");
+	append_param(&path, "stdout", "true");
+	/* With a TTY the remote side has one output stream, as kubectl asks. */
+	append_param(&path, "stderr", opts->tty ? "false" : "true");
+	append_param(&path, "tty", opts->tty ? "true" : "false");
+	return path;
+}
+
+/* ---------------------------------------------------------------- SIGWINCH */
+
+static int winch_pipe[2] = { -1, -1 };
+
+static void on_sigwinch(int sig)
+{
+	int saved = errno;
+	char c = 0;
+	if (winch_pipe[1] >= 0 && write(winch_pipe[1], &c, 1) < 0) {
+		/* full pipe: a resize is already pending, nothing lost */
+	}
+	errno = saved;
+}
+
+struct winch_watch {
+	bool active;
+	struct sigaction old;
+};
+
+static int winch_watch_start(struct winch_watch *w, struct cntr_err *err)
+{
+	struct sigaction sa = { .sa_handler = on_sigwinch, .sa_flags = SA_RESTART };
+
+	if (pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return cntr_fail_errno(err, "exec: creating the resize pipe");
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGWINCH, &sa, &w->old);
+	w->active = true;
+	return 0;
+}
+
+static void winch_watch_stop(struct winch_watch *w)
+{
+	if (!w->active)
+		return;
+	sigaction(SIGWINCH, &w->old, NULL);
+	close(winch_pipe[0]);
+	close(winch_pipe[1]);
+	winch_pipe[0] = winch_pipe[1] = -1;
+	w->active = false;
+}
+
+/* ---------------------------------------------------------------- the session */
+
+struct exec_session {
+	struct kube_http http;
+	const struct kube_exec_opts *opts;
+	curl_socket_t sock;
+	int version;               /* 5 or 4 */
+	struct bytebuf in;         /* received, not yet parsed */
+	struct bytebuf out;        /* framed, not yet sent */
+	struct ws_parser parser;
+	struct bytebuf status;     /* channel 3 payload */
+	bool status_done;
+	bool stdin_open;
+	bool peer_closed;          /* EOF or close frame */
+	uint16_t close_code;
+	struct kube_terminal terminal;
+	struct winch_watch winch;
+};
+
+static void exec_session_free(struct exec_session *s)
+{
+	winch_watch_stop(&s->winch);
+	kube_terminal_restore(&s->terminal);
+	kube_http_close(&s->http);
+	bytebuf_free(&s->in);
+	bytebuf_free(&s->out);
+	bytebuf_free(&s->status);
+	ws_parser_free(&s->parser);
+}
+
+static int wait_socket(struct exec_session *s, short events, int timeout_ms)
+{
+	struct pollfd fds[2] = { { .fd = s->sock, .events = events },
+				 { .fd = s->opts->interrupt_fd, .events = POLLIN } };
+	int n = poll(fds, s->opts->interrupt_fd >= 0 ? 2 : 1, timeout_ms);
+	if (n > 0 && s->opts->interrupt_fd >= 0 && (fds[1].revents & POLLIN))
+		return 2;
+	return n;
+}
+
+/* Send what the write queue holds, as far as the socket takes it now. */
+static int flush_out(struct exec_session *s, struct cntr_err *err)
+{
+	while (s->out.len) {
+		size_t sent = 0;
+		CURLcode rc = curl_easy_send(s->http.curl, s->out.data, s->out.len, &sent);
+		if (rc == CURLE_AGAIN)
+			return 0;
+		if (rc != CURLE_OK)
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: sending to the API server: %s",
+					 curl_easy_strerror(rc));
+		bytebuf_consume(&s->out, sent);
+	}
+	return 0;
+}
+
+/* Read everything available now: OpenSSL may hold decrypted bytes that poll() will not
+ * report again, so read until libcurl says CURLE_AGAIN. */
+static int drain_socket(struct exec_session *s, struct cntr_err *err)
+{
+	char buf[EXEC_READ_CHUNK];
+
+	for (;;) {
+		size_t n = 0;
+		CURLcode rc = curl_easy_recv(s->http.curl, buf, sizeof(buf), &n);
+		if (rc == CURLE_AGAIN)
+			return 0;
+		if (rc != CURLE_OK)
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: receiving from the API server: %s",
+					 curl_easy_strerror(rc));
+		if (n == 0) {
+			s->peer_closed = true;
+			return 0;
+		}
+		bytebuf_append(&s->in, buf, n);
+	}
+}
+
+static int send_all_blocking(struct exec_session *s, struct cntr_err *err)
+{
+	while (s->out.len) {
+		if (flush_out(s, err) < 0)
+			return -1;
+		if (s->out.len && wait_socket(s, POLLOUT, EXEC_HANDSHAKE_TIMEOUT_MS) <= 0)
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: the API server does not accept data");
+	}
+	return 0;
+}
+
+/* ---- the upgrade */
+
+static int connect_server(struct exec_session *s, const struct kube_config *cfg, const char *path,
+			  struct cntr_err *err)
+{
+	CURLcode rc;
+
+	if (kube_http_open(&s->http, cfg, path, NULL, err) < 0)
+		return -1;
+	curl_easy_setopt(s->http.curl, CURLOPT_CONNECT_ONLY, 1L);
+	/* A real API server picks h2 when offered; WebSocket upgrades need HTTP/1.1. */
+	curl_easy_setopt(s->http.curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	if (cfg->proxy_url)
+		curl_easy_setopt(s->http.curl, CURLOPT_HTTPPROXYTUNNEL, 1L);
+	rc = curl_easy_perform(s->http.curl);
+	if (rc != CURLE_OK)
+		return kube_http_fail(&s->http, "exec: connecting to", rc, err);
+	if (curl_easy_getinfo(s->http.curl, CURLINFO_ACTIVESOCKET, &s->sock) != CURLE_OK ||
+	    s->sock == CURL_SOCKET_BAD)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: libcurl gave no socket for %s",
+				 s->http.display_url);
+	return 0;
+}
+
+/* Host header and request target from the server URL (which may carry a path prefix, as
+ * behind Rancher-style proxies). */
+static int request_target(const struct kube_config *cfg, const char *path, char **host, char **target,
+			  struct cntr_err *err)
+{
+	CURLU *u = curl_url();
+	char *h = NULL, *port = NULL, *prefix = NULL;
+	int r = 0;
+
+	if (!u)
+		abort();
+	if (curl_url_set(u, CURLUPART_URL, cfg->server, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
+		r = cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: server URL %s is not valid", cfg->server);
+	} else {
+		curl_url_get(u, CURLUPART_PORT, &port, 0);
+		curl_url_get(u, CURLUPART_PATH, &prefix, 0);
+		*host = port ? xasprintf("%s:%s", h, port) : xstrdup(h);
+		*target = xasprintf("%s%s", prefix && strcmp(prefix, "/") ? prefix : "", path);
+	}
+	curl_free(h);
+	curl_free(port);
+	curl_free(prefix);
+	curl_url_cleanup(u);
+	return r;
+}
+
+/* A refused upgrade: read the body (bounded) and report its Status message. */
+static int fail_refused_upgrade(struct exec_session *s, const struct kube_upgrade_response *resp,
+				struct cntr_err *err)
+{
+	_cleanup_free_ char *msg = NULL;
+	size_t want = resp->content_length >= 0 ? (size_t)resp->content_length : 65536;
+
+	bytebuf_consume(&s->in, resp->head_len);
+	while (s->in.len < want && !s->peer_closed) {
+		int w = wait_socket(s, POLLIN, 5000);
+		if (w <= 0 || w == 2)
+			break;
+		if (drain_socket(s, err) < 0)
+			break;
+	}
+	msg = kube_status_message(resp->status, (const char *)s->in.data, s->in.len < want ? s->in.len : want);
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: %s", msg);
+}
+
+static int upgrade(struct exec_session *s, const struct kube_config *cfg, const char *path,
+		   struct cntr_err *err)
+{
+	_cleanup_free_ char *host = NULL, *target = NULL, *request = NULL;
+	struct kube_upgrade_response resp = { .content_length = -1 };
+	char key[25];
+	int r;
+
+	if (ws_handshake_key(key, err) < 0 || request_target(cfg, path, &host, &target, err) < 0)
+		return -1;
+	request = kube_exec_upgrade_request(target, host, cfg->token, key);
+	bytebuf_append(&s->out, request, strlen(request));
+	if (send_all_blocking(s, err) < 0)
+		return -1;
+	for (;;) {
+		r = kube_upgrade_response_parse((const char *)s->in.data, s->in.len, &resp, err);
+		if (r != 0)
+			break;
+		if (s->peer_closed)
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: %s closed the connection during the upgrade",
+					 s->http.display_url);
+		r = wait_socket(s, POLLIN, EXEC_HANDSHAKE_TIMEOUT_MS);
+		if (r == 2 || kube_http_interrupted())
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: interrupted during the upgrade");
+		if (r <= 0)
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: no answer from %s to the upgrade",
+					 s->http.display_url);
+		if (drain_socket(s, err) < 0)
+			return -1;
+	}
+	if (r < 0)
+		return -1;
+	if (resp.status != 101)
+		r = fail_refused_upgrade(s, &resp, err);
+	else if (kube_upgrade_response_check(&resp, key, &s->version, err) < 0)
+		r = -1;
+	else
+		bytebuf_consume(&s->in, resp.head_len); /* the rest is WebSocket already */
+	kube_upgrade_response_clear(&resp);
+	return r < 0 ? -1 : 0;
+}
+
+/* ---- channel messages */
+
+static void queue_channel(struct exec_session *s, uint8_t channel, const void *data, size_t len)
+{
+	_cleanup_free_ uint8_t *frame = malloc(len + 1);
+	if (!frame)
+		abort();
+	frame[0] = channel;
+	if (len)
+		memcpy(frame + 1, data, len);
+	ws_frame_append(&s->out, WS_OP_BINARY, frame, len + 1, NULL);
+}
+
+static void queue_resize(struct exec_session *s)
+{
+	unsigned width, height;
+	_cleanup_free_ char *json = NULL;
+
+	if (kube_terminal_size(s->opts->in_fd, &width, &height) < 0 &&
+	    kube_terminal_size(s->opts->out_fd, &width, &height) < 0)
+		return;
+	json = xasprintf("{\"Width\":%u,\"Height\":%u}", width, height);
+	queue_channel(s, KUBE_EXEC_RESIZE, json, strlen(json));
+}
+
+static int deliver(int fd, const uint8_t *data, size_t len, const char *what, struct cntr_err *err)
+{
+	if (write_all(fd, data, len) < 0)
+		return cntr_fail_errno(err, "exec: writing the command's %s", what);
+	return 0;
+}
+
+static int handle_data(struct exec_session *s, const struct ws_message *msg, struct cntr_err *err)
+{
+	if (msg->len == 0)
+		return 0;
+	switch (msg->data[0]) {
+	case KUBE_EXEC_STDOUT:
+		return deliver(s->opts->out_fd, msg->data + 1, msg->len - 1, "output", err);
+	case KUBE_EXEC_STDERR:
+		return deliver(s->opts->err_fd, msg->data + 1, msg->len - 1, "error output", err);
+	case KUBE_EXEC_ERROR:
+		bytebuf_append(&s->status, msg->data + 1, msg->len - 1);
+		/* The status is the last thing the server sends; an empty first frame on it (v4
+		 * servers open each stream with one) is not the status yet. */
+		if (msg->len > 1)
+			s->status_done = true;
+		return 0;
+	default:
+		log_debug("exec: ignoring %zu bytes on channel %u", msg->len - 1, msg->data[0]);
+		return 0;
+	}
+}
+
+static int handle_messages(struct exec_session *s, struct cntr_err *err)
+{
+	struct ws_message msg;
+	int r;
+
+	while ((r = ws_parser_next(&s->parser, &s->in, &msg, err)) == 1) {
+		switch (msg.opcode) {
+		case WS_OP_BINARY:
+		case WS_OP_TEXT:
+			if (handle_data(s, &msg, err) < 0)
+				return -1;
+			break;
+		case WS_OP_PING:
+			ws_frame_append(&s->out, WS_OP_PONG, msg.data, msg.len, NULL);
+			break;
+		case WS_OP_CLOSE:
+			s->peer_closed = true;
+			s->close_code = msg.close_code;
+			ws_close_frame_append(&s->out, WS_CLOSE_NORMAL, NULL);
+			return 0;
+		default:
+			break; /* unsolicited pong */
+		}
+	}
+	if (r < 0) {
+		ws_close_frame_append(&s->out, WS_CLOSE_PROTOCOL_ERROR, NULL);
+		flush_out(s, &(struct cntr_err){ 0 });
+	}
+	return r;
+}
+
+/* Local stdin: forward a chunk, or signal EOF (v5 can close stream 0; v4 has no way to). */
+static int forward_stdin(struct exec_session *s, struct cntr_err *err)
+{
+	char buf[EXEC_READ_CHUNK];
+	ssize_t n = read(s->opts->in_fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n < 0)
+		return cntr_fail_errno(err, "exec: reading local input");
+	if (n > 0) {
+		queue_channel(s, KUBE_EXEC_STDIN, buf, (size_t)n);
+		return 0;
+	}
+	s->stdin_open = false;
+	if (s->version >= 5) {
+		uint8_t stream = KUBE_EXEC_STDIN;
+		queue_channel(s, KUBE_EXEC_CLOSE, &stream, 1);
+	} else {
+		log_debug("exec: v4 server: stdin EOF cannot be signalled");
+	}
+	return 0;
+}
+
+static void drain_pipe(int fd)
+{
+	char buf[64];
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+enum { POLL_SOCK, POLL_STDIN, POLL_WINCH, POLL_INTERRUPT, POLL_COUNT };
+
+/* One poll round. Returns 1 when interrupted, 0 otherwise, -1 on error. */
+static int session_step(struct exec_session *s, struct cntr_err *err)
+{
+	struct pollfd fds[POLL_COUNT];
+	bool want_stdin = s->stdin_open && s->out.len < EXEC_WRITE_QUEUE_HIGH;
+
+	fds[POLL_SOCK] = (struct pollfd){ .fd = s->sock, .events = POLLIN | (s->out.len ? POLLOUT : 0) };
+	fds[POLL_STDIN] = (struct pollfd){ .fd = want_stdin ? s->opts->in_fd : -1, .events = POLLIN };
+	fds[POLL_WINCH] = (struct pollfd){ .fd = s->winch.active ? winch_pipe[0] : -1, .events = POLLIN };
+	fds[POLL_INTERRUPT] = (struct pollfd){ .fd = s->opts->interrupt_fd, .events = POLLIN };
+	if (poll(fds, POLL_COUNT, 1000) < 0 && errno != EINTR)
+		return cntr_fail_errno(err, "exec: poll");
+	if (kube_http_interrupted() || (fds[POLL_INTERRUPT].revents & POLLIN))
+		return 1;
+	if (fds[POLL_WINCH].revents & POLLIN) {
+		drain_pipe(winch_pipe[0]);
+		queue_resize(s);
+	}
+	if (fds[POLL_STDIN].revents & (POLLIN | POLLHUP | POLLERR) && forward_stdin(s, err) < 0)
+		return -1;
+	/* Always drain: TLS may hold bytes poll() cannot see. */
+	if (drain_socket(s, err) < 0 || handle_messages(s, err) < 0 || flush_out(s, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int finish(struct exec_session *s, int *exit_code, struct cntr_err *err)
+{
+	if (!s->status_done) {
+		if (s->close_code && s->close_code != WS_CLOSE_NORMAL && s->close_code != WS_CLOSE_NO_STATUS)
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+					 "exec: the API server closed the session (WebSocket code %u) before the command's exit status arrived",
+					 s->close_code);
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+				 "exec: the connection to the API server ended before the command's exit status arrived");
+	}
+	/* Say goodbye; the server may already be gone, which is fine. */
+	if (!s->peer_closed)
+		ws_close_frame_append(&s->out, WS_CLOSE_NORMAL, NULL);
+	flush_out(s, &(struct cntr_err){ 0 });
+	return kube_exec_status_exit_code((const char *)s->status.data, s->status.len, exit_code, err);
+}
+
+static int setup_terminal(struct exec_session *s, struct cntr_err *err)
+{
+	if (!s->opts->tty || !isatty(s->opts->in_fd))
+		return 0;
+	if (kube_terminal_make_raw(&s->terminal, s->opts->in_fd, err) < 0)
+		return -1;
+	if (winch_watch_start(&s->winch, err) < 0)
+		return -1;
+	queue_resize(s);
+	return 0;
+}
+
+int kube_exec(const struct kube_config *cfg, const char *ns, const char *pod, const char *container,
+	      char *const argv[], const struct kube_exec_opts *opts, int *exit_code,
+	      struct cntr_err *err)
+{
+	struct kube_exec_opts defaults;
+	struct exec_session s = { .sock = CURL_SOCKET_BAD, .terminal = { .fd = -1 } };
+	_cleanup_free_ char *path = NULL;
+	int r = 0;
+
+	if (!opts) {
+		kube_exec_opts_init(&defaults);
+		opts = &defaults;
+	}
+	if (!argv || !argv[0])
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "exec: no command given");
+	s.opts = opts;
+	s.stdin_open = opts->forward_stdin;
+	ws_parser_init(&s.parser);
+	path = kube_exec_path(ns, pod, container, argv, opts);
+	if (connect_server(&s, cfg, path, err) < 0 || upgrade(&s, cfg, path, err) < 0 ||
+	    setup_terminal(&s, err) < 0) {
+		exec_session_free(&s);
+		return -1;
+	}
+	log_debug("exec: %s session on %s", s.version == 5 ? KUBE_EXEC_PROTOCOL_V5 : KUBE_EXEC_PROTOCOL_V4,
+		  s.http.display_url);
+	/* Bytes that came with the 101 are frames already. */
+	if (handle_messages(&s, err) < 0 || flush_out(&s, err) < 0)
+		r = -1;
+	while (r == 0 && !s.status_done && !s.peer_closed)
+		r = session_step(&s, err);
+	if (r == 1) {
+		ws_close_frame_append(&s.out, WS_CLOSE_NORMAL, NULL);
+		flush_out(&s, &(struct cntr_err){ 0 });
+		r = KUBE_EXEC_INTERRUPTED;
+	} else if (r == 0) {
+		r = finish(&s, exit_code, err) < 0 ? -1 : KUBE_EXEC_DONE;
+	}
+	exec_session_free(&s);
+	return r;
+}

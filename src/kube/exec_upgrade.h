@@ -1,0 +1,40 @@
+/* The HTTP/1.1 side of the exec WebSocket: the Upgrade request we send and the server's
+ * response head, checked (101, Sec-WebSocket-Accept, the chosen channel protocol). Pure
+ * functions: exec_stream.c does the I/O. */
+#pragma once
+#include <stddef.h>
+
+struct cntr_err;
+
+#define KUBE_EXEC_PROTOCOL_V5 "v5.channel.k8s.io"
+#define KUBE_EXEC_PROTOCOL_V4 "v4.channel.k8s.io"
+
+/* "GET <target> HTTP/1.1" with Host, Upgrade, Connection, Sec-WebSocket-Key/-Version,
+ * Sec-WebSocket-Protocol offering v5 then v4, Authorization when token != NULL. malloc'd. */
+char *kube_exec_upgrade_request(const char *target, const char *host, const char *token,
+				const char *key);
+
+struct kube_upgrade_response {
+	int status;            /* HTTP status code */
+	char *reason;          /* reason phrase */
+	char *upgrade;         /* header values, NULL when absent */
+	char *connection;
+	char *accept;
+	char *protocol;
+	char *content_type;
+	long content_length;   /* -1 when absent */
+	size_t head_len;       /* bytes of the head including the blank line */
+};
+
+/* Parse the response head at the start of buf. Returns 1 when the head is complete (out filled;
+ * bytes after head_len belong to the body / WebSocket stream), 0 when more bytes are needed,
+ * -1 when it is not HTTP. */
+int kube_upgrade_response_parse(const char *buf, size_t len, struct kube_upgrade_response *out,
+				struct cntr_err *err);
+
+/* For a 101 response: Upgrade: websocket, Connection: upgrade, the accept value for key, and a
+ * protocol we offered. Sets *version to 5 or 4. */
+int kube_upgrade_response_check(const struct kube_upgrade_response *r, const char *key, int *version,
+				struct cntr_err *err);
+
+void kube_upgrade_response_clear(struct kube_upgrade_response *r);
