@@ -17,14 +17,14 @@
 
 #define DEFAULT_BASE_DIR "/var/lib/cntr"
 
-enum { OPT_CAP_ADD = 256, OPT_NO_TRUNC, OPT_JSON, OPT_VERSION };
+enum { OPT_CAP_ADD = 256, OPT_NO_TRUNC, OPT_JSON, OPT_SECCOMP };
 
 struct cli {
 	const char *command;     /* attach, exec, list */
 	unsigned types;
 	int verbosity;
 	uint64_t extra_caps;
-	bool no_trunc, json;
+	bool no_trunc, json, seccomp;
 	const char *target;
 	char **argv;             /* the command to run, NULL-terminated (may be empty) */
 };
@@ -67,6 +67,7 @@ static int parse_options(int argc, char **argv, struct cli *cli, struct cntr_err
 		{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
 		{ "no-trunc", no_argument, NULL, OPT_NO_TRUNC },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "seccomp", no_argument, NULL, OPT_SECCOMP },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -95,6 +96,9 @@ static int parse_options(int argc, char **argv, struct cli *cli, struct cntr_err
 			break;
 		case OPT_JSON:
 			cli->json = true;
+			break;
+		case OPT_SECCOMP:
+			cli->seccomp = true;
 			break;
 		default:
 			return usage_error(err, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -147,6 +151,7 @@ static int run(struct cli *cli, struct cntr_err *err)
 		.base_dir = base_dir && *base_dir ? base_dir : DEFAULT_BASE_DIR,
 		.argv = cli->argv,
 		.extra_caps = cli->extra_caps,
+		.copy_seccomp = cli->seccomp,
 	};
 
 	if (strcmp(cli->command, "list") == 0)

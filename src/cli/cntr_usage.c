@@ -24,6 +24,8 @@ static const char usage_text[] =
 	"                      (command: a substring of a process's command line)\n"
 	"      --cap-add CAPS  give the command these capabilities on top of the target's\n"
 	"                      (comma list, e.g. SYS_PTRACE,NET_ADMIN); never done silently\n"
+	"      --seccomp       copy the target's seccomp filters into the session (stops the\n"
+	"                      target for a moment with ptrace); without it: no filter\n"
 	"  -v, --verbose       print each step and every skipped best-effort step (-vv: more)\n"
 	"      --no-trunc      list: full container IDs\n"
 	"      --json          list: JSON output\n"

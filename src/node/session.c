@@ -10,6 +10,7 @@
 #include "lsm.h"
 #include "mounts.h"
 #include "pty.h"
+#include "seccomp.h"
 #include "target.h"
 
 #include <errno.h>
@@ -34,6 +35,7 @@ struct session {
 	struct target target;
 	char **argv, **env;
 	bool tty;
+	struct seccomp_filters seccomp;
 	int sock[2];            /* [0] relay end, [1] children's end */
 	sigset_t old_mask;
 };
@@ -62,8 +64,15 @@ __attribute__((noreturn)) static void run_command(struct session *s, bool need_p
 
 	if (need_proc && mount_fresh_proc(&err) < 0)
 		ipc_fail_and_exit(sock, &err);
-	if (apply_target_lsm(t, &err) < 0 || join_namespace(&t->ns, NS_USER, &err) < 0 ||
-	    apply_target_credentials(t, s->opts->extra_caps, &err) < 0)
+	if (apply_target_lsm(t, &err) < 0 || join_namespace(&t->ns, NS_USER, &err) < 0)
+		ipc_fail_and_exit(sock, &err);
+	/* Installing a filter needs no_new_privs or CAP_SYS_ADMIN: before the capabilities are
+	 * dropped unless the target runs with no_new_privs (set by apply_target_credentials). */
+	if (t->status.no_new_privs != 1 && seccomp_install_filters(&s->seccomp, &err) < 0)
+		ipc_fail_and_exit(sock, &err);
+	if (apply_target_credentials(t, s->opts->extra_caps, &err) < 0)
+		ipc_fail_and_exit(sock, &err);
+	if (t->status.no_new_privs == 1 && seccomp_install_filters(&s->seccomp, &err) < 0)
 		ipc_fail_and_exit(sock, &err);
 	if (s->opts->mode == SESSION_ATTACH && chdir(s->opts->base_dir) < 0) {
 		cntr_fail_errno(&err, "chdir %s", s->opts->base_dir);
@@ -171,6 +180,22 @@ static int exit_status_of(int status)
 	return WEXITSTATUS(status);
 }
 
+static int copy_seccomp_filters(struct session *s, struct cntr_err *err)
+{
+	int mode = s->target.status.seccomp;
+
+	if (mode <= 0)
+		return 0;
+	if (!s->opts->copy_seccomp) {
+		log_info("seccomp: the target runs with a filter, the session without (--seccomp copies it)");
+		return 0;
+	}
+	if (mode == 1)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+				 "the target uses strict seccomp mode, which no shell can run under; drop --seccomp");
+	return seccomp_read_filters(s->target.pid, &s->seccomp, err);
+}
+
 static int prepare(struct session *s, pid_t pid, struct cntr_err *err)
 {
 	if (check_mount_api(err) < 0 || check_privileges(err) < 0)
@@ -178,6 +203,8 @@ static int prepare(struct session *s, pid_t pid, struct cntr_err *err)
 	if (s->opts->mode == SESSION_ATTACH && ensure_base_dir(s->opts->base_dir, err) < 0)
 		return -1;
 	if (target_open(pid, &s->target, err) < 0)
+		return -1;
+	if (copy_seccomp_filters(s, err) < 0)
 		return -1;
 	s->tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	s->argv = command_argv(s->opts->argv, s->opts->mode);
@@ -190,6 +217,7 @@ static int prepare(struct session *s, pid_t pid, struct cntr_err *err)
 static void release(struct session *s)
 {
 	target_release(&s->target);
+	seccomp_filters_release(&s->seccomp);
 	strv_free(s->argv);
 	strv_free(s->env);
 	cleanup_closep(&s->sock[0]);

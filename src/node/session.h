@@ -16,6 +16,7 @@ struct session_opts {
 	const char *base_dir;   /* where the target's root appears (attach) */
 	char *const *argv;      /* NULL/empty: default shell */
 	uint64_t extra_caps;    /* --cap-add */
+	bool copy_seccomp;      /* --seccomp: copy the target's filters (brief ptrace stop) */
 };
 
 /* Returns the exit status cntr should end with (the command's, 128+N for a signal), or -1

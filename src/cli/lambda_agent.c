@@ -1,0 +1,374 @@
+#include "cli/lambda_agent.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/lambda_phase.h"
+#include "cli/lambda_target.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/strutil.h"
+#include "kube/exec_stream.h"
+#include "kube/http.h"
+#include "kube/rest.h"
+#include "kube/watch.h"
+
+#define CREATE_ATTEMPTS 3
+
+/* Waiting reasons after which a container will not start without someone changing something. */
+static const char *const fatal_waiting_reasons[] = {
+	"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
+	"CreateContainerConfigError", "CreateContainerError", "RunContainerError",
+	"CrashLoopBackOff", "PreCreateHookError", "PostStartHookError",
+};
+
+static const char *json_str(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	return s ? s : "";
+}
+
+static const json_t *pod_condition(const json_t *pod, const char *type)
+{
+	const json_t *conds = json_object_get(json_object_get(pod, "status"), "conditions");
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(conds, i, c) {
+		if (strcmp(json_str(c, "type"), type) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static bool is_fatal_reason(const char *reason)
+{
+	for (size_t i = 0; i < sizeof(fatal_waiting_reasons) / sizeof(fatal_waiting_reasons[0]); i++) {
+		if (strcmp(reason, fatal_waiting_reasons[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool lambda_agent_pod_ready(const json_t *pod)
+{
+	const json_t *ready = pod_condition(pod, "Ready");
+
+	return !json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp") &&
+	       strcmp(json_str(json_object_get(pod, "status"), "phase"), "Running") == 0 && ready &&
+	       strcmp(json_str(ready, "status"), "True") == 0;
+}
+
+char *lambda_agent_failure(const json_t *pod)
+{
+	const json_t *status = json_object_get(pod, "status");
+	const json_t *scheduled = pod_condition(pod, "PodScheduled");
+	const char *phase = json_str(status, "phase");
+	size_t i;
+	json_t *cs;
+
+	if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
+		return xasprintf("it is being deleted");
+	if (scheduled && strcmp(json_str(scheduled, "status"), "False") == 0 &&
+	    strcmp(json_str(scheduled, "reason"), "Unschedulable") == 0)
+		return xasprintf("%s: Unschedulable: %s", *phase ? phase : "Pending", json_str(scheduled, "message"));
+	json_array_foreach(json_object_get(status, "containerStatuses"), i, cs) {
+		const json_t *waiting = json_object_get(json_object_get(cs, "state"), "waiting");
+		if (waiting && is_fatal_reason(json_str(waiting, "reason")))
+			return lambda_container_state_text(json_object_get(cs, "state"));
+	}
+	if (strcmp(phase, "Failed") == 0 || strcmp(phase, "Succeeded") == 0) {
+		const char *reason = json_str(status, "reason");
+		return *reason ? xasprintf("%s: %s: %s", phase, reason, json_str(status, "message"))
+			       : xasprintf("%s (the agent's command exited)", phase);
+	}
+	return NULL;
+}
+
+static char *pods_path(const char *ns)
+{
+	_cleanup_free_ char *esc = kube_url_escape(ns);
+	return xasprintf("/api/v1/namespaces/%s/pods", esc);
+}
+
+static char *pod_path(const char *ns, const char *name)
+{
+	_cleanup_free_ char *base = pods_path(ns);
+	_cleanup_free_ char *esc = kube_url_escape(name);
+	return xasprintf("%s/%s", base, esc);
+}
+
+static void delete_quietly(const struct kube_config *cfg, const char *ns, const char *name)
+{
+	_cleanup_kube_response_ struct kube_response resp = { 0 };
+	_cleanup_free_ char *path = pod_path(ns, name);
+	struct cntr_err err = { 0 };
+
+	if (kube_delete(cfg, path, NULL, &resp, &err) < 0 && resp.http_status != 404)
+		log_warn("deleting finished agent pod %s/%s: %s", ns, name, err.msg);
+	else
+		log_info("deleted finished agent pod %s/%s", ns, name);
+}
+
+int lambda_agent_find(const struct kube_config *cfg, const char *ns, const char *node,
+		      struct lambda_agent *a, struct cntr_err *err)
+{
+	_cleanup_kube_response_ struct kube_response resp = { 0 };
+	_cleanup_free_ char *base = pods_path(ns);
+	_cleanup_free_ char *labels = kube_url_escape(LAMBDA_AGENT_MANAGED_BY_LABEL "=" LAMBDA_AGENT_MANAGED_BY);
+	_cleanup_free_ char *field_raw = xasprintf("spec.nodeName=%s", node);
+	_cleanup_free_ char *fields = kube_url_escape(field_raw);
+	_cleanup_free_ char *path = xasprintf("%s?labelSelector=%s&fieldSelector=%s", base, labels, fields);
+	const char *found = NULL;
+	size_t i;
+	json_t *pod;
+
+	if (kube_get(cfg, path, &resp, err) < 0)
+		return cntr_err_prefix(err, "looking for an agent pod on node %s in namespace %s: ", node, ns);
+	json_array_foreach(json_object_get(resp.body, "items"), i, pod) {
+		const json_t *meta = json_object_get(pod, "metadata");
+		const char *phase = json_str(json_object_get(pod, "status"), "phase");
+
+		if (!found && lambda_agent_pod_ready(pod))
+			found = json_str(meta, "name");
+		else if ((strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0) &&
+			 !json_object_get(meta, "deletionTimestamp"))
+			delete_quietly(cfg, ns, json_str(meta, "name"));
+	}
+	if (!found)
+		return 1;
+	a->name = xstrdup(found);
+	a->namespace = xstrdup(ns);
+	a->created = false;
+	return 0;
+}
+
+static int create_agent(const struct kube_config *cfg, const struct lambda_agent_params *params,
+			struct lambda_agent *a, char **rv, struct cntr_err *err)
+{
+	_cleanup_free_ char *path = pods_path(params->namespace);
+
+	for (int attempt = 1;; attempt++) {
+		_cleanup_kube_response_ struct kube_response resp = { 0 };
+		_cleanup_free_ char *name = lambda_agent_name(params->node);
+		struct lambda_agent_params p = *params;
+		json_t *manifest;
+		int r;
+
+		p.name = name;
+		manifest = lambda_agent_manifest(&p);
+		r = kube_post(cfg, path, manifest, &resp, err);
+		json_decref(manifest);
+		if (r == 0) {
+			const json_t *meta = json_object_get(resp.body, "metadata");
+			a->name = steal_pointer(&name);
+			a->namespace = xstrdup(params->namespace);
+			a->created = true;
+			*rv = xstrdup(json_str(meta, "resourceVersion"));
+			return 0;
+		}
+		/* A name clash with another client's agent: draw another suffix. */
+		if (resp.http_status != 409 || attempt == CREATE_ATTEMPTS)
+			return cntr_err_prefix(err, "creating the agent pod on node %s in namespace %s: ",
+					       params->node, params->namespace);
+	}
+}
+
+struct wait_state {
+	const char *name;
+	bool ready;
+	bool scheduled_shown, creating_shown;
+	char *failure;   /* malloc'd reason when the agent cannot become ready */
+	char *last_rv;   /* to re-watch after the server ends a stream */
+	char *last_text; /* what the agent was doing, for the timeout message */
+};
+
+static void show_progress(struct wait_state *w, const json_t *pod)
+{
+	const json_t *scheduled = pod_condition(pod, "PodScheduled");
+	const json_t *statuses = json_object_get(json_object_get(pod, "status"), "containerStatuses");
+	const json_t *state = json_object_get(json_array_get(statuses, 0), "state");
+
+	if (!w->scheduled_shown && scheduled && strcmp(json_str(scheduled, "status"), "True") == 0) {
+		w->scheduled_shown = true;
+		lambda_phase("agent %s scheduled on node %s", w->name,
+			     json_str(json_object_get(pod, "spec"), "nodeName"));
+	}
+	if (state) {
+		free(w->last_text);
+		w->last_text = lambda_container_state_text(state);
+		if (!w->creating_shown && json_object_get(state, "waiting")) {
+			w->creating_shown = true;
+			lambda_phase("agent %s: pulling the image and starting (%s)", w->name, w->last_text);
+		}
+	}
+}
+
+static int on_agent_event(const struct kube_watch_event *ev, void *userdata, struct cntr_err *err)
+{
+	struct wait_state *w = userdata;
+	const json_t *meta = json_object_get(ev->object, "metadata");
+
+	if (strcmp(json_str(meta, "name"), w->name) != 0)
+		return 0;
+	free(w->last_rv);
+	w->last_rv = xstrdup(json_str(meta, "resourceVersion"));
+	if (ev->type == KUBE_WATCH_DELETED) {
+		w->failure = xstrdup("it was deleted while starting");
+		return 1;
+	}
+	show_progress(w, ev->object);
+	if (lambda_agent_pod_ready(ev->object)) {
+		w->ready = true;
+		return 1;
+	}
+	w->failure = lambda_agent_failure(ev->object);
+	return w->failure ? 1 : 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* After a 410 Gone: GET the pod, judge it, and continue from its resourceVersion. */
+static int relist(const struct kube_config *cfg, const struct lambda_agent *a, struct wait_state *w,
+		  struct cntr_err *err)
+{
+	_cleanup_kube_response_ struct kube_response resp = { 0 };
+	_cleanup_free_ char *path = pod_path(a->namespace, a->name);
+	struct kube_watch_event ev = { .type = KUBE_WATCH_MODIFIED };
+
+	if (kube_get(cfg, path, &resp, err) < 0)
+		return -1;
+	ev.object = resp.body;
+	return on_agent_event(&ev, w, err);
+}
+
+static int wait_ready(const struct kube_config *cfg, const struct lambda_agent *a, const char *rv,
+		      uint64_t timeout_s, struct cntr_err *err)
+{
+	struct wait_state w = { .name = a->name, .last_rv = xstrdup(rv) };
+	_cleanup_free_ char *path = pods_path(a->namespace);
+	_cleanup_free_ char *field = xasprintf("metadata.name=%s", a->name);
+	uint64_t deadline = now_ms() + timeout_s * 1000;
+	int r = 0;
+
+	while (!w.ready && !w.failure) {
+		uint64_t now = now_ms();
+		struct kube_watch_opts wopts = { .resource_version = w.last_rv, .field_selector = field };
+
+		if (now >= deadline) {
+			r = cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+				      "agent pod %s/%s not ready after %llus (last state: %s); see `kubectl "
+				      "describe pod -n %s %s`, or raise --timeout", a->namespace, a->name,
+				      (unsigned long long)timeout_s, w.last_text ? w.last_text : "Pending",
+				      a->namespace, a->name);
+			break;
+		}
+		wopts.timeout_ms = (unsigned)(deadline - now);
+		r = kube_watch(cfg, path, &wopts, on_agent_event, &w, err);
+		if (r < 0)
+			break;
+		if (r == KUBE_WATCH_GONE && relist(cfg, a, &w, err) < 0) {
+			r = -1;
+			break;
+		}
+		r = 0;
+	}
+	if (r == 0 && w.failure)
+		r = cntr_fail(err, CNTR_EXIT_FAILURE, 0, "agent pod %s/%s cannot start: %s", a->namespace,
+			      a->name, w.failure);
+	free(w.failure);
+	free(w.last_rv);
+	free(w.last_text);
+	return r;
+}
+
+int lambda_agent_start(const struct kube_config *cfg, const struct lambda_agent_params *params,
+		       uint64_t timeout_s, struct lambda_agent *a, struct cntr_err *err)
+{
+	_cleanup_free_ char *rv = NULL;
+
+	if (create_agent(cfg, params, a, &rv, err) < 0)
+		return -1;
+	lambda_phase("agent %s/%s created for node %s (image %s)", a->namespace, a->name, params->node,
+		     params->image);
+	if (wait_ready(cfg, a, rv, timeout_s, err) < 0)
+		return -1;
+	lambda_phase("agent %s ready", a->name);
+	return 0;
+}
+
+bool lambda_agent_is_running(const struct kube_config *cfg, const struct lambda_agent *a)
+{
+	_cleanup_kube_response_ struct kube_response resp = { 0 };
+	_cleanup_free_ char *path = pod_path(a->namespace, a->name);
+	struct cntr_err err = { 0 };
+
+	if (kube_get(cfg, path, &resp, &err) < 0)
+		return resp.http_status != 404;  /* unknown: do not claim it is gone */
+	return lambda_agent_pod_ready(resp.body);
+}
+
+int lambda_agent_count_sessions(const struct kube_config *cfg, const struct lambda_agent *a,
+				int *count, struct cntr_err *err)
+{
+	_cleanup_close_ int out = memfd_create("lambda-cntr-sessions", MFD_CLOEXEC);
+	_cleanup_close_ int errout = memfd_create("lambda-cntr-sessions-err", MFD_CLOEXEC);
+	_cleanup_free_ char *text = NULL;
+	struct kube_exec_opts opts;
+	uint64_t n;
+	size_t len;
+	int status;
+
+	if (out < 0 || errout < 0)
+		return cntr_fail_errno(err, "memfd_create for the session count of agent %s", a->name);
+	kube_exec_opts_init(&opts);
+	opts.forward_stdin = false;
+	opts.out_fd = out;
+	opts.err_fd = errout;
+	if (kube_exec(cfg, a->namespace, a->name, LAMBDA_AGENT_CONTAINER,
+		      lambda_agent_count_sessions_argv(), &opts, &status, err) != KUBE_EXEC_DONE)
+		return cntr_err_prefix(err, "counting the sessions of agent %s: ", a->name);
+	if (lseek(out, 0, SEEK_SET) < 0 || read_fd_all(out, &text, &len) < 0)
+		return cntr_fail_errno(err, "reading the session count of agent %s", a->name);
+	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+		text[--len] = '\0';
+	if (status != 0 || parse_u64(text, &n) < 0)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+				 "counting the sessions of agent %s: unexpected answer \"%s\" (exit %d)",
+				 a->name, text, status);
+	*count = (int)n;
+	return 0;
+}
+
+int lambda_agent_delete(const struct kube_config *cfg, const struct lambda_agent *a,
+			struct cntr_err *err)
+{
+	_cleanup_kube_response_ struct kube_response resp = { 0 };
+	_cleanup_free_ char *path = pod_path(a->namespace, a->name);
+
+	if (kube_delete(cfg, path, NULL, &resp, err) < 0) {
+		if (resp.http_status == 404)
+			return 0;  /* already gone (idle exit and someone else's cleanup) */
+		return cntr_err_prefix(err, "deleting agent pod %s/%s: ", a->namespace, a->name);
+	}
+	return 0;
+}
+
+void lambda_agent_clear(struct lambda_agent *a)
+{
+	free(a->name);
+	free(a->namespace);
+	memset(a, 0, sizeof(*a));
+}

@@ -1,0 +1,46 @@
+/* Debug agent pods on a node: find a ready one, create one and wait until it is ready (failing
+ * fast with the reason the API reports), count its sessions, delete it. See lambda_agent_spec.h
+ * for the pod itself and how sessions are counted. */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli/lambda_agent_spec.h"
+
+struct kube_config;
+struct cntr_err;
+
+struct lambda_agent {
+	char *name;
+	char *namespace;
+	bool created;  /* by this command (cleanup deletes it by default) */
+};
+
+/* A ready, not terminating agent on `node` in `ns` -> 0 and a filled; none -> 1. Agents that
+ * already finished (idle exit) are deleted on the way. */
+int lambda_agent_find(const struct kube_config *cfg, const char *ns, const char *node,
+		      struct lambda_agent *a, struct cntr_err *err);
+
+/* POST a new agent, then WATCH it until Ready; fails (125) with the pod's real reason
+ * (ErrImagePull/ImagePullBackOff + message, Pending: Unschedulable, forbidden...) or after
+ * timeout_s. a->name is set as soon as the pod exists so the caller can clean it up. */
+int lambda_agent_start(const struct kube_config *cfg, const struct lambda_agent_params *params,
+		       uint64_t timeout_s, struct lambda_agent *a, struct cntr_err *err);
+
+/* Why the agent cannot become ready, or NULL while it still may (malloc'd). Exposed for unit
+ * tests. */
+char *lambda_agent_failure(const json_t *pod);
+bool lambda_agent_pod_ready(const json_t *pod);
+
+/* Whether the agent pod exists and runs (after an exec failed to start: was it the agent?). */
+bool lambda_agent_is_running(const struct kube_config *cfg, const struct lambda_agent *a);
+
+/* Number of sessions in the agent right now (exec of the counting program). */
+int lambda_agent_count_sessions(const struct kube_config *cfg, const struct lambda_agent *a,
+				int *count, struct cntr_err *err);
+
+int lambda_agent_delete(const struct kube_config *cfg, const struct lambda_agent *a,
+			struct cntr_err *err);
+
+void lambda_agent_clear(struct lambda_agent *a);

@@ -1,0 +1,208 @@
+#include "cli/lambda_opts.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "kube/duration.h"
+
+#define DEFAULT_TIMEOUT_S 120
+#define DEFAULT_IDLE_TIMEOUT_S 600
+#define DEFAULT_IMAGE "lambda-cntr-agent:" CNTR_VERSION
+
+enum { OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_TIMEOUT, OPT_KEEP, OPT_RM, OPT_AGENT_NS,
+       OPT_IDLE_TIMEOUT, OPT_VERSION };
+
+static const struct option long_options[] = {
+	{ "namespace", required_argument, NULL, 'n' },
+	{ "container", required_argument, NULL, 'c' },
+	{ "image", required_argument, NULL, 'i' },
+	{ "socket-path", required_argument, NULL, 's' },
+	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+	{ "context", required_argument, NULL, OPT_CONTEXT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "keep", no_argument, NULL, OPT_KEEP },
+	{ "rm", no_argument, NULL, OPT_RM },
+	{ "agent-namespace", required_argument, NULL, OPT_AGENT_NS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+const char *lambda_program_name(const char *argv0)
+{
+	const char *base = argv0 ? strrchr(argv0, '/') : NULL;
+
+	base = base ? base + 1 : (argv0 ? argv0 : "lambda-cntr");
+	return strcmp(base, "kubectl-cntr") == 0 ? "kubectl cntr" : "lambda-cntr";
+}
+
+void lambda_print_help(const char *program)
+{
+	printf("Usage:\n"
+	       "  %1$s attach  [flags] POD [CONTAINER] [-- CMD [ARG...]]\n"
+	       "  %1$s execute [flags] POD [CONTAINER] -- CMD [ARG...]\n"
+	       "\n"
+	       "Open a debug session inside a container of a running pod: a privileged agent pod on\n"
+	       "the pod's node runs `cntr attach <container-id>`, so the session has the agent image's\n"
+	       "tools, the container's namespaces, cgroup and credentials, and its root filesystem at\n"
+	       "/var/lib/cntr. `attach` is interactive (a TTY when the local terminal is one);\n"
+	       "`execute` runs one command and exits with its status.\n"
+	       "\n"
+	       "Flags:\n"
+	       "  -n, --namespace NS        namespace of POD (default: the context's, else \"default\")\n"
+	       "  -c, --container NAME      container of POD (required when it has several)\n"
+	       "  -i, --image IMG           agent image (env CNTR_IMAGE; default " DEFAULT_IMAGE ")\n"
+	       "  -s, --socket-path PATH    mount the node's runtime socket into the agent (env\n"
+	       "                            SOCKET_PATH); only needed to resolve names, never for IDs\n"
+	       "      --kubeconfig FILE     kubeconfig to use (default $KUBECONFIG, ~/.kube/config,\n"
+	       "                            in-cluster service account)\n"
+	       "      --context NAME        kubeconfig context to use\n"
+	       "      --timeout DURATION    how long to wait for the agent pod (default 2m)\n"
+	       "      --idle-timeout DUR    an agent exits after this long without sessions (default 10m)\n"
+	       "      --keep                leave the agent this command creates running (warm start)\n"
+	       "      --rm                  also delete a reused agent when no other session uses it\n"
+	       "      --agent-namespace NS  namespace for the agent pod (default: the pod's)\n"
+	       "  -v, --verbose             print each step (twice: also cntr's steps)\n"
+	       "  -h, --help                this text\n"
+	       "      --version             print the version\n"
+	       "DURATION: 90s, 2m, 1h, 1h30m or plain seconds.\n"
+	       "\n"
+	       "Exit status:\n"
+	       "  the command's own status (128+N when it was killed by signal N)\n"
+	       "  2    usage error\n"
+	       "  125  lambda-cntr failed: configuration, API error, pod or container not found or not\n"
+	       "       running, agent pod could not start (reason printed)\n"
+	       "  126  the command could not be executed;  127  the command was not found\n"
+	       "  130  interrupted (SIGINT);  143  terminated (SIGTERM)\n",
+	       program);
+}
+
+static int parse_duration_flag(const char *flag, const char *text, uint64_t *out, struct cntr_err *err)
+{
+	if (kube_parse_duration(text, out, err) < 0)
+		return cntr_err_prefix(err, "%s: ", flag);
+	return 0;
+}
+
+static int parse_flag(int opt, struct lambda_opts *opts, struct cntr_err *err)
+{
+	switch (opt) {
+	case 'n': opts->namespace = optarg; return 0;
+	case 'c': opts->container = optarg; return 0;
+	case 'i': opts->image = optarg; return 0;
+	case 's': opts->socket_path = optarg; return 0;
+	case 'v': opts->verbose++; return 0;
+	case OPT_KUBECONFIG: opts->kubeconfig = optarg; return 0;
+	case OPT_CONTEXT: opts->context = optarg; return 0;
+	case OPT_AGENT_NS: opts->agent_namespace = optarg; return 0;
+	case OPT_KEEP: opts->keep = true; return 0;
+	case OPT_RM: opts->rm = true; return 0;
+	case OPT_TIMEOUT: return parse_duration_flag("--timeout", optarg, &opts->timeout_s, err);
+	case OPT_IDLE_TIMEOUT:
+		return parse_duration_flag("--idle-timeout", optarg, &opts->idle_timeout_s, err);
+	default:
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "unknown or incomplete option; see --help");
+	}
+}
+
+static void set_defaults(struct lambda_opts *opts, const char *program)
+{
+	const char *env;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->program = program;
+	opts->timeout_s = DEFAULT_TIMEOUT_S;
+	opts->idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
+	env = getenv("CNTR_IMAGE");
+	opts->image = env && *env ? env : DEFAULT_IMAGE;
+	env = getenv("SOCKET_PATH");
+	opts->socket_path = env && *env ? env : NULL;
+}
+
+static int parse_mode(const char *word, struct lambda_opts *opts, struct cntr_err *err)
+{
+	if (strcmp(word, "attach") == 0)
+		opts->mode = LAMBDA_ATTACH;
+	else if (strcmp(word, "execute") == 0 || strcmp(word, "exec") == 0)
+		opts->mode = LAMBDA_EXECUTE;
+	else
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "unknown command \"%s\": use attach or execute",
+				 word);
+	return 0;
+}
+
+/* Positionals: POD [CONTAINER]. */
+static int take_positionals(char **words, int n, struct lambda_opts *opts, struct cntr_err *err)
+{
+	if (n < 1)
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "missing POD; see --help");
+	if (n > 2)
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0,
+				 "unexpected argument \"%s\"; put the command after \"--\"", words[2]);
+	opts->pod = words[0];
+	if (n == 2) {
+		if (opts->container && strcmp(opts->container, words[1]) != 0)
+			return cntr_fail(err, CNTR_EXIT_USAGE, 0,
+					 "container given twice: -c %s and \"%s\"", opts->container, words[1]);
+		opts->container = words[1];
+	}
+	return 0;
+}
+
+static int check_consistency(const struct lambda_opts *opts, struct cntr_err *err)
+{
+	if (opts->keep && opts->rm)
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "--keep and --rm contradict each other");
+	if (opts->mode == LAMBDA_EXECUTE && !opts->command)
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "execute needs a command after \"--\"");
+	if (opts->timeout_s == 0)
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "--timeout must be more than 0s");
+	if (opts->idle_timeout_s == 0)
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "--idle-timeout must be more than 0s");
+	return 0;
+}
+
+int lambda_opts_parse(int argc, char **argv, struct lambda_opts *opts, struct cntr_err *err)
+{
+	int dashdash = argc, opt;
+
+	set_defaults(opts, lambda_program_name(argv[0]));
+	/* "--" separates our arguments from the command: split there before getopt, whose
+	 * argument permutation would otherwise mix the command into our positionals. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			dashdash = i;
+			break;
+		}
+	}
+	if (dashdash + 1 < argc)
+		opts->command = &argv[dashdash + 1];
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(dashdash, argv, ":n:c:i:s:vh", long_options, NULL)) != -1) {
+		if (opt == 'h')
+			return LAMBDA_PARSE_HELP;
+		if (opt == OPT_VERSION)
+			return LAMBDA_PARSE_VERSION;
+		if (opt == '?' || opt == ':')
+			return cntr_fail(err, CNTR_EXIT_USAGE, 0, "%s option \"%s\"; see --help",
+					 opt == ':' ? "missing value for" : "unknown", argv[optind - 1]);
+		if (parse_flag(opt, opts, err) < 0)
+			return -1;
+	}
+	if (optind >= dashdash)
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "missing command: attach or execute; see --help");
+	if (parse_mode(argv[optind], opts, err) < 0)
+		return -1;
+	if (take_positionals(&argv[optind + 1], dashdash - optind - 1, opts, err) < 0)
+		return -1;
+	if (check_consistency(opts, err) < 0)
+		return -1;
+	return LAMBDA_PARSE_RUN;
+}

@@ -1,0 +1,41 @@
+/* The command line of lambda-cntr (also run as kubectl-cntr):
+ *   lambda-cntr attach  [flags] POD [CONTAINER] [-- CMD [ARG...]]
+ *   lambda-cntr execute [flags] POD [CONTAINER] -- CMD [ARG...] */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cntr_err;
+
+enum lambda_mode { LAMBDA_ATTACH, LAMBDA_EXECUTE };
+
+struct lambda_opts {
+	enum lambda_mode mode;
+	const char *program;         /* "lambda-cntr" or "kubectl cntr", for messages and help */
+	const char *pod;
+	const char *container;       /* -c or the second positional; NULL = the only one */
+	char **command;              /* after "--"; NULL-terminated, NULL when none */
+	const char *namespace;       /* -n; NULL = the kubeconfig context's */
+	const char *agent_namespace; /* --agent-namespace; NULL = the target's */
+	const char *image;           /* -i, $CNTR_IMAGE, else the default agent image */
+	const char *socket_path;     /* -s, $SOCKET_PATH; NULL = no runtime socket in the agent */
+	const char *kubeconfig;
+	const char *context;
+	uint64_t timeout_s;          /* --timeout: how long to wait for the agent (default 2m) */
+	uint64_t idle_timeout_s;     /* --idle-timeout: the agent exits after this long unused */
+	bool keep;                   /* --keep: leave an agent we created running (warm) */
+	bool rm;                     /* --rm: also delete a reused agent when nobody uses it */
+	int verbose;                 /* -v count */
+};
+
+/* What the caller should do after parsing. */
+enum lambda_parse_result { LAMBDA_PARSE_RUN = 0, LAMBDA_PARSE_HELP, LAMBDA_PARSE_VERSION };
+
+/* Parse argv (argv[0] included). Returns a LAMBDA_PARSE_* value, or -1 with err->code
+ * CNTR_EXIT_USAGE. Strings point into argv or the environment. */
+int lambda_opts_parse(int argc, char **argv, struct lambda_opts *opts, struct cntr_err *err);
+
+/* The name to show: "kubectl cntr" when invoked as kubectl-cntr (a kubectl plugin). */
+const char *lambda_program_name(const char *argv0);
+
+void lambda_print_help(const char *program);

@@ -1,0 +1,31 @@
+/* The target: which container of which pod, its container ID and its node (DESIGN.md §3.2). */
+#pragma once
+#include <jansson.h>
+
+struct kube_config;
+struct cntr_err;
+
+struct lambda_target {
+	char *namespace;
+	char *pod;
+	char *container;
+	char *runtime;      /* "containerd", "cri-o", "docker"... as in the containerID URL */
+	char *container_id; /* the ID without the runtime prefix, what cntr resolves */
+	char *node;         /* spec.nodeName */
+};
+
+/* GET the pod and fill t. container NULL picks the only container. Errors (125) name the pod
+ * and namespace, list the containers when the choice is ambiguous or wrong, and give the
+ * phase/state when the pod or container is not running. */
+int lambda_target_resolve(const struct kube_config *cfg, const char *ns, const char *pod,
+			  const char *container, struct lambda_target *t, struct cntr_err *err);
+
+/* The same checks on an already fetched pod object (unit tests, no I/O). */
+int lambda_target_from_pod(const json_t *pod, const char *container, struct lambda_target *t,
+			   struct cntr_err *err);
+
+/* "Waiting: CrashLoopBackOff: back-off ..." / "Terminated: Completed (exit code 0)" /
+ * "Running" for a containerStatuses[].state object. malloc'd. */
+char *lambda_container_state_text(const json_t *state);
+
+void lambda_target_clear(struct lambda_target *t);

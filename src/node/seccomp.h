@@ -1,0 +1,22 @@
+/* Copying the target's seccomp filters (opt-in: --seccomp). Reading them needs a brief
+ * ptrace stop of the target (PTRACE_SECCOMP_GET_FILTER, kernel >= 4.4 with
+ * CONFIG_CHECKPOINT_RESTORE); without the flag the session has no filter and -v says so. */
+#pragma once
+#include <stddef.h>
+#include <sys/types.h>
+
+struct cntr_err;
+struct sock_filter;
+
+struct seccomp_filters {
+	struct {
+		struct sock_filter *insns;
+		unsigned short len;
+	} *progs;       /* oldest first: the order to install them in */
+	size_t n;
+};
+
+int seccomp_read_filters(pid_t pid, struct seccomp_filters *out, struct cntr_err *err);
+/* Install in the calling process (needs no_new_privs or CAP_SYS_ADMIN). */
+int seccomp_install_filters(const struct seccomp_filters *f, struct cntr_err *err);
+void seccomp_filters_release(struct seccomp_filters *f);
