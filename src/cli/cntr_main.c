@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/strutil.h"
 #include "node/creds.h"
+#include "node/kernel.h"
 #include "node/resolve.h"
 #include "node/session.h"
 
@@ -156,6 +157,10 @@ static int run(struct cli *cli, struct cntr_err *err)
 
 	if (strcmp(cli->command, "list") == 0)
 		return cntr_list(cli->types, cli->no_trunc, cli->json, err) < 0 ? -1 : 0;
+	/* Before resolving: an unprivileged caller sees too little of /proc to get a useful
+	 * "not found", so say what is really missing. */
+	if (check_privileges(err) < 0 || check_mount_api(err) < 0)
+		return -1;
 	if (resolve_target(cli->target, cli->types, &ref, err) < 0)
 		return -1;
 	log_info("target '%s' is %s%s%s pid %d", cli->target, ref.runtime, ref.id[0] ? " container " : "",

@@ -220,7 +220,7 @@ int check_privileges(struct cntr_err *err)
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
 		if (!(own.eff & (1ULL << needed[i])))
 			return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
-					 "not permitted: cntr needs CAP_%s (run it as root, e.g. with sudo)",
+					 "not permitted: cntr needs capability %s (run it as root, e.g. with sudo)",
 					 cap_names[needed[i]]);
 	return 0;
 }
