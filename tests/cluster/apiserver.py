@@ -430,7 +430,8 @@ class _Handler(BaseHTTPRequestHandler):
         if ctr is None or pod["status"].get("phase") != "Running":
             raise bad_request("unable to upgrade connection: container not found (\"%s\")" % container)
         tty = _flag(query, "tty")
-        proc = node.Process(ctr.exec_argv(command, tty), tty=tty, stdin=_flag(query, "stdin"))
+        proc = node.Process(ctr.exec_argv(command, tty), tty=tty, stdin=_flag(query, "stdin"),
+                            env=ctr.exec_env())
         with runtime.lock:
             runtime.execs.add(proc)
         try:

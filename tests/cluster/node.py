@@ -173,6 +173,9 @@ class RuncContainer:
         subprocess.run(["runc", "--root", RUNC_ROOT, "kill", self.id, str(int(sig))],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+    def exec_env(self):
+        return None  # runc exec takes the environment from the container's config
+
     def exec_argv(self, command, tty):
         return ["runc", "--root", RUNC_ROOT, "exec"] + (["-t"] if tty else []) + [self.id] + command
 
@@ -194,6 +197,8 @@ class HostContainer:
         env = {"PATH": PATH_ENV.split("=", 1)[1], "HOSTNAME": pod["metadata"]["name"]}
         for e in container.get("env") or []:
             env[e["name"]] = e.get("value", "")
+        # Everything started in a container, exec'd processes included, gets its environment.
+        self.env = env
         self.process = Process(["unshare", "--mount", "--propagation", "private", "--"]
                                + self.substitute(argv or DEFAULT_COMMAND),
                                tty=False, stdin=False, env=env)
@@ -211,6 +216,9 @@ class HostContainer:
 
     def kill(self, sig):
         self.process.signal_group(sig)
+
+    def exec_env(self):
+        return self.env
 
     def exec_argv(self, command, tty):
         return ["nsenter", "-t", str(self.process.popen.pid), "-m", "--"] + self.substitute(command)

@@ -1,0 +1,35 @@
+/* lambda-cntr (and kubectl-cntr): debug a pod's container with cntr through the Kubernetes API. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cli/lambda_opts.h"
+#include "cli/lambda_phase.h"
+#include "cli/lambda_session.h"
+#include "common/err.h"
+#include "common/log.h"
+
+int main(int argc, char **argv)
+{
+	struct lambda_opts opts;
+	struct cntr_err err = { 0 };
+	const char *program = lambda_program_name(argv[0]);
+	int r;
+
+	log_init(program, LOG_WARN);
+	r = lambda_opts_parse(argc, argv, &opts, &err);
+	if (r < 0) {
+		log_error("%s", err.msg);
+		return err.code;
+	}
+	if (r == LAMBDA_PARSE_HELP) {
+		lambda_print_help(program);
+		return CNTR_EXIT_OK;
+	}
+	if (r == LAMBDA_PARSE_VERSION) {
+		printf("%s %s\n", program, CNTR_VERSION);
+		return CNTR_EXIT_OK;
+	}
+	log_init(program, opts.verbose >= 2 ? LOG_DEBUG : opts.verbose ? LOG_INFO : LOG_WARN);
+	lambda_phase_init(program, opts.verbose > 0 || isatty(STDERR_FILENO));
+	return lambda_session_run(&opts);
+}

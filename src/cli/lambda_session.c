@@ -1,0 +1,199 @@
+#include "cli/lambda_session.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/lambda_agent.h"
+#include "cli/lambda_opts.h"
+#include "cli/lambda_phase.h"
+#include "cli/lambda_signals.h"
+#include "cli/lambda_target.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/strutil.h"
+#include "kube/exec_stream.h"
+#include "kube/http.h"
+#include "kube/kubeconfig.h"
+
+/* What one run holds, released by session_cleanup on every path out. */
+struct session {
+	const struct lambda_opts *opts;
+	struct kube_config *cfg;
+	struct lambda_target target;
+	struct lambda_agent agent;
+	bool agent_ready;
+};
+
+/* A ready agent on the target's node: a warm one when there is one, else a new one. */
+static int acquire_agent(struct session *s, bool allow_reuse, struct cntr_err *err)
+{
+	const struct lambda_opts *o = s->opts;
+	const char *ns = o->agent_namespace ? o->agent_namespace : s->target.namespace;
+	struct lambda_agent_params params = {
+		.namespace = ns, .node = s->target.node, .image = o->image,
+		.socket_path = o->socket_path, .idle_timeout_s = o->idle_timeout_s,
+	};
+	int r;
+
+	if (allow_reuse) {
+		r = lambda_agent_find(s->cfg, ns, s->target.node, &s->agent, err);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			s->agent_ready = true;
+			lambda_phase("reusing agent %s/%s on node %s", ns, s->agent.name, s->target.node);
+			return 0;
+		}
+	}
+	if (lambda_agent_start(s->cfg, &params, o->timeout_s, &s->agent, err) < 0)
+		return -1;
+	s->agent_ready = true;
+	return 0;
+}
+
+/* ["cntr", "attach", [-v,] ID, [--, CMD...]]: cntr itself is the exec command, so one `exit`
+ * ends the session and nobody gets a shell in the privileged agent. */
+static char **cntr_argv(const struct session *s)
+{
+	size_t n = strv_len(s->opts->command), i = 0;
+	char **argv = calloc(n + 6, sizeof(char *));
+
+	if (!argv)
+		abort();
+	argv[i++] = xstrdup("cntr");
+	argv[i++] = xstrdup("attach");
+	if (s->opts->verbose >= 2)
+		argv[i++] = xstrdup("-v");
+	argv[i++] = xstrdup(s->target.container_id);
+	if (n) {
+		argv[i++] = xstrdup("--");
+		for (size_t k = 0; k < n; k++)
+			argv[i++] = xstrdup(s->opts->command[k]);
+	}
+	return argv;
+}
+
+static int exec_in_agent(struct session *s, int *status, struct cntr_err *err)
+{
+	_cleanup_strv_ char **argv = cntr_argv(s);
+	struct kube_exec_opts eopts;
+
+	kube_exec_opts_init(&eopts);
+	eopts.tty = s->opts->mode == LAMBDA_ATTACH && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	eopts.forward_stdin = true;
+	eopts.interrupt_fd = lambda_signals_fd();
+	lambda_phase("attaching to %s/%s container %s (%s://%.12s) through agent %s", s->target.namespace,
+		     s->target.pod, s->target.container, s->target.runtime, s->target.container_id,
+		     s->agent.name);
+	return kube_exec(s->cfg, s->agent.namespace, s->agent.name, LAMBDA_AGENT_CONTAINER, argv, &eopts,
+			 status, err);
+}
+
+/* Delete the agent if this run should: one we created unless --keep, a reused one with --rm;
+ * never while another session uses it (it then exits by itself after --idle-timeout). */
+static void release_agent(struct session *s)
+{
+	struct cntr_err err = { 0 };
+	int others = 0;
+
+	if (!s->agent.name)
+		return;
+	if (s->agent.created ? s->opts->keep : !s->opts->rm) {
+		log_info("leaving agent %s/%s running (%s); it exits after %llus without sessions",
+			 s->agent.namespace, s->agent.name, s->agent.created ? "--keep" : "reused",
+			 (unsigned long long)s->opts->idle_timeout_s);
+		return;
+	}
+	if (s->agent_ready && lambda_agent_count_sessions(s->cfg, &s->agent, &others, &err) < 0) {
+		if (!s->agent.created) {
+			log_warn("%s; leaving agent %s running", err.msg, s->agent.name);
+			return;
+		}
+		log_info("%s; deleting our agent anyway", err.msg);
+		others = 0;
+	}
+	if (others > 0) {
+		lambda_phase("agent %s is still used by %d other session(s): left running", s->agent.name,
+			     others);
+		return;
+	}
+	if (lambda_agent_delete(s->cfg, &s->agent, &err) < 0)
+		log_warn("%s; it exits by itself after %llus without sessions", err.msg,
+			 (unsigned long long)s->opts->idle_timeout_s);
+	else
+		log_info("deleted agent %s/%s", s->agent.namespace, s->agent.name);
+}
+
+static void session_cleanup(struct session *s)
+{
+	lambda_signals_allow_cleanup();
+	if (s->cfg)
+		release_agent(s);
+	lambda_agent_clear(&s->agent);
+	lambda_target_clear(&s->target);
+	kube_config_free(s->cfg);
+}
+
+static int setup(struct session *s, struct cntr_err *err)
+{
+	const struct lambda_opts *o = s->opts;
+	struct kube_config_opts copts = { .kubeconfig = o->kubeconfig, .context = o->context };
+	const char *ns;
+
+	if (kube_http_global_init(err) < 0 || lambda_signals_install(err) < 0)
+		return -1;
+	if (kube_config_load(&copts, &s->cfg, err) < 0)
+		return -1;
+	ns = o->namespace ? o->namespace : s->cfg->namespace;
+	log_info("using %s, context %s, server %s, namespace %s", s->cfg->source,
+		 s->cfg->context_name ? s->cfg->context_name : "(in-cluster)", s->cfg->server, ns);
+	if (lambda_target_resolve(s->cfg, ns, o->pod, o->container, &s->target, err) < 0)
+		return -1;
+	log_info("target %s/%s container %s: %s://%s on node %s", s->target.namespace, s->target.pod,
+		 s->target.container, s->target.runtime, s->target.container_id, s->target.node);
+	return 0;
+}
+
+/* Exec through the agent; when the exec could not even start because the agent went away
+ * (idle exit or another client's cleanup in the same instant), retry once with a new agent. */
+static int attach_through_agent(struct session *s, int *status, struct cntr_err *err)
+{
+	int r;
+
+	if (acquire_agent(s, true, err) < 0)
+		return -1;
+	r = exec_in_agent(s, status, err);
+	if (r >= 0 || lambda_signals_caught() || lambda_agent_is_running(s->cfg, &s->agent))
+		return r;
+	log_info("agent %s went away before the session started (%s); starting a new one",
+		 s->agent.name, err->msg);
+	release_agent(s);
+	lambda_agent_clear(&s->agent);
+	s->agent_ready = false;
+	if (acquire_agent(s, false, err) < 0)
+		return -1;
+	return exec_in_agent(s, status, err);
+}
+
+int lambda_session_run(const struct lambda_opts *opts)
+{
+	struct session s = { .opts = opts };
+	struct cntr_err err = { 0 };
+	int status = CNTR_EXIT_FAILURE, r, signo;
+
+	r = setup(&s, &err);
+	if (r == 0)
+		r = attach_through_agent(&s, &status, &err);
+	signo = lambda_signals_caught();
+	if (r < 0 && !signo)
+		log_error("%s", err.msg);
+	session_cleanup(&s);
+	if (signo)
+		return lambda_signals_exit_code(signo);
+	if (r < 0)
+		return err.code ? err.code : CNTR_EXIT_FAILURE;
+	return status;
+}
