@@ -291,6 +291,9 @@ int run_session(pid_t pid, const struct session_opts *opts, struct cntr_err *err
 	sigfd = block_relay_signals(&s, err);
 	if (sigfd < 0)
 		goto out;
+	/* A closed stdout must end the relay with an error, not kill it with the terminal raw;
+	 * the command gets the default disposition back before exec. */
+	signal(SIGPIPE, SIG_IGN);
 	setup = fork();
 	if (setup < 0) {
 		cntr_fail_errno(err, "fork");
