@@ -145,8 +145,10 @@ int docker_inspect(const char *name, struct container_ref *ref, struct cntr_err 
 	if (docker_http_split(resp, len, &status, &body, &body_len) < 0)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 				 "docker: %s did not answer with HTTP", socket_path);
-	if (status == 404)
+	if (status == 404) {
+		log_info("docker: no container '%s'", name);
 		return 0;
+	}
 	if (status != 200)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 				 "docker: GET %s answered HTTP %d", request_path, status);

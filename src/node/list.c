@@ -79,6 +79,15 @@ static int add_cgroup_containers(struct container_list *l, struct cntr_err *err)
 	return 0;
 }
 
+/* containerd and runc have no names apart from the IDs users chose; a generated 64-hex ID
+ * (Kubernetes, docker's moby tasks) is not a name anyone typed, so leave NAME empty there. */
+static void set_name_from_chosen_id(struct container_ref *ref)
+{
+	if (ref->name[0] || (strlen(ref->id) == 64 && str_is_hex(ref->id)))
+		return;
+	snprintf(ref->name, sizeof(ref->name), "%s", ref->id);
+}
+
 static void add_containerd_task(const char *ns, const char *id, pid_t pid, void *ctx)
 {
 	struct container_list *l = ctx;
@@ -86,9 +95,8 @@ static void add_containerd_task(const char *ns, const char *id, pid_t pid, void 
 
 	if (!ref)
 		ref = list_add(l, strcmp(ns, "moby") == 0 ? "docker" : "containerd", id, pid);
-	/* containerd's name for a container is its ID (docker's tasks get docker's names). */
-	if (strcmp(ref->runtime, "containerd") == 0 && !ref->name[0])
-		snprintf(ref->name, sizeof(ref->name), "%s", id);
+	if (strcmp(ref->runtime, "containerd") == 0)
+		set_name_from_chosen_id(ref);
 }
 
 static void add_runc_container(const char *id, pid_t pid, void *ctx)
@@ -98,8 +106,8 @@ static void add_runc_container(const char *id, pid_t pid, void *ctx)
 
 	if (!ref)
 		ref = list_add(l, "runc", id, pid);
-	if (strcmp(ref->runtime, "runc") == 0 && !ref->name[0])
-		snprintf(ref->name, sizeof(ref->name), "%s", id);
+	if (strcmp(ref->runtime, "runc") == 0)
+		set_name_from_chosen_id(ref);
 }
 
 static bool list_has_runtime(const struct container_list *l, const char *runtime)
