@@ -272,6 +272,8 @@ static char *resolve_path(const struct kc_file *f, const char *path)
 {
 	if (path[0] == '/')
 		return xstrdup(path);
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
 	if (path[0] == '~' && path[1] == '/' && getenv("HOME"))
 		return xasprintf("%s/%s", getenv("HOME"), path + 2);
 	return xasprintf("%s/%s", f->dir, path);
