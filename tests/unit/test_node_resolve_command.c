@@ -55,8 +55,8 @@ static void wait_for_cmdline(pid_t pid, const char *token)
 }
 
 /* `sleep 600 TOKEN` that is NOT our descendant: double fork, the middle process exits so the
- * sleeper is re-parented away from us. */
-static pid_t start_orphan_sleep(const char *token)
+ * sleeper is re-parented away from us. With a launcher script, the orphan is `sh -c SCRIPT`. */
+static pid_t start_orphan(const char *token, const char *script)
 {
 	int p[2];
 	pid_t middle, sleeper = 0;
@@ -70,7 +70,10 @@ static pid_t start_orphan_sleep(const char *token)
 			close(p[0]);
 			close(p[1]);
 			setsid();
-			execl("/bin/sleep", "sleep", "600", token, (char *)NULL);
+			if (script)
+				execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+			else
+				execl("/bin/sleep", "sleep", "600", token, (char *)NULL);
 			_exit(127);
 		}
 		if (write(p[1], &child, sizeof(child)) != sizeof(child))
@@ -83,6 +86,28 @@ static pid_t start_orphan_sleep(const char *token)
 	waitpid(middle, NULL, 0);
 	wait_for_cmdline(sleeper, token);
 	return sleeper;
+}
+
+static pid_t start_orphan_sleep(const char *token)
+{
+	return start_orphan(token, NULL);
+}
+
+/* The one child of pid, from /proc/PID/task/PID/children; 0 until it has one. */
+static pid_t only_child_of(pid_t pid)
+{
+	char path[96];
+	int child = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%d", &child) != 1)
+			child = 0;
+		fclose(f);
+	}
+	return child;
 }
 
 static void stop_orphan(pid_t pid)
@@ -106,6 +131,27 @@ static void test_command_substring_finds_the_process(void **state)
 	assert_int_equal(ref.pid, pid);
 	assert_string_equal(ref.runtime, "command");
 	stop_orphan(pid);
+}
+
+static void test_command_prefers_the_launched_process_over_its_launcher(void **state)
+{
+	char token[32], script[96];
+	struct container_ref ref;
+	struct cntr_err err = { 0 };
+	pid_t shell, sleeper = 0;
+
+	unique_token(token, sizeof(token));
+	/* `; exit` keeps sh from exec'ing sleep: both command lines hold the token */
+	snprintf(script, sizeof(script), "sleep 600 %s; exit 0", token);
+	shell = start_orphan(token, script);
+	for (int i = 0; i < 5000 && !(sleeper = only_child_of(shell)); i++)
+		usleep(1000);
+	assert_true(sleeper > 0);
+	wait_for_cmdline(sleeper, token);
+	assert_int_equal(resolve_target(token, RESOLVE_COMMAND, &ref, &err), 0);
+	assert_int_equal(ref.pid, sleeper);
+	stop_orphan(sleeper);
+	stop_orphan(shell);
 }
 
 static void test_command_several_matches_is_an_error_listing_pids(void **state)
@@ -187,6 +233,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_command_substring_finds_the_process),
+		cmocka_unit_test(test_command_prefers_the_launched_process_over_its_launcher),
 		cmocka_unit_test(test_command_several_matches_is_an_error_listing_pids),
 		cmocka_unit_test(test_command_never_matches_own_children),
 		cmocka_unit_test(test_command_never_matches_self_or_ancestors),
