@@ -33,10 +33,6 @@ static const struct cli_engine cli_nspawn = {
 static const struct cli_engine cli_lxc = {
 	"lxc", { "lxc-info", "-n", NAME_ARG, "-p", "-H" },
 };
-static const struct cli_engine cli_crio = {
-	"crio", { "crictl", "inspect", "--output", "go-template", "--template",
-		  "{{.info.pid}} {{.status.id}} {{.status.metadata.name}}", NAME_ARG },
-};
 
 int engine_cli_parse_answer(const char *output, const char *target, const char *runtime,
 			    struct container_ref *out, struct cntr_err *err)
@@ -107,9 +103,74 @@ int resolve_by_lxc(const char *target, struct container_ref *out, struct cntr_er
 	return resolve_with_cli(&cli_lxc, target, out, err);
 }
 
+static size_t count_words(const char *s)
+{
+	size_t n = 0;
+	for (const char *p = s; *p; p++)
+		if (*p != ' ' && *p != '\n' && (p == s || p[-1] == ' ' || p[-1] == '\n'))
+			n++;
+	return n;
+}
+
+/* Kubernetes container names ([a-z0-9-], a DNS label) are what crictl filters by. */
+static bool is_dns_label(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return false;
+	return true;
+}
+
+/* crictl knows containers by ID; names go through `crictl ps --name` (a regular expression,
+ * hence the anchors), then the ID through the cgroup scan. The same container name in several
+ * pods is common: that is an error listing the IDs. */
 int resolve_by_crio(const char *target, struct container_ref *out, struct cntr_err *err)
 {
-	return resolve_with_cli(&cli_crio, target, out, err);
+	_cleanup_free_ char *pattern = NULL;
+	_cleanup_free_ char *output = NULL;
+	char id[sizeof(out->id)], second[sizeof(out->id)];
+	int status, fields;
+	int r;
+
+	if (!is_dns_label(target))
+		return RESOLVE_NO_MATCH;
+	if (!engine_program_exists("crictl")) {
+		log_skip("crio: crictl not found in PATH");
+		return RESOLVE_NO_MATCH;
+	}
+	pattern = xasprintf("^%s$", target);
+	{
+		char *argv[] = { "crictl", "ps", "--quiet", "--name", pattern, NULL };
+		if (engine_run(argv, ENGINE_EXEC_TIMEOUT_MS, &output, &status, err) < 0)
+			return cntr_err_prefix(err, "crio: ");
+	}
+	if (status != 0) {
+		log_skip("crio: `crictl ps` failed with status %d", status);
+		return RESOLVE_NO_MATCH;
+	}
+	fields = sscanf(output, "%127s %127s", id, second);
+	if (fields < 1) {
+		log_info("crio: no container named '%s'", target);
+		return RESOLVE_NO_MATCH;
+	}
+	if (fields == 2)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+				 "CRI-O container name '%s' is ambiguous: %zu containers (%.12s, %.12s%s); "
+				 "give a container ID instead", target, count_words(output), id, second,
+				 count_words(output) > 2 ? ", ..." : "");
+	r = resolve_by_id(id, out, err);
+	if (r < 0)
+		return -1;
+	if (r != RESOLVE_FOUND)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+				 "CRI-O container '%s' (%.12s) has no running process visible here",
+				 target, id);
+	snprintf(out->runtime, sizeof(out->runtime), "crio");
+	snprintf(out->name, sizeof(out->name), "%s", target);
+	return RESOLVE_FOUND;
 }
 
 int engine_podman_names(char **output, struct cntr_err *err)
