@@ -105,7 +105,7 @@ static int parse_header_line(struct kube_upgrade_response *r, const char *line, 
 int kube_upgrade_response_parse(const char *buf, size_t len, struct kube_upgrade_response *out,
 				struct cntr_err *err)
 {
-	const char *end = memmem(buf, len, "\r\n\r\n", 4);
+	const char *end = len ? memmem(buf, len, "\r\n\r\n", 4) : NULL;
 	const char *line = buf;
 
 	kube_upgrade_response_clear(out);
