@@ -110,15 +110,17 @@ static int build_url(struct kube_http *h, const struct kube_config *cfg, const c
 	char *host = NULL, *port = NULL, *url = NULL;
 	_cleanup_free_ char *connect_to = NULL, *host_header = NULL;
 
-	h->display_url = xasprintf("%s%s", cfg->server, path);
+	/* Messages show the path without its query: exec queries repeat the whole command. */
+	h->display_url = xasprintf("%s%.*s", cfg->server, (int)strcspn(path, "?"), path);
 	if (!cfg->tls_server_name) {
-		h->url = xstrdup(h->display_url);
+		h->url = xasprintf("%s%s", cfg->server, path);
 		return 0;
 	}
 	u = curl_url();
 	if (!u)
 		abort();
-	if (curl_url_set(u, CURLUPART_URL, h->display_url, 0) != CURLUE_OK ||
+	h->url = xasprintf("%s%s", cfg->server, path);
+	if (curl_url_set(u, CURLUPART_URL, h->url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
 	    curl_url_set(u, CURLUPART_HOST, cfg->tls_server_name, 0) != CURLUE_OK ||
@@ -131,6 +133,7 @@ static int build_url(struct kube_http *h, const struct kube_config *cfg, const c
 	}
 	connect_to = xasprintf("%s:%s:%s:%s", cfg->tls_server_name, port, host, port);
 	host_header = xasprintf("Host: %s:%s", host, port);
+	free(h->url);
 	h->url = xstrdup(url);
 	curl_free(host);
 	curl_free(port);
@@ -199,8 +202,9 @@ int kube_http_fail(struct kube_http *h, const char *method, CURLcode rc, struct 
 
 	if (rc == CURLE_ABORTED_BY_CALLBACK && kube_http_interrupted())
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s %s: interrupted", method, h->display_url);
-	cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s %s: %s%s%s", method, h->display_url,
-		  curl_easy_strerror(rc), h->errbuf[0] ? ": " : "", h->errbuf);
+	/* libcurl's error buffer is the specific message; its strerror only the category. */
+	cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s %s: %s", method, h->display_url,
+		  h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
 	if (hint)
 		cntr_err_hint(err, "%s", hint);
 	return -1;

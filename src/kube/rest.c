@@ -33,8 +33,8 @@ static int parse_success_body(struct kube_http *h, const char *method, struct by
 	return 0;
 }
 
-static int fail_from_status(struct kube_http *h, const char *method, struct bytebuf *body,
-			    struct kube_response *resp, struct cntr_err *err)
+static int fail_from_status(const struct kube_config *cfg, struct kube_http *h, const char *method,
+			    struct bytebuf *body, struct kube_response *resp, struct cntr_err *err)
 {
 	_cleanup_free_ char *msg = kube_status_message(resp->http_status, (const char *)body->data, body->len);
 	json_t *parsed = body->len ? json_loadb((const char *)body->data, body->len, 0, NULL) : NULL;
@@ -45,8 +45,13 @@ static int fail_from_status(struct kube_http *h, const char *method, struct byte
 		json_decref(parsed);
 	/* A Status message names the object already; a bare "HTTP 502" needs the request. */
 	if (resp->body && json_object_get(resp->body, "message"))
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s", msg);
-	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s %s: %s", method, h->display_url, msg);
+		cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s", msg);
+	else
+		cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s %s: %s", method, h->display_url, msg);
+	if (resp->http_status == 401)
+		cntr_err_hint(err, "the API server did not accept the credentials of user \"%s\" in %s",
+			      cfg->user_name ? cfg->user_name : "(none)", cfg->source);
+	return -1;
 }
 
 int kube_request(const struct kube_config *cfg, const char *method, const char *path,
@@ -81,7 +86,7 @@ int kube_request(const struct kube_config *cfg, const char *method, const char *
 	curl_easy_getinfo(h.curl, CURLINFO_RESPONSE_CODE, &resp->http_status);
 	if (resp->http_status >= 200 && resp->http_status < 300)
 		return parse_success_body(&h, method, &received, resp, err);
-	return fail_from_status(&h, method, &received, resp, err);
+	return fail_from_status(cfg, &h, method, &received, resp, err);
 }
 
 void kube_response_clear(struct kube_response *resp)
