@@ -109,6 +109,21 @@ static int docker_connect(const char *path)
 	return steal_fd(&fd);
 }
 
+/* send() with MSG_NOSIGNAL: a daemon that hangs up early must not kill cntr with SIGPIPE. */
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* GET request_path over the socket; HTTP/1.0 so the daemon answers without chunking and closes
  * the connection at the end of the body. Returns 0, or -1 with errno when the daemon is not
  * reachable (ENOENT, ECONNREFUSED...). */
@@ -121,7 +136,7 @@ static int docker_get(const char *socket_path, const char *request_path, char **
 		return -1;
 	request = xasprintf("GET %s HTTP/1.0\r\nHost: docker\r\nUser-Agent: cntr\r\n\r\n",
 			    request_path);
-	if (write_all(fd, request, strlen(request)) < 0)
+	if (send_all(fd, request, strlen(request)) < 0)
 		return -1;
 	return read_fd_all(fd, resp, len);
 }
