@@ -485,6 +485,31 @@ static int setup_terminal(struct exec_session *s, struct cntr_err *err)
 	return 0;
 }
 
+static int run_session(struct exec_session *s, const struct kube_config *cfg, const char *path,
+		       int *exit_code, struct cntr_err *err)
+{
+	int r = 0;
+
+	if (connect_server(s, cfg, path, err) < 0 || upgrade(s, cfg, path, err) < 0 ||
+	    setup_terminal(s, err) < 0)
+		return -1;
+	log_debug("exec: %s session on %s", s->version == 5 ? KUBE_EXEC_PROTOCOL_V5 : KUBE_EXEC_PROTOCOL_V4,
+		  s->http.display_url);
+	/* Bytes that came with the 101 are frames already. */
+	if (handle_messages(s, err) < 0 || flush_out(s, err) < 0)
+		r = -1;
+	while (r == 0 && !s->status_done && !s->peer_closed)
+		r = session_step(s, err);
+	if (r == 1) {
+		ws_close_frame_append(&s->out, WS_CLOSE_NORMAL, NULL);
+		flush_out(s, &(struct cntr_err){ 0 });
+		r = KUBE_EXEC_INTERRUPTED;
+	} else if (r == 0) {
+		r = finish(s, exit_code, err) < 0 ? -1 : KUBE_EXEC_DONE;
+	}
+	return r;
+}
+
 int kube_exec(const struct kube_config *cfg, const char *ns, const char *pod, const char *container,
 	      char *const argv[], const struct kube_exec_opts *opts, int *exit_code,
 	      struct cntr_err *err)
@@ -492,6 +517,7 @@ int kube_exec(const struct kube_config *cfg, const char *ns, const char *pod, co
 	struct kube_exec_opts defaults;
 	struct exec_session s = { .sock = CURL_SOCKET_BAD, .terminal = { .fd = -1 } };
 	_cleanup_free_ char *path = NULL;
+	struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
 	int r = 0;
 
 	if (!opts) {
@@ -504,25 +530,12 @@ int kube_exec(const struct kube_config *cfg, const char *ns, const char *pod, co
 	s.stdin_open = opts->forward_stdin;
 	ws_parser_init(&s.parser);
 	path = kube_exec_path(ns, pod, container, argv, opts);
-	if (connect_server(&s, cfg, path, err) < 0 || upgrade(&s, cfg, path, err) < 0 ||
-	    setup_terminal(&s, err) < 0) {
-		exec_session_free(&s);
-		return -1;
-	}
-	log_debug("exec: %s session on %s", s.version == 5 ? KUBE_EXEC_PROTOCOL_V5 : KUBE_EXEC_PROTOCOL_V4,
-		  s.http.display_url);
-	/* Bytes that came with the 101 are frames already. */
-	if (handle_messages(&s, err) < 0 || flush_out(&s, err) < 0)
-		r = -1;
-	while (r == 0 && !s.status_done && !s.peer_closed)
-		r = session_step(&s, err);
-	if (r == 1) {
-		ws_close_frame_append(&s.out, WS_CLOSE_NORMAL, NULL);
-		flush_out(&s, &(struct cntr_err){ 0 });
-		r = KUBE_EXEC_INTERRUPTED;
-	} else if (r == 0) {
-		r = finish(&s, exit_code, err) < 0 ? -1 : KUBE_EXEC_DONE;
-	}
+	/* A closed local stdout (`| head`) must end the session with an error we report, not kill
+	 * the process before the caller can clean up. */
+	sigemptyset(&ignore.sa_mask);
+	sigaction(SIGPIPE, &ignore, &old_pipe);
+	r = run_session(&s, cfg, path, exit_code, err);
+	sigaction(SIGPIPE, &old_pipe, NULL);
 	exec_session_free(&s);
 	return r;
 }

@@ -40,7 +40,9 @@ enum { KUBE_EXEC_DONE = 0, KUBE_EXEC_INTERRUPTED = 1 };
  * KUBE_EXEC_DONE with *exit_code the command's status (from channel 3), KUBE_EXEC_INTERRUPTED,
  * or -1 with err: non-101 upgrade (the Status message: pod not found, forbidden...), bad
  * Sec-WebSocket-Accept, no agreed subprotocol, protocol errors, connection lost before the
- * status arrived, or a Failure status that is not an exit code (see exec_status.h). */
+ * status arrived, or a Failure status that is not an exit code (see exec_status.h).
+ * During the call SIGPIPE is ignored (a closed local stdout becomes an error) and, with a tty,
+ * a SIGWINCH handler is installed; both are restored before returning. */
 int kube_exec(const struct kube_config *cfg, const char *ns, const char *pod, const char *container,
 	      char *const argv[], const struct kube_exec_opts *opts, int *exit_code,
 	      struct cntr_err *err);
