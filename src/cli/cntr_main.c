@@ -74,7 +74,7 @@ static int parse_options(int argc, char **argv, struct cli *cli, struct cntr_err
 	int c;
 
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* 0: full reset in glibc and musl (parsed twice: before and after the subcommand) */
 	/* '+': stop at TARGET, everything after it belongs to the command. */
 	while ((c = getopt_long(argc, argv, "+t:vh", options, NULL)) != -1) {
 		switch (c) {
@@ -108,27 +108,36 @@ static int parse_options(int argc, char **argv, struct cli *cli, struct cntr_err
 	return optind;
 }
 
+static bool is_subcommand(const char *word)
+{
+	return !strcmp(word, "attach") || !strcmp(word, "exec") || !strcmp(word, "list");
+}
+
 static int parse_command_line(int argc, char **argv, struct cli *cli, struct cntr_err *err)
 {
-	int first;
+	int sub = 1, first;
 
 	if (argc < 2)
 		return usage_error(err, "%s", "missing command (attach, exec or list)");
-	cli->command = argv[1];
-	if (strcmp(cli->command, "--help") == 0 || strcmp(cli->command, "-h") == 0) {
-		cntr_print_usage(stdout);
-		exit(0);
-	}
-	if (strcmp(cli->command, "--version") == 0) {
+	if (strcmp(argv[1], "--version") == 0) {
 		printf("cntr %s\n", CNTR_VERSION);
 		exit(0);
 	}
-	if (strcmp(cli->command, "attach") && strcmp(cli->command, "exec") && strcmp(cli->command, "list"))
+	/* Options may also stand before the subcommand: `cntr -v attach T`. */
+	if (argv[1][0] == '-') {
+		sub = parse_options(argc, argv, cli, err);
+		if (sub < 0)
+			return -1;
+		if (sub >= argc)
+			return usage_error(err, "%s", "missing command (attach, exec or list)");
+	}
+	cli->command = argv[sub];
+	if (!is_subcommand(cli->command))
 		return usage_error(err, "unknown command '%s' (use attach, exec or list)", cli->command);
-	first = parse_options(argc - 1, argv + 1, cli, err);
+	first = parse_options(argc - sub, argv + sub, cli, err);
 	if (first < 0)
 		return -1;
-	first += 1;
+	first += sub;
 	if (strcmp(cli->command, "list") == 0) {
 		if (first < argc)
 			return usage_error(err, "list takes no argument, got '%s'", argv[first]);
