@@ -216,6 +216,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.request.settimeout(None)
         super().setup()
 
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            self.request.close()  # the TLS wrapper; socketserver only closes the raw socket
+
     def log_message(self, fmt, *args):
         if os.environ.get("APISERVER_LOG"):
             sys.stderr.write("apiserver: %s\n" % (fmt % args))

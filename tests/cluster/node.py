@@ -130,6 +130,12 @@ class Process:
         return self.popen.wait()
 
     def close(self):
+        for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            if stream:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
         if self.master is not None:
             try:
                 os.close(self.master)
@@ -203,8 +209,8 @@ class HostContainer:
                                + self.substitute(argv or DEFAULT_COMMAND),
                                tty=False, stdin=False, env=env)
         # Nobody reads the agent's own output; drain it so it never blocks on a full pipe.
-        for fd in (self.process.stdout_fd, self.process.stderr_fd):
-            threading.Thread(target=_drain, args=(fd,), daemon=True).start()
+        for stream in (self.process.popen.stdout, self.process.popen.stderr):
+            threading.Thread(target=_drain, args=(stream,), daemon=True).start()
 
     def substitute(self, argv):
         if argv and argv[0] == "cntr" and self.cntr_bin:
@@ -227,12 +233,15 @@ class HostContainer:
         self.kill(signal.SIGKILL)
 
 
-def _drain(fd):
+def _drain(stream):
+    """Read a stream to its end and close it (here, so its fd cannot be reused under us)."""
     try:
-        while os.read(fd, 65536):
+        while stream.read1(65536):
             pass
-    except OSError:
+    except (OSError, ValueError):
         pass
+    finally:
+        stream.close()
 
 
 def _exit_status(returncode):

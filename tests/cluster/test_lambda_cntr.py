@@ -1,0 +1,342 @@
+#!/usr/bin/python3
+"""lambda-cntr against the API stand-in: the real binary, the real cntr, real runc containers.
+
+Run one test: test_lambda_cntr.py LambdaCntrTests.test_attach_runs_a_shell_in_the_target_on_a_tty
+(env LAMBDA_CNTR_BIN, CNTR_BIN; exits 77 = skipped when they are not built, unless CI=true)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import ClusterTestCase, binaries_or_skip, pids_with_cmdline, read_until, sleeper  # noqa: E402
+
+FORBIDDEN_CREATE = ('pods is forbidden: User "alice" cannot create resource "pods" in API group "" '
+                    'in the namespace "default"')
+
+
+class LambdaCntrTests(ClusterTestCase):
+    # -- sessions -----------------------------------------------------------------------------
+    def test_attach_runs_a_shell_in_the_target_on_a_tty(self):
+        c = self.cluster
+        c.target_pod("web")
+        status, screen = c.run_in_pty(["attach", "web"], [
+            "stty size; tr '\\0' ' ' < /proc/1/cmdline; echo; echo $((6*7))-marker; "
+            "ls /var/lib/cntr/bin/busybox; exit 7"])
+        self.assertEqual(status, 7, screen)
+        self.assertIn("33 101", screen, "the terminal size did not reach the session")
+        self.assertIn("sleep 2147483647", screen, "/proc is not the target's")
+        self.assertIn("42-marker", screen)
+        self.assertIn("/var/lib/cntr/bin/busybox", screen.replace("ls /var/lib/cntr/bin/busybox", ""))
+        self.assertIn("attaching to default/web", screen, "phase messages missing on a terminal")
+        self.assertEqual(c.wait_no_agents(), [], "the agent this attach created was not deleted")
+
+    def test_attach_with_a_command_and_no_terminal_is_quiet_and_binary_safe(self):
+        c = self.cluster
+        c.target_pod("web")
+        payload = bytes(range(256)) * 64
+        r = c.run("attach", "web", "--", "cat", input=payload)
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, payload, "bytes changed on the way through")
+        self.assertEqual(r.stderr, b"", "phase messages must stay off a non-terminal stderr")
+
+    def test_execute_propagates_exit_codes_0_3_and_137(self):
+        c = self.cluster
+        c.target_pod("web")
+        for script, code in (("true", 0), ("exit 3", 3), ("kill -9 $$", 137)):
+            with self.subTest(script=script):
+                r = c.run("execute", "--keep", "web", "--", "sh", "-c", script)
+                self.assertExit(r, code)
+        r = c.run("execute", "web", "--", "sh", "-c", "echo out; echo err >&2; exit 5")
+        self.assertExit(r, 5)
+        self.assertEqual(r.stdout, b"out\n")
+        self.assertIn(b"err\n", r.stderr)
+
+    def test_execute_reports_command_not_found_as_127(self):
+        c = self.cluster
+        c.target_pod("web")
+        r = c.run("execute", "web", "--", "no-such-command-anywhere")
+        self.assertExit(r, 127)
+
+    def test_execute_needs_a_command(self):
+        r = self.cluster.run("execute", "web")
+        self.assertExit(r, 2)
+        self.assertIn(b"needs a command", r.stderr)
+
+    # -- target lookup ------------------------------------------------------------------------
+    def test_multi_container_pod_needs_a_container_and_lists_them(self):
+        c = self.cluster
+        c.target_pod("duo", [sleeper("app"), sleeper("sidecar", ["sh", "-c", "exec sleep 4242"])])
+        r = c.run("execute", "duo", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b'pod "duo" in namespace "default" has 2 containers, choose one with -c: app, sidecar',
+                      r.stderr)
+        for args in (["-c", "sidecar", "duo"], ["duo", "sidecar"]):
+            r = c.run("execute", *args, "--", "cat", "/proc/1/cmdline")
+            self.assertExit(r, 0)
+            self.assertEqual(r.stdout, b"sleep\x004242\x00")
+        r = c.run("execute", "-c", "nope", "duo", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b'has no container "nope"; its containers: app, sidecar', r.stderr)
+        self.assertEqual(c.agent_creates(), 2, "lookup failures must not create agents")
+
+    def test_pod_not_found_names_pod_and_namespace(self):
+        c = self.cluster
+        r = c.run("execute", "ghost", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b'pod "ghost" not found in namespace "default"', r.stderr)
+        r = c.run("execute", "-n", "kube-system", "ghost", "--", "true")
+        self.assertIn(b'pod "ghost" not found in namespace "kube-system"', r.stderr)
+        self.assertEqual(c.agent_creates(), 0)
+
+    def test_pod_not_running_reports_phase_and_state(self):
+        c = self.cluster
+        c.target_pod("done", [sleeper("job", ["true"])], wait_running=False, restartPolicy="Never")
+        c.server.wait_pod("default", "done", lambda p: p["status"].get("phase") == "Succeeded")
+        r = c.run("execute", "done", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b'pod "done" in namespace "default" is not running: Succeeded', r.stderr)
+        self.assertIn(b"Terminated: Completed (exit code 0)", r.stderr)
+
+        c.target_pod("elsewhere", wait_running=False, nodeName="node-without-kubelet")
+        r = c.run("execute", "elsewhere", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b'pod "elsewhere" in namespace "default" is not running: Pending', r.stderr)
+
+        c.target_pod("crashing", [sleeper("app", ["sh", "-c", "exit 1"])], wait_running=False)
+        c.server.wait_pod("default", "crashing", lambda p: "CrashLoopBackOff" in str(p["status"]))
+        r = c.run("execute", "crashing", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b'container "app" of pod "crashing" in namespace "default" is not running: '
+                      b'Waiting: CrashLoopBackOff', r.stderr)
+        self.assertEqual(c.agent_creates(), 0)
+
+    # -- agent start failures -----------------------------------------------------------------
+    def test_forbidden_agent_creation_gives_the_api_message(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.forbid("create", "pods", user="alice")
+        r = c.run("execute", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(FORBIDDEN_CREATE.encode(), r.stderr)
+        self.assertEqual(c.agent_creates(), 0)
+
+    def test_err_image_pull_fails_fast_with_the_reason_and_cleans_up(self):
+        c = self.cluster
+        c.target_pod("web")
+        r = c.run("execute", "--timeout", "5m", "-i", "registry.invalid/agent:1", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b"cannot start: Waiting: ErrImagePull: rpc error: code = NotFound", r.stderr)
+        self.assertIn(b"registry.invalid/agent:1", r.stderr)
+        self.assertNotIn(b"not ready after", r.stderr, "it waited for the timeout instead of failing fast")
+        self.assertEqual(c.wait_no_agents(), [], "the failed agent was left behind")
+
+    def test_cntr_image_env_selects_the_agent_image(self):
+        c = self.cluster
+        c.target_pod("web")
+        r = c.run("execute", "web", "--", "true", env={"CNTR_IMAGE": "registry.invalid/from-env"})
+        self.assertExit(r, 125)
+        self.assertIn(b"registry.invalid/from-env", r.stderr)
+
+    def test_unschedulable_agent_fails_with_the_scheduler_message(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.kubelet.unschedulable_message = "0/1 nodes are available: 1 Insufficient memory."
+        r = c.run("execute", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b"Pending: Unschedulable: 0/1 nodes are available: 1 Insufficient memory.", r.stderr)
+        self.assertEqual(c.wait_no_agents(), [])
+
+    def test_agent_never_ready_times_out_with_its_last_state(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.kubelet.start_delay = 3600
+        r = c.run("execute", "--timeout", "2s", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b"not ready after 2s", r.stderr)
+        self.assertEqual(c.wait_no_agents(), [])
+
+    def test_watch_that_expires_is_resumed(self):
+        """A 410 on the agent watch (etcd compaction) must not fail the start."""
+        c = self.cluster
+        c.target_pod("web")
+        c.server.kubelet.start_delay = 1.5
+        proc = c.start("execute", "web", "--", "true")
+        deadline = time.monotonic() + 30
+        while not c.agents() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        c.store.compact()
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err.decode(errors="replace"))
+
+    # -- agent reuse, sharing, cleanup --------------------------------------------------------
+    def test_warm_agent_is_reused_without_a_second_create(self):
+        c = self.cluster
+        c.target_pod("web")
+        self.assertExit(c.run("execute", "--keep", "web", "--", "true"), 0)
+        agents = c.agents()
+        self.assertEqual(len(agents), 1, "--keep must leave the agent running")
+        self.assertExit(c.run("execute", "web", "--", "sh", "-c", "exit 4"), 4)
+        self.assertEqual(c.agent_creates(), 1, "a ready agent on the node was not reused")
+        self.assertEqual([a["metadata"]["name"] for a in c.agents()], [agents[0]["metadata"]["name"]],
+                         "a reused agent was deleted without --rm")
+        self.assertExit(c.run("execute", "--rm", "web", "--", "true"), 0)
+        self.assertEqual(c.wait_no_agents(), [], "--rm did not delete the unused agent")
+        self.assertEqual(c.agent_creates(), 1)
+
+    def test_sigint_and_sigterm_clean_up_the_agent(self):
+        c = self.cluster
+        c.target_pod("web")
+        for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            with self.subTest(signal=sig):
+                marker = b"session-up-%d" % sig
+                proc = c.start("execute", "web", "--", "sh", "-c", "echo %s; exec sleep 7%d" % (
+                    marker.decode(), sig))
+                self.assertIn(marker, read_until(proc.stdout, marker))
+                proc.send_signal(sig)
+                proc.communicate(timeout=60)
+                self.assertEqual(proc.returncode, code)
+                self.assertEqual(c.wait_no_agents(), [], "the agent survived the interrupt")
+                deadline = time.monotonic() + 20
+                while pids_with_cmdline(b"sleep\x007%d" % sig) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                self.assertEqual(pids_with_cmdline(b"sleep\x007%d" % sig), [],
+                                 "the session's command outlived the interrupted session")
+
+    def test_two_sessions_on_one_node_never_cut_each_other_off(self):
+        c = self.cluster
+        c.target_pod("web")
+        first = c.start("execute", "web", "--", "sh", "-c", "echo first-up; read line; echo first-$line")
+        self.assertIn(b"first-up", read_until(first.stdout, b"first-up"))
+        second = c.start("execute", "web", "--", "sh", "-c", "echo second-up; read line; echo second-$line")
+        self.assertIn(b"second-up", read_until(second.stdout, b"second-up"))
+        self.assertEqual(c.agent_creates(), 1, "the second session did not share the ready agent")
+
+        # The creator ends first: its agent must stay for the second session.
+        out, err = first.communicate(b"done\n", timeout=60)
+        self.assertEqual((first.returncode, out), (0, b"first-done\n"), err)
+        self.assertEqual(len(c.agents()), 1, "the agent was deleted under the second session")
+
+        out, err = second.communicate(b"alive\n", timeout=60)
+        self.assertEqual((second.returncode, out), (0, b"second-alive\n"), err)
+
+        # The second one reused the agent: without --rm it leaves it warm; with --rm it goes.
+        self.assertEqual(len(c.agents()), 1)
+        self.assertExit(c.run("execute", "--rm", "web", "--", "true"), 0)
+        self.assertEqual(c.wait_no_agents(), [])
+
+    def test_idle_agent_exits_by_itself(self):
+        c = self.cluster
+        c.target_pod("web")
+        self.assertExit(c.run("execute", "--keep", "--idle-timeout", "4s", "web", "--", "true"), 0)
+        name = c.agents()[0]["metadata"]["name"]
+        pod = c.server.wait_pod("default", name, lambda p: p["status"].get("phase") == "Succeeded", timeout=60)
+        self.assertEqual(pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"], 0)
+        # The next run garbage-collects the finished agent and starts a new one.
+        self.assertExit(c.run("execute", "web", "--", "true"), 0)
+        self.assertEqual(c.wait_no_agents(), [])
+
+    def test_agent_namespace_flag(self):
+        c = self.cluster
+        c.store.namespaces.add("debug")
+        c.target_pod("web")
+        self.assertExit(c.run("execute", "--keep", "--agent-namespace", "debug", "web", "--", "true"), 0)
+        self.assertEqual(len(c.agents("debug")), 1)
+        self.assertEqual(c.agents("default"), [])
+
+    # -- configuration ------------------------------------------------------------------------
+    def test_kubeconfig_token_exec_plugin_and_cert(self):
+        c = self.cluster
+        c.target_pod("web")
+        for name, kubeconfig, user in (
+                ("client cert", c.kubeconfig_cert("bob"), "bob"),
+                ("token, inline CA", c.kubeconfig_token("tok-carol"), "carol"),
+                ("exec plugin", c.kubeconfig_exec_plugin("tok-dave"), "dave")):
+            with self.subTest(name):
+                before = len(c.server.requests)
+                r = c.run("execute", "--kubeconfig", kubeconfig, "web", "--", "echo", "hi")
+                self.assertExit(r, 0)
+                self.assertEqual(r.stdout, b"hi\n")
+                users = {u for u, *_ in c.server.requests[before:]}
+                self.assertEqual(users, {user})
+
+    def test_unauthenticated_client_gets_401_message(self):
+        c = self.cluster
+        r = c.run("execute", "--kubeconfig", c.kubeconfig_token("wrong-token"), "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b"Unauthorized", r.stderr)
+
+    def test_merged_kubeconfig_files_and_context_flag(self):
+        c = self.cluster
+        c.store.namespaces.add("team")
+        c.target_pod("web")
+        c.target_pod("api", namespace="team")
+        users = c.kubeconfig_from("kc-users", [
+            "- name: carol\n  user:\n    token: tok-carol\n",
+            "- name: me\n  user:\n    token: does-not-matter-first-file-wins\n"], contexts=[], current=None)
+        contexts = c.kubeconfig_from("kc-contexts", [
+            "- name: me\n  user:\n    token: tok-dave\n"], contexts=[
+            c.context_yaml("main", "standin", "me"),
+            c.context_yaml("team", "standin", "carol", namespace="team")], current="main")
+        merged = users + ":" + os.path.join(c.tmp, "missing-file") + ":" + contexts
+        r = c.run("execute", "web", "--", "true", kubeconfig=merged)
+        self.assertExit(r, 125)  # "me" comes from the first file: a token the server rejects
+        self.assertIn(b"Unauthorized", r.stderr)
+        r = c.run("execute", "--context", "team", "api", "--", "cat", "/proc/1/cmdline", kubeconfig=merged)
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"sleep\x002147483647\x00")
+        self.assertIn("carol", {u for u, *_ in c.server.requests})
+        self.assertEqual(c.wait_no_agents("team"), [])
+        r = c.run("execute", "--context", "nope", "api", "--", "true", kubeconfig=merged)
+        self.assertExit(r, 125)
+        self.assertIn(b"nope", r.stderr)
+
+    def test_kubectl_plugin_name(self):
+        c = self.cluster
+        c.target_pod("web")
+        plugin = os.path.join(c.tmp, "kubectl-cntr")
+        os.symlink(c.lambda_bin, plugin)
+        r = c.run("--help", argv0=plugin)
+        self.assertExit(r, 0)
+        self.assertIn(b"kubectl cntr attach  [flags] POD", r.stdout)
+        r = c.run("execute", "web", "--", "echo", "via-plugin", argv0=plugin)
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"via-plugin\n")
+
+    def test_usage_errors_exit_2(self):
+        c = self.cluster
+        for args, text in ((["frobnicate", "web"], b"unknown command"),
+                           (["attach"], b"missing POD"),
+                           (["attach", "--timeout", "soon", "web"], b"--timeout"),
+                           (["attach", "--keep", "--rm", "web"], b"contradict"),
+                           (["attach", "web", "c1", "extra"], b"unexpected argument"),
+                           (["attach", "--bogus", "web"], b"unknown option")):
+            with self.subTest(args=args):
+                r = c.run(*args)
+                self.assertExit(r, 2)
+                self.assertIn(text, r.stderr)
+        self.assertEqual(len(c.server.requests), 0, "usage errors must not talk to the API")
+
+
+class V4OnlyServerTests(ClusterTestCase):
+    """API servers before 1.29 speak only v4.channel.k8s.io."""
+    v4_only = True
+
+    def test_execute_and_attach_over_v4(self):
+        c = self.cluster
+        c.target_pod("web")
+        r = c.run("execute", "web", "--", "sh", "-c", "echo v4; exit 3")
+        self.assertExit(r, 3)
+        self.assertEqual(r.stdout, b"v4\n")
+        status, screen = c.run_in_pty(["attach", "web"], ["stty size; exit 9"], rows=20, cols=70)
+        self.assertEqual(status, 9, screen)
+        self.assertIn("20 70", screen)
+
+
+if __name__ == "__main__":
+    binaries_or_skip()
+    unittest.main()
