@@ -10,6 +10,7 @@ the real cntr binary (env CNTR_BIN) standing in for the image's `cntr`.
 
 import copy
 import fcntl
+import glob
 import json
 import os
 import pty
@@ -163,8 +164,8 @@ class RuncContainer:
         spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
                                "options": ["nosuid", "nodev", "mode=1777"]})
         # The kubelet's cgroupfs layout: the container ID is the last path component.
-        spec["linux"]["cgroupsPath"] = "/kubepods/besteffort/pod%s/%s" % (
-            pod["metadata"]["uid"], self.id)
+        self.cgroup = "/kubepods/besteffort/pod%s/%s" % (pod["metadata"]["uid"], self.id)
+        spec["linux"]["cgroupsPath"] = self.cgroup
         with open(os.path.join(self.bundle, "config.json"), "w") as f:
             json.dump(spec, f)
         self.log = open(os.path.join(self.bundle, "log"), "wb")
@@ -190,6 +191,7 @@ class RuncContainer:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.log.close()
         shutil.rmtree(self.bundle, ignore_errors=True)
+        remove_cgroup_dirs(self.cgroup)
 
 
 class HostContainer:
@@ -247,6 +249,20 @@ def _drain(stream):
 def _exit_status(returncode):
     """Popen reports death by signal N as -N; the kubelet reports 128+N."""
     return 128 - returncode if returncode < 0 else returncode
+
+
+def remove_cgroup_dirs(path):
+    """runc removes the container's cgroup, not the parents it created (pod, QoS class,
+    kubepods): remove those that are empty, in every hierarchy (v1, v2, hybrid)."""
+    parts = path.strip("/").split("/")
+    for hierarchy in glob.glob("/sys/fs/cgroup/*/") + ["/sys/fs/cgroup/"]:
+        for depth in range(len(parts), 0, -1):
+            try:
+                os.rmdir(os.path.join(hierarchy, *parts[:depth]))
+            except FileNotFoundError:
+                continue  # runc removed it, or this hierarchy never had it
+            except OSError:
+                break  # still in use, e.g. by another test's pod
 
 
 def cleanup_runc_root():
