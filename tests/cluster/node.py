@@ -19,6 +19,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import tempfile
 import termios
 import threading
 
@@ -32,11 +33,31 @@ def new_container_id():
     return secrets.token_hex(32)
 
 
+class _CacheLock:
+    """Tests run in parallel (ctest -j): one process at a time builds the shared cache."""
+
+    def __enter__(self):
+        os.makedirs(CACHE_DIR, exist_ok=True)
+        self.fd = os.open(os.path.join(CACHE_DIR, ".lock"), os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+
+
 def busybox_rootfs():
     """A busybox-static rootfs (applet symlinks), built once into the cache directory."""
     root = os.path.join(CACHE_DIR, "busybox-rootfs")
     if os.path.exists(os.path.join(root, ".complete")):
         return root
+    with _CacheLock():
+        if not os.path.exists(os.path.join(root, ".complete")):
+            _build_busybox_rootfs(root)
+    return root
+
+
+def _build_busybox_rootfs(root):
     busybox = shutil.which("busybox") or "/bin/busybox"
     tmp = root + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -55,7 +76,6 @@ def busybox_rootfs():
     open(os.path.join(tmp, ".complete"), "w").close()
     shutil.rmtree(root, ignore_errors=True)
     os.rename(tmp, root)
-    return root
 
 
 _spec_template = None
@@ -63,18 +83,18 @@ _spec_lock = threading.Lock()
 
 
 def runc_spec_template():
-    """`runc spec` output, generated once: the defaults a containerd pod would roughly get."""
+    """`runc spec` output, generated once per process: the defaults a containerd pod would
+    roughly get."""
     global _spec_template
     with _spec_lock:
         if _spec_template is None:
-            tmp = os.path.join(CACHE_DIR, "spec")
-            os.makedirs(tmp, exist_ok=True)
-            path = os.path.join(tmp, "config.json")
-            if os.path.exists(path):
-                os.unlink(path)
-            subprocess.run(["runc", "spec"], cwd=tmp, check=True)
-            with open(path) as f:
-                _spec_template = json.load(f)
+            tmp = tempfile.mkdtemp(prefix="cntr-runc-spec-")
+            try:
+                subprocess.run(["runc", "spec"], cwd=tmp, check=True)
+                with open(os.path.join(tmp, "config.json")) as f:
+                    _spec_template = json.load(f)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
         return copy.deepcopy(_spec_template)
 
 
