@@ -73,6 +73,8 @@ class ApiServer:
         self.tokens = dict(tokens or {})        # bearer token -> user name
         self.forbidden = set()                  # (user or "*", verb, resource)
         self.requests = []                      # (user, method, path, query) of every request
+        self.open_watches = 0
+        self.expired_watches = 0                # 410 ERROR events sent
         self.store = Store()
         self.state_dir = tempfile.mkdtemp(prefix="cntr-apiserver-")
         self.kubelet = kubelet.Kubelet(self.store, node_name, self.state_dir,
@@ -341,6 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
         rng = random.Random(secrets.randbits(32))
+        generation = self.api.store.watch_generation
         if rv_text in ("", "0"):
             items, rv = self.api.store.list(namespace, *preds)
             for pod in items:
@@ -351,12 +354,20 @@ class _Handler(BaseHTTPRequestHandler):
                 rv = int(rv_text)
             except ValueError:
                 rv = -1
+        self.api.open_watches += 1
+        try:
+            self.stream_events(namespace, preds, rv, rv_text, generation, deadline, rng)
+        finally:
+            self.api.open_watches -= 1
+
+    def stream_events(self, namespace, preds, rv, rv_text, generation, deadline, rng):
         while time.monotonic() < deadline and not self.server.stopping:
             events = self.api.store.events_after(rv, namespace, 0.5)
-            if events is None:
+            if events is None or self.api.store.watch_generation != generation:
+                self.api.expired_watches += 1
                 self.send_event(rng, "ERROR", {
                     "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                    "message": "too old resource version: %s (%d)" % (rv_text, self.api.store.oldest_rv + 1),
+                    "message": "too old resource version: %s (%d)" % (rv_text or rv, self.api.store.rv),
                     "reason": "Expired", "code": 410})
                 break
             for ev_rv, kind, _, obj in events:

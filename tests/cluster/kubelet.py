@@ -46,6 +46,8 @@ class Kubelet:
         self.missing_image_prefixes = ["registry.invalid/"]
         self.unschedulable_message = None  # set: every new pod stays Pending/Unschedulable
         self.start_delay = 0.3
+        self.gate = threading.Event()      # cleared by pause(): new pods wait in Pending
+        self.gate.set()
 
     # -- entry points called by the API server ------------------------------------------------
     def pod_created(self, pod):
@@ -69,7 +71,14 @@ class Kubelet:
         with runtime.lock:
             return runtime, runtime.containers.get(container)
 
+    def pause(self):
+        self.gate.clear()
+
+    def resume(self):
+        self.gate.set()
+
     def shutdown(self):
+        self.gate.set()
         with self.lock:
             items = list(self.runtimes.items())
         for key, runtime in items:
@@ -81,6 +90,7 @@ class Kubelet:
 
     def _run_pod(self, key, runtime):
         time.sleep(self.start_delay)
+        self.gate.wait()
         pod = self.store.get(*key)
         if pod is None or runtime.stopping.is_set():
             return

@@ -115,6 +115,7 @@ class Store:
         self.oldest_rv = 1
         self.namespaces = {"default", "kube-system", "kube-public"}
         self.creates = []  # (namespace, name) of every successful POST, for tests
+        self.watch_generation = 0  # bumped by expire_watches()
 
     def _record(self, kind, pod):
         self.rv += 1
@@ -132,6 +133,12 @@ class Store:
             else:
                 self.events = []
             self.oldest_rv = self.events[0][0] - 1 if self.events else self.rv
+
+    def expire_watches(self):
+        """Every open watch ends with ERROR 410, as when etcd compacts past its revision."""
+        with self.lock:
+            self.watch_generation += 1
+            self.lock.notify_all()
 
     def add(self, pod):
         with self.lock:

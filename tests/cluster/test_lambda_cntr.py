@@ -154,7 +154,7 @@ class LambdaCntrTests(ClusterTestCase):
     def test_agent_never_ready_times_out_with_its_last_state(self):
         c = self.cluster
         c.target_pod("web")
-        c.server.kubelet.start_delay = 3600
+        c.server.kubelet.pause()
         r = c.run("execute", "--timeout", "2s", "web", "--", "true")
         self.assertExit(r, 125)
         self.assertIn(b"not ready after 2s", r.stderr)
@@ -164,14 +164,20 @@ class LambdaCntrTests(ClusterTestCase):
         """A 410 on the agent watch (etcd compaction) must not fail the start."""
         c = self.cluster
         c.target_pod("web")
-        c.server.kubelet.start_delay = 1.5
-        proc = c.start("execute", "web", "--", "true")
+        c.server.kubelet.pause()  # the agent stays Pending until we let it go
+        proc = c.start("execute", "web", "--", "echo", "resumed")
         deadline = time.monotonic() + 30
-        while not c.agents() and time.monotonic() < deadline:
+        while not (c.agents() and c.server.open_watches) and time.monotonic() < deadline:
             time.sleep(0.02)
-        c.store.compact()
+        c.store.expire_watches()
+        while c.server.expired_watches == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(c.server.expired_watches, 1, "the watch was not expired")
+        c.server.kubelet.resume()
         out, err = proc.communicate(timeout=60)
-        self.assertEqual(proc.returncode, 0, err.decode(errors="replace"))
+        self.assertEqual((proc.returncode, out), (0, b"resumed\n"), err.decode(errors="replace"))
+        watches = [q for _, m, _, q in c.server.requests if m == "GET" and q.get("watch")]
+        self.assertGreaterEqual(len(watches), 2, "no re-watch after the 410")
 
     # -- agent reuse, sharing, cleanup --------------------------------------------------------
     def test_warm_agent_is_reused_without_a_second_create(self):

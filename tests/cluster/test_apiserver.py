@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""The API stand-in itself answers like a real API server: Status bodies, RBAC messages,
+selectors, graceful deletion, watch streams with 410, exec negotiation. If the stand-in drifts
+from the real API, the lambda-cntr tests prove nothing; these tests pin it down."""
+
+import base64
+import http.client
+import json
+import os
+import socket
+import ssl
+import struct
+import sys
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import apiserver  # noqa: E402
+from harness import SKIP, pki_dir, sleeper  # noqa: E402
+
+
+def skip_unless_root():
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            sys.exit("the stand-in's node needs root")
+        print("SKIP: the stand-in's node runs runc containers and needs root")
+        sys.exit(SKIP)
+
+
+class StandInTests(unittest.TestCase):
+    def setUp(self):
+        self.pki = pki_dir()
+        self.server = apiserver.ApiServer(self.pki, tokens={"tok": "carol"}).start()
+        self.addCleanup(self.server.stop)
+
+    def tls(self, cert="alice", alpn=("http/1.1",)):
+        ctx = ssl.create_default_context(cafile=os.path.join(self.pki, "ca.crt"))
+        if cert:
+            ctx.load_cert_chain(os.path.join(self.pki, cert + ".crt"), os.path.join(self.pki, cert + ".key"))
+        ctx.set_alpn_protocols(list(alpn))
+        return ctx
+
+    def request(self, method, path, body=None, cert="alice", token=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=self.tls(cert))
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, json.loads(data) if data else None
+
+    def pod(self, name, **spec):
+        return {"metadata": {"name": name, "labels": {"app": name, "tier": "web"}},
+                "spec": dict({"containers": [sleeper("main")]}, **spec)}
+
+    def test_authentication_by_cert_or_token_else_401(self):
+        self.assertEqual(self.request("GET", "/version")[0], 200)
+        self.assertEqual(self.request("GET", "/version", cert=None, token="tok")[0], 200)
+        status, body = self.request("GET", "/version", cert=None, token="bad")
+        self.assertEqual(status, 401)
+        self.assertEqual((body["kind"], body["reason"], body["code"]), ("Status", "Unauthorized", 401))
+
+    def test_forbidden_uses_the_real_rbac_message(self):
+        self.server.forbid("create", "pods")
+        status, body = self.request("POST", "/api/v1/namespaces/default/pods", self.pod("x"))
+        self.assertEqual((status, body["reason"]), (403, "Forbidden"))
+        self.assertEqual(body["message"], 'pods is forbidden: User "alice" cannot create resource "pods" '
+                                          'in API group "" in the namespace "default"')
+
+    def test_errors_are_status_objects(self):
+        status, body = self.request("GET", "/api/v1/namespaces/default/pods/nope")
+        self.assertEqual((status, body["reason"], body["message"]), (404, "NotFound", 'pods "nope" not found'))
+        status, body = self.request("POST", "/api/v1/namespaces/default/pods", {"metadata": {"name": "Bad_Name"},
+                                                                               "spec": {"containers": []}})
+        self.assertEqual((status, body["reason"]), (422, "Invalid"))
+        self.assertIn('Pod "Bad_Name" is invalid: metadata.name: Invalid value', body["message"])
+        self.assertEqual(self.request("POST", "/api/v1/namespaces/default/pods", self.pod("dup"))[0], 201)
+        status, body = self.request("POST", "/api/v1/namespaces/default/pods", self.pod("dup"))
+        self.assertEqual((status, body["reason"], body["message"]), (409, "AlreadyExists", 'pods "dup" already exists'))
+        status, body = self.request("POST", "/api/v1/namespaces/nowhere/pods", self.pod("x"))
+        self.assertEqual((status, body["message"]), (404, 'namespaces "nowhere" not found'))
+
+    def test_list_selectors(self):
+        for name, node in (("a", "node-1"), ("b", "node-2")):
+            self.request("POST", "/api/v1/namespaces/default/pods", self.pod(name, nodeName=node))
+        q = urllib.parse.urlencode({"labelSelector": "tier=web,app in (a,b)", "fieldSelector": "spec.nodeName=node-2"})
+        status, body = self.request("GET", "/api/v1/namespaces/default/pods?" + q)
+        self.assertEqual((status, body["kind"]), (200, "PodList"))
+        self.assertEqual([p["metadata"]["name"] for p in body["items"]], ["b"])
+        self.assertTrue(body["metadata"]["resourceVersion"].isdigit())
+        status, body = self.request("GET", "/api/v1/namespaces/default/pods?fieldSelector=spec.bogus%3Dx")
+        self.assertEqual((status, body["reason"]), (400, "BadRequest"))
+
+    def test_delete_returns_the_object_then_it_goes_after_the_grace_period(self):
+        self.request("POST", "/api/v1/namespaces/default/pods", self.pod("web"))
+        self.server.wait_pod("default", "web", lambda p: p["status"].get("phase") == "Running")
+        status, body = self.request("DELETE", "/api/v1/namespaces/default/pods/web", {"gracePeriodSeconds": 1})
+        self.assertEqual(status, 200)
+        self.assertEqual(body["metadata"]["deletionGracePeriodSeconds"], 1)
+        self.assertIn("deletionTimestamp", body["metadata"])
+        self.server.wait_pod("default", "web", lambda p: p is None)
+        self.assertEqual(self.request("DELETE", "/api/v1/namespaces/default/pods/web")[0], 404)
+
+    def watch_lines(self, query, until, split_seen):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=self.tls())
+        conn.request("GET", "/api/v1/namespaces/default/pods?watch=true&" + query)
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 200)
+        buf, events = b"", []
+        while not until(events):
+            chunk = resp.read1(65536)
+            if not chunk:
+                break
+            if not chunk.endswith(b"\n"):
+                split_seen.append(True)
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                events.append(json.loads(line))
+        conn.close()
+        return events
+
+    def test_watch_streams_events_split_across_writes_and_410_when_expired(self):
+        self.request("POST", "/api/v1/namespaces/default/pods", self.pod("web"))
+        splits = []
+        events = self.watch_lines("resourceVersion=1&fieldSelector=metadata.name%3Dweb",
+                                  lambda evs: any(e["object"].get("status", {}).get("phase") == "Running"
+                                                  for e in evs), splits)
+        self.assertEqual(events[0]["type"], "ADDED")
+        self.assertIn("MODIFIED", {e["type"] for e in events})
+        rv = events[-1]["object"]["metadata"]["resourceVersion"]
+        for _ in range(5):  # each event is split with probability 1/2: 2^-(events) to see none
+            if splits:
+                break
+            self.watch_lines("resourceVersion=1", lambda evs: len(evs) >= 4, splits)
+        self.assertTrue(splits, "no event was ever split across writes")
+        self.server.store.compact()
+        events = self.watch_lines("resourceVersion=1", lambda evs: evs, [])
+        self.assertEqual(events[0]["type"], "ERROR")
+        self.assertEqual((events[0]["object"]["code"], events[0]["object"]["reason"]), (410, "Expired"))
+        self.assertTrue(rv.isdigit())
+
+    def exec_handshake(self, protocols, path="/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true"):
+        sock = self.tls().wrap_socket(socket.create_connection(("127.0.0.1", self.server.port)),
+                                      server_hostname="localhost")
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n"
+                      % (path, key, protocols)).encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(4096)
+        head, rest = data.split(b"\r\n\r\n", 1)
+        return sock, head.decode(), rest
+
+    def read_messages(self, sock, rest):
+        data, messages = rest, []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        while data:
+            opcode, n, pos = data[0] & 0x0F, data[1] & 0x7F, 2
+            if n == 126:
+                n, pos = struct.unpack("!H", data[2:4])[0], 4
+            messages.append((opcode, data[pos:pos + n]))
+            data = data[pos + n:]
+        return messages
+
+    def test_exec_negotiates_v5_or_only_v4_and_reports_the_exit_status(self):
+        self.request("POST", "/api/v1/namespaces/default/pods", self.pod("web"))
+        self.server.wait_pod("default", "web", lambda p: p["status"].get("phase") == "Running")
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io, v4.channel.k8s.io",
+                                               "/api/v1/namespaces/default/pods/web/exec?command=sh&command=-c"
+                                               "&command=echo%20hi%3B%20exit%203&stdout=true&stderr=true")
+        self.assertIn("101 Switching Protocols", head)
+        self.assertIn("Sec-WebSocket-Protocol: v5.channel.k8s.io", head)
+        messages = self.read_messages(sock, rest)
+        stdout = b"".join(m[1:] for op, m in messages if op == 2 and m[:1] == b"\x01")
+        status = [json.loads(m[1:]) for op, m in messages if op == 2 and m[:1] == b"\x03"]
+        self.assertEqual(stdout, b"hi\n")
+        self.assertEqual(status[0]["reason"], "NonZeroExitCode")
+        self.assertEqual(status[0]["details"]["causes"], [{"reason": "ExitCode", "message": "3"}])
+        self.assertEqual(messages[-1][0], 8, "no close frame")
+        sock.close()
+
+        self.server.v4_only = True
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io, v4.channel.k8s.io")
+        self.assertIn("Sec-WebSocket-Protocol: v4.channel.k8s.io", head)
+        sock.close()
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io")
+        self.assertIn("400 Bad Request", head.split("\r\n")[0])
+        sock.close()
+
+    def test_http2_is_never_negotiated(self):
+        sock = self.tls(alpn=("h2", "http/1.1")).wrap_socket(
+            socket.create_connection(("127.0.0.1", self.server.port)), server_hostname="localhost")
+        self.assertEqual(sock.selected_alpn_protocol(), "http/1.1")
+        sock.close()
+
+
+if __name__ == "__main__":
+    skip_unless_root()
+    unittest.main()
