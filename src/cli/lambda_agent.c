@@ -116,8 +116,13 @@ static void delete_quietly(const struct kube_config *cfg, const char *ns, const 
 		log_info("deleted finished agent pod %s/%s", ns, name);
 }
 
+static const char *agent_image(const json_t *pod)
+{
+	return json_str(json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0), "image");
+}
+
 int lambda_agent_find(const struct kube_config *cfg, const char *ns, const char *node,
-		      struct lambda_agent *a, struct cntr_err *err)
+		      const char *image, struct lambda_agent *a, struct cntr_err *err)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
 	_cleanup_free_ char *base = pods_path(ns);
@@ -135,9 +140,13 @@ int lambda_agent_find(const struct kube_config *cfg, const char *ns, const char 
 		const json_t *meta = json_object_get(pod, "metadata");
 		const char *phase = json_str(json_object_get(pod, "status"), "phase");
 
-		if (!found && lambda_agent_pod_ready(pod))
-			found = json_str(meta, "name");
-		else if ((strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0) &&
+		if (!found && lambda_agent_pod_ready(pod)) {
+			if (strcmp(agent_image(pod), image) == 0)
+				found = json_str(meta, "name");
+			else
+				log_info("not reusing agent %s: it runs image %s, not %s", json_str(meta, "name"),
+					 agent_image(pod), image);
+		} else if ((strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0) &&
 			 !json_object_get(meta, "deletionTimestamp"))
 			delete_quietly(cfg, ns, json_str(meta, "name"));
 	}

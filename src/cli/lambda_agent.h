@@ -17,10 +17,11 @@ struct lambda_agent {
 	bool created;  /* by this command (cleanup deletes it by default) */
 };
 
-/* A ready, not terminating agent on `node` in `ns` -> 0 and a filled; none -> 1. Agents that
- * already finished (idle exit) are deleted on the way. */
+/* A ready, not terminating agent running `image` on `node` in `ns` -> 0 and a filled; none -> 1.
+ * (An agent with another image has other tools: the user asked for these.) Agents that already
+ * finished (idle exit) are deleted on the way. */
 int lambda_agent_find(const struct kube_config *cfg, const char *ns, const char *node,
-		      struct lambda_agent *a, struct cntr_err *err);
+		      const char *image, struct lambda_agent *a, struct cntr_err *err);
 
 /* POST a new agent, then WATCH it until Ready; fails (125) with the pod's real reason
  * (ErrImagePull/ImagePullBackOff + message, Pending: Unschedulable, forbidden...) or after

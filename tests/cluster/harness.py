@@ -157,6 +157,10 @@ class Cluster:
         return sum(1 for ns, name in self.store.creates if name.startswith("lambda-cntr-"))
 
     # -- running lambda-cntr ------------------------------------------------------------------
+    def version(self):
+        out = subprocess.run([self.lambda_bin, "--version"], capture_output=True, check=True).stdout
+        return out.split()[-1].decode()
+
     def env(self, kubeconfig=None, extra=None):
         env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "CNTR_IMAGE", "SOCKET_PATH")}
         env["KUBECONFIG"] = kubeconfig or self.kubeconfig

@@ -194,6 +194,19 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertEqual(c.wait_no_agents(), [], "--rm did not delete the unused agent")
         self.assertEqual(c.agent_creates(), 1)
 
+    def test_warm_agent_with_another_image_is_not_reused(self):
+        c = self.cluster
+        c.target_pod("web")
+        self.assertExit(c.run("execute", "--keep", "web", "--", "true"), 0)
+        self.assertExit(c.run("execute", "-i", "tools:2", "web", "--", "true"), 0)
+        self.assertEqual(c.agent_creates(), 2, "an agent with other tools was reused")
+        images = lambda: sorted(a["spec"]["containers"][0]["image"] for a in c.agents())
+        deadline = time.monotonic() + 20
+        while len(images()) > 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(images(), ["lambda-cntr-agent:" + c.version()],
+                         "the warm agent must stay and the new one must go")
+
     def test_sigint_and_sigterm_clean_up_the_agent(self):
         c = self.cluster
         c.target_pod("web")
