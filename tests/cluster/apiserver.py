@@ -21,6 +21,7 @@ import re
 import secrets
 import select
 import shutil
+import signal
 import socket
 import socketserver
 import ssl
@@ -485,16 +486,30 @@ def _matches(pod, preds):
     return matches(pod, *preds)
 
 
+def write_kubeconfig(path, url, pki, user):
+    with open(path, "w") as f:
+        f.write("apiVersion: v1\nkind: Config\ncurrent-context: standin\n"
+                "clusters:\n- name: standin\n  cluster:\n    server: %s\n    certificate-authority: %s\n"
+                "users:\n- name: %s\n  user:\n    client-certificate: %s\n    client-key: %s\n"
+                "contexts:\n- name: standin\n  context:\n    cluster: standin\n    user: %s\n"
+                % (url, os.path.join(pki, "ca.crt"), user, os.path.join(pki, user + ".crt"),
+                   os.path.join(pki, user + ".key"), user))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pki", required=True, help="directory made by mkcerts.sh")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--v4-only", action="store_true")
     parser.add_argument("--token", action="append", default=[], help="TOKEN=USER")
+    parser.add_argument("--kubeconfig-out", help="write a kubeconfig for user alice (client cert) here")
     args = parser.parse_args()
     tokens = dict(t.split("=", 1) for t in args.token)
     server = ApiServer(args.pki, args.port, args.v4_only, tokens).start()
+    if args.kubeconfig_out:
+        write_kubeconfig(args.kubeconfig_out, server.url, args.pki, "alice")
     print(server.url, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop pods and clean up on TERM too
     try:
         while True:
             time.sleep(3600)
