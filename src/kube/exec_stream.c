@@ -69,48 +69,6 @@ char *kube_exec_path(const char *ns, const char *pod, const char *container, cha
 	return path;
 }
 
-/* ---------------------------------------------------------------- SIGWINCH */
-
-static int winch_pipe[2] = { -1, -1 };
-
-static void on_sigwinch(int sig)
-{
-	int saved = errno;
-	char c = 0;
-	if (winch_pipe[1] >= 0 && write(winch_pipe[1], &c, 1) < 0) {
-		/* full pipe: a resize is already pending, nothing lost */
-	}
-	errno = saved;
-}
-
-struct winch_watch {
-	bool active;
-	struct sigaction old;
-};
-
-static int winch_watch_start(struct winch_watch *w, struct cntr_err *err)
-{
-	struct sigaction sa = { .sa_handler = on_sigwinch, .sa_flags = SA_RESTART };
-
-	if (pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		return cntr_fail_errno(err, "exec: creating the resize pipe");
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGWINCH, &sa, &w->old);
-	w->active = true;
-	return 0;
-}
-
-static void winch_watch_stop(struct winch_watch *w)
-{
-	if (!w->active)
-		return;
-	sigaction(SIGWINCH, &w->old, NULL);
-	close(winch_pipe[0]);
-	close(winch_pipe[1]);
-	winch_pipe[0] = winch_pipe[1] = -1;
-	w->active = false;
-}
-
 /* ---------------------------------------------------------------- the session */
 
 struct exec_session {
@@ -127,12 +85,12 @@ struct exec_session {
 	bool peer_closed;          /* EOF or close frame */
 	uint16_t close_code;
 	struct kube_terminal terminal;
-	struct winch_watch winch;
+	struct kube_resize_watch resize;
 };
 
 static void exec_session_free(struct exec_session *s)
 {
-	winch_watch_stop(&s->winch);
+	kube_resize_watch_stop(&s->resize);
 	kube_terminal_restore(&s->terminal);
 	kube_http_close(&s->http);
 	bytebuf_free(&s->in);
@@ -421,13 +379,6 @@ static int forward_stdin(struct exec_session *s, struct cntr_err *err)
 	return 0;
 }
 
-static void drain_pipe(int fd)
-{
-	char buf[64];
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-}
-
 enum { POLL_SOCK, POLL_STDIN, POLL_WINCH, POLL_INTERRUPT, POLL_COUNT };
 
 /* One poll round. Returns 1 when interrupted, 0 otherwise, -1 on error. */
@@ -438,14 +389,14 @@ static int session_step(struct exec_session *s, struct cntr_err *err)
 
 	fds[POLL_SOCK] = (struct pollfd){ .fd = s->sock, .events = POLLIN | (s->out.len ? POLLOUT : 0) };
 	fds[POLL_STDIN] = (struct pollfd){ .fd = want_stdin ? s->opts->in_fd : -1, .events = POLLIN };
-	fds[POLL_WINCH] = (struct pollfd){ .fd = s->winch.active ? winch_pipe[0] : -1, .events = POLLIN };
+	fds[POLL_WINCH] = (struct pollfd){ .fd = s->resize.fd, .events = POLLIN };
 	fds[POLL_INTERRUPT] = (struct pollfd){ .fd = s->opts->interrupt_fd, .events = POLLIN };
 	if (poll(fds, POLL_COUNT, 1000) < 0 && errno != EINTR)
 		return cntr_fail_errno(err, "exec: poll");
 	if (kube_http_interrupted() || (fds[POLL_INTERRUPT].revents & POLLIN))
 		return 1;
 	if (fds[POLL_WINCH].revents & POLLIN) {
-		drain_pipe(winch_pipe[0]);
+		kube_resize_watch_ack(&s->resize);
 		queue_resize(s);
 	}
 	if (fds[POLL_STDIN].revents & (POLLIN | POLLHUP | POLLERR) && forward_stdin(s, err) < 0)
@@ -479,7 +430,7 @@ static int setup_terminal(struct exec_session *s, struct cntr_err *err)
 		return 0;
 	if (kube_terminal_make_raw(&s->terminal, s->opts->in_fd, err) < 0)
 		return -1;
-	if (winch_watch_start(&s->winch, err) < 0)
+	if (kube_resize_watch_start(&s->resize, err) < 0)
 		return -1;
 	queue_resize(s);
 	return 0;
@@ -515,7 +466,7 @@ int kube_exec(const struct kube_config *cfg, const char *ns, const char *pod, co
 	      struct cntr_err *err)
 {
 	struct kube_exec_opts defaults;
-	struct exec_session s = { .sock = CURL_SOCKET_BAD, .terminal = { .fd = -1 } };
+	struct exec_session s = { .sock = CURL_SOCKET_BAD, .terminal = { .fd = -1 }, .resize = { .fd = -1 } };
 	_cleanup_free_ char *path = NULL;
 	struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
 	int r = 0;

@@ -1,6 +1,7 @@
 #include "kube/terminal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -42,4 +43,50 @@ int kube_terminal_size(int fd, unsigned *width, unsigned *height)
 	*width = ws.ws_col;
 	*height = ws.ws_row;
 	return 0;
+}
+
+/* The handler can only reach a global; one session at a time uses it. */
+static int resize_pipe_write = -1;
+
+static void on_sigwinch(int sig)
+{
+	int saved = errno;
+	char c = 0;
+	if (resize_pipe_write >= 0 && write(resize_pipe_write, &c, 1) < 0) {
+		/* pipe full: a resize is already pending, nothing is lost */
+	}
+	errno = saved;
+}
+
+int kube_resize_watch_start(struct kube_resize_watch *w, struct cntr_err *err)
+{
+	struct sigaction sa = { .sa_handler = on_sigwinch, .sa_flags = SA_RESTART };
+	int p[2];
+
+	w->fd = w->write_fd = -1;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return cntr_fail_errno(err, "terminal: creating the resize pipe");
+	w->fd = p[0];
+	w->write_fd = resize_pipe_write = p[1];
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGWINCH, &sa, &w->old);
+	return 0;
+}
+
+void kube_resize_watch_ack(struct kube_resize_watch *w)
+{
+	char buf[64];
+	while (read(w->fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+void kube_resize_watch_stop(struct kube_resize_watch *w)
+{
+	if (w->fd < 0)
+		return;
+	sigaction(SIGWINCH, &w->old, NULL);
+	resize_pipe_write = -1;
+	close(w->fd);
+	close(w->write_fd);
+	w->fd = w->write_fd = -1;
 }
