@@ -152,7 +152,7 @@ static int send_all_blocking(struct exec_session *s, struct cntr_err *err)
 	while (s->out.len) {
 		if (flush_out(s, err) < 0)
 			return -1;
-		if (s->out.len && wait_socket(s, POLLOUT, EXEC_HANDSHAKE_TIMEOUT_MS) <= 0)
+		if (s->out.len && wait_socket(s, POLLOUT, EXEC_HANDSHAKE_TIMEOUT_MS) != 1)
 			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: the API server does not accept data");
 	}
 	return 0;
@@ -209,22 +209,22 @@ static int request_target(const struct kube_config *cfg, const char *path, char 
 	return r;
 }
 
-/* A refused upgrade: read the body (bounded) and report its Status message. */
+/* A refused upgrade (404, 403, 401...): read its body and report the Status message. */
 static int fail_refused_upgrade(struct exec_session *s, const struct kube_upgrade_response *resp,
 				struct cntr_err *err)
 {
-	_cleanup_free_ char *msg = NULL;
-	size_t want = resp->content_length >= 0 ? (size_t)resp->content_length : 65536;
+	_cleanup_free_ char *msg = NULL, *body = NULL;
+	size_t len = 0;
 
 	bytebuf_consume(&s->in, resp->head_len);
-	while (s->in.len < want && !s->peer_closed) {
+	while (!kube_upgrade_error_body(resp, (const char *)s->in.data, s->in.len, s->peer_closed, &body, &len)) {
+		/* Bounded: a server that neither finishes nor closes gets the benefit of the doubt
+		 * for a few seconds, then we report what we have. */
 		int w = wait_socket(s, POLLIN, 5000);
-		if (w <= 0 || w == 2)
-			break;
-		if (drain_socket(s, err) < 0)
-			break;
+		if (w != 1 || drain_socket(s, err) < 0)
+			s->peer_closed = true;
 	}
-	msg = kube_status_message(resp->status, (const char *)s->in.data, s->in.len < want ? s->in.len : want);
+	msg = kube_status_message(resp->status, body, len);
 	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: %s", msg);
 }
 

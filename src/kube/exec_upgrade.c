@@ -7,6 +7,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/strutil.h"
+#include "kube/bytebuf.h"
 #include "kube/websocket.h"
 
 char *kube_exec_upgrade_request(const char *target, const char *host, const char *token,
@@ -35,6 +36,7 @@ void kube_upgrade_response_clear(struct kube_upgrade_response *r)
 	free(r->accept);
 	free(r->protocol);
 	free(r->content_type);
+	free(r->transfer_encoding);
 	memset(r, 0, sizeof(*r));
 	r->content_length = -1;
 }
@@ -60,6 +62,7 @@ static char **header_slot(struct kube_upgrade_response *r, const char *name, siz
 		{ "Sec-WebSocket-Accept", offsetof(struct kube_upgrade_response, accept) },
 		{ "Sec-WebSocket-Protocol", offsetof(struct kube_upgrade_response, protocol) },
 		{ "Content-Type", offsetof(struct kube_upgrade_response, content_type) },
+		{ "Transfer-Encoding", offsetof(struct kube_upgrade_response, transfer_encoding) },
 	};
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
 		if (strlen(wanted[i].name) == name_len && strncasecmp(wanted[i].name, name, name_len) == 0)
@@ -162,4 +165,58 @@ int kube_upgrade_response_check(const struct kube_upgrade_response *r, const cha
 				 KUBE_EXEC_PROTOCOL_V5 ", " KUBE_EXEC_PROTOCOL_V4 "); the API server is too old",
 				 r->protocol ? r->protocol : "");
 	return 0;
+}
+
+/* Decode a chunked body. Returns 1 when the last (empty) chunk was seen, 0 otherwise; out holds
+ * what was decoded so far either way. */
+static int dechunk(const char *data, size_t len, struct bytebuf *out)
+{
+	size_t pos = 0;
+
+	for (;;) {
+		const char *eol = pos < len ? memmem(data + pos, len - pos, "\r\n", 2) : NULL;
+		char *end = NULL;
+		unsigned long size;
+
+		if (!eol)
+			return 0;
+		size = strtoul(data + pos, &end, 16);
+		if (end == data + pos)
+			return 1; /* not chunk framing: stop at what we have */
+		pos = (size_t)(eol - data) + 2;
+		if (size == 0)
+			return 1;
+		if (len - pos < size)
+			size = len - pos;
+		bytebuf_append(out, data + pos, size);
+		pos += size;
+		if (len - pos < 2)
+			return 0;
+		pos += 2;
+	}
+}
+
+int kube_upgrade_error_body(const struct kube_upgrade_response *r, const char *data, size_t data_len,
+			    bool closed, char **body, size_t *len)
+{
+	struct bytebuf decoded = { 0 };
+	bool complete;
+
+	if (r->transfer_encoding && strcasecmp(r->transfer_encoding, "chunked") == 0) {
+		complete = dechunk(data, data_len, &decoded) == 1 || closed;
+	} else {
+		size_t n = data_len;
+		if (r->content_length >= 0 && (size_t)r->content_length < n)
+			n = (size_t)r->content_length;
+		bytebuf_append(&decoded, data, n);
+		complete = closed || (r->content_length >= 0 && n == (size_t)r->content_length);
+	}
+	if (!complete) {
+		bytebuf_free(&decoded);
+		return 0;
+	}
+	bytebuf_append(&decoded, "", 1);
+	*len = decoded.len - 1;
+	*body = (char *)decoded.data;
+	return 1;
 }

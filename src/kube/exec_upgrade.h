@@ -2,6 +2,7 @@
  * response head, checked (101, Sec-WebSocket-Accept, the chosen channel protocol). Pure
  * functions: exec_stream.c does the I/O. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 struct cntr_err;
@@ -22,6 +23,7 @@ struct kube_upgrade_response {
 	char *accept;
 	char *protocol;
 	char *content_type;
+	char *transfer_encoding;
 	long content_length;   /* -1 when absent */
 	size_t head_len;       /* bytes of the head including the blank line */
 };
@@ -38,3 +40,10 @@ int kube_upgrade_response_check(const struct kube_upgrade_response *r, const cha
 				struct cntr_err *err);
 
 void kube_upgrade_response_clear(struct kube_upgrade_response *r);
+
+/* The body of a refused upgrade: complete once Content-Length bytes arrived, or the last chunk
+ * of a chunked body; `closed` says the server hung up (whatever arrived is the body then).
+ * Returns 1 with the (de-chunked) body in *body and its length in *len (malloc'd, NUL after
+ * the end), 0 when more bytes are needed. */
+int kube_upgrade_error_body(const struct kube_upgrade_response *r, const char *data, size_t data_len,
+			    bool closed, char **body, size_t *len);

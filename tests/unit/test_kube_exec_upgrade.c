@@ -153,6 +153,41 @@ static void test_non_http_answer_is_an_error(void **state)
 	kube_upgrade_response_clear(&r);
 }
 
+static void test_error_body_waits_for_content_length_or_close(void **state)
+{
+	struct kube_upgrade_response r = { .content_length = 10 };
+	char *body = NULL;
+	size_t len = 0;
+	assert_int_equal(kube_upgrade_error_body(&r, "01234", 5, false, &body, &len), 0);
+	assert_int_equal(kube_upgrade_error_body(&r, "0123456789xx", 12, false, &body, &len), 1);
+	assert_int_equal(len, 10);
+	assert_string_equal(body, "0123456789");
+	free(body);
+	/* the server hung up early: what arrived is the body */
+	assert_int_equal(kube_upgrade_error_body(&r, "012", 3, true, &body, &len), 1);
+	assert_string_equal(body, "012");
+	free(body);
+	/* no length at all: only a close ends it */
+	r.content_length = -1;
+	assert_int_equal(kube_upgrade_error_body(&r, "abc", 3, false, &body, &len), 0);
+	assert_int_equal(kube_upgrade_error_body(&r, "abc", 3, true, &body, &len), 1);
+	free(body);
+}
+
+static void test_error_body_decodes_chunks_split_anywhere(void **state)
+{
+	static const char wire[] = "5\r\n{\"kin\r\n0c\r\nd\":\"Status\"}\r\n0\r\n\r\n";
+	struct kube_upgrade_response r = { .content_length = -1, .transfer_encoding = "chunked" };
+	char *body = NULL;
+	size_t len = 0, total = strlen(wire);
+	for (size_t cut = 0; cut < total - 3; cut++) /* before the last chunk's line is complete */
+		assert_int_equal(kube_upgrade_error_body(&r, wire, cut, false, &body, &len), 0);
+	assert_int_equal(kube_upgrade_error_body(&r, wire, total, false, &body, &len), 1);
+	assert_string_equal(body, "{\"kind\":\"Status\"}");
+	assert_int_equal(len, 17);
+	free(body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +198,8 @@ int main(void)
 		cmocka_unit_test(test_101_with_wrong_accept_or_no_protocol_is_refused),
 		cmocka_unit_test(test_refused_upgrade_keeps_status_and_content_length),
 		cmocka_unit_test(test_non_http_answer_is_an_error),
+		cmocka_unit_test(test_error_body_waits_for_content_length_or_close),
+		cmocka_unit_test(test_error_body_decodes_chunks_split_anywhere),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

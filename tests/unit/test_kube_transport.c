@@ -572,6 +572,24 @@ static void script_exec_refused(struct peer *p, int fd)
 	send(fd, body, strlen(body), MSG_NOSIGNAL);
 }
 
+static void script_exec_refused_chunked(struct peer *p, int fd)
+{
+	static const char *const answer[] = {
+		"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"23\r\n{\"kind\":\"Status\",\"message\":\"pods \\\"",
+		"\r\n1c\r\nagent\\\" is forbidden: exec\"}\r\n",
+		"0\r\n\r\n",
+		NULL
+	};
+	char buf[64];
+	read_request(p, fd);
+	p->chunks = answer;
+	write_chunks(p, fd);
+	/* keep the connection open, as a keep-alive server does: the body ends at the last chunk */
+	while (recv(fd, buf, sizeof(buf), 0) > 0)
+		;
+}
+
 static char *slurp(int fd)
 {
 	static char buf[4096];
@@ -670,6 +688,21 @@ static void test_exec_refused_upgrade_reports_the_status_message(void **state)
 	free(errout);
 }
 
+static void test_exec_refused_with_a_chunked_body_reports_the_status_message(void **state)
+{
+	struct peer p;
+	struct cntr_err err = { 0 };
+	int code = -1;
+	char *out, *errout;
+	peer_start(&p, script_exec_refused_chunked, NULL);
+	assert_int_equal(run_exec(&p, "", &code, &err, &out, &errout), -1);
+	assert_string_equal(err.msg, "exec: pods \"agent\" is forbidden: exec");
+	peer_join(&p);
+	bytebuf_free(&p.client_frames);
+	free(out);
+	free(errout);
+}
+
 static void test_exec_failure_status_is_an_error(void **state)
 {
 	struct peer p;
@@ -707,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_exec_v5_relays_channels_closes_stdin_and_returns_exit_code),
 		cmocka_unit_test(test_exec_v4_success_is_exit_0),
 		cmocka_unit_test(test_exec_refused_upgrade_reports_the_status_message),
+		cmocka_unit_test(test_exec_refused_with_a_chunked_body_reports_the_status_message),
 		cmocka_unit_test(test_exec_failure_status_is_an_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
