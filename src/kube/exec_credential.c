@@ -17,6 +17,21 @@
 
 extern char **environ;
 
+/* The plugin gets the CA as data even when the kubeconfig names a file, as kubectl does. */
+static void add_ca_data(json_t *cluster, const struct kube_config *cfg)
+{
+	_cleanup_free_ char *file_data = NULL, *b64 = NULL;
+	struct cntr_err ignored;
+	size_t len = 0;
+
+	if (cfg->ca_data.data)
+		b64 = kube_base64_encode(cfg->ca_data.data, cfg->ca_data.len);
+	else if (cfg->ca_file && read_file_at(AT_FDCWD, cfg->ca_file, &file_data, &len, &ignored) == 0)
+		b64 = kube_base64_encode(file_data, len);
+	if (b64)
+		json_object_set_new(cluster, "certificate-authority-data", json_string(b64));
+}
+
 char *kube_exec_info_json(const struct kube_exec_plugin *plugin, const struct kube_config *cfg,
 			  int interactive)
 {
@@ -30,10 +45,7 @@ char *kube_exec_info_json(const struct kube_exec_plugin *plugin, const struct ku
 			json_object_set_new(cluster, "tls-server-name", json_string(cfg->tls_server_name));
 		if (cfg->proxy_url)
 			json_object_set_new(cluster, "proxy-url", json_string(cfg->proxy_url));
-		if (cfg->ca_data.data) {
-			_cleanup_free_ char *b64 = kube_base64_encode(cfg->ca_data.data, cfg->ca_data.len);
-			json_object_set_new(cluster, "certificate-authority-data", json_string(b64));
-		}
+		add_ca_data(cluster, cfg);
 		json_object_set_new(spec, "cluster", cluster);
 	}
 	info = json_pack("{s:s, s:s, s:O}", "apiVersion", plugin->api_version, "kind", "ExecCredential",

@@ -39,7 +39,8 @@ struct kube_watch_opts {
 enum {
 	KUBE_WATCH_STOPPED = 0,  /* the callback returned 1 */
 	KUBE_WATCH_TIMEOUT = 1,  /* opts->timeout_ms elapsed */
-	KUBE_WATCH_ENDED = 2,    /* the server closed the stream normally: re-watch from the last rv */
+	KUBE_WATCH_ENDED = 2,    /* the server closed the stream normally (also when its timeoutSeconds
+				  * ran out first): re-watch from the last rv if time is left */
 	KUBE_WATCH_GONE = 3,     /* 410 Gone (HTTP or ERROR event): the rv is too old, relist */
 };
 

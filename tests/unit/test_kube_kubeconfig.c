@@ -376,6 +376,25 @@ static void test_exec_info_carries_cluster_when_asked(void **state)
 	kube_config_free(cfg);
 }
 
+static void test_exec_info_reads_a_ca_file_into_data(void **state)
+{
+	struct kube_exec_plugin plugin = { .api_version = "client.authentication.k8s.io/v1beta1",
+					   .provide_cluster_info = true };
+	struct kube_config cfg = { .server = "https://h" };
+	char *info;
+	json_t *j;
+	write_file("ca.pem", "CA PEM", 0600);
+	cfg.ca_file = tmp_path("ca.pem");
+	info = kube_exec_info_json(&plugin, &cfg, 0);
+	j = json_loads(info, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(j, "spec"), "cluster"),
+								"certificate-authority-data")),
+			    "Q0EgUEVN");
+	assert_string_equal(json_string_value(json_object_get(j, "apiVersion")), "client.authentication.k8s.io/v1beta1");
+	json_decref(j);
+	free(info);
+}
+
 /* A real plugin: checks its args, env and KUBERNETES_EXEC_INFO, then answers per PLUGIN_MODE. */
 static const char plugin_script[] =
 	"#!/bin/sh\n"
@@ -598,6 +617,7 @@ int main(void)
 		T(test_token_file_is_read_and_trimmed),
 		T(test_exec_plugin_spec_is_parsed),
 		T(test_exec_info_carries_cluster_when_asked),
+		T(test_exec_info_reads_a_ca_file_into_data),
 		T(test_exec_plugin_token_is_used),
 		T(test_exec_plugin_client_certificate_is_used),
 		T(test_exec_plugin_failures_are_reported),
