@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import termios
 import threading
+import time
 
 RUNC_ROOT = os.environ.get("CNTR_TEST_RUNC_ROOT", "/run/cntr-kube-test")
 CACHE_DIR = os.environ.get("CNTR_TEST_CACHE", "/var/cache/lambda-cntr-tests/cluster")
@@ -192,6 +193,18 @@ class RuncContainer:
         self.popen = subprocess.Popen(
             ["runc", "--root", RUNC_ROOT, "run", "--bundle", self.bundle, self.id],
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True)
+        self._wait_started()
+
+    def _wait_started(self, timeout=30):
+        """A kubelet reports Running once the runtime has started the container, not when it
+        asked for it: wait for `runc state` to say so (or for the container to end)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.popen.poll() is None:
+            state = subprocess.run(["runc", "--root", RUNC_ROOT, "state", self.id],
+                                   capture_output=True, text=True)
+            if state.returncode == 0 and json.loads(state.stdout).get("status") in ("running", "stopped"):
+                return
+            time.sleep(0.02)
 
     def wait(self):
         return self.popen.wait()
@@ -230,6 +243,16 @@ class HostContainer:
         self.process = Process(["unshare", "--mount", "--propagation", "private", "--"]
                                + self.substitute(argv or DEFAULT_COMMAND),
                                tty=False, stdin=False, env=env)
+        # Running means started: wait until unshare has made the private mount namespace.
+        own, pid = os.readlink("/proc/self/ns/mnt"), self.process.popen.pid
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.process.popen.poll() is None:
+            try:
+                if os.readlink("/proc/%d/ns/mnt" % pid) != own:
+                    break
+            except OSError:
+                break
+            time.sleep(0.005)
         # Nobody reads the agent's own output; drain it so it never blocks on a full pipe.
         for stream in (self.process.popen.stdout, self.process.popen.stderr):
             threading.Thread(target=_drain, args=(stream,), daemon=True).start()

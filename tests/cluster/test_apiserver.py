@@ -183,7 +183,7 @@ class StandInTests(unittest.TestCase):
         messages = self.read_messages(sock, rest)
         stdout = b"".join(m[1:] for op, m in messages if op == 2 and m[:1] == b"\x01")
         status = [json.loads(m[1:]) for op, m in messages if op == 2 and m[:1] == b"\x03"]
-        self.assertEqual(stdout, b"hi\n")
+        self.assertEqual(stdout, b"hi\n", messages)
         self.assertEqual(status[0]["reason"], "NonZeroExitCode")
         self.assertEqual(status[0]["details"]["causes"], [{"reason": "ExitCode", "message": "3"}])
         self.assertEqual(messages[-1][0], 8, "no close frame")
