@@ -103,48 +103,48 @@ static void apply_client_identity(struct kube_http *h, const struct kube_config 
 /* libcurl 7.88 has no option for the TLS server name alone. Request the URL with the
  * tls-server-name as host (so SNI and certificate verification use it), connect to the real
  * server with CONNECT_TO, and send the real host in the Host header. */
-static int build_url(struct kube_http *h, const struct kube_config *cfg, const char *path,
-		     struct cntr_err *err)
+static int route_by_tls_server_name(struct kube_http *h, const struct kube_config *cfg,
+				    struct cntr_err *err)
 {
-	CURLU *u;
+	CURLU *u = curl_url();
 	char *host = NULL, *port = NULL, *url = NULL;
 	_cleanup_free_ char *connect_to = NULL, *host_header = NULL;
+	int r = 0;
 
-	/* Messages show the path without its query: exec queries repeat the whole command. */
-	h->display_url = xasprintf("%s%.*s", cfg->server, (int)strcspn(path, "?"), path);
-	if (!cfg->tls_server_name) {
-		h->url = xasprintf("%s%s", cfg->server, path);
-		return 0;
-	}
-	u = curl_url();
 	if (!u)
 		abort();
-	h->url = xasprintf("%s%s", cfg->server, path);
 	if (curl_url_set(u, CURLUPART_URL, h->url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
 	    curl_url_set(u, CURLUPART_HOST, cfg->tls_server_name, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
-		curl_free(host);
-		curl_free(port);
-		curl_url_cleanup(u);
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s: server URL %s with tls-server-name %s is not a valid URL",
-				 cfg->source, cfg->server, cfg->tls_server_name);
+		r = cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s: server %s with tls-server-name %s is not a valid URL",
+			      cfg->source, cfg->server, cfg->tls_server_name);
+	} else {
+		connect_to = xasprintf("%s:%s:%s:%s", cfg->tls_server_name, port, host, port);
+		host_header = xasprintf("Host: %s:%s", host, port);
+		free(h->url);
+		h->url = xstrdup(url);
+		h->connect_to = curl_slist_append(NULL, connect_to);
+		if (!h->connect_to)
+			abort();
+		curl_easy_setopt(h->curl, CURLOPT_CONNECT_TO, h->connect_to);
+		kube_http_add_header(h, host_header);
 	}
-	connect_to = xasprintf("%s:%s:%s:%s", cfg->tls_server_name, port, host, port);
-	host_header = xasprintf("Host: %s:%s", host, port);
-	free(h->url);
-	h->url = xstrdup(url);
 	curl_free(host);
 	curl_free(port);
 	curl_free(url);
 	curl_url_cleanup(u);
-	h->connect_to = curl_slist_append(NULL, connect_to);
-	if (!h->connect_to)
-		abort();
-	curl_easy_setopt(h->curl, CURLOPT_CONNECT_TO, h->connect_to);
-	kube_http_add_header(h, host_header);
-	return 0;
+	return r;
+}
+
+static int build_url(struct kube_http *h, const struct kube_config *cfg, const char *path,
+		     struct cntr_err *err)
+{
+	/* Messages show the path without its query: exec queries repeat the whole command. */
+	h->display_url = xasprintf("%s%.*s", cfg->server, (int)strcspn(path, "?"), path);
+	h->url = xasprintf("%s%s", cfg->server, path);
+	return cfg->tls_server_name ? route_by_tls_server_name(h, cfg, err) : 0;
 }
 
 int kube_http_open(struct kube_http *h, const struct kube_config *cfg, const char *path,
