@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -29,6 +30,9 @@
 #define EXEC_READ_CHUNK 32768
 /* Upper bound for the upgrade handshake and for the error body of a refused upgrade. */
 #define EXEC_HANDSHAKE_TIMEOUT_MS 60000
+/* Load balancers in front of API servers drop idle connections (often after 60 s): an idle
+ * interactive shell keeps its connection with a ping this often, as kubectl does. */
+#define EXEC_KEEPALIVE_S 20
 
 void kube_exec_opts_init(struct kube_exec_opts *opts)
 {
@@ -84,6 +88,7 @@ struct exec_session {
 	bool stdin_open;
 	bool peer_closed;          /* EOF or close frame */
 	uint16_t close_code;
+	time_t last_sent;          /* CLOCK_MONOTONIC seconds of the last frame sent */
 	struct kube_terminal terminal;
 	struct kube_resize_watch resize;
 };
@@ -109,9 +114,18 @@ static int wait_socket(struct exec_session *s, short events, int timeout_ms)
 	return n;
 }
 
+static time_t monotonic_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 /* Send what the write queue holds, as far as the socket takes it now. */
 static int flush_out(struct exec_session *s, struct cntr_err *err)
 {
+	if (s->out.len)
+		s->last_sent = monotonic_seconds();
 	while (s->out.len) {
 		size_t sent = 0;
 		CURLcode rc = curl_easy_send(s->http.curl, s->out.data, s->out.len, &sent);
@@ -401,6 +415,8 @@ static int session_step(struct exec_session *s, struct cntr_err *err)
 	}
 	if (fds[POLL_STDIN].revents & (POLLIN | POLLHUP | POLLERR) && forward_stdin(s, err) < 0)
 		return -1;
+	if (monotonic_seconds() - s->last_sent >= EXEC_KEEPALIVE_S)
+		ws_frame_append(&s->out, WS_OP_PING, "", 0, NULL);
 	/* Always drain: TLS may hold bytes poll() cannot see. */
 	if (drain_socket(s, err) < 0 || handle_messages(s, err) < 0 || flush_out(s, err) < 0)
 		return -1;
