@@ -101,7 +101,8 @@ static void release_agent(struct session *s)
 
 	if (!s->agent.name)
 		return;
-	if (s->agent.created ? s->opts->keep : !s->opts->rm) {
+	/* An agent we created that never became ready is useless warm: always remove it. */
+	if ((s->agent.created ? s->opts->keep : !s->opts->rm) && !(s->agent.created && !s->agent_ready)) {
 		log_info("leaving agent %s/%s running (%s); it exits after %llus without sessions",
 			 s->agent.namespace, s->agent.name, s->agent.created ? "--keep" : "reused",
 			 (unsigned long long)s->opts->idle_timeout_s);

@@ -306,12 +306,3 @@ def remove_cgroup_dirs(path):
                 continue  # runc removed it, or this hierarchy never had it
             except OSError:
                 break  # still in use, e.g. by another test's pod
-
-
-def cleanup_runc_root():
-    """Remove every container left in our runc root (a previous crashed run)."""
-    if not os.path.isdir(RUNC_ROOT):
-        return
-    for cid in os.listdir(RUNC_ROOT):
-        subprocess.run(["runc", "--root", RUNC_ROOT, "delete", "-f", cid],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

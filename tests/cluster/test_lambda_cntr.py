@@ -128,12 +128,12 @@ class LambdaCntrTests(ClusterTestCase):
     def test_err_image_pull_fails_fast_with_the_reason_and_cleans_up(self):
         c = self.cluster
         c.target_pod("web")
-        r = c.run("execute", "--timeout", "5m", "-i", "registry.invalid/agent:1", "web", "--", "true")
+        r = c.run("execute", "--keep", "--timeout", "5m", "-i", "registry.invalid/agent:1", "web", "--", "true")
         self.assertExit(r, 125)
         self.assertIn(b"cannot start: Waiting: ErrImagePull: rpc error: code = NotFound", r.stderr)
         self.assertIn(b"registry.invalid/agent:1", r.stderr)
         self.assertNotIn(b"not ready after", r.stderr, "it waited for the timeout instead of failing fast")
-        self.assertEqual(c.wait_no_agents(), [], "the failed agent was left behind")
+        self.assertEqual(c.wait_no_agents(), [], "the failed agent was left behind (even --keep must not keep it)")
 
     def test_cntr_image_env_selects_the_agent_image(self):
         c = self.cluster
