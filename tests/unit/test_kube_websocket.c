@@ -342,6 +342,92 @@ static void test_base64_round_trip_and_rejects_garbage(void **state)
 	assert_int_equal(kube_base64_decode("aG=Vs", 5, &out, &len), -1);
 }
 
+/* Deterministic xorshift: the same "random" cases on every run. */
+static uint32_t rng_state = 2463534242u;
+static uint32_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return rng_state;
+}
+
+static void test_random_fragmentation_and_arrival_reassemble_exactly(void **state)
+{
+	for (int round = 0; round < 200; round++) {
+		struct ws_parser p;
+		struct bytebuf wire = { 0 }, in = { 0 };
+		struct ws_message m;
+		struct cntr_err err = { 0 };
+		size_t len = rng() % 70000, pos = 0, sent = 0;
+		uint8_t *payload = malloc(len + 1);
+		bool first = true, done = false;
+
+		for (size_t i = 0; i < len; i++)
+			payload[i] = (uint8_t)rng();
+		/* split the message into random fragments, with pings in between */
+		while (sent < len || first) {
+			size_t n = len - sent ? 1 + rng() % (len - sent) : 0;
+			bool fin = sent + n == len;
+			server_frame(&wire, (uint8_t)((fin ? 0x80 : 0) | (first ? WS_OP_BINARY : WS_OP_CONTINUATION)),
+				     payload + sent, n);
+			if (rng() % 3 == 0)
+				server_frame(&wire, 0x89, "p", 1);
+			sent += n;
+			first = false;
+		}
+		ws_parser_init(&p);
+		/* deliver in random slices */
+		while (pos < wire.len) {
+			size_t n = 1 + rng() % 5000;
+			if (n > wire.len - pos)
+				n = wire.len - pos;
+			bytebuf_append(&in, wire.data + pos, n);
+			pos += n;
+			int r;
+			while ((r = ws_parser_next(&p, &in, &m, &err)) == 1) {
+				if (m.opcode == WS_OP_PING)
+					continue;
+				assert_false(done);
+				assert_int_equal(m.opcode, WS_OP_BINARY);
+				assert_int_equal(m.len, len);
+				if (len)
+					assert_memory_equal(m.data, payload, len);
+				done = true;
+			}
+			assert_int_equal(r, 0);
+		}
+		assert_true(done);
+		ws_parser_free(&p);
+		bytebuf_free(&wire);
+		bytebuf_free(&in);
+		free(payload);
+	}
+}
+
+static void test_random_garbage_never_crashes_the_parser(void **state)
+{
+	for (int round = 0; round < 2000; round++) {
+		struct ws_parser p;
+		struct bytebuf in = { 0 };
+		struct ws_message m;
+		struct cntr_err err = { 0 };
+		uint8_t junk[64];
+		size_t n = rng() % sizeof(junk);
+		int r;
+		for (size_t i = 0; i < n; i++)
+			junk[i] = (uint8_t)rng();
+		ws_parser_init(&p);
+		p.max_message = 1 << 16;
+		bytebuf_append(&in, junk, n);
+		while ((r = ws_parser_next(&p, &in, &m, &err)) == 1)
+			assert_true(m.len <= (1 << 16));
+		assert_true(r == 0 || r == -1);
+		ws_parser_free(&p);
+		bytebuf_free(&in);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +443,8 @@ int main(void)
 		cmocka_unit_test(test_parser_rejects_each_malformed_frame),
 		cmocka_unit_test(test_parser_rejects_new_message_inside_fragmented_one),
 		cmocka_unit_test(test_parser_rejects_oversize_message_before_buffering_it),
+		cmocka_unit_test(test_random_fragmentation_and_arrival_reassemble_exactly),
+		cmocka_unit_test(test_random_garbage_never_crashes_the_parser),
 		cmocka_unit_test(test_accept_value_matches_rfc_example),
 		cmocka_unit_test(test_handshake_key_is_16_random_bytes_in_base64),
 		cmocka_unit_test(test_base64_round_trip_and_rejects_garbage),
