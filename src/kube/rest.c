@@ -74,7 +74,10 @@ int kube_request(const struct kube_config *cfg, const char *method, const char *
 		if (!payload)
 			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s %s: cannot encode the request body",
 					 method, h.display_url);
-		kube_http_add_header(&h, "Content-Type: application/json");
+		/* The API server only takes patches in a patch media type; JSON merge patch is the
+		 * one a plain JSON object means. */
+		kube_http_add_header(&h, strcmp(method, "PATCH") == 0 ? "Content-Type: application/merge-patch+json"
+								  : "Content-Type: application/json");
 		curl_easy_setopt(h.curl, CURLOPT_POSTFIELDS, payload);
 		curl_easy_setopt(h.curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
 	} else if (strcmp(method, "GET") == 0) {

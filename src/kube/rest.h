@@ -14,7 +14,7 @@ struct kube_response {
 };
 
 /* One request: method "GET", "POST", "PUT", "PATCH" or "DELETE"; path as in kube_http_open;
- * body sent as application/json when non-NULL. Returns 0 for a 2xx response with a JSON body
+ * body sent as application/json when non-NULL (PATCH: application/merge-patch+json). Returns 0 for a 2xx response with a JSON body
  * (or an empty body). Otherwise -1 with err->code CNTR_EXIT_FAILURE, err->msg the Status
  * message (`pods "web" not found`), and resp->http_status kept so callers can tell 404 from
  * 403. resp must be released with kube_response_clear in both cases. */
