@@ -272,6 +272,25 @@ static void test_delete_with_options_and_non_status_error(void **state)
 	kube_config_free(cfg);
 }
 
+static void test_patch_is_sent_as_a_merge_patch(void **state)
+{
+	static const char *const answer[] = { JSON_HEAD("200 OK") "Content-Length: 2\r\n\r\n{}", NULL };
+	struct peer p;
+	struct kube_response r;
+	struct cntr_err err = { 0 };
+	struct kube_config *cfg;
+	json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "labels", "in-use", "2");
+	peer_start(&p, script_answer, answer);
+	cfg = config_for(&p, NULL);
+	assert_int_equal(kube_request(cfg, "PATCH", "/api/v1/namespaces/default/pods/a", patch, &r, &err), 0);
+	kube_response_clear(&r);
+	peer_join(&p);
+	assert_non_null(strstr(p.request, "PATCH /api/v1/namespaces/default/pods/a HTTP/1.1\r\n"));
+	assert_non_null(strstr(p.request, "\r\nContent-Type: application/merge-patch+json\r\n"));
+	json_decref(patch);
+	kube_config_free(cfg);
+}
+
 static void test_success_with_invalid_json_is_an_error(void **state)
 {
 	static const char *const answer[] = { JSON_HEAD("200 OK") "\r\n{\"half\":", NULL };
@@ -729,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_get_parses_json_and_sends_bearer_token),
 		cmocka_unit_test(test_post_sends_json_body_and_status_error_keeps_code),
 		cmocka_unit_test(test_delete_with_options_and_non_status_error),
+		cmocka_unit_test(test_patch_is_sent_as_a_merge_patch),
 		cmocka_unit_test(test_success_with_invalid_json_is_an_error),
 		cmocka_unit_test(test_unreachable_server_names_url_and_hint),
 		cmocka_unit_test(test_watch_delivers_split_events_and_reports_stream_end),
