@@ -1,0 +1,142 @@
+"""Exit status (DESIGN.md §1 and "Exit codes of cntr itself"): the command's own status, 128+N
+for signal N, 126/127, 125 with a one-line message for cntr's failures, 2 for usage errors;
+signals sent to cntr reach the command; an unprivileged caller gets a clear 125."""
+import signal
+import subprocess
+import unittest
+
+from cntrtest import (CMD_TIMEOUT, CntrTestCase, cntr_binary, cntr_env, run_cntr, run_reaped,
+                      start, zombie_pid)
+
+MODES = ("attach", "exec")
+
+
+class CommandStatus(CntrTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.target = start(cls, "unshare")
+
+    def status(self, mode, *command):
+        return run_cntr([mode, str(self.target.pid), "--"] + list(command)).returncode
+
+    def test_status_of_the_command_is_passed_through(self):
+        for mode in MODES:
+            for code in (0, 1, 3, 42, 255):
+                with self.subTest(mode=mode, code=code):
+                    self.assertEqual(self.status(mode, "/bin/sh", "-c", "exit %d" % code), code)
+
+    def test_killed_by_a_signal_is_128_plus_the_signal(self):
+        for mode in MODES:
+            for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGSEGV):
+                with self.subTest(mode=mode, signal=sig.name):
+                    self.assertEqual(self.status(mode, "/bin/sh", "-c", "kill -%d $$" % sig),
+                                     128 + sig)
+
+    def test_command_not_found_is_127(self):
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                self.assertEqual(self.status(mode, "/no/such/command"), 127)
+                self.assertEqual(self.status(mode, "no-such-command-in-path"), 127)
+
+    def test_command_not_executable_is_126(self):
+        # /etc/hostname exists on both sides (the target's, bind-mounted) and is not executable.
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                self.assertEqual(self.status(mode, "/etc/hostname"), 126)
+
+    def test_default_command_is_a_shell(self):
+        proc = run_cntr(["attach", str(self.target.pid)], input=b"echo from-default-shell\n")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, b"from-default-shell\n")
+
+
+class CntrFailures(CntrTestCase):
+    def test_exited_target_is_125_with_one_line(self):
+        pid, reap = zombie_pid()
+        self.addCleanup(reap)
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                proc, leftovers = run_reaped([mode, str(pid), "--", "true"])
+                self.assertOneLineError(proc, 125)
+                self.assertEqual(leftovers, [])
+
+    def test_unknown_target_is_125_with_one_line(self):
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                self.assertOneLineError(run_cntr([mode, "4194303", "--", "true"]), 125)
+
+    def test_target_dying_during_the_session_ends_it(self):
+        target = start_target = start(self.__class__, "unshare")
+        proc = subprocess.Popen([cntr_binary(), "attach", str(target.pid), "--", "/bin/sh", "-c",
+                                 "echo attached; exec sleep 1000000"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=cntr_env())
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.assertEqual(proc.stdout.readline(), b"attached\n")
+        start_target.stop()
+        out, err = proc.communicate(timeout=CMD_TIMEOUT)
+        # The pid namespace's init died: the kernel kills the command with SIGKILL.
+        self.assertEqual(proc.returncode, 128 + signal.SIGKILL, err)
+
+    def test_usage_errors_are_2(self):
+        for args in ([], ["attach"], ["exec"], ["frobnicate"], ["attach", "--no-such-flag", "1"],
+                     ["attach", "-t"], ["attach", "-t", "bogus", "1"]):
+            with self.subTest(args=args):
+                proc = run_cntr(args)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertTrue(proc.stderr.strip(), "usage errors say what is wrong")
+
+    def test_help_documents_commands_and_exit_codes(self):
+        proc = run_cntr(["--help"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        text = proc.stdout.decode()
+        for word in ("attach", "exec", "list", "--type", "CNTR_BASE_DIR", "125", "126", "127"):
+            self.assertIn(word, text)
+
+    def test_version(self):
+        proc = run_cntr(["--version"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertRegex(proc.stdout.decode(), r"\d+\.\d+")
+
+
+class Signals(CntrTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.target = start(cls, "unshare")
+
+    def test_signals_to_cntr_reach_the_command(self):
+        for sig, code in ((signal.SIGTERM, 7), (signal.SIGINT, 8), (signal.SIGHUP, 9)):
+            with self.subTest(signal=sig.name):
+                script = ('trap "echo got-%s; exit %d" %s; echo ready; '
+                          'while :; do sleep 0.05; done' % (sig.name, code, sig.name[3:]))
+                proc = subprocess.Popen([cntr_binary(), "attach", str(self.target.pid), "--",
+                                         "/bin/sh", "-c", script], stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                        env=cntr_env())
+                self.addCleanup(lambda p=proc: p.poll() is None and p.kill())
+                self.assertEqual(proc.stdout.readline(), b"ready\n")
+                proc.send_signal(sig)
+                out, err = proc.communicate(timeout=CMD_TIMEOUT)
+                self.assertEqual(out, ("got-%s\n" % sig.name).encode(), err)
+                self.assertEqual(proc.returncode, code, err)
+
+
+class NotRoot(CntrTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.target = start(cls, "unshare")
+
+    def test_unprivileged_caller_gets_125_and_a_clear_message(self):
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                proc = subprocess.run(
+                    ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                     "--inh-caps=-all", cntr_binary(), mode, str(self.target.pid), "--", "true"],
+                    capture_output=True, env=cntr_env(), stdin=subprocess.DEVNULL,
+                    timeout=CMD_TIMEOUT)
+                err = self.assertOneLineError(proc, 125).lower()
+                self.assertTrue(any(w in err for w in ("root", "permi", "privilege", "capab")),
+                                err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
