@@ -38,6 +38,7 @@ struct peer {
 	int pongs;
 	int closes;
 	int unmasked; /* client frames without a mask: must stay 0 */
+	struct bytebuf wire_in; /* exec: client bytes received, not yet decoded */
 };
 
 static void read_request(struct peer *p, int fd)
@@ -127,6 +128,7 @@ static void peer_join(struct peer *p)
 	shutdown(p->listen_fd, SHUT_RDWR);
 	pthread_join(p->thread, NULL);
 	close(p->listen_fd);
+	bytebuf_free(&p->wire_in);
 }
 
 static struct kube_config *config_for(const struct peer *p, const char *token)
@@ -506,30 +508,30 @@ static void send_channel(int fd, uint8_t ch, const char *text)
  * the v5 close of stream 0. */
 static void read_client_frames(struct peer *p, int fd, bool stop_on_stdin_close)
 {
-	struct bytebuf in = { 0 };
+	struct bytebuf *in = &p->wire_in; /* kept across calls: frames may follow the one we stop at */
 	uint8_t buf[4096];
 	for (;;) {
-		while (in.len >= 2) {
-			size_t len = in.data[1] & 0x7f, hl = 2;
-			if (!(in.data[1] & 0x80))
+		while (in->len >= 2) {
+			size_t len = in->data[1] & 0x7f, hl = 2;
+			if (!(in->data[1] & 0x80))
 				p->unmasked++;
 			if (len == 126) {
-				if (in.len < 4)
+				if (in->len < 4)
 					break;
-				len = (size_t)in.data[2] << 8 | in.data[3];
+				len = (size_t)in->data[2] << 8 | in->data[3];
 				hl = 4;
 			}
-			if (in.len < hl + 4 + len)
+			if (in->len < hl + 4 + len)
 				break;
-			uint8_t *mask = in.data + hl, *payload = in.data + hl + 4;
+			uint8_t *mask = in->data + hl, *payload = in->data + hl + 4;
 			for (size_t i = 0; i < len; i++)
 				payload[i] ^= mask[i & 3];
-			uint8_t op = in.data[0] & 0x0f;
+			uint8_t op = in->data[0] & 0x0f;
 			if (op == WS_OP_PONG)
 				p->pongs++;
 			if (op == WS_OP_CLOSE) {
 				p->closes++;
-				bytebuf_free(&in);
+				bytebuf_consume(in, hl + 4 + len);
 				return;
 			}
 			if (op == WS_OP_BINARY) {
@@ -539,19 +541,17 @@ static void read_client_frames(struct peer *p, int fd, bool stop_on_stdin_close)
 				bytebuf_append(&p->client_frames, payload + 1, len - 1);
 				bytebuf_append(&p->client_frames, "|", 1);
 				if (stop_on_stdin_close && payload[0] == 255) {
-					bytebuf_consume(&in, hl + 4 + len);
-					bytebuf_free(&in);
+					bytebuf_consume(in, hl + 4 + len);
 					return;
 				}
 			}
-			bytebuf_consume(&in, hl + 4 + len);
+			bytebuf_consume(in, hl + 4 + len);
 		}
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
 		if (n <= 0)
 			break;
-		bytebuf_append(&in, buf, (size_t)n);
+		bytebuf_append(in, buf, (size_t)n);
 	}
-	bytebuf_free(&in);
 }
 
 static void script_exec(struct peer *p, int fd)
