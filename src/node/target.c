@@ -58,7 +58,8 @@ static int translate_ids(struct target *t, struct cntr_err *err)
 	if (t->ns.fd[NS_USER] < 0) {
 		memcpy(t->inner_uid, t->status.uid, sizeof(t->inner_uid));
 		memcpy(t->inner_gid, t->status.gid, sizeof(t->inner_gid));
-		memcpy(t->inner_groups, t->status.groups, t->status.ngroups * sizeof(gid_t));
+		if (t->status.ngroups)
+			memcpy(t->inner_groups, t->status.groups, t->status.ngroups * sizeof(gid_t));
 		t->inner_ngroups = t->status.ngroups;
 		t->setgroups_allowed = true;
 		return 0;
