@@ -179,13 +179,20 @@ class Cluster:
     def run_in_pty(self, args, script_lines, rows=33, cols=101, timeout=60):
         """Run lambda-cntr on a terminal of rows x cols; type each line after a shell prompt.
         Returns (exit status, everything the terminal showed)."""
+        return self.run_pty_steps(args, [(PROMPT, line.encode() + b"\r") for line in script_lines],
+                                  rows, cols, timeout)
+
+    def run_pty_steps(self, args, steps, rows=33, cols=101, timeout=60):
+        """Like run_in_pty, with steps (regex, action): when the output so far (after the
+        previous step) matches regex, action runs: bytes are typed, a callable gets the
+        terminal's master fd (e.g. to resize it)."""
         master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        set_winsize(slave, rows, cols)
         proc = subprocess.Popen([self.lambda_bin] + list(args), stdin=slave, stdout=slave, stderr=slave,
                                 env=self.env(extra={"TERM": "xterm"}), start_new_session=True,
                                 preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
         os.close(slave)
-        seen, lines = b"", list(script_lines)
+        seen, mark, steps = b"", 0, list(steps)
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
@@ -198,8 +205,13 @@ class Cluster:
                     if not data:
                         break
                     seen += data
-                    if lines and re.search(rb"[#$] $", seen):
-                        os.write(master, lines.pop(0).encode() + b"\r")
+                    while steps and re.search(steps[0][0], seen[mark:]):
+                        mark = len(seen)
+                        action = steps.pop(0)[1]
+                        if callable(action):
+                            action(master)
+                        else:
+                            os.write(master, action)
                 elif proc.poll() is not None:
                     break
             return proc.wait(timeout=max(1, deadline - time.monotonic())), seen.decode(errors="replace")
@@ -208,6 +220,13 @@ class Cluster:
                 proc.kill()
                 proc.wait()
             os.close(master)
+
+
+PROMPT = rb"[#$] $"
+
+
+def set_winsize(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
 def read_until(stream, marker, timeout=60):

@@ -13,7 +13,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import ClusterTestCase, binaries_or_skip, pids_with_cmdline, read_until, sleeper  # noqa: E402
+from harness import (PROMPT, ClusterTestCase, binaries_or_skip, pids_with_cmdline, read_until,  # noqa: E402
+                     set_winsize, sleeper)
 
 FORBIDDEN_CREATE = ('pods is forbidden: User "alice" cannot create resource "pods" in API group "" '
                     'in the namespace "default"')
@@ -34,6 +35,23 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertIn("/var/lib/cntr/bin/busybox", screen.replace("ls /var/lib/cntr/bin/busybox", ""))
         self.assertIn("attaching to default/web", screen, "phase messages missing on a terminal")
         self.assertEqual(c.wait_no_agents(), [], "the agent this attach created was not deleted")
+
+    def test_ctrl_c_and_resize_on_a_terminal_go_to_the_session(self):
+        c = self.cluster
+        c.target_pod("web")
+        status, screen = c.run_pty_steps(["attach", "web"], [
+            (PROMPT, b"echo sleep''ing; sleep 1000\r"),
+            (rb"\nsleeping", b"\x03"),                 # Ctrl-C: raw mode sends it to the session
+            (PROMPT, b"echo rc-$?\r"),
+            (PROMPT, lambda master: set_winsize(master, 40, 120)),  # SIGWINCH reaches lambda-cntr
+            # The resize travels separately from typed bytes: allow it to arrive (up to 5 s).
+            (rb"", b"i=0; while [ \"$(stty size)\" != \"40 120\" ] && [ $i -lt 50 ]; do sleep 0.1; "
+                   b"i=$((i+1)); done; stty size; exit 4\r"),
+        ])
+        self.assertEqual(status, 4, "Ctrl-C must interrupt the remote command, not lambda-cntr:\n" + screen)
+        self.assertIn("rc-130", screen)
+        self.assertIn("40 120", screen, "the new terminal size did not reach the session")
+        self.assertEqual(c.wait_no_agents(), [])
 
     def test_attach_with_a_command_and_no_terminal_is_quiet_and_binary_safe(self):
         c = self.cluster
