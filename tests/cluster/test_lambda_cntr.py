@@ -301,6 +301,45 @@ class LambdaCntrTests(ClusterTestCase):
                 users = {u for u, *_ in c.server.requests[before:]}
                 self.assertEqual(users, {user})
 
+    def test_token_file_and_in_cluster_service_account(self):
+        c = self.cluster
+        c.store.namespaces.add("team")
+        c.target_pod("api", namespace="team")
+        token_file = c.write("token", "tok-carol\n")
+        kubeconfig = c.kubeconfig_from("kc-tokenfile", ["- name: me\n  user:\n    tokenFile: %s\n" % token_file])
+        r = c.run("execute", "-n", "team", "--kubeconfig", kubeconfig, "api", "--", "echo", "file")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"file\n")
+
+        # In a pod: no kubeconfig anywhere, the service account and its namespace instead.
+        sa = os.path.join(c.tmp, "serviceaccount")
+        os.mkdir(sa)
+        c.write("serviceaccount/token", "tok-dave")
+        c.write("serviceaccount/namespace", "team")
+        with open(os.path.join(c.pki, "ca.crt")) as src:
+            c.write("serviceaccount/ca.crt", src.read())
+        before = len(c.server.requests)
+        r = c.run("execute", "api", "--", "echo", "in-cluster", env={
+            "KUBECONFIG": "", "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+            "KUBERNETES_SERVICE_PORT": str(c.server.port), "KUBE_SERVICEACCOUNT_DIR": sa})
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"in-cluster\n")
+        self.assertEqual({u for u, *_ in c.server.requests[before:]}, {"dave"})
+
+    def test_socket_path_mounts_the_runtime_socket_into_the_agent(self):
+        c = self.cluster
+        c.target_pod("web")
+        for args, env, path in ((["-s", "/run/containerd/containerd.sock"], None, "/run/containerd/containerd.sock"),
+                                ([], {"SOCKET_PATH": "/run/crio/crio.sock"}, "/run/crio/crio.sock")):
+            self.assertExit(c.run("execute", "--keep", *args, "web", "--", "true", env=env), 0)
+            (agent,) = c.agents()
+            self.assertEqual(agent["spec"]["volumes"], [{"name": "runtime-socket", "hostPath": {
+                "path": path, "type": "Socket"}}])
+            self.assertEqual(agent["spec"]["containers"][0]["volumeMounts"], [
+                {"name": "runtime-socket", "mountPath": path}])
+            self.assertExit(c.run("execute", "--rm", "web", "--", "true"), 0)
+            self.assertEqual(c.wait_no_agents(), [])
+
     def test_unauthenticated_client_gets_401_message(self):
         c = self.cluster
         r = c.run("execute", "--kubeconfig", c.kubeconfig_token("wrong-token"), "web", "--", "true")
