@@ -143,6 +143,16 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertIn(FORBIDDEN_CREATE.encode(), r.stderr)
         self.assertEqual(c.agent_creates(), 0)
 
+    def test_forbidden_exec_gives_the_api_message_and_cleans_up(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.forbid("create", "pods/exec", user="alice")
+        r = c.run("execute", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertRegex(r.stderr, rb'pods "lambda-cntr-node-1-[a-z0-9]{5}" is forbidden: User "alice" cannot '
+                                   rb'create resource "pods/exec" in API group "" in the namespace "default"')
+        self.assertEqual(c.wait_no_agents(), [], "the agent we created was left behind")
+
     def test_err_image_pull_fails_fast_with_the_reason_and_cleans_up(self):
         c = self.cluster
         c.target_pod("web")
