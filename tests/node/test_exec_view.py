@@ -95,8 +95,9 @@ class ScratchExec(CntrTestCase):
         self.assertEqual(proc.returncode, 127, proc.stderr)
 
     def test_the_targets_binary_is_at_the_root(self):
-        # /server with a bad port exits 1 at once: proves / is the target root.
-        proc = run_cntr(["exec", str(self.target.pid), "--", "/server", "-1"])
+        # A second /server on the same port fails at once (EADDRINUSE): proves / is the target
+        # root and the network namespace is the one the first server listens in.
+        proc = run_cntr(["exec", str(self.target.pid), "--", "/server", "8080"])
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertIn(b"cannot listen", proc.stderr)
 
