@@ -445,6 +445,12 @@ class _Handler(BaseHTTPRequestHandler):
             raise bad_request("unable to upgrade connection: none of the requested subprotocols "
                               "%s is supported (%s)" % (offered, ", ".join(supported)))
         runtime, ctr = self.api.kubelet.running_container(namespace, name, container)
+        if ctr is not None and self.api.kubelet.vanish_on_next_exec:
+            # Test knob: the container ends just as the exec arrives (an agent idling out).
+            self.api.kubelet.vanish_on_next_exec = False
+            ctr.kill(signal.SIGKILL)
+            pod = self.api.wait_pod(namespace, name, lambda p: p["status"].get("phase") != "Running")
+            ctr = None
         if ctr is None or pod["status"].get("phase") != "Running":
             raise bad_request("unable to upgrade connection: container not found (\"%s\")" % container)
         tty = _flag(query, "tty")

@@ -46,6 +46,7 @@ class Kubelet:
         self.missing_image_prefixes = ["registry.invalid/"]
         self.unschedulable_message = None  # set: every new pod stays Pending/Unschedulable
         self.start_delay = 0.3
+        self.vanish_on_next_exec = False   # see ApiServer exec: the container dies right then
         self.gate = threading.Event()      # cleared by pause(): new pods wait in Pending
         self.gate.set()
 

@@ -222,6 +222,21 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertEqual(c.wait_no_agents(), [], "--rm did not delete the unused agent")
         self.assertEqual(c.agent_creates(), 1)
 
+    def test_agent_that_goes_away_before_the_session_is_replaced(self):
+        c = self.cluster
+        c.target_pod("web")
+        self.assertExit(c.run("execute", "--keep", "web", "--", "true"), 0)
+        c.server.kubelet.vanish_on_next_exec = True
+        r = c.run("execute", "web", "--", "echo", "second-agent")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"second-agent\n")
+        self.assertEqual(c.agent_creates(), 2)
+        deadline = time.monotonic() + 20
+        while len(c.agents()) > 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual([a["status"]["phase"] for a in c.agents()], ["Failed"],
+                         "only the dead agent should remain (the next run collects it)")
+
     def test_warm_agent_with_another_image_is_not_reused(self):
         c = self.cluster
         c.target_pod("web")
