@@ -76,8 +76,13 @@ class Cluster:
                                           tokens={"tok-carol": "carol", "tok-dave": "dave"}).start()
         self.store = self.server.store
         self.kubeconfig = self.kubeconfig_cert("alice")
+        self.started = []
 
     def close(self):
+        for proc in self.started:  # a failed test may leave a session running
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
         self.server.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -173,8 +178,10 @@ class Cluster:
                               env=self.env(kubeconfig, env), timeout=timeout)
 
     def start(self, *args, kubeconfig=None, env=None):
-        return subprocess.Popen([self.lambda_bin] + list(args), stdin=subprocess.PIPE,
+        proc = subprocess.Popen([self.lambda_bin] + list(args), stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env(kubeconfig, env))
+        self.started.append(proc)
+        return proc
 
     def run_in_pty(self, args, script_lines, rows=33, cols=101, timeout=60):
         """Run lambda-cntr on a terminal of rows x cols; type each line after a shell prompt.
