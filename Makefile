@@ -1,0 +1,46 @@
+# λ-cntr top-level entry points. Everything works as root on a fresh Debian 12 machine:
+#   make deps    install build/test packages (apt-get), configure podman   (scripts/install-deps.sh)
+#   make build   configure and build into build/ (CMake + Ninja; static musl cntr in build/musl/)
+#   make check   deps + container runtimes + build + all tests, then again with ASan/UBSan
+#   make demo    debug a shell-less container with cntr                     (demo/run.sh)
+#   make clean   remove the build directories
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+CTEST_ARGS ?= --output-on-failure
+
+.PHONY: all deps runtimes build build-asan check check-build check-asan demo clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+runtimes: deps
+	scripts/runtimes.sh start
+
+build:
+	cmake -S . -B $(BUILD) -G Ninja
+	ninja -C $(BUILD)
+
+build-asan:
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCNTR_SANITIZE=ON
+	ninja -C $(ASAN_BUILD)
+
+# Both passes always run; check fails if either failed.
+check: deps runtimes
+	@status=0; \
+	$(MAKE) --no-print-directory check-build || status=1; \
+	$(MAKE) --no-print-directory check-asan || status=1; \
+	exit $$status
+
+check-build: build
+	ctest --test-dir $(BUILD) $(CTEST_ARGS)
+
+check-asan: build-asan
+	ctest --test-dir $(ASAN_BUILD) $(CTEST_ARGS)
+
+demo: deps
+	demo/run.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
