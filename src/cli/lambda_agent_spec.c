@@ -12,7 +12,7 @@
 #define COUNT_SESSIONS_SH \
 	"n=0; for d in /proc/[0-9]*; do " \
 	"c=; read -r c 2>/dev/null < $d/comm; [ \"$c\" = cntr ] || continue; " \
-	"tr '\\0' '\\n' 2>/dev/null < $d/environ | grep -qx \"LAMBDA_CNTR_AGENT=$LAMBDA_CNTR_AGENT\" " \
+	"tr '\\0' '\\n' 2>/dev/null < $d/environ | grep -qxF \"LAMBDA_CNTR_AGENT=$LAMBDA_CNTR_AGENT\" " \
 	"&& n=$((n+1)); done; echo $n"
 
 /* The agent's own command: idle until unused for LAMBDA_CNTR_IDLE_SECONDS, exit on SIGTERM
