@@ -20,6 +20,12 @@ FORBIDDEN_CREATE = ('pods is forbidden: User "alice" cannot create resource "pod
                     'in the namespace "default"')
 
 
+def wait_for_process(cmdline, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not pids_with_cmdline(cmdline) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 class LambdaCntrTests(ClusterTestCase):
     # -- sessions -----------------------------------------------------------------------------
     def test_attach_runs_a_shell_in_the_target_on_a_tty(self):
@@ -40,8 +46,9 @@ class LambdaCntrTests(ClusterTestCase):
         c = self.cluster
         c.target_pod("web")
         status, screen = c.run_pty_steps(["attach", "web"], [
-            (PROMPT, b"echo sleep''ing; sleep 1000\r"),
-            (rb"\nsleeping", b"\x03"),                 # Ctrl-C: raw mode sends it to the session
+            (PROMPT, b"sleep 4711\r"),
+            # Ctrl-C once sleep runs (in raw mode the byte goes to the session's terminal).
+            (rb"sleep 4711", lambda master: wait_for_process(b"sleep\x004711\x00") or os.write(master, b"\x03")),
             (PROMPT, b"echo rc-$?\r"),
             (PROMPT, lambda master: set_winsize(master, 40, 120)),  # SIGWINCH reaches lambda-cntr
             # The resize travels separately from typed bytes: allow it to arrive (up to 5 s).
