@@ -12,8 +12,8 @@ PACKAGES=(
 	python3 openssl curl busybox-static util-linux iproute2 procps
 	# container runtimes
 	runc containerd podman docker.io skopeo uidmap
-	# benchmarks
-	hyperfine socat
+	# benchmarks (bench/) and the agent image builder (images/)
+	hyperfine socat fio bindfs gnuplot-nox sqlite3 crun debootstrap
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
