@@ -51,26 +51,34 @@ start_daemon() { # name probe command...
 	log "$name started (pid $(cat "$STATE_DIR/$name.pid"))"
 }
 
-stop_daemon() { # name
-	local name=$1 pidfile="$STATE_DIR/$1.pid" pid i
+stop_daemon() { # name probe
+	local name=$1 probe=$2 pidfile="$STATE_DIR/$1.pid" pid i
 	if [ ! -f "$pidfile" ]; then
-		log "$name: not started by this script, left alone"
+		"$probe" && log "$name: not started by this script, left running"
 		return 0
 	fi
 	pid=$(cat "$pidfile")
-	if kill -0 "$pid" 2>/dev/null; then
+	# Only signal the daemon we started: the pid may have been reused since.
+	if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$(daemon_binary "$name")" ]; then
 		kill -TERM "$pid"
 		for ((i = 0; i < WAIT_SECONDS * 10; i++)); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
 		if kill -0 "$pid" 2>/dev/null; then
-			log "$name (pid $pid) ignored SIGTERM; killing it"
+			log "$name (pid $pid) ignored SIGTERM for ${WAIT_SECONDS}s; killing it"
 			kill -KILL "$pid"
 		fi
+		log "$name stopped"
 	fi
 	rm -f "$pidfile"
-	log "$name stopped"
+}
+
+daemon_binary() {
+	case $1 in
+	docker) echo dockerd ;;
+	*) echo "$1" ;;
+	esac
 }
 
 require_binary() { # runtime binary
@@ -102,10 +110,10 @@ stop_one() {
 	runc | podman) ;;
 	containerd)
 		# docker's containers live in this containerd: stop docker first.
-		stop_daemon docker
-		stop_daemon containerd
+		stop_daemon docker docker_alive
+		stop_daemon containerd containerd_alive
 		;;
-	docker) stop_daemon docker ;;
+	docker) stop_daemon docker docker_alive ;;
 	*) log "unknown runtime '$1'"; return 2 ;;
 	esac
 }
