@@ -6,7 +6,6 @@ under CI=true, where every runtime must work (the tests then fail instead).
 
 Environment: CNTR_BIN (the cntr binary under test; required), CI, CNTR_TEST_CACHE.
 """
-import fcntl
 import hashlib
 import json
 import os
@@ -16,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -285,7 +285,6 @@ def copy_rootfs(image, cid):
 
 def wait_for(predicate, what):
     """Poll until predicate() is true; the bound only guards against hanging forever."""
-    import time
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         value = predicate()
@@ -469,13 +468,6 @@ def start(testcase_class, runtime, **kwargs):
 
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
-
-
-def lock_file(path):
-    """An exclusive flock held as long as the returned file object lives."""
-    f = open(path, "w")
-    fcntl.flock(f, fcntl.LOCK_EX)
-    return f
 
 
 class CntrTestCase(unittest.TestCase):

@@ -66,13 +66,13 @@ class CntrFailures(CntrTestCase):
                 self.assertOneLineError(run_cntr([mode, "4194303", "--", "true"]), 125)
 
     def test_target_dying_during_the_session_ends_it(self):
-        target = start_target = start(self.__class__, "unshare")
+        target = start(self.__class__, "unshare")
         proc = subprocess.Popen([cntr_binary(), "attach", str(target.pid), "--", "/bin/sh", "-c",
                                  "echo attached; exec sleep 1000000"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=cntr_env())
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         self.assertEqual(proc.stdout.readline(), b"attached\n")
-        start_target.stop()
+        target.stop()
         out, err = proc.communicate(timeout=CMD_TIMEOUT)
         # The pid namespace's init died: the kernel kills the command with SIGKILL.
         self.assertEqual(proc.returncode, 128 + signal.SIGKILL, err)

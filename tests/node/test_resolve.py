@@ -5,7 +5,7 @@ import os
 import secrets
 import unittest
 
-from cntrtest import CntrTestCase, run_cntr, start, start_runc, start_unshare
+from cntrtest import CntrTestCase, run_cntr, start, start_runc
 
 
 def pid_ns(pid):
