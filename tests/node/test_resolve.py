@@ -16,6 +16,7 @@ class ResolveTests:
     RUNTIME = None
     HAS_NAMES = True
     TYPE = None  # the -t value of this runtime's name resolver
+    LISTS_NAME = False  # docker and podman names appear in `cntr list` (containerd's are IDs)
 
     @classmethod
     def setUpClass(cls):
@@ -64,6 +65,9 @@ class ResolveTests:
         self.assertEqual(len(rows), 1, "expected one row with ID %s:\n%s"
                          % (self.target.id[:12], out))
         self.assertIn(str(self.target.pid), rows[0])
+        self.assertEqual(rows[0][0], self.RUNTIME, out)
+        if self.LISTS_NAME:
+            self.assertIn(self.target.name, rows[0])
         self.assertNotIn(self.target.id, out)
 
     def test_list_no_trunc_shows_the_full_id(self):
@@ -79,7 +83,11 @@ class ResolveTests:
             data = next(v for v in data.values() if isinstance(v, list))
         entries = [e for e in data if self.target.id in [str(v) for v in e.values()]]
         self.assertEqual(len(entries), 1, out)
-        self.assertIn(str(self.target.pid), [str(v) for v in entries[0].values()])
+        entry = entries[0]
+        self.assertIn(str(self.target.pid), [str(v) for v in entry.values()])
+        self.assertEqual(entry.get("runtime"), self.RUNTIME, out)
+        if self.LISTS_NAME:
+            self.assertEqual(entry.get("name"), self.target.name, out)
 
 
 class RuncResolve(ResolveTests, CntrTestCase):
@@ -95,11 +103,13 @@ class ContainerdResolve(ResolveTests, CntrTestCase):
 class PodmanResolve(ResolveTests, CntrTestCase):
     RUNTIME = "podman"
     TYPE = "podman"
+    LISTS_NAME = True
 
 
 class DockerResolve(ResolveTests, CntrTestCase):
     RUNTIME = "docker"
     TYPE = "docker"
+    LISTS_NAME = True
 
 
 class ResolveFailures(CntrTestCase):
