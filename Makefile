@@ -39,7 +39,7 @@ check-build: build
 check-asan: build-asan
 	ctest --test-dir $(ASAN_BUILD) $(CTEST_ARGS)
 
-demo: deps
+demo:  # demo/run.sh installs and builds what is missing itself
 	demo/run.sh
 
 clean:

@@ -55,8 +55,8 @@ json.dump(config, open(path, "w"))
 PY
 runc run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null
 PID=$(runc state "$ID" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
-show "find $BUNDLE/rootfs"
-(cd "$BUNDLE/rootfs" && find . -mindepth 1)
+show "ls -l <image rootfs>"
+ls -l "$ROOTFS"
 echo "runc container ${ID:0:12}… is running (PID $PID on the host), read-only root."
 
 section "the runtime cannot give you a shell in it"
@@ -68,7 +68,8 @@ show "cntr attach ${ID:0:12} -- sh -c '…'"
 mountinfo_before=$(cat /proc/$PID/mountinfo)
 start=$(date +%s%N)
 "$CNTR" attach "${ID:0:12}" -- /bin/sh -c '
-h() { printf "\n\033[1m-- %s --\033[0m\n" "$*"; }
+B=$1 R=$2
+h() { printf "\n%s-- %s --%s\n" "$B" "$*" "$R"; }
 h "processes of the container (host ps, the container /proc)"
 ps -e -o pid,ppid,user,stat,comm
 h "its network: interfaces and the listening socket"
@@ -86,7 +87,7 @@ grep -E "^Cap(Eff|Prm)" /proc/self/status
 echo "hostname: $(hostname)   pid namespace: $(readlink /proc/self/ns/pid)"
 h "and the tools are the host'"'"'s"
 for tool in ps ip ss curl; do command -v $tool; done
-'
+' demo "$BOLD" "$RESET"
 end=$(date +%s%N)
 
 section "after the session"

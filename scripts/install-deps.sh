@@ -44,8 +44,26 @@ install_packages() {
 	fi
 	log "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
+	forbid_service_starts
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	allow_service_starts
+}
+
+# Package scripts would start dockerd/containerd through their init scripts, with flags that
+# do not work here; scripts/runtimes.sh starts them instead. policy-rc.d exit 101 = "forbidden".
+POLICY_RC=/usr/sbin/policy-rc.d
+forbid_service_starts() {
+	if [ ! -e "$POLICY_RC" ]; then
+		printf '#!/bin/sh\n# cntr install-deps: no service starts during installs\nexit 101\n' >"$POLICY_RC"
+		chmod +x "$POLICY_RC"
+		trap allow_service_starts EXIT
+	fi
+}
+allow_service_starts() {
+	if grep -q 'cntr install-deps' "$POLICY_RC" 2>/dev/null; then
+		rm -f "$POLICY_RC"
+	fi
 }
 
 # podman's defaults (crun, raising RLIMIT_NOFILE beyond the hard limit) fail on these machines:
