@@ -4,6 +4,7 @@ terminal modes restored on exit."""
 import fcntl
 import os
 import select
+import signal
 import struct
 import subprocess
 import termios
@@ -137,6 +138,15 @@ class TerminalIO(CntrTestCase):
                 term = self.open_terminal(script)
                 self.assertEqual(term.proc.wait(timeout=CMD_TIMEOUT), status)
                 self.assertEqual(termios.tcgetattr(term.slave), term.modes_before)
+
+    def test_sigterm_to_cntr_reaches_the_command_and_the_terminal_is_restored(self):
+        term = self.open_terminal('trap "echo GOT-TERM; exit 7" TERM; echo READY; '
+                                  'while :; do sleep 0.05; done')
+        term.read_until(b"READY")
+        term.proc.send_signal(signal.SIGTERM)
+        term.read_until(b"GOT-TERM")
+        self.assertEqual(term.proc.wait(timeout=CMD_TIMEOUT), 7)
+        self.assertEqual(termios.tcgetattr(term.slave), term.modes_before)
 
     def test_input_typed_on_the_terminal_reaches_the_command(self):
         term = self.open_terminal('echo READY; read word; echo "GOT:$word:"')

@@ -158,6 +158,14 @@ class CommandResolve(CntrTestCase):
                          "/bin/readlink", "/proc/self/ns/pid")
         self.assertEqual(proc.stdout.decode().strip(), pid_ns(self.target.pid))
 
+    def test_several_command_matches_are_an_error_listing_the_pids(self):
+        second = start(self.__class__, "unshare", cmd=["/bin/sleep", self.marker])
+        self.addCleanup(second.stop)  # before the other tests of the class run
+        proc = self.cntr("attach", "-t", "command", self.marker, "--", "true", expect=None)
+        err = self.assertOneLineError(proc, 125)
+        for pid in (self.target.pid, second.pid):
+            self.assertIn(str(pid), err)
+
     def test_command_is_not_used_unless_asked_for(self):
         proc = run_cntr(["attach", self.marker, "--", "true"])
         self.assertOneLineError(proc, 125)

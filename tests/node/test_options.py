@@ -1,0 +1,87 @@
+"""Flags that change the session on purpose (DESIGN.md §1 "Details"): --cap-add gives more
+capabilities only when asked, --seccomp copies the target's filter (opt-in; without it the
+session has none and -v says so), -v reports steps on stderr and leaves stdout alone."""
+import unittest
+
+from cntrtest import CntrTestCase, parse_status, proc_status, start
+
+CAP_SYS_PTRACE = 19
+
+
+def has_cap(mask_hex, cap):
+    return bool(int(mask_hex, 16) >> cap & 1)
+
+
+class CapAdd(CntrTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.target = start(cls, "runc")  # runc spec default: kill, net_bind_service, audit_write
+
+    def status(self, *flags):
+        out = self.cntr("attach", *flags, str(self.target.pid), "--", "/bin/cat",
+                        "/proc/self/status").stdout.decode()
+        return parse_status(out)
+
+    def test_no_extra_capability_without_the_flag(self):
+        self.assertFalse(has_cap(proc_status(self.target.pid)["CapBnd"], CAP_SYS_PTRACE))
+        self.assertFalse(has_cap(self.status()["CapEff"], CAP_SYS_PTRACE))
+
+    def test_cap_add_gives_exactly_that_capability_more(self):
+        target = proc_status(self.target.pid)
+        inside = self.status("--cap-add", "SYS_PTRACE")
+        for field in ("CapEff", "CapPrm", "CapBnd"):
+            with self.subTest(field=field):
+                self.assertEqual(int(inside[field], 16),
+                                 int(target[field], 16) | 1 << CAP_SYS_PTRACE)
+
+    def test_unknown_capability_is_a_usage_error(self):
+        proc = self.cntr("attach", "--cap-add", "NO_SUCH_CAP", str(self.target.pid), "--",
+                         "true", expect=2)
+        self.assertIn(b"NO_SUCH_CAP", proc.stderr)
+
+
+class Seccomp(CntrTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.target = start(cls, "docker")  # docker's default profile: a seccomp filter
+
+    def session_status(self, *flags):
+        proc = self.cntr("attach", *flags, str(self.target.pid), "--", "/bin/cat",
+                         "/proc/self/status")
+        return parse_status(proc.stdout.decode()), proc.stderr.decode()
+
+    def test_precondition_target_has_a_filter(self):
+        self.assertEqual(proc_status(self.target.pid)["Seccomp"], "2")
+
+    def test_without_the_flag_no_filter_and_verbose_says_so(self):
+        inside, err = self.session_status("-v")
+        self.assertEqual(inside["Seccomp"], "0")
+        self.assertIn("seccomp", err.lower())
+
+    def test_seccomp_flag_copies_the_targets_filters(self):
+        inside, _ = self.session_status("--seccomp")
+        target = proc_status(self.target.pid)
+        self.assertEqual(inside["Seccomp"], "2")
+        self.assertEqual(inside["Seccomp_filters"], target["Seccomp_filters"])
+
+    def test_target_keeps_running_after_the_copy(self):
+        self.session_status("--seccomp")
+        self.assertIn(proc_status(self.target.pid)["State"][0], "SR")
+
+
+class Verbose(CntrTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.target = start(cls, "unshare")
+
+    def test_verbose_reports_on_stderr_only(self):
+        quiet = self.cntr("attach", str(self.target.pid), "--", "/bin/echo", "out")
+        loud = self.cntr("-v", "attach", str(self.target.pid), "--", "/bin/echo", "out")
+        self.assertEqual(quiet.stdout, b"out\n")
+        self.assertEqual(loud.stdout, b"out\n")
+        self.assertEqual(quiet.stderr, b"")
+        self.assertGreater(len(loud.stderr.splitlines()), 1, loud.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
