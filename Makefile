@@ -15,8 +15,9 @@ all: build
 deps:
 	scripts/install-deps.sh
 
+# A runtime that cannot start is not fatal here: its tests say why (skip, or fail under CI=true).
 runtimes: deps
-	scripts/runtimes.sh start
+	-scripts/runtimes.sh start
 
 build:
 	cmake -S . -B $(BUILD) -G Ninja
