@@ -42,7 +42,11 @@ char **command_argv(char *const *user_argv, enum session_mode mode)
 	char **argv;
 
 	if (n == 0) {
+		/* In attach mode the session's / is cntr's own /: a $SHELL that is not there (an
+		 * agent image without it) would only turn into a 127 inside the session. */
 		const char *shell = mode == SESSION_ATTACH ? getenv("SHELL") : NULL;
+		if (shell && access(shell, X_OK) != 0)
+			shell = NULL;
 		argv = calloc(2, sizeof(char *));
 		if (argv)
 			argv[0] = xstrdup(shell && *shell ? shell : "/bin/sh");
