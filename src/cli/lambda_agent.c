@@ -329,35 +329,58 @@ bool lambda_agent_is_running(const struct kube_config *cfg, const struct lambda_
 	return lambda_agent_pod_ready(resp.body);
 }
 
-int lambda_agent_count_sessions(const struct kube_config *cfg, const struct lambda_agent *a,
-				int *count, struct cntr_err *err)
+/* Exec one of the agent's small programs; its stdout (trailing whitespace cut) in *output. */
+static int run_agent_program(const struct kube_config *cfg, const struct lambda_agent *a, char **argv,
+			     char **output, struct cntr_err *err)
 {
-	_cleanup_close_ int out = memfd_create("lambda-cntr-sessions", MFD_CLOEXEC);
-	_cleanup_close_ int errout = memfd_create("lambda-cntr-sessions-err", MFD_CLOEXEC);
-	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int out = memfd_create("lambda-cntr-agent-out", MFD_CLOEXEC);
+	_cleanup_close_ int errout = memfd_create("lambda-cntr-agent-err", MFD_CLOEXEC);
 	struct kube_exec_opts opts;
-	uint64_t n;
 	size_t len;
 	int status;
 
 	if (out < 0 || errout < 0)
-		return cntr_fail_errno(err, "memfd_create for the session count of agent %s", a->name);
+		return cntr_fail_errno(err, "memfd_create for a program in agent %s", a->name);
 	kube_exec_opts_init(&opts);
 	opts.forward_stdin = false;
 	opts.out_fd = out;
 	opts.err_fd = errout;
-	if (kube_exec(cfg, a->namespace, a->name, LAMBDA_AGENT_CONTAINER,
-		      lambda_agent_count_sessions_argv(), &opts, &status, err) != KUBE_EXEC_DONE)
+	if (kube_exec(cfg, a->namespace, a->name, LAMBDA_AGENT_CONTAINER, argv, &opts, &status, err) !=
+	    KUBE_EXEC_DONE)
+		return -1;
+	if (lseek(out, 0, SEEK_SET) < 0 || read_fd_all(out, output, &len) < 0)
+		return cntr_fail_errno(err, "reading the output of a program in agent %s", a->name);
+	while (len && (*output)[len - 1] && strchr(" \t\n", (*output)[len - 1]))
+		(*output)[--len] = '\0';
+	if (status != 0)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exit status %d (output \"%s\")", status, *output);
+	return 0;
+}
+
+int lambda_agent_count_others(const struct kube_config *cfg, const struct lambda_agent *a,
+			      const char *session_id, int *count, struct cntr_err *err)
+{
+	_cleanup_strv_ char **argv = lambda_agent_count_others_argv(session_id);
+	_cleanup_free_ char *text = NULL;
+	uint64_t n;
+
+	if (run_agent_program(cfg, a, argv, &text, err) < 0)
 		return cntr_err_prefix(err, "counting the sessions of agent %s: ", a->name);
-	if (lseek(out, 0, SEEK_SET) < 0 || read_fd_all(out, &text, &len) < 0)
-		return cntr_fail_errno(err, "reading the session count of agent %s", a->name);
-	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
-		text[--len] = '\0';
-	if (status != 0 || parse_u64(text, &n) < 0)
+	if (parse_u64(text, &n) < 0 || n > INT32_MAX)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
-				 "counting the sessions of agent %s: unexpected answer \"%s\" (exit %d)",
-				 a->name, text, status);
+				 "counting the sessions of agent %s: unexpected answer \"%s\"", a->name, text);
 	*count = (int)n;
+	return 0;
+}
+
+int lambda_agent_end_session(const struct kube_config *cfg, const struct lambda_agent *a,
+			     const char *session_id, struct cntr_err *err)
+{
+	_cleanup_strv_ char **argv = lambda_agent_end_session_argv(session_id);
+	_cleanup_free_ char *text = NULL;
+
+	if (run_agent_program(cfg, a, argv, &text, err) < 0)
+		return cntr_err_prefix(err, "ending session %s in agent %s: ", session_id, a->name);
 	return 0;
 }
 

@@ -37,9 +37,13 @@ bool lambda_agent_pod_ready(const json_t *pod);
 /* Whether the agent pod exists and runs (after an exec failed to start: was it the agent?). */
 bool lambda_agent_is_running(const struct kube_config *cfg, const struct lambda_agent *a);
 
-/* Number of sessions in the agent right now (exec of the counting program). */
-int lambda_agent_count_sessions(const struct kube_config *cfg, const struct lambda_agent *a,
-				int *count, struct cntr_err *err);
+/* Number of sessions in the agent right now other than session_id (ours). */
+int lambda_agent_count_others(const struct kube_config *cfg, const struct lambda_agent *a,
+			      const char *session_id, int *count, struct cntr_err *err);
+
+/* End what is left of session_id in the agent (after an interrupt). */
+int lambda_agent_end_session(const struct kube_config *cfg, const struct lambda_agent *a,
+			     const char *session_id, struct cntr_err *err);
 
 int lambda_agent_delete(const struct kube_config *cfg, const struct lambda_agent *a,
 			struct cntr_err *err);

@@ -1,35 +1,97 @@
 #include "cli/lambda_agent_spec.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "common/cleanup.h"
 #include "common/strutil.h"
 
-/* Prints the number of live sessions (see the header). POSIX sh: dash, busybox. The comm
- * check uses the shell's own `read` so that scanning a busy node forks nothing per process. */
-#define COUNT_SESSIONS_SH \
-	"n=0; for d in /proc/[0-9]*; do " \
+/* Shell functions shared by the agent's command and the programs lambda-cntr execs in it.
+ * POSIX sh (dash, busybox). `sessions WHICH ID` prints the PIDs of the agent's sessions: all of
+ * them but session ID ("others"), or only session ID ("mine"). A session is a process named
+ * cntr whose environ holds LAMBDA_CNTR_AGENT=<this agent>; LAMBDA_CNTR_SESSION=<id> tells whose
+ * it is. The comm check uses the shell's own `read` so a busy node costs no fork per process. */
+#define SESSIONS_SH \
+	"nl='\n'; " \
+	"sessions() { for d in /proc/[0-9]*; do " \
 	"c=; read -r c 2>/dev/null < $d/comm; [ \"$c\" = cntr ] || continue; " \
-	"tr '\\0' '\\n' 2>/dev/null < $d/environ | grep -qxF \"LAMBDA_CNTR_AGENT=$LAMBDA_CNTR_AGENT\" " \
-	"&& n=$((n+1)); done; echo $n"
+	"e=\"$nl$(tr '\\0' '\\n' 2>/dev/null < $d/environ)$nl\"; " \
+	"case \"$e\" in *\"${nl}LAMBDA_CNTR_AGENT=$LAMBDA_CNTR_AGENT$nl\"*) ;; *) continue;; esac; " \
+	"mine=no; if [ -n \"$2\" ]; then case \"$e\" in *\"${nl}LAMBDA_CNTR_SESSION=$2$nl\"*) mine=yes;; esac; fi; " \
+	"if [ \"$1\" = mine ]; then [ $mine = yes ] || continue; else [ $mine = no ] || continue; fi; " \
+	"echo \"${d#/proc/}\"; done; }; "
 
 /* The agent's own command: idle until unused for LAMBDA_CNTR_IDLE_SECONDS, exit on SIGTERM
  * at once (the sleep runs in the background so the trap is not delayed). */
 #define AGENT_MAIN_SH \
-	"sessions() { " COUNT_SESSIONS_SH "; }; " \
+	SESSIONS_SH \
 	"trap 'exit 0' TERM INT HUP; idle=0; " \
 	"while [ \"$idle\" -lt \"$LAMBDA_CNTR_IDLE_SECONDS\" ]; do " \
 	"sleep 2 & wait $!; " \
-	"if [ \"$(sessions)\" -gt 0 ]; then idle=0; else idle=$((idle+2)); fi; " \
+	"if [ -n \"$(sessions others '')\" ]; then idle=0; else idle=$((idle+2)); fi; " \
 	"done; echo \"lambda-cntr agent: idle for ${idle}s, exiting\""
 
-static char *const count_sessions_argv[] = { "/bin/sh", "-c", COUNT_SESSIONS_SH, NULL };
+/* $1 = session ID. Ends what is left of that session (a client interrupted or gone leaves its
+ * cntr running: the API server does not kill exec'd processes when the stream closes): SIGHUP,
+ * which cntr passes to the command, then SIGTERM, then SIGKILL, a few seconds apart. */
+#define END_SESSION_SH \
+	SESSIONS_SH \
+	"for sig in HUP TERM KILL; do " \
+	"pids=$(sessions mine \"$1\"); [ -n \"$pids\" ] || exit 0; kill -$sig $pids 2>/dev/null; " \
+	"i=0; while [ $i -lt 20 ] && [ -n \"$(sessions mine \"$1\")\" ]; do sleep 0.1; i=$((i+1)); done; " \
+	"done"
 
-char *const *lambda_agent_count_sessions_argv(void)
+/* $1 = our session ID: prints how many other sessions the agent has. */
+#define COUNT_OTHERS_SH SESSIONS_SH "sessions others \"$1\" | wc -l"
+
+static char **program_argv(const char *script, const char *session_id)
 {
-	return count_sessions_argv;
+	char **argv = calloc(6, sizeof(char *));
+
+	if (!argv)
+		abort();
+	argv[0] = xstrdup("/bin/sh");
+	argv[1] = xstrdup("-c");
+	argv[2] = xstrdup(script);
+	argv[3] = xstrdup("lambda-cntr-agent"); /* $0 */
+	argv[4] = xstrdup(session_id);
+	return argv;
+}
+
+char **lambda_agent_count_others_argv(const char *session_id)
+{
+	return program_argv(COUNT_OTHERS_SH, session_id);
+}
+
+char **lambda_agent_end_session_argv(const char *session_id)
+{
+	return program_argv(END_SESSION_SH, session_id);
+}
+
+char *lambda_agent_session_id(void)
+{
+	unsigned char rnd[8] = { 0 };
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		abort(); /* never expected: getrandom only blocks before the pool is seeded */
+	return xasprintf("%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+			 rnd[5], rnd[6], rnd[7]);
+}
+
+char **lambda_agent_session_argv(const char *session_id, char *const cntr_argv[])
+{
+	size_t n = strv_len(cntr_argv);
+	char **argv = calloc(n + 3, sizeof(char *));
+
+	if (!argv)
+		abort();
+	argv[0] = xstrdup("env");
+	argv[1] = xasprintf("LAMBDA_CNTR_SESSION=%s", session_id);
+	for (size_t i = 0; i < n; i++)
+		argv[i + 2] = xstrdup(cntr_argv[i]);
+	return argv;
 }
 
 char *lambda_agent_name(const char *node)

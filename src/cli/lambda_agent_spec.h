@@ -1,16 +1,21 @@
-/* The debug agent pod: its manifest and the two small shell programs it runs.
+/* The debug agent pod: its manifest and the small shell programs it runs.
  *
  * How sessions are counted (so that two users never cut each other off and a shared agent is
  * never deleted while in use): every process started in the agent container, exec'd ones
  * included, inherits the container's environment, which carries LAMBDA_CNTR_AGENT=<pod name>.
- * A session is a process named `cntr` whose environ holds that marker: cntr's relay keeps its
- * initial environ whatever namespaces it enters, and it lives exactly as long as the session.
- * This needs no lock files that a crashed client could leave behind and no cooperation from
- * cntr; the agent reads /proc of the node (hostPID) and is root.
- *  - The agent's own command loops: every 2 s it counts sessions; after --idle-timeout seconds
- *    in a row without one it exits (restartPolicy Never), and it exits at once on SIGTERM.
- *  - Before deleting an agent, lambda-cntr execs the counting program in it (our own session
- *    has ended by then) and deletes only when it prints 0.
+ * lambda-cntr execs `env LAMBDA_CNTR_SESSION=<random id> cntr attach ...`: env adds the
+ * session's own mark and execs cntr in its place (no shell in between; the process is cntr).
+ * A session is then a process named `cntr` carrying the agent's mark; its session mark says
+ * whose it is. cntr's relay keeps its initial environ whatever namespaces it enters and lives
+ * exactly as long as the session. No lock files that a crashed client could leave behind, no
+ * cooperation from cntr; the agent reads the node's /proc (hostPID) as root.
+ *  - The agent's own command checks every 2 s; after --idle-timeout seconds in a row without a
+ *    session it exits (restartPolicy Never), and it exits at once on SIGTERM.
+ *  - On exit, lambda-cntr deletes an agent only when the "count others" program prints 0: our
+ *    own session is excluded by its mark, so a session of ours that is still ending (e.g. after
+ *    Ctrl-C) never keeps the agent alive, and nobody else's is ever cut off.
+ *  - After an interrupt it first runs the "end session" program: the API server does not kill
+ *    exec'd processes when the stream closes, so our cntr would otherwise run on.
  * Remaining race: a session starting in the instant between that count and the DELETE (or an
  * agent idling out just after another client found it ready). The starting client notices at
  * the exec upgrade (agent not running) and retries once with a new agent. */
@@ -39,5 +44,13 @@ json_t *lambda_agent_manifest(const struct lambda_agent_params *p);
 /* "lambda-cntr-<node>-<5 random chars>", node sanitized to a valid pod name. malloc'd. */
 char *lambda_agent_name(const char *node);
 
-/* argv of the exec that prints how many sessions the agent has (NULL-terminated, static). */
-char *const *lambda_agent_count_sessions_argv(void);
+/* A new random session ID (16 hex digits). malloc'd. */
+char *lambda_agent_session_id(void);
+
+/* The exec command of a session: env LAMBDA_CNTR_SESSION=<id> followed by cntr_argv. */
+char **lambda_agent_session_argv(const char *session_id, char *const cntr_argv[]);
+
+/* Exec commands that print how many sessions other than session_id the agent has, and that end
+ * whatever is left of session_id. NULL-terminated, free with strv_free. */
+char **lambda_agent_count_others_argv(const char *session_id);
+char **lambda_agent_end_session_argv(const char *session_id);

@@ -25,6 +25,7 @@ struct session {
 	struct lambda_target target;
 	struct lambda_agent agent;
 	bool agent_ready;
+	char *session_id;  /* marks our cntr in the agent (see lambda_agent_spec.h) */
 };
 
 /* A ready agent on the target's node: a warm one when there is one, else a new one. */
@@ -54,12 +55,13 @@ static int acquire_agent(struct session *s, bool allow_reuse, struct cntr_err *e
 	return 0;
 }
 
-/* ["cntr", "attach", [-v,] ID, [--, CMD...]]: cntr itself is the exec command, so one `exit`
- * ends the session and nobody gets a shell in the privileged agent. */
-static char **cntr_argv(const struct session *s)
+/* ["env", "LAMBDA_CNTR_SESSION=<id>", "cntr", "attach", [-v,] ID, [--, CMD...]]: cntr itself
+ * is the session (env only marks it and execs cntr), so one `exit` ends the session and nobody
+ * gets a shell in the privileged agent. */
+static char **session_argv(const struct session *s)
 {
 	size_t n = strv_len(s->opts->command), i = 0;
-	char **argv = calloc(n + 6, sizeof(char *));
+	_cleanup_strv_ char **argv = calloc(n + 6, sizeof(char *));
 
 	if (!argv)
 		abort();
@@ -73,12 +75,12 @@ static char **cntr_argv(const struct session *s)
 		for (size_t k = 0; k < n; k++)
 			argv[i++] = xstrdup(s->opts->command[k]);
 	}
-	return argv;
+	return lambda_agent_session_argv(s->session_id, argv);
 }
 
 static int exec_in_agent(struct session *s, int *status, struct cntr_err *err)
 {
-	_cleanup_strv_ char **argv = cntr_argv(s);
+	_cleanup_strv_ char **argv = session_argv(s);
 	struct kube_exec_opts eopts;
 
 	kube_exec_opts_init(&eopts);
@@ -101,6 +103,10 @@ static void release_agent(struct session *s)
 
 	if (!s->agent.name)
 		return;
+	/* Interrupted: our cntr may still run in the agent (closing the stream does not stop it). */
+	if (lambda_signals_caught() && s->agent_ready &&
+	    lambda_agent_end_session(s->cfg, &s->agent, s->session_id, &err) < 0)
+		log_warn("%s", err.msg);
 	/* An agent we created that never became ready is useless warm: always remove it. */
 	if ((s->agent.created ? s->opts->keep : !s->opts->rm) && !(s->agent.created && !s->agent_ready)) {
 		log_info("leaving agent %s/%s running (%s); it exits after %llus without sessions",
@@ -108,7 +114,7 @@ static void release_agent(struct session *s)
 			 (unsigned long long)s->opts->idle_timeout_s);
 		return;
 	}
-	if (s->agent_ready && lambda_agent_count_sessions(s->cfg, &s->agent, &others, &err) < 0) {
+	if (s->agent_ready && lambda_agent_count_others(s->cfg, &s->agent, s->session_id, &others, &err) < 0) {
 		if (!s->agent.created) {
 			log_warn("%s; leaving agent %s running", err.msg, s->agent.name);
 			return;
@@ -136,6 +142,7 @@ static void session_cleanup(struct session *s)
 	lambda_agent_clear(&s->agent);
 	lambda_target_clear(&s->target);
 	kube_config_free(s->cfg);
+	free(s->session_id);
 }
 
 static int setup(struct session *s, struct cntr_err *err)
@@ -181,7 +188,7 @@ static int attach_through_agent(struct session *s, int *status, struct cntr_err 
 
 int lambda_session_run(const struct lambda_opts *opts)
 {
-	struct session s = { .opts = opts };
+	struct session s = { .opts = opts, .session_id = lambda_agent_session_id() };
 	struct cntr_err err = { 0 };
 	int status = CNTR_EXIT_FAILURE, r, signo;
 

@@ -2,6 +2,7 @@
 reports — scheduling (or Unschedulable), image pull (or ErrImagePull/ImagePullBackOff), Running
 and Ready, container exits (Succeeded/Failed/CrashLoopBackOff) and graceful deletion."""
 
+import os
 import signal
 import threading
 import time
@@ -85,6 +86,16 @@ class Kubelet:
         for key, runtime in items:
             self._terminate(key, runtime, 0)
 
+    def host_bin_dir(self):
+        """A directory whose `cntr` is the real one (CNTR_BIN), for the PATH of host pods."""
+        path = os.path.join(self.state_dir, "bin")
+        with self.lock:
+            if not os.path.isdir(path):
+                os.makedirs(path)
+                if self.cntr_bin:
+                    os.symlink(os.path.abspath(self.cntr_bin), os.path.join(path, "cntr"))
+        return path
+
     # -- lifecycle ----------------------------------------------------------------------------
     def _set_status(self, key, mutate):
         return self.store.update(key[0], key[1], lambda pod: mutate(pod, pod.setdefault("status", {})))
@@ -154,7 +165,8 @@ class Kubelet:
                 return
             for c in pod["spec"]["containers"]:
                 if host:
-                    runtime.containers[c["name"]] = node.HostContainer(pod, c, self.cntr_bin)
+                    runtime.containers[c["name"]] = node.HostContainer(pod, c, self.cntr_bin,
+                                                                       self.host_bin_dir())
                 else:
                     runtime.containers[c["name"]] = node.RuncContainer(pod, c, self.state_dir)
             started = now_rfc3339()

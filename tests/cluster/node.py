@@ -230,12 +230,13 @@ class RuncContainer:
 class HostContainer:
     """A hostPID privileged container: a host process in a private copy of the mount namespace."""
 
-    def __init__(self, pod, container, cntr_bin):
+    def __init__(self, pod, container, cntr_bin, bin_dir):
         self.id = new_container_id()
         self.name = container["name"]
         self.cntr_bin = cntr_bin
         argv = (container.get("command") or []) + (container.get("args") or [])
-        env = {"PATH": PATH_ENV.split("=", 1)[1], "HOSTNAME": pod["metadata"]["name"]}
+        # The agent image has cntr on its PATH; here bin_dir holds a `cntr` link to CNTR_BIN.
+        env = {"PATH": bin_dir + ":" + PATH_ENV.split("=", 1)[1], "HOSTNAME": pod["metadata"]["name"]}
         for e in container.get("env") or []:
             env[e["name"]] = e.get("value", "")
         # Everything started in a container, exec'd processes included, gets its environment.

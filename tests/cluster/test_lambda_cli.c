@@ -14,6 +14,7 @@
 #include "cli/lambda_agent_spec.h"
 #include "cli/lambda_opts.h"
 #include "cli/lambda_target.h"
+#include "common/cleanup.h"
 #include "common/err.h"
 
 #define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
@@ -253,6 +254,34 @@ static void test_agent_manifest(void **state)
 	json_decref(m);
 }
 
+static void test_session_argv_marks_the_session_and_runs_cntr_itself(void **state)
+{
+	char *cntr_argv[] = { "cntr", "attach", "abc123", "--", "ls", NULL };
+	char *id = lambda_agent_session_id();
+	char **argv = lambda_agent_session_argv(id, cntr_argv);
+	char **count = lambda_agent_count_others_argv(id);
+	char **end = lambda_agent_end_session_argv(id);
+	char *marker = NULL;
+
+	assert_int_equal(strlen(id), 16);
+	assert_true(asprintf(&marker, "LAMBDA_CNTR_SESSION=%s", id) > 0);
+	assert_string_equal(argv[0], "env"); /* not a shell: env execs cntr in its place */
+	assert_string_equal(argv[1], marker);
+	for (int i = 0; cntr_argv[i]; i++)
+		assert_string_equal(argv[i + 2], cntr_argv[i]);
+	assert_null(argv[7]);
+	assert_string_equal(count[0], "/bin/sh");
+	assert_string_equal(count[4], id); /* $1 of the script */
+	assert_null(count[5]);
+	assert_string_equal(end[4], id);
+	assert_string_not_equal(count[2], end[2]);
+	free(marker);
+	free(id);
+	strv_free(argv);
+	strv_free(count);
+	strv_free(end);
+}
+
 static void test_agent_name_is_a_valid_pod_name(void **state)
 {
 	char *a = lambda_agent_name("Worker_1.Example.com");
@@ -333,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_target_not_running_states),
 		cmocka_unit_test(test_agent_manifest),
 		cmocka_unit_test(test_agent_name_is_a_valid_pod_name),
+		cmocka_unit_test(test_session_argv_marks_the_session_and_runs_cntr_itself),
 		cmocka_unit_test(test_agent_failure_reasons),
 		cmocka_unit_test(test_terminating_agent_is_neither_ready_nor_usable),
 	};

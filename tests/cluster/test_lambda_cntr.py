@@ -276,6 +276,22 @@ class LambdaCntrTests(ClusterTestCase):
                 self.assertEqual(pids_with_cmdline(b"sleep\x007%d" % sig), [],
                                  "the session's command outlived the interrupted session")
 
+    def test_interrupted_session_on_a_shared_agent_is_ended_and_the_agent_kept(self):
+        """The API server does not kill an exec'd process when its stream closes: after Ctrl-C
+        lambda-cntr must end its own session itself, without touching the agent it reused."""
+        c = self.cluster
+        c.target_pod("web")
+        self.assertExit(c.run("execute", "--keep", "web", "--", "true"), 0)
+        (agent,) = c.agents()
+        proc = c.start("execute", "web", "--", "sh", "-c", "echo up; exec sleep 7333")
+        self.assertIn(b"up", read_until(proc.stdout, b"up"))
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 130)
+        self.assertEqual(pids_with_cmdline(b"sleep\x007333\x00"), [], "the interrupted session runs on")
+        self.assertEqual([a["metadata"]["name"] for a in c.agents()], [agent["metadata"]["name"]])
+        self.assertFalse(c.agents()[0]["metadata"].get("deletionTimestamp"))
+
     def test_two_sessions_on_one_node_never_cut_each_other_off(self):
         c = self.cluster
         c.target_pod("web")

@@ -9,9 +9,8 @@ import json
 import os
 import random
 import select
-import signal
 import struct
-import threading
+import time
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
@@ -115,6 +114,8 @@ class Session:
                 break  # exited; whatever still holds its output open is not the command
             if self.sock in readable or (not self.hung_up and self.sock.pending()):
                 self._receive()
+                if self.hung_up and self.proc.tty:
+                    break  # the terminal is closed: nothing more to read; wait for the end
             for fd in [fd for fd in readable if fd in outputs]:
                 if not self._pump(fd, outputs[fd]):
                     del outputs[fd]
@@ -122,7 +123,35 @@ class Session:
         self.proc.close()
         self.send_channel(CH_STATUS, json.dumps(exit_status_json(code, self.command)).encode())
         self.send_frame(OP_CLOSE, struct.pack("!H", 1000))
+        self._await_close()
         return code
+
+    def _await_close(self, timeout=5.0):
+        """The closing handshake: read until the client's close frame (or EOF) before the socket
+        is closed. Closing with unread input makes the kernel send a RST, which can destroy the
+        status message still on its way to the client."""
+        deadline = time.monotonic() + timeout
+        while not self.hung_up and time.monotonic() < deadline:
+            if not self.sock.pending():
+                readable, _, _ = select.select([self.sock], [], [], max(0.0, deadline - time.monotonic()))
+                if not readable:
+                    return
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            self.inbuf += data
+            try:
+                while True:
+                    frame = self._next_frame()
+                    if frame is None:
+                        break
+                    if frame[1] == OP_CLOSE:
+                        return
+            except ProtocolError:
+                return
 
     def _pump(self, fd, channel):
         try:
@@ -195,12 +224,16 @@ class Session:
             self.proc.close_stdin()
 
     def _hang_up(self):
-        """The client went away: the session's processes get SIGHUP, then SIGKILL."""
+        """The client went away. Like the kubelet, do not kill the process: with a TTY, closing
+        the terminal's master side hangs it up (the kernel sends SIGHUP); without one, only its
+        stdin is closed and it runs on until it ends or its pod is deleted."""
         if self.hung_up:
             return
         self.hung_up = True
-        self.proc.signal_group(signal.SIGHUP)
-        threading.Timer(3.0, self.proc.signal_group, args=(signal.SIGKILL,)).start()
+        if self.proc.tty:
+            self.proc.close()
+        else:
+            self.proc.close_stdin()
 
 
 def _status(returncode):
