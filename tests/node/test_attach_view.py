@@ -180,7 +180,7 @@ class MergedUsrTarget(CntrTestCase):
         self.assertEqual(out, "/var/lib/cntr/bin/busybox\n")
 
 
-class ReadOnlyTargetWithVolumes(CntrTestCase):
+class ReadOnlyTargetWithVolumes:
     """Read-only root, a bind volume at /data and a tmpfs at /scratch."""
 
     @classmethod
@@ -189,7 +189,7 @@ class ReadOnlyTargetWithVolumes(CntrTestCase):
         cls.addClassCleanup(shutil.rmtree, cls.volume, True)
         with open(os.path.join(cls.volume, "from-host"), "w") as f:
             f.write("volume content\n")
-        cls.target = start(cls, "runc", read_only=True, volume_dir=cls.volume)
+        cls.target = cls.start_target(cls.volume)
 
     def test_write_to_read_only_root_fails_with_erofs(self):
         proc = self.cntr("attach", str(self.target.pid), "--", "/bin/sh", "-c",
@@ -209,6 +209,26 @@ class ReadOnlyTargetWithVolumes(CntrTestCase):
                              "echo in-tmpfs > /var/lib/cntr/scratch/file")
         self.assertEqual(out, "tmpfs\n")
         self.assertEqual(read_file(self.target.root_path("scratch/file")), "in-tmpfs\n")
+
+
+class RuncReadOnlyWithVolumes(ReadOnlyTargetWithVolumes, CntrTestCase):
+    @classmethod
+    def start_target(cls, volume):
+        return start(cls, "runc", read_only=True, volume_dir=volume)
+
+
+class DockerReadOnlyWithVolumes(ReadOnlyTargetWithVolumes, CntrTestCase):
+    @classmethod
+    def start_target(cls, volume):
+        return start(cls, "docker", options=["--read-only", "-v", volume + ":/data",
+                                             "--tmpfs", "/scratch"])
+
+
+class PodmanReadOnlyWithVolumes(ReadOnlyTargetWithVolumes, CntrTestCase):
+    @classmethod
+    def start_target(cls, volume):
+        return start(cls, "podman", options=["--read-only", "--read-only-tmpfs=false",
+                                             "-v", volume + ":/data", "--tmpfs", "/scratch"])
 
 
 class CapabilityTargets:
