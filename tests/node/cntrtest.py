@@ -326,9 +326,14 @@ exec /bin/busybox sh -c 'umount -l /.oldroot && rmdir /.oldroot && exec "$@"' sh
 '''
 
 
-def start_unshare(image="busybox", cmd=None):
-    """A plain container made with unshare(1) + pivot_root: all namespaces but user and cgroup,
-    the host's cgroup. Fast; resolvable by PID only."""
+UNSHARE_EXTRA_NAMESPACES = {"cgroup": "--cgroup", "time": "--time",
+                            "user": "--user --map-root-user"}
+
+
+def start_unshare(image="busybox", cmd=None, extra_namespaces=()):
+    """A plain container made with unshare(1) + pivot_root: mount, uts, ipc, net and pid
+    namespaces (plus extra_namespaces: cgroup, time, user with root mapped to root), the
+    host's cgroup. Fast; resolvable by PID only."""
     require_runtime("unshare")
     cid = new_id()
     bundle, rootfs = copy_rootfs(image, cid)
@@ -336,7 +341,9 @@ def start_unshare(image="busybox", cmd=None):
     env = dict(item.split("=", 1) for item in spec["env"])
     proc = subprocess.Popen(
         ["unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--fork",
-         "--propagation", "private", "/bin/bash", "-c", UNSHARE_SETUP, "setup", rootfs]
+         "--propagation", "private"]
+        + " ".join(UNSHARE_EXTRA_NAMESPACES[ns] for ns in extra_namespaces).split()
+        + ["/bin/bash", "-c", UNSHARE_SETUP, "setup", rootfs]
         + (cmd or spec["cmd"]),
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env=env, start_new_session=True)

@@ -17,10 +17,11 @@ ETC_FILES = ("hostname", "hosts", "resolv.conf", "passwd", "group", "localtime")
 class AttachViewTests:
     """Mixed into one TestCase per runtime; RUNTIME names it."""
     RUNTIME = None
+    START = {}
 
     @classmethod
     def setUpClass(cls):
-        cls.target = start(cls, cls.RUNTIME)
+        cls.target = start(cls, cls.RUNTIME, **cls.START)
 
     def test_root_is_the_debug_filesystem(self):
         out = self.attach_sh(self.target.pid, "cat /etc/debian_version; "
@@ -123,6 +124,19 @@ class AttachViewTests:
 
 class UnshareAttachView(AttachViewTests, CntrTestCase):
     RUNTIME = "unshare"
+
+
+class UnshareEveryNamespace(AttachViewTests, CntrTestCase):
+    """Also a cgroup, a time and a user namespace (root mapped to root), which no runtime
+    here creates by default."""
+    RUNTIME = "unshare"
+    START = dict(extra_namespaces=("cgroup", "time", "user"))
+
+    def test_precondition_target_has_its_own_cgroup_time_and_user_namespaces(self):
+        target = ns_inodes(self.target.pid)
+        for ns in ("cgroup", "time", "user"):
+            with self.subTest(ns=ns):
+                self.assertNotEqual(target[ns], os.readlink("/proc/self/ns/" + ns))
 
 
 class RuncAttachView(AttachViewTests, CntrTestCase):
