@@ -184,8 +184,11 @@ class RuncContainer:
         spec["hostname"] = pod["metadata"]["name"]
         spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
                                "options": ["nosuid", "nodev", "mode=1777"]})
-        # The kubelet's cgroupfs layout: the container ID is the last path component.
-        self.cgroup = "/kubepods/besteffort/pod%s/%s" % (pod["metadata"]["uid"], self.id)
+        # The kubelet's cgroupfs layout (the container ID is the last path component), under a
+        # top directory of this stand-in's own so that parallel tests never share a parent and
+        # each removes all it created.
+        self.cgroup = "/kubepods-%s/besteffort/pod%s/%s" % (
+            os.path.basename(state_dir), pod["metadata"]["uid"], self.id)
         spec["linux"]["cgroupsPath"] = self.cgroup
         with open(os.path.join(self.bundle, "config.json"), "w") as f:
             json.dump(spec, f)
@@ -222,6 +225,12 @@ class RuncContainer:
     def remove(self):
         subprocess.run(["runc", "--root", RUNC_ROOT, "delete", "-f", self.id],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # `runc run` removes the container's cgroup as it exits: only then can the parents go.
+        try:
+            self.popen.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
         self.log.close()
         shutil.rmtree(self.bundle, ignore_errors=True)
         remove_cgroup_dirs(self.cgroup)
