@@ -266,7 +266,10 @@ class Uid1000FewCapsTarget(CapabilityTargets, CntrTestCase):
         self.assertCredentialsMatch()
 
 
-class DockerDefaultCapsTarget(CapabilityTargets, CntrTestCase):
+class DockerNonRootTarget(CapabilityTargets, CntrTestCase):
+    """docker defaults minus NET_RAW, as uid 1000 (the root-with-defaults case is in
+    DockerAttachView)."""
+
     @classmethod
     def setUpClass(cls):
         cls.target = start(cls, "docker", options=["--cap-drop", "NET_RAW", "--user", "1000:1000"])
