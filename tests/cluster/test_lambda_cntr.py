@@ -69,6 +69,16 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertEqual(r.stdout, payload, "bytes changed on the way through")
         self.assertEqual(r.stderr, b"", "phase messages must stay off a non-terminal stderr")
 
+    def test_attach_without_a_terminal_reads_the_shell_script_from_stdin_and_v_shows_steps(self):
+        c = self.cluster
+        c.target_pod("web")
+        r = c.run("attach", "-v", "web", input=b"echo from-stdin; exit 6\n")
+        self.assertExit(r, 6)
+        self.assertEqual(r.stdout, b"from-stdin\n")
+        for step in (b"target default/web container main: containerd://", b"created for node node-1",
+                     b"ready", b"attaching to default/web", b"deleted agent"):
+            self.assertIn(step, r.stderr)
+
     def test_execute_propagates_exit_codes_0_3_and_137(self):
         c = self.cluster
         c.target_pod("web")
