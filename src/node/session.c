@@ -110,19 +110,30 @@ __attribute__((noreturn)) static void run_setup_child(struct session *s)
 {
 	struct cntr_err err = { 0 };
 	struct ipc_msg msg = { .type = IPC_COMMAND_PID };
-	int sock = s->sock[1], master = -1, slave = -1;
+	int sock = s->sock[1], master = -1, slave = -1, spare_master = -1, spare_slave = -1;
 	bool need_proc;
 	pid_t pid;
 
 	close(s->sock[0]);
+	/* A terminal from cntr's own /dev/pts, used only when the target's has none (a
+	 * container without devpts): the session then works, but `tty` cannot name it. */
+	if (s->tty && pty_open_in_session(&spare_master, &spare_slave, &err) < 0)
+		log_skip("terminal from cntr's /dev/pts: %s", err.msg);
 	if (join_target_cgroup(&s->target, &err) < 0 || build_view(s, &err, &need_proc) < 0)
 		ipc_fail_and_exit(sock, &err);
 	if (s->tty) {
-		if (pty_open_in_session(&master, &slave, &err) < 0)
-			ipc_fail_and_exit(sock, &err);
 		struct ipc_msg pty = { .type = IPC_PTY_MASTER };
+		if (pty_open_in_session(&master, &slave, &err) < 0) {
+			if (spare_master < 0)
+				ipc_fail_and_exit(sock, &err);
+			log_skip("%s; using a terminal from cntr's /dev/pts", err.msg);
+			master = steal_fd(&spare_master);
+			slave = steal_fd(&spare_slave);
+		}
 		ipc_send(sock, &pty, master);
 		close(master);
+		cleanup_closep(&spare_master);
+		cleanup_closep(&spare_slave);
 	}
 	for (size_t i = 0; i < sizeof(joined_by_setup) / sizeof(joined_by_setup[0]); i++)
 		if (join_namespace(&s->target.ns, joined_by_setup[i], &err) < 0)
