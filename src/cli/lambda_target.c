@@ -1,10 +1,12 @@
 #include "cli/lambda_target.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/strutil.h"
 #include "kube/http.h"
 #include "kube/rest.h"
@@ -23,62 +25,134 @@ char *lambda_container_state_text(const json_t *state)
 	if (json_object_get(state, "running"))
 		return xstrdup("Running");
 	if (waiting) {
-		const char *msg = json_str(waiting, "message");
-		return xasprintf("Waiting: %s%s%s", json_str(waiting, "reason"), *msg ? ": " : "", msg);
+		const char *reason = json_str(waiting, "reason"), *msg = json_str(waiting, "message");
+		return xasprintf("Waiting%s%s%s%s", *reason ? ": " : "", reason, *msg ? ": " : "", msg);
 	}
-	if (terminated)
-		return xasprintf("Terminated: %s (exit code %lld)", json_str(terminated, "reason"),
-				 (long long)json_integer_value(json_object_get(terminated, "exitCode")));
+	if (terminated) {
+		/* The message is the container's termination log (or the runtime's words): often
+		 * the one line that says why it died. */
+		const char *msg = json_str(terminated, "message");
+		return xasprintf("Terminated: %s (exit code %lld)%s%s", json_str(terminated, "reason"),
+				 (long long)json_integer_value(json_object_get(terminated, "exitCode")),
+				 *msg ? ": " : "", msg);
+	}
 	return xstrdup("no state reported yet");
 }
 
-/* The names of spec.containers as "a, b, c". */
-static char *container_list(const json_t *containers)
+/* The three kinds of containers a pod has, where they are declared and where their status is.
+ * A sidecar (an init container with restartPolicy Always, 1.29+) runs next to the app
+ * containers and is reported in initContainerStatuses; `kubectl debug` adds ephemeral ones. */
+enum container_kind { KIND_APP, KIND_INIT, KIND_EPHEMERAL, KIND_COUNT };
+
+static const struct {
+	const char *spec_key;
+	const char *status_key;
+	const char *label; /* how lists show them, as kubectl does */
+} container_kinds[KIND_COUNT] = {
+	[KIND_APP] = { "containers", "containerStatuses", "" },
+	[KIND_INIT] = { "initContainers", "initContainerStatuses", " (init)" },
+	[KIND_EPHEMERAL] = { "ephemeralContainers", "ephemeralContainerStatuses", " (ephemeral)" },
+};
+
+#define DEFAULT_CONTAINER_ANNOTATION "kubectl.kubernetes.io/default-container"
+
+static const json_t *declared(const json_t *pod, enum container_kind kind)
+{
+	return json_object_get(json_object_get(pod, "spec"), container_kinds[kind].spec_key);
+}
+
+static bool is_sidecar(const json_t *c)
+{
+	return strcmp(json_str(c, "restartPolicy"), "Always") == 0;
+}
+
+/* Every container as "app, log, istio-proxy (sidecar), setup (init), debugger-x (ephemeral)". */
+static char *container_list(const json_t *pod)
 {
 	char *list = xstrdup("");
-	size_t i;
-	json_t *c;
 
-	json_array_foreach(containers, i, c) {
-		char *next = xasprintf("%s%s%s", list, i ? ", " : "", json_str(c, "name"));
-		free(list);
-		list = next;
+	for (int kind = 0; kind < KIND_COUNT; kind++) {
+		size_t i;
+		json_t *c;
+
+		json_array_foreach(declared(pod, kind), i, c) {
+			const char *label = kind == KIND_INIT && is_sidecar(c) ? " (sidecar)"
+									       : container_kinds[kind].label;
+			char *next = xasprintf("%s%s%s%s", list, *list ? ", " : "", json_str(c, "name"), label);
+			free(list);
+			list = next;
+		}
 	}
 	return list;
 }
 
-static int pick_container(const json_t *pod, const char *wanted, const char **name, struct cntr_err *err)
+static bool find_container(const json_t *pod, const char *wanted, enum container_kind *kind,
+			   const char **name)
+{
+	for (int k = 0; k < KIND_COUNT; k++) {
+		size_t i;
+		json_t *c;
+
+		json_array_foreach(declared(pod, k), i, c) {
+			if (strcmp(json_str(c, "name"), wanted) == 0) {
+				*kind = (enum container_kind)k;
+				*name = json_str(c, "name");
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* No container given: the one the pod's default-container annotation names (as kubectl), else
+ * the only app container, else an error that lists them all. */
+static int pick_default_container(const json_t *pod, enum container_kind *kind, const char **name,
+				  struct cntr_err *err)
 {
 	const json_t *meta = json_object_get(pod, "metadata");
-	const json_t *containers = json_object_get(json_object_get(pod, "spec"), "containers");
-	_cleanup_free_ char *names = container_list(containers);
-	size_t i;
-	json_t *c;
+	const json_t *apps = declared(pod, KIND_APP);
+	const char *annotated = json_str(json_object_get(meta, "annotations"), DEFAULT_CONTAINER_ANNOTATION);
+	_cleanup_free_ char *names = NULL;
 
-	if (!wanted) {
-		if (json_array_size(containers) == 1) {
-			*name = json_str(json_array_get(containers, 0), "name");
+	if (*annotated) {
+		if (find_container(pod, annotated, kind, name)) {
+			log_info("container \"%s\" chosen by the pod's " DEFAULT_CONTAINER_ANNOTATION
+				 " annotation", annotated);
 			return 0;
 		}
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
-				 "pod \"%s\" in namespace \"%s\" has %zu containers, choose one with -c: %s",
-				 json_str(meta, "name"), json_str(meta, "namespace"),
-				 json_array_size(containers), names);
+		log_warn("pod \"%s\": the " DEFAULT_CONTAINER_ANNOTATION " annotation names container "
+			 "\"%s\", which the pod does not have; ignoring it", json_str(meta, "name"), annotated);
 	}
-	json_array_foreach(containers, i, c) {
-		if (strcmp(json_str(c, "name"), wanted) == 0) {
-			*name = json_str(c, "name");
-			return 0;
-		}
+	if (json_array_size(apps) == 1) {
+		*kind = KIND_APP;
+		*name = json_str(json_array_get(apps, 0), "name");
+		return 0;
 	}
+	names = container_list(pod);
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+			 "pod \"%s\" in namespace \"%s\" has %zu containers, choose one with -c: %s",
+			 json_str(meta, "name"), json_str(meta, "namespace"), json_array_size(apps), names);
+}
+
+static int pick_container(const json_t *pod, const char *wanted, enum container_kind *kind,
+			  const char **name, struct cntr_err *err)
+{
+	const json_t *meta = json_object_get(pod, "metadata");
+	_cleanup_free_ char *names = NULL;
+
+	if (!wanted)
+		return pick_default_container(pod, kind, name, err);
+	if (find_container(pod, wanted, kind, name))
+		return 0;
+	names = container_list(pod);
 	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 			 "pod \"%s\" in namespace \"%s\" has no container \"%s\"; its containers: %s",
 			 json_str(meta, "name"), json_str(meta, "namespace"), wanted, names);
 }
 
-static const json_t *container_status(const json_t *pod, const char *name)
+static const json_t *container_status(const json_t *pod, enum container_kind kind, const char *name)
 {
-	const json_t *statuses = json_object_get(json_object_get(pod, "status"), "containerStatuses");
+	const json_t *statuses = json_object_get(json_object_get(pod, "status"), container_kinds[kind].status_key);
 	size_t i;
 	json_t *cs;
 
@@ -109,33 +183,57 @@ static char *pod_phase_text(const json_t *pod)
 	return xstrdup(*phase ? phase : "Unknown");
 }
 
-static int check_running(const json_t *pod, const char *name, const json_t *cs, struct cntr_err *err)
+/* The container's state, with why it last died when it is restarting (CrashLoopBackOff says
+ * only "back-off"; lastState says "Error (exit code 1)" or "OOMKilled"). malloc'd. */
+static char *container_state_with_history(const json_t *cs)
+{
+	_cleanup_free_ char *now = NULL, *last = NULL;
+	const json_t *last_state = json_object_get(cs, "lastState");
+
+	if (!cs)
+		return xstrdup("no status reported yet");
+	now = lambda_container_state_text(json_object_get(cs, "state"));
+	if (!json_object_get(last_state, "terminated"))
+		return steal_pointer(&now);
+	last = lambda_container_state_text(last_state);
+	return xasprintf("%s; last %s; restarts: %lld", now, last,
+			 (long long)json_integer_value(json_object_get(cs, "restartCount")));
+}
+
+/* The container must be running now. The pod's phase alone does not say: init containers and
+ * sidecars run while the pod is Pending, and a terminating pod's containers run until their
+ * grace period ends (debugging a stuck shutdown is a reason to attach). */
+static int check_running(const json_t *pod, enum container_kind kind, const char *name, const json_t *cs,
+			 struct cntr_err *err)
 {
 	const json_t *meta = json_object_get(pod, "metadata");
 	const char *phase = json_str(json_object_get(pod, "status"), "phase");
+	_cleanup_free_ char *state = NULL, *text = NULL;
 
+	if (cs && json_object_get(json_object_get(cs, "state"), "running")) {
+		if (json_object_get(meta, "deletionTimestamp"))
+			log_warn("pod \"%s\" in namespace \"%s\" is terminating (deletion requested %s): "
+				 "the session ends when the container stops", json_str(meta, "name"),
+				 json_str(meta, "namespace"), json_str(meta, "deletionTimestamp"));
+		return 0;
+	}
+	state = container_state_with_history(cs);
 	if (json_object_get(meta, "deletionTimestamp"))
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "pod \"%s\" in namespace \"%s\" is terminating",
-				 json_str(meta, "name"), json_str(meta, "namespace"));
-	if (strcmp(phase, "Running") != 0) {
-		_cleanup_free_ char *text = pod_phase_text(pod);
-		_cleanup_free_ char *state = cs ? lambda_container_state_text(json_object_get(cs, "state")) : NULL;
-
-		if (state)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+				 "pod \"%s\" in namespace \"%s\" is terminating; container \"%s\": %s",
+				 json_str(meta, "name"), json_str(meta, "namespace"), name, state);
+	if (strcmp(phase, "Running") != 0 && !(kind == KIND_INIT && strcmp(phase, "Pending") == 0)) {
+		text = pod_phase_text(pod);
+		if (cs)
 			return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 					 "pod \"%s\" in namespace \"%s\" is not running: %s; container \"%s\": %s",
 					 json_str(meta, "name"), json_str(meta, "namespace"), text, name, state);
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "pod \"%s\" in namespace \"%s\" is not running: %s",
 				 json_str(meta, "name"), json_str(meta, "namespace"), text);
 	}
-	if (!cs || !json_object_get(json_object_get(cs, "state"), "running")) {
-		_cleanup_free_ char *state = cs ? lambda_container_state_text(json_object_get(cs, "state"))
-						: xstrdup("no status reported yet");
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
-				 "container \"%s\" of pod \"%s\" in namespace \"%s\" is not running: %s",
-				 name, json_str(meta, "name"), json_str(meta, "namespace"), state);
-	}
-	return 0;
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+			 "container \"%s\" of pod \"%s\" in namespace \"%s\" is not running: %s",
+			 name, json_str(meta, "name"), json_str(meta, "namespace"), state);
 }
 
 int lambda_target_from_pod(const json_t *pod, const char *container, struct lambda_target *t,
@@ -143,13 +241,14 @@ int lambda_target_from_pod(const json_t *pod, const char *container, struct lamb
 {
 	const json_t *meta = json_object_get(pod, "metadata");
 	const char *name = NULL, *id, *sep, *node;
+	enum container_kind kind = KIND_APP;
 	const json_t *cs;
 
 	memset(t, 0, sizeof(*t));
-	if (pick_container(pod, container, &name, err) < 0)
+	if (pick_container(pod, container, &kind, &name, err) < 0)
 		return -1;
-	cs = container_status(pod, name);
-	if (check_running(pod, name, cs, err) < 0)
+	cs = container_status(pod, kind, name);
+	if (check_running(pod, kind, name, cs, err) < 0)
 		return -1;
 	id = json_str(cs, "containerID");
 	sep = strstr(id, "://");

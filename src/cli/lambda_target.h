@@ -14,9 +14,12 @@ struct lambda_target {
 	char *node;         /* spec.nodeName */
 };
 
-/* GET the pod and fill t. container NULL picks the only container. Errors (125) name the pod
- * and namespace, list the containers when the choice is ambiguous or wrong, and give the
- * phase/state when the pod or container is not running. */
+/* GET the pod and fill t. container names an app, init (sidecar) or ephemeral container; NULL
+ * picks the one the kubectl.kubernetes.io/default-container annotation names, else the only app
+ * container. The container itself must be running (a Pending pod's init container or a
+ * terminating pod's container may be). Errors (125) name the pod and namespace, list every
+ * container when the choice is ambiguous or wrong, and give the phase/state (with the last
+ * termination of a restarting container) when it is not running. */
 int lambda_target_resolve(const struct kube_config *cfg, const char *ns, const char *pod,
 			  const char *container, struct lambda_target *t, struct cntr_err *err);
 

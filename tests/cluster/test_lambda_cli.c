@@ -220,6 +220,110 @@ static void test_target_not_running_states(void **state)
 	}
 }
 
+static void test_target_sidecar_init_and_ephemeral_containers_by_name(void **state)
+{
+	/* A 1.29+ sidecar (init container with restartPolicy Always) and an ephemeral debug
+	 * container are reported outside containerStatuses; both are attachable by name. */
+	json_t *p = pod("{" META ",\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"app\"},{\"name\":\"log\"}],"
+			"\"initContainers\":[{\"name\":\"setup\"},{\"name\":\"proxy\",\"restartPolicy\":\"Always\"}],"
+			"\"ephemeralContainers\":[{\"name\":\"debugger-x\"}]},"
+			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "containerd://1")
+			"," RUNNING("log", "containerd://2") "],\"initContainerStatuses\":[{\"name\":\"setup\","
+			"\"containerID\":\"containerd://3\",\"state\":{\"terminated\":{\"reason\":\"Completed\",\"exitCode\":0}}},"
+			RUNNING("proxy", "containerd://4") "],\"ephemeralContainerStatuses\":["
+			RUNNING("debugger-x", "containerd://5") "]}}");
+	struct lambda_target t;
+	struct cntr_err err = { 0 };
+
+	assert_int_equal(lambda_target_from_pod(p, "proxy", &t, &err), 0);
+	assert_string_equal(t.container_id, "4");
+	lambda_target_clear(&t);
+	assert_int_equal(lambda_target_from_pod(p, "debugger-x", &t, &err), 0);
+	assert_string_equal(t.container_id, "5");
+	lambda_target_clear(&t);
+	assert_int_equal(lambda_target_from_pod(p, "setup", &t, &err), -1);
+	assert_non_null(strstr(err.msg, "container \"setup\" of pod \"web\" in namespace \"shop\" is not running: "
+				       "Terminated: Completed (exit code 0)"));
+	assert_int_equal(lambda_target_from_pod(p, NULL, &t, &err), -1);
+	assert_non_null(strstr(err.msg, "has 2 containers, choose one with -c: app, log, setup (init), "
+				       "proxy (sidecar), debugger-x (ephemeral)"));
+	json_decref(p);
+}
+
+static void test_target_running_init_container_of_a_pending_pod(void **state)
+{
+	json_t *p = pod("{" META ",\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"app\"}],"
+			"\"initContainers\":[{\"name\":\"migrate\"}]},"
+			"\"status\":{\"phase\":\"Pending\",\"initContainerStatuses\":[" RUNNING("migrate", "containerd://9")
+			"],\"containerStatuses\":[{\"name\":\"app\",\"state\":{\"waiting\":{\"reason\":\"PodInitializing\"}}}]}}");
+	struct lambda_target t;
+	struct cntr_err err = { 0 };
+
+	assert_int_equal(lambda_target_from_pod(p, "migrate", &t, &err), 0);
+	assert_string_equal(t.container_id, "9");
+	lambda_target_clear(&t);
+	assert_int_equal(lambda_target_from_pod(p, NULL, &t, &err), -1);
+	assert_non_null(strstr(err.msg, "is not running: Pending; container \"app\": Waiting: PodInitializing"));
+	json_decref(p);
+}
+
+static void test_target_default_container_annotation(void **state)
+{
+	json_t *p = pod("{\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\",\"annotations\":"
+			"{\"kubectl.kubernetes.io/default-container\":\"log\"}},"
+			"\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"app\"},{\"name\":\"log\"}]},"
+			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "containerd://1")
+			"," RUNNING("log", "containerd://2") "]}}");
+	struct lambda_target t;
+	struct cntr_err err = { 0 };
+
+	assert_int_equal(lambda_target_from_pod(p, NULL, &t, &err), 0);
+	assert_string_equal(t.container, "log");
+	lambda_target_clear(&t);
+	assert_int_equal(lambda_target_from_pod(p, "app", &t, &err), 0); /* -c wins */
+	assert_string_equal(t.container, "app");
+	lambda_target_clear(&t);
+	/* An annotation naming no container is ignored: the usual choice applies. */
+	json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
+			    "kubectl.kubernetes.io/default-container", json_string("gone"));
+	assert_int_equal(lambda_target_from_pod(p, NULL, &t, &err), -1);
+	assert_non_null(strstr(err.msg, "choose one with -c: app, log"));
+	json_decref(p);
+}
+
+static void test_target_terminating_pod_is_attachable_while_its_container_runs(void **state)
+{
+	json_t *p = pod("{\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\",\"deletionTimestamp\":\"2024-01-01T00:00:00Z\"},"
+			"\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"app\"}]},"
+			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "docker://77") "]}}");
+	struct lambda_target t;
+	struct cntr_err err = { 0 };
+
+	assert_int_equal(lambda_target_from_pod(p, NULL, &t, &err), 0);
+	assert_string_equal(t.runtime, "docker");
+	lambda_target_clear(&t);
+	json_object_set_new(json_array_get(json_object_get(json_object_get(p, "status"), "containerStatuses"), 0),
+			    "state", json_pack("{s:{s:s, s:i}}", "terminated", "reason", "Error", "exitCode", 143));
+	assert_int_equal(lambda_target_from_pod(p, NULL, &t, &err), -1);
+	assert_non_null(strstr(err.msg, "is terminating; container \"app\": Terminated: Error (exit code 143)"));
+	json_decref(p);
+}
+
+static void test_target_crash_loop_names_the_last_termination(void **state)
+{
+	json_t *p = pod("{" META ",\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"app\"}]},"
+			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"app\",\"restartCount\":4,"
+			"\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\",\"message\":\"back-off 40s\"}},"
+			"\"lastState\":{\"terminated\":{\"reason\":\"OOMKilled\",\"exitCode\":137}}}]}}");
+	struct lambda_target t;
+	struct cntr_err err = { 0 };
+
+	assert_int_equal(lambda_target_from_pod(p, NULL, &t, &err), -1);
+	assert_non_null(strstr(err.msg, "is not running: Waiting: CrashLoopBackOff: back-off 40s; last "
+				       "Terminated: OOMKilled (exit code 137); restarts: 4"));
+	json_decref(p);
+}
+
 /* --- the agent --- */
 
 static void test_agent_manifest(void **state)
@@ -360,6 +464,11 @@ int main(void)
 		cmocka_unit_test(test_target_single_running_container),
 		cmocka_unit_test(test_target_ambiguous_and_unknown_container),
 		cmocka_unit_test(test_target_not_running_states),
+		cmocka_unit_test(test_target_sidecar_init_and_ephemeral_containers_by_name),
+		cmocka_unit_test(test_target_running_init_container_of_a_pending_pod),
+		cmocka_unit_test(test_target_default_container_annotation),
+		cmocka_unit_test(test_target_terminating_pod_is_attachable_while_its_container_runs),
+		cmocka_unit_test(test_target_crash_loop_names_the_last_termination),
 		cmocka_unit_test(test_agent_manifest),
 		cmocka_unit_test(test_agent_name_is_a_valid_pod_name),
 		cmocka_unit_test(test_session_argv_marks_the_session_and_runs_cntr_itself),
