@@ -94,25 +94,33 @@ char **lambda_agent_session_argv(const char *session_id, char *const cntr_argv[]
 	return argv;
 }
 
+/* "lambda-cntr-" + node + "-" + 5 characters fits in a DNS label (63). */
+#define AGENT_NAME_NODE_MAX (63 - sizeof("lambda-cntr-") + 1 - 6)
+
 char *lambda_agent_name(const char *node)
 {
 	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 	unsigned char rnd[5] = { 0 };
 	char suffix[6];
-	/* Pod names are DNS subdomains of at most 253 characters; keep room for the rest. */
-	_cleanup_free_ char *clean = xstrndup(node, 200);
+	/* A DNS label, not just a subdomain: the kubelet makes the pod name the hostname (cut at
+	 * 63), and a cut subdomain could end in '.' before our "-suffix", which the API rejects. */
+	_cleanup_free_ char *clean = xstrndup(node, AGENT_NAME_NODE_MAX);
+	size_t len;
 
 	for (char *c = clean; *c; c++) {
 		*c = (char)tolower((unsigned char)*c);
-		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
+		if (!isalnum((unsigned char)*c))
 			*c = '-';
 	}
+	len = strlen(clean);
+	while (len && clean[len - 1] == '-')
+		clean[--len] = '\0';
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		memset(rnd, 0, sizeof(rnd)); /* never expected; the server then answers 409 */
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		suffix[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
 	suffix[5] = '\0';
-	return xasprintf("lambda-cntr-%s-%s", clean, suffix);
+	return xasprintf("lambda-cntr-%s%s%s", clean, *clean ? "-" : "", suffix);
 }
 
 static json_t *labels(const struct lambda_agent_params *p)

@@ -41,7 +41,8 @@ struct lambda_agent_params {
 /* The Pod object to POST. New reference. */
 json_t *lambda_agent_manifest(const struct lambda_agent_params *p);
 
-/* "lambda-cntr-<node>-<5 random chars>", node sanitized to a valid pod name. malloc'd. */
+/* "lambda-cntr-<node>-<5 random chars>": a DNS label of at most 63 characters (the node name
+ * lower-cased, other characters as '-', cut to fit). malloc'd. */
 char *lambda_agent_name(const char *node);
 
 /* A new random session ID (16 hex digits). malloc'd. */

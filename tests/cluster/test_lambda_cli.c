@@ -386,18 +386,34 @@ static void test_session_argv_marks_the_session_and_runs_cntr_itself(void **stat
 	strv_free(end);
 }
 
+static void assert_dns_label(const char *name)
+{
+	assert_in_range(strlen(name), 1, 63);
+	assert_true(name[0] != '-' && name[strlen(name) - 1] != '-');
+	for (const char *p = name; *p; p++)
+		assert_non_null(strchr("abcdefghijklmnopqrstuvwxyz0123456789-", *p));
+}
+
 static void test_agent_name_is_a_valid_pod_name(void **state)
 {
 	char *a = lambda_agent_name("Worker_1.Example.com");
 	char *b = lambda_agent_name("Worker_1.Example.com");
+	/* Node names may be 253 characters long; a cut must not leave "-." or "--x" behind. */
+	char *c = lambda_agent_name("ip-10-0-1-2.eu-west-1.compute.internal.very-long-domain.example.com");
+	char *d = lambda_agent_name("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbb");
 
-	assert_int_equal(strncmp(a, "lambda-cntr-worker-1.example.com-", 33), 0);
+	assert_int_equal(strncmp(a, "lambda-cntr-worker-1-example-com-", 33), 0);
 	assert_int_equal(strlen(a), 33 + 5);
-	for (const char *p = a; *p; p++)
-		assert_non_null(strchr("abcdefghijklmnopqrstuvwxyz0123456789-.", *p));
+	assert_dns_label(a);
 	assert_string_not_equal(a, b); /* random suffix: two clients do not clash */
+	assert_int_equal(strncmp(c, "lambda-cntr-ip-10-0-1-2-eu-west-1-compute-internal-", 51), 0);
+	assert_dns_label(c);
+	assert_dns_label(d);
+	assert_null(strstr(d, "--"));
 	free(a);
 	free(b);
+	free(c);
+	free(d);
 }
 
 static void test_agent_failure_reasons(void **state)
