@@ -104,7 +104,7 @@ static char *pod_path(const char *ns, const char *name)
 	return xasprintf("%s/%s", base, esc);
 }
 
-static void delete_quietly(const struct kube_config *cfg, const char *ns, const char *name)
+static void delete_quietly(struct kube_config *cfg, const char *ns, const char *name)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
 	_cleanup_free_ char *path = pod_path(ns, name);
@@ -121,7 +121,7 @@ static const char *agent_image(const json_t *pod)
 	return json_str(json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0), "image");
 }
 
-int lambda_agent_find(const struct kube_config *cfg, const char *ns, const char *node,
+int lambda_agent_find(struct kube_config *cfg, const char *ns, const char *node,
 		      const char *image, struct lambda_agent *a, struct cntr_err *err)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
@@ -158,7 +158,7 @@ int lambda_agent_find(const struct kube_config *cfg, const char *ns, const char 
 	return 0;
 }
 
-static int create_agent(const struct kube_config *cfg, const struct lambda_agent_params *params,
+static int create_agent(struct kube_config *cfg, const struct lambda_agent_params *params,
 			struct lambda_agent *a, char **rv, struct cntr_err *err)
 {
 	_cleanup_free_ char *path = pods_path(params->namespace);
@@ -250,7 +250,7 @@ static uint64_t now_ms(void)
 }
 
 /* After a 410 Gone: GET the pod, judge it, and continue from its resourceVersion. */
-static int relist(const struct kube_config *cfg, const struct lambda_agent *a, struct wait_state *w,
+static int relist(struct kube_config *cfg, const struct lambda_agent *a, struct wait_state *w,
 		  struct cntr_err *err)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
@@ -263,7 +263,7 @@ static int relist(const struct kube_config *cfg, const struct lambda_agent *a, s
 	return on_agent_event(&ev, w, err);
 }
 
-static int wait_ready(const struct kube_config *cfg, const struct lambda_agent *a, const char *rv,
+static int wait_ready(struct kube_config *cfg, const struct lambda_agent *a, const char *rv,
 		      uint64_t timeout_s, struct cntr_err *err)
 {
 	struct wait_state w = { .name = a->name, .last_rv = xstrdup(rv) };
@@ -303,7 +303,7 @@ static int wait_ready(const struct kube_config *cfg, const struct lambda_agent *
 	return r;
 }
 
-int lambda_agent_start(const struct kube_config *cfg, const struct lambda_agent_params *params,
+int lambda_agent_start(struct kube_config *cfg, const struct lambda_agent_params *params,
 		       uint64_t timeout_s, struct lambda_agent *a, struct cntr_err *err)
 {
 	_cleanup_free_ char *rv = NULL;
@@ -318,7 +318,7 @@ int lambda_agent_start(const struct kube_config *cfg, const struct lambda_agent_
 	return 0;
 }
 
-bool lambda_agent_is_running(const struct kube_config *cfg, const struct lambda_agent *a)
+bool lambda_agent_is_running(struct kube_config *cfg, const struct lambda_agent *a)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
 	_cleanup_free_ char *path = pod_path(a->namespace, a->name);
@@ -330,7 +330,7 @@ bool lambda_agent_is_running(const struct kube_config *cfg, const struct lambda_
 }
 
 /* Exec one of the agent's small programs; its stdout (trailing whitespace cut) in *output. */
-static int run_agent_program(const struct kube_config *cfg, const struct lambda_agent *a, char **argv,
+static int run_agent_program(struct kube_config *cfg, const struct lambda_agent *a, char **argv,
 			     char **output, struct cntr_err *err)
 {
 	_cleanup_close_ int out = memfd_create("lambda-cntr-agent-out", MFD_CLOEXEC);
@@ -357,7 +357,7 @@ static int run_agent_program(const struct kube_config *cfg, const struct lambda_
 	return 0;
 }
 
-int lambda_agent_count_others(const struct kube_config *cfg, const struct lambda_agent *a,
+int lambda_agent_count_others(struct kube_config *cfg, const struct lambda_agent *a,
 			      const char *session_id, int *count, struct cntr_err *err)
 {
 	_cleanup_strv_ char **argv = lambda_agent_count_others_argv(session_id);
@@ -373,7 +373,7 @@ int lambda_agent_count_others(const struct kube_config *cfg, const struct lambda
 	return 0;
 }
 
-int lambda_agent_end_session(const struct kube_config *cfg, const struct lambda_agent *a,
+int lambda_agent_end_session(struct kube_config *cfg, const struct lambda_agent *a,
 			     const char *session_id, struct cntr_err *err)
 {
 	_cleanup_strv_ char **argv = lambda_agent_end_session_argv(session_id);
@@ -384,7 +384,7 @@ int lambda_agent_end_session(const struct kube_config *cfg, const struct lambda_
 	return 0;
 }
 
-int lambda_agent_delete(const struct kube_config *cfg, const struct lambda_agent *a,
+int lambda_agent_delete(struct kube_config *cfg, const struct lambda_agent *a,
 			struct cntr_err *err)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };

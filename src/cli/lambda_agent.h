@@ -20,13 +20,13 @@ struct lambda_agent {
 /* A ready, not terminating agent running `image` on `node` in `ns` -> 0 and a filled; none -> 1.
  * (An agent with another image has other tools: the user asked for these.) Agents that already
  * finished (idle exit) are deleted on the way. */
-int lambda_agent_find(const struct kube_config *cfg, const char *ns, const char *node,
+int lambda_agent_find(struct kube_config *cfg, const char *ns, const char *node,
 		      const char *image, struct lambda_agent *a, struct cntr_err *err);
 
 /* POST a new agent, then WATCH it until Ready; fails (125) with the pod's real reason
  * (ErrImagePull/ImagePullBackOff + message, Pending: Unschedulable, forbidden...) or after
  * timeout_s. a->name is set as soon as the pod exists so the caller can clean it up. */
-int lambda_agent_start(const struct kube_config *cfg, const struct lambda_agent_params *params,
+int lambda_agent_start(struct kube_config *cfg, const struct lambda_agent_params *params,
 		       uint64_t timeout_s, struct lambda_agent *a, struct cntr_err *err);
 
 /* Why the agent cannot become ready, or NULL while it still may (malloc'd). Exposed for unit
@@ -35,17 +35,17 @@ char *lambda_agent_failure(const json_t *pod);
 bool lambda_agent_pod_ready(const json_t *pod);
 
 /* Whether the agent pod exists and runs (after an exec failed to start: was it the agent?). */
-bool lambda_agent_is_running(const struct kube_config *cfg, const struct lambda_agent *a);
+bool lambda_agent_is_running(struct kube_config *cfg, const struct lambda_agent *a);
 
 /* Number of sessions in the agent right now other than session_id (ours). */
-int lambda_agent_count_others(const struct kube_config *cfg, const struct lambda_agent *a,
+int lambda_agent_count_others(struct kube_config *cfg, const struct lambda_agent *a,
 			      const char *session_id, int *count, struct cntr_err *err);
 
 /* End what is left of session_id in the agent (after an interrupt). */
-int lambda_agent_end_session(const struct kube_config *cfg, const struct lambda_agent *a,
+int lambda_agent_end_session(struct kube_config *cfg, const struct lambda_agent *a,
 			     const char *session_id, struct cntr_err *err);
 
-int lambda_agent_delete(const struct kube_config *cfg, const struct lambda_agent *a,
+int lambda_agent_delete(struct kube_config *cfg, const struct lambda_agent *a,
 			struct cntr_err *err);
 
 void lambda_agent_clear(struct lambda_agent *a);

@@ -269,7 +269,7 @@ int lambda_target_from_pod(const json_t *pod, const char *container, struct lamb
 	return 0;
 }
 
-int lambda_target_resolve(const struct kube_config *cfg, const char *ns, const char *pod,
+int lambda_target_resolve(struct kube_config *cfg, const char *ns, const char *pod,
 			  const char *container, struct lambda_target *t, struct cntr_err *err)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };

@@ -20,7 +20,7 @@ struct lambda_target {
  * terminating pod's container may be). Errors (125) name the pod and namespace, list every
  * container when the choice is ambiguous or wrong, and give the phase/state (with the last
  * termination of a restarting container) when it is not running. */
-int lambda_target_resolve(const struct kube_config *cfg, const char *ns, const char *pod,
+int lambda_target_resolve(struct kube_config *cfg, const char *ns, const char *pod,
 			  const char *container, struct lambda_target *t, struct cntr_err *err);
 
 /* The same checks on an already fetched pod object (unit tests, no I/O). */

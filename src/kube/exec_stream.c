@@ -88,6 +88,7 @@ struct exec_session {
 	bool stdin_open;
 	bool peer_closed;          /* EOF or close frame */
 	uint16_t close_code;
+	int refused_status;        /* HTTP status of a refused upgrade, else 0 */
 	time_t last_sent;          /* CLOCK_MONOTONIC seconds of the last frame sent */
 	struct kube_terminal terminal;
 	struct kube_resize_watch resize;
@@ -230,6 +231,7 @@ static int fail_refused_upgrade(struct exec_session *s, const struct kube_upgrad
 	_cleanup_free_ char *msg = NULL, *body = NULL;
 	size_t len = 0;
 
+	s->refused_status = resp->status;
 	bytebuf_consume(&s->in, resp->head_len);
 	while (!kube_upgrade_error_body(resp, (const char *)s->in.data, s->in.len, s->peer_closed, &body, &len)) {
 		/* Bounded: a server that neither finishes nor closes gets the benefit of the doubt
@@ -477,15 +479,31 @@ static int run_session(struct exec_session *s, const struct kube_config *cfg, co
 	return r;
 }
 
-int kube_exec(const struct kube_config *cfg, const char *ns, const char *pod, const char *container,
+/* One attempt: connect, upgrade, relay. *refused is the HTTP status of a refused upgrade. */
+static int exec_once(const struct kube_config *cfg, const char *path, const struct kube_exec_opts *opts,
+		     int *exit_code, int *refused, struct cntr_err *err)
+{
+	struct exec_session s = { .sock = CURL_SOCKET_BAD, .terminal = { .fd = -1 }, .resize = { .fd = -1 } };
+	int r;
+
+	s.opts = opts;
+	s.stdin_open = opts->forward_stdin;
+	ws_parser_init(&s.parser);
+	r = run_session(&s, cfg, path, exit_code, err);
+	*refused = s.refused_status;
+	exec_session_free(&s);
+	return r;
+}
+
+int kube_exec(struct kube_config *cfg, const char *ns, const char *pod, const char *container,
 	      char *const argv[], const struct kube_exec_opts *opts, int *exit_code,
 	      struct cntr_err *err)
 {
 	struct kube_exec_opts defaults;
-	struct exec_session s = { .sock = CURL_SOCKET_BAD, .terminal = { .fd = -1 }, .resize = { .fd = -1 } };
+	struct cntr_err renew_err = { 0 };
 	_cleanup_free_ char *path = NULL;
 	struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
-	int r = 0;
+	int r, refused = 0;
 
 	if (!opts) {
 		kube_exec_opts_init(&defaults);
@@ -493,16 +511,22 @@ int kube_exec(const struct kube_config *cfg, const char *ns, const char *pod, co
 	}
 	if (!argv || !argv[0])
 		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "exec: no command given");
-	s.opts = opts;
-	s.stdin_open = opts->forward_stdin;
-	ws_parser_init(&s.parser);
+	if (kube_config_renew_expired(cfg, err) < 0)
+		return -1;
 	path = kube_exec_path(ns, pod, container, argv, opts);
 	/* A closed local stdout (`| head`) must end the session with an error we report, not kill
 	 * the process before the caller can clean up. */
 	sigemptyset(&ignore.sa_mask);
 	sigaction(SIGPIPE, &ignore, &old_pipe);
-	r = run_session(&s, cfg, path, exit_code, err);
+	r = exec_once(cfg, path, opts, exit_code, &refused, err);
+	/* A refused upgrade has not run anything yet: safe to renew the credential and retry. */
+	if (r < 0 && refused == 401) {
+		int renewed = kube_config_renew_after_unauthorized(cfg, &renew_err);
+		if (renewed > 0)
+			r = exec_once(cfg, path, opts, exit_code, &refused, err);
+		else if (renewed < 0)
+			cntr_err_hint(err, "renewing the credentials failed: %s", renew_err.msg);
+	}
 	sigaction(SIGPIPE, &old_pipe, NULL);
-	exec_session_free(&s);
 	return r;
 }

@@ -43,7 +43,7 @@ enum { KUBE_EXEC_DONE = 0, KUBE_EXEC_INTERRUPTED = 1 };
  * status arrived, or a Failure status that is not an exit code (see exec_status.h).
  * During the call SIGPIPE is ignored (a closed local stdout becomes an error) and, with a tty,
  * a SIGWINCH handler is installed; both are restored before returning. */
-int kube_exec(const struct kube_config *cfg, const char *ns, const char *pod, const char *container,
+int kube_exec(struct kube_config *cfg, const char *ns, const char *pod, const char *container,
 	      char *const argv[], const struct kube_exec_opts *opts, int *exit_code,
 	      struct cntr_err *err);
 

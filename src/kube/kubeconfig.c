@@ -210,10 +210,52 @@ static int apply_cluster(struct kube_config *cfg, struct kc_set *set, struct cnt
 	return 0;
 }
 
+/* The legacy auth-provider plugins. kubectl 1.26 removed gcp and azure (exec plugins replace
+ * them); oidc remains: its id-token is the bearer token (refreshing it with the identity
+ * provider is not done here; `kubelogin` as an exec plugin does that). */
+static const struct {
+	const char *name;
+	const char *replacement; /* NULL: supported */
+} auth_providers[] = {
+	{ "oidc", NULL },
+	{ "gcp", "install gke-gcloud-auth-plugin and run `gcloud container clusters get-credentials` again" },
+	{ "azure", "use kubelogin: `kubelogin convert-kubeconfig -l azurecli`" },
+};
+
+static int apply_auth_provider(struct kube_config *cfg, struct kc_file *f, yaml_node_t *provider,
+			       struct cntr_err *err)
+{
+	const char *name = NULL, *id_token = NULL;
+	yaml_node_t *config = kc_map_get(f, provider, "config");
+
+	if (kc_get_string(f, provider, "name", "users", cfg->user_name, "user.auth-provider", &name, err) < 0)
+		return -1;
+	for (size_t i = 0; name && i < sizeof(auth_providers) / sizeof(auth_providers[0]); i++) {
+		if (strcmp(name, auth_providers[i].name) != 0)
+			continue;
+		if (auth_providers[i].replacement) {
+			cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s: users[\"%s\"].user.auth-provider: the \"%s\" "
+				  "auth-provider was removed from kubectl and is not supported; %s", f->path,
+				  cfg->user_name, name, auth_providers[i].replacement);
+			return -1;
+		}
+		if (config && kc_get_string(f, config, "id-token", "users", cfg->user_name,
+					    "user.auth-provider.config", &id_token, err) < 0)
+			return -1;
+		if (!id_token || !*id_token)
+			return kc_fail_key(err, f, "users", cfg->user_name, "user.auth-provider.config.id-token",
+					   "missing: log in again (e.g. with kubelogin) to get a token");
+		cfg->token = xstrdup(id_token);
+		return 0;
+	}
+	return kc_fail_key(err, f, "users", cfg->user_name, "user.auth-provider.name",
+			   "unsupported auth-provider (only oidc is; use an exec credential plugin instead)");
+}
+
 static int apply_user(struct kube_config *cfg, struct kc_set *set, struct cntr_err *err)
 {
 	struct kc_file *f = NULL;
-	yaml_node_t *user, *exec;
+	yaml_node_t *user, *exec, *provider;
 
 	if (!cfg->user_name || !*cfg->user_name)
 		return 0; /* anonymous */
@@ -223,6 +265,9 @@ static int apply_user(struct kube_config *cfg, struct kc_set *set, struct cntr_e
 				 set->source, cfg->context_name, cfg->user_name);
 	if (apply_fields(cfg, user_fields, sizeof(user_fields) / sizeof(user_fields[0]), f, user,
 			 "users", cfg->user_name, "user", err) < 0)
+		return -1;
+	provider = kc_map_get(f, user, "auth-provider");
+	if (provider && !kc_is_null(provider) && !cfg->token && apply_auth_provider(cfg, f, provider, err) < 0)
 		return -1;
 	exec = kc_map_get(f, user, "exec");
 	if (exec && !(exec->type == YAML_SCALAR_NODE && kc_is_null(exec)) &&

@@ -16,6 +16,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 struct cntr_err;
 
@@ -70,6 +71,8 @@ struct kube_config {
 	bool namespace_from_config; /* false when `namespace` is the "default" fallback */
 
 	bool credentials_resolved; /* set by kube_config_resolve_credentials */
+	time_t credential_expiry;  /* the exec plugin's expirationTimestamp; 0 = none given */
+	bool token_from_file;      /* token was read from token_file (renewable by re-reading) */
 };
 
 struct kube_config_opts {
@@ -94,6 +97,17 @@ int kube_config_load_buffer(const char *path, const char *yaml, size_t len,
  * exec_credential.h) and store its token / client cert+key in cfg. kube_config_load calls it
  * unless opts->skip_credentials. Idempotent. */
 int kube_config_resolve_credentials(struct kube_config *cfg, struct cntr_err *err);
+
+/* Credentials can go stale during a long session: exec plugin tokens expire (EKS after 15
+ * minutes) and projected service-account token files are rotated. As client-go does:
+ *  - kube_config_renew_expired, before every request: runs the exec plugin again when its
+ *    credential's expirationTimestamp has passed (or is about to).
+ *  - kube_config_renew_after_unauthorized, after a 401: runs the exec plugin again and re-reads
+ *    a tokenFile; the caller retries the request once when it returns 1.
+ * Both return 1 when the credentials were renewed, 0 when there was nothing to renew, -1 with
+ * err when the plugin or the file failed. */
+int kube_config_renew_expired(struct kube_config *cfg, struct cntr_err *err);
+int kube_config_renew_after_unauthorized(struct kube_config *cfg, struct cntr_err *err);
 
 void kube_config_free(struct kube_config *cfg);
 

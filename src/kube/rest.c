@@ -54,8 +54,8 @@ static int fail_from_status(const struct kube_config *cfg, struct kube_http *h, 
 	return -1;
 }
 
-int kube_request(const struct kube_config *cfg, const char *method, const char *path,
-		 const json_t *body, struct kube_response *resp, struct cntr_err *err)
+static int request_once(const struct kube_config *cfg, const char *method, const char *path,
+			const json_t *body, struct kube_response *resp, struct cntr_err *err)
 {
 	_cleanup_kube_http_ struct kube_http h = { 0 };
 	_cleanup_bytebuf_ struct bytebuf received = { 0 };
@@ -90,6 +90,30 @@ int kube_request(const struct kube_config *cfg, const char *method, const char *
 	if (resp->http_status >= 200 && resp->http_status < 300)
 		return parse_success_body(&h, method, &received, resp, err);
 	return fail_from_status(cfg, &h, method, &received, resp, err);
+}
+
+int kube_request(struct kube_config *cfg, const char *method, const char *path,
+		 const json_t *body, struct kube_response *resp, struct cntr_err *err)
+{
+	struct cntr_err renew_err = { 0 };
+	int r;
+
+	memset(resp, 0, sizeof(*resp));
+	if (kube_config_renew_expired(cfg, err) < 0)
+		return -1;
+	r = request_once(cfg, method, path, body, resp, err);
+	if (r == 0 || resp->http_status != 401)
+		return r;
+	/* Expired or revoked before its time: renew once and try again, as kubectl does. */
+	switch (kube_config_renew_after_unauthorized(cfg, &renew_err)) {
+	case 1:
+		kube_response_clear(resp);
+		return request_once(cfg, method, path, body, resp, err);
+	case -1:
+		return cntr_err_hint(err, "renewing the credentials failed: %s", renew_err.msg);
+	default:
+		return r;
+	}
 }
 
 void kube_response_clear(struct kube_response *resp)

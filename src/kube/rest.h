@@ -18,23 +18,23 @@ struct kube_response {
  * (or an empty body). Otherwise -1 with err->code CNTR_EXIT_FAILURE, err->msg the Status
  * message (`pods "web" not found`), and resp->http_status kept so callers can tell 404 from
  * 403. resp must be released with kube_response_clear in both cases. */
-int kube_request(const struct kube_config *cfg, const char *method, const char *path,
+int kube_request(struct kube_config *cfg, const char *method, const char *path,
 		 const json_t *body, struct kube_response *resp, struct cntr_err *err);
 
-static inline int kube_get(const struct kube_config *cfg, const char *path,
+static inline int kube_get(struct kube_config *cfg, const char *path,
 			   struct kube_response *resp, struct cntr_err *err)
 {
 	return kube_request(cfg, "GET", path, NULL, resp, err);
 }
 
-static inline int kube_post(const struct kube_config *cfg, const char *path, const json_t *body,
+static inline int kube_post(struct kube_config *cfg, const char *path, const json_t *body,
 			    struct kube_response *resp, struct cntr_err *err)
 {
 	return kube_request(cfg, "POST", path, body, resp, err);
 }
 
 /* body: DeleteOptions (e.g. {"gracePeriodSeconds":1}) or NULL. */
-static inline int kube_delete(const struct kube_config *cfg, const char *path, const json_t *body,
+static inline int kube_delete(struct kube_config *cfg, const char *path, const json_t *body,
 			      struct kube_response *resp, struct cntr_err *err)
 {
 	return kube_request(cfg, "DELETE", path, body, resp, err);

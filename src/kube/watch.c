@@ -213,19 +213,15 @@ static int watch_outcome(struct watch_transfer *t, CURLcode rc, struct cntr_err 
 	return KUBE_WATCH_ENDED;
 }
 
-int kube_watch(const struct kube_config *cfg, const char *path, const struct kube_watch_opts *opts,
-	       kube_watch_cb cb, void *userdata, struct cntr_err *err)
+static int watch_once(const struct kube_config *cfg, const char *path, const struct kube_watch_opts *opts,
+		      kube_watch_cb cb, void *userdata, long *http_status, struct cntr_err *err)
 {
-	static const struct kube_watch_opts no_opts;
 	_cleanup_kube_http_ struct kube_http h = { 0 };
-	_cleanup_free_ char *full = NULL;
+	_cleanup_free_ char *full = watch_path(path, opts);
 	struct watch_transfer t = { .h = &h, .err = err };
 	CURLcode rc;
 	int r;
 
-	if (!opts)
-		opts = &no_opts;
-	full = watch_path(path, opts);
 	if (kube_http_open(&h, cfg, full, NULL, err) < 0)
 		return -1;
 	kube_watch_decoder_init(&t.decoder, cb, userdata);
@@ -236,7 +232,33 @@ int kube_watch(const struct kube_config *cfg, const char *path, const struct kub
 		curl_easy_setopt(h.curl, CURLOPT_TIMEOUT_MS, (long)opts->timeout_ms);
 	rc = curl_easy_perform(h.curl);
 	r = watch_outcome(&t, rc, err);
+	curl_easy_getinfo(h.curl, CURLINFO_RESPONSE_CODE, http_status);
 	kube_watch_decoder_free(&t.decoder);
 	bytebuf_free(&t.error_body);
 	return r;
+}
+
+int kube_watch(struct kube_config *cfg, const char *path, const struct kube_watch_opts *opts,
+	       kube_watch_cb cb, void *userdata, struct cntr_err *err)
+{
+	static const struct kube_watch_opts no_opts;
+	struct cntr_err renew_err = { 0 };
+	long http_status = 0;
+	int r;
+
+	if (!opts)
+		opts = &no_opts;
+	if (kube_config_renew_expired(cfg, err) < 0)
+		return -1;
+	r = watch_once(cfg, path, opts, cb, userdata, &http_status, err);
+	if (r >= 0 || http_status != 401)
+		return r;
+	switch (kube_config_renew_after_unauthorized(cfg, &renew_err)) {
+	case 1:
+		return watch_once(cfg, path, opts, cb, userdata, &http_status, err);
+	case -1:
+		return cntr_err_hint(err, "renewing the credentials failed: %s", renew_err.msg);
+	default:
+		return r;
+	}
 }

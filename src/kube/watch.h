@@ -47,7 +47,7 @@ enum {
 /* Watch `path` (a collection, e.g. /api/v1/namespaces/NS/pods) until one of the results above,
  * or -1 with err on failure (HTTP error with the Status message, an ERROR event other than
  * 410, an unparsable event, an interrupt via kube_http_set_interrupt_flag). */
-int kube_watch(const struct kube_config *cfg, const char *path, const struct kube_watch_opts *opts,
+int kube_watch(struct kube_config *cfg, const char *path, const struct kube_watch_opts *opts,
 	       kube_watch_cb cb, void *userdata, struct cntr_err *err);
 
 /* --- The decoder behind kube_watch, exposed for unit tests. --- */

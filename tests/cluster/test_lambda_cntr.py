@@ -359,6 +359,54 @@ class LambdaCntrTests(ClusterTestCase):
                 users = {u for u, *_ in c.server.requests[before:]}
                 self.assertEqual(users, {user})
 
+    def counting_plugin_kubeconfig(self, expiry):
+        """An exec plugin that issues tok-run-N on its Nth run (N counted in a file)."""
+        c = self.cluster
+        runs = os.path.join(c.tmp, "plugin-runs")
+        plugin = c.write("counting-plugin", (
+            "#!/bin/sh\n"
+            "n=$(cat %s 2>/dev/null || echo 0); n=$((n+1)); echo $n > %s\n"
+            "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+            "\"status\":{\"token\":\"tok-run-%%s\",\"expirationTimestamp\":\"%s\"}}\\n' $n\n") % (
+                runs, runs, expiry), mode=0o755)
+        kubeconfig = c.kubeconfig_from("kc-counting", [(
+            "- name: me\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+            "      command: %s\n      interactiveMode: Never\n") % plugin])
+
+        def run_count():
+            with open(runs) as f:
+                return int(f.read())
+        return kubeconfig, run_count
+
+    def test_exec_plugin_token_revoked_during_a_session_is_renewed_for_the_cleanup(self):
+        # EKS tokens live 15 minutes: a longer session must still clean up after itself.
+        c = self.cluster
+        c.target_pod("web")
+        kubeconfig, run_count = self.counting_plugin_kubeconfig("2099-01-01T00:00:00Z")
+        c.server.tokens["tok-run-1"] = "erin"
+        p = c.start("execute", "--kubeconfig", kubeconfig, "web", "--", "sh", "-c", "echo started; read x; exit 4")
+        self.assertEqual(p.stdout.readline(), b"started\n")
+        del c.server.tokens["tok-run-1"]
+        c.server.tokens["tok-run-2"] = "erin"
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+        self.assertEqual(p.wait(timeout=60), 4)
+        self.assertEqual(run_count(), 2)
+        self.assertEqual(c.wait_no_agents(), [], "the agent was not deleted with the renewed token")
+
+    def test_expired_exec_credential_is_renewed_before_each_request(self):
+        c = self.cluster
+        c.target_pod("web")
+        kubeconfig, run_count = self.counting_plugin_kubeconfig("2001-01-01T00:00:00.25Z")
+        for n in range(1, 100):
+            c.server.tokens["tok-run-%d" % n] = "erin"
+        before = len(c.server.requests)
+        r = c.run("execute", "--kubeconfig", kubeconfig, "web", "--", "echo", "ok")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"ok\n")
+        requests = len(c.server.requests) - before
+        self.assertGreaterEqual(run_count(), requests, "a request went out with an expired credential")
+
     def test_token_file_and_in_cluster_service_account(self):
         c = self.cluster
         c.store.namespaces.add("team")

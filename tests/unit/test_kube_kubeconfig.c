@@ -406,6 +406,8 @@ static const char plugin_script[] =
 	"wrongapi) echo '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}';;\n"
 	"empty) echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{}}';;\n"
 	"fail) echo 'login required' >&2; exit 1;;\n"
+	"expired) n=$(cat \"${0%/*}/runs\" 2>/dev/null || echo 0); n=$((n+1)); echo $n > \"${0%/*}/runs\"\n"
+	"  echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"tok-'$n'\",\"expirationTimestamp\":\"2000-01-01T00:00:00.5Z\"}}';;\n"
 	"esac\n";
 
 static int load_with_plugin_mode(const char *mode, struct kube_config **cfg, struct cntr_err *err)
@@ -464,6 +466,81 @@ static void test_exec_plugin_failures_are_reported(void **state)
 			fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].mode, err.msg, cases[i].expect);
 		assert_null(cfg);
 	}
+}
+
+static void test_exec_plugin_credential_is_renewed_when_expired_or_refused(void **state)
+{
+	struct kube_config *cfg = NULL;
+	struct cntr_err err = { 0 };
+
+	if (load_with_plugin_mode("expired", &cfg, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(cfg->token, "tok-1");
+	assert_int_equal(cfg->credential_expiry, 946684800);
+	assert_int_equal(kube_config_renew_expired(cfg, &err), 1);
+	assert_string_equal(cfg->token, "tok-2");
+	assert_int_equal(kube_config_renew_after_unauthorized(cfg, &err), 1);
+	assert_string_equal(cfg->token, "tok-3");
+	kube_config_free(cfg);
+
+	/* Valid until 2030: nothing to renew before a request; a 401 still renews it. */
+	assert_int_equal(load_with_plugin_mode("token", &cfg, &err), 0);
+	assert_int_equal(kube_config_renew_expired(cfg, &err), 0);
+	assert_int_equal(kube_config_renew_after_unauthorized(cfg, &err), 1);
+	assert_string_equal(cfg->token, "plugin-token");
+	/* A plugin failing on renewal is an error naming it. */
+	write_file("plugin.sh", "#!/bin/sh\necho 'session expired, log in' >&2\nexit 1\n", 0755);
+	assert_int_equal(kube_config_renew_after_unauthorized(cfg, &err), -1);
+	assert_non_null(strstr(err.msg, "plugin.sh failed with exit status 1"));
+	kube_config_free(cfg);
+}
+
+static void test_token_file_is_read_again_after_a_401_but_not_a_static_token(void **state)
+{
+	struct kube_config *cfg;
+	struct cntr_err err = { 0 };
+
+	write_file("token", "old\n", 0600);
+	write_file("tf.yaml",
+		   "clusters:\n- name: c\n  cluster: {server: 'https://h'}\n"
+		   "users:\n- name: u\n  user: {tokenFile: token}\n- name: s\n  user: {token: static}\n"
+		   "contexts:\n- name: x\n  context: {cluster: c, user: u}\n- name: y\n  context: {cluster: c, user: s}\n"
+		   "current-context: x\n", 0600);
+	cfg = load_ok(tmp_path("tf.yaml"), NULL);
+	write_file("token", "rotated\n", 0600);
+	assert_int_equal(kube_config_renew_expired(cfg, &err), 0);
+	assert_string_equal(cfg->token, "old");
+	assert_int_equal(kube_config_renew_after_unauthorized(cfg, &err), 1);
+	assert_string_equal(cfg->token, "rotated");
+	kube_config_free(cfg);
+	cfg = load_ok(tmp_path("tf.yaml"), "y");
+	assert_int_equal(kube_config_renew_after_unauthorized(cfg, &err), 0);
+	assert_string_equal(cfg->token, "static");
+	kube_config_free(cfg);
+}
+
+static void test_auth_provider_oidc_token_or_a_clear_error(void **state)
+{
+	static const char base[] = "clusters:\n- name: c\n  cluster: {server: 'https://h'}\n"
+				   "contexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n"
+				   "users:\n- name: u\n  user:\n    auth-provider:\n";
+	char yaml[1024];
+	struct kube_config *cfg;
+
+	snprintf(yaml, sizeof(yaml), "%s      name: oidc\n      config: {client-id: k, id-token: eyJ.id.tok}\n", base);
+	write_file("oidc.yaml", yaml, 0600);
+	cfg = load_ok(tmp_path("oidc.yaml"), NULL);
+	assert_string_equal(cfg->token, "eyJ.id.tok");
+	kube_config_free(cfg);
+
+	snprintf(yaml, sizeof(yaml), "%s      name: gcp\n      config: {cmd-path: /usr/bin/gcloud}\n", base);
+	expect_error(yaml, "gke-gcloud-auth-plugin");
+	snprintf(yaml, sizeof(yaml), "%s      name: azure\n", base);
+	expect_error(yaml, "kubelogin");
+	snprintf(yaml, sizeof(yaml), "%s      name: oidc\n      config: {client-id: k}\n", base);
+	expect_error(yaml, "auth-provider.config.id-token");
+	snprintf(yaml, sizeof(yaml), "%s      name: openstack\n", base);
+	expect_error(yaml, "unsupported auth-provider");
 }
 
 static void test_missing_exec_plugin_shows_install_hint(void **state)
@@ -621,6 +698,9 @@ int main(void)
 		T(test_exec_plugin_token_is_used),
 		T(test_exec_plugin_client_certificate_is_used),
 		T(test_exec_plugin_failures_are_reported),
+		T(test_exec_plugin_credential_is_renewed_when_expired_or_refused),
+		T(test_token_file_is_read_again_after_a_401_but_not_a_static_token),
+		T(test_auth_provider_oidc_token_or_a_clear_error),
 		T(test_missing_exec_plugin_shows_install_hint),
 		T(test_in_cluster_service_account),
 		T(test_kubeconfig_takes_precedence_over_in_cluster),
