@@ -158,6 +158,21 @@ int lambda_agent_find(struct kube_config *cfg, const char *ns, const char *node,
 	return 0;
 }
 
+/* Admission refusals a user can act on: Pod Security (the agent is privileged with hostPID,
+ * which only the "privileged" level allows) and quota/limit ranges. Returns -1. */
+static int hint_for_refused_agent(struct cntr_err *err, const char *ns)
+{
+	if (strstr(err->msg, "PodSecurity"))
+		return cntr_err_hint(err, "the agent must be privileged with hostPID: run it in a namespace whose Pod "
+				     "Security level allows that (--agent-namespace NS, or label the namespace "
+				     "pod-security.kubernetes.io/enforce=privileged)");
+	if (strstr(err->msg, "exceeded quota") || strstr(err->msg, "failed quota") ||
+	    strstr(err->msg, "per Container"))
+		return cntr_err_hint(err, "namespace %s limits resources (ResourceQuota/LimitRange); use "
+				     "--agent-namespace for a namespace without them", ns);
+	return -1;
+}
+
 static int create_agent(struct kube_config *cfg, const struct lambda_agent_params *params,
 			struct lambda_agent *a, char **rv, struct cntr_err *err)
 {
@@ -183,9 +198,11 @@ static int create_agent(struct kube_config *cfg, const struct lambda_agent_param
 			return 0;
 		}
 		/* A name clash with another client's agent: draw another suffix. */
-		if (resp.http_status != 409 || attempt == CREATE_ATTEMPTS)
-			return cntr_err_prefix(err, "creating the agent pod on node %s in namespace %s: ",
-					       params->node, params->namespace);
+		if (resp.http_status != 409 || attempt == CREATE_ATTEMPTS) {
+			cntr_err_prefix(err, "creating the agent pod on node %s in namespace %s: ", params->node,
+					params->namespace);
+			return hint_for_refused_agent(err, params->namespace);
+		}
 	}
 }
 

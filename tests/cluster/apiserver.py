@@ -73,6 +73,7 @@ class ApiServer:
         self.v4_only = v4_only
         self.tokens = dict(tokens or {})        # bearer token -> user name
         self.forbidden = set()                  # (user or "*", verb, resource)
+        self.pod_security = {}                  # namespace -> enforced level (baseline, restricted)
         self.requests = []                      # (user, method, path, query) of every request
         self.open_watches = 0
         self.expired_watches = 0                # 410 ERROR events sent
@@ -139,6 +140,25 @@ class ApiServer:
                            'the namespace "%s"' % (subject, user, verb, resource, namespace),
                            {"name": name, "kind": resource.split("/")[0]} if name else {"kind": resource})
 
+    def admit_pod_security(self, namespace, name, spec):
+        """Pod Security admission as the API server words it (pod-security.kubernetes.io/enforce
+        on the namespace): baseline and restricted refuse host namespaces and privileged."""
+        level = self.pod_security.get(namespace)
+        if level not in ("baseline", "restricted"):
+            return
+        violations = []
+        hosts = ["%s=true" % k for k in ("hostNetwork", "hostPID", "hostIPC") if spec.get(k)]
+        if hosts:
+            violations.append("host namespaces (%s)" % ", ".join(hosts))
+        privileged = ['"%s"' % c.get("name") for c in spec.get("containers") or []
+                      if (c.get("securityContext") or {}).get("privileged")]
+        if privileged:
+            violations.append("privileged (container%s %s must not set securityContext.privileged=true)" % (
+                "s" if len(privileged) > 1 else "", ", ".join(privileged)))
+        if violations:
+            raise ApiError(403, "Forbidden", 'pods "%s" is forbidden: violates PodSecurity "%s:latest": %s' % (
+                name, level, ", ".join(violations)), {"name": name, "kind": "pods"})
+
     def create(self, namespace, pod):
         if namespace not in self.store.namespaces:
             raise not_found(namespace, "namespaces")
@@ -171,6 +191,7 @@ class ApiServer:
                 name, ", ".join("%s: %s" % c for c in causes)),
                 {"name": name, "kind": "Pod", "causes": [
                     {"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes]})
+        self.admit_pod_security(namespace, name, spec)
         if self.store.get(namespace, name) is not None:
             raise ApiError(409, "AlreadyExists", 'pods "%s" already exists' % name,
                            {"name": name, "kind": "pods"})

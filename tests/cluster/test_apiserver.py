@@ -71,6 +71,16 @@ class StandInTests(unittest.TestCase):
         self.assertEqual(body["message"], 'pods is forbidden: User "alice" cannot create resource "pods" '
                                           'in API group "" in the namespace "default"')
 
+    def test_pod_security_admission_refuses_privileged_host_pid_in_baseline(self):
+        self.server.pod_security["default"] = "baseline"
+        status, body = self.request("POST", "/api/v1/namespaces/default/pods", self.pod(
+            "dbg", hostPID=True, containers=[dict(sleeper("agent"), securityContext={"privileged": True})]))
+        self.assertEqual((status, body["reason"]), (403, "Forbidden"))
+        self.assertEqual(body["message"], 'pods "dbg" is forbidden: violates PodSecurity "baseline:latest": '
+                                          'host namespaces (hostPID=true), privileged (container "agent" must '
+                                          'not set securityContext.privileged=true)')
+        self.assertEqual(self.request("POST", "/api/v1/namespaces/default/pods", self.pod("plain"))[0], 201)
+
     def test_errors_are_status_objects(self):
         status, body = self.request("GET", "/api/v1/namespaces/default/pods/nope")
         self.assertEqual((status, body["reason"], body["message"]), (404, "NotFound", 'pods "nope" not found'))

@@ -170,6 +170,20 @@ class LambdaCntrTests(ClusterTestCase):
                                    rb'create resource "pods/exec" in API group "" in the namespace "default"')
         self.assertEqual(c.wait_no_agents(), [], "the agent we created was left behind")
 
+    def test_pod_security_refusal_names_the_fix_and_agent_namespace_works(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.pod_security["default"] = "baseline"
+        r = c.run("execute", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b'violates PodSecurity "baseline:latest": host namespaces (hostPID=true), privileged '
+                      b'(container "agent" must not set securityContext.privileged=true)', r.stderr)
+        self.assertIn(b"--agent-namespace", r.stderr)
+        self.assertEqual(r.stderr.count(b"\n"), 1, "one line, not a stack of messages")
+        c.store.namespaces.add("debug")
+        self.assertExit(c.run("execute", "--agent-namespace", "debug", "web", "--", "true"), 0)
+        self.assertEqual(c.wait_no_agents("debug"), [])
+
     def test_err_image_pull_fails_fast_with_the_reason_and_cleans_up(self):
         c = self.cluster
         c.target_pod("web")
