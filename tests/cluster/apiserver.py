@@ -448,12 +448,15 @@ class _Handler(BaseHTTPRequestHandler):
             raise bad_request("you must specify at least 1 command")
         names = [c["name"] for c in pod["spec"]["containers"]]
         container = query.get("container", [""])[0]
+        # Any container of the pod can be named, init and ephemeral ones included.
+        others = [c["name"] for key in ("initContainers", "ephemeralContainers")
+                  for c in pod["spec"].get(key) or []]
         if not container:
             if len(names) != 1:
                 raise bad_request("a container name must be specified for pod %s, choose one of: "
                                   "[%s]" % (name, " ".join(names)))
             container = names[0]
-        if container not in names:
+        if container not in names + others:
             raise bad_request("container %s is not valid for pod %s" % (container, name))
         if self.headers.get("Upgrade", "").lower() != "websocket":
             raise bad_request("Upgrade request required")

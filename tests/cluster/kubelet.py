@@ -128,6 +128,13 @@ class Kubelet:
                  "restartCount": 0, "started": False,
                  "state": {"waiting": {"reason": "ContainerCreating"}}}
                 for c in p["spec"]["containers"]]
+            if p["spec"].get("initContainers"):
+                st["conditions"][1] = _condition("Initialized", "False", "ContainersNotInitialized")
+                st["initContainerStatuses"] = [
+                    {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
+                     "restartCount": 0, "started": False,
+                     "state": {"waiting": {"reason": "PodInitializing"}}}
+                    for c in p["spec"]["initContainers"]]
         self._set_status(key, creating)
 
         missing = [c for c in pod["spec"]["containers"]
@@ -158,8 +165,41 @@ class Kubelet:
             step += 1
             runtime.stopping.wait(1.0)
 
+    def _run_init_containers(self, key, runtime, pod):
+        """Init containers in order, as a kubelet runs them: a plain one to completion, a sidecar
+        (restartPolicy Always, 1.29+) started and left running next to the app containers; both
+        reported in initContainerStatuses. False when one failed (the pod then stays in Init)."""
+        for c in pod["spec"].get("initContainers") or []:
+            if runtime.stopping.is_set():
+                return False
+            ctr = node.RuncContainer(pod, c, self.state_dir)
+            started = now_rfc3339()
+            sidecar = c.get("restartPolicy") == "Always"
+            if sidecar:
+                with runtime.lock:
+                    runtime.containers[c["name"]] = ctr
+                state = {"running": {"startedAt": started}}
+            else:
+                code = ctr.wait()
+                ctr.remove()
+                state = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                                        "startedAt": started, "finishedAt": now_rfc3339(),
+                                        "containerID": "containerd://" + ctr.id}}
+
+            def update(p, st, name=c["name"], state=state, ready=sidecar, cid=ctr.id):
+                for cs in st.get("initContainerStatuses", []):
+                    if cs["name"] == name:
+                        cs.update({"ready": ready, "started": ready, "containerID": "containerd://" + cid,
+                                   "state": state})
+            self._set_status(key, update)
+            if "terminated" in state and state["terminated"]["exitCode"] != 0:
+                return False
+        return True
+
     def _start_containers(self, key, runtime, pod):
         host = is_host_pod(pod)
+        if not host and not self._run_init_containers(key, runtime, pod):
+            return
         with runtime.lock:
             if runtime.stopping.is_set():
                 return
@@ -197,7 +237,7 @@ class Kubelet:
         crash_loop = policy == "Always" or (policy == "OnFailure" and code != 0)
 
         def exited(p, st):
-            for cs in st["containerStatuses"]:
+            for cs in st["containerStatuses"] + st.get("initContainerStatuses", []):
                 if cs["name"] != name:
                     continue
                 cs["ready"] = False

@@ -119,6 +119,29 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertIn(b'has no container "nope"; its containers: app, sidecar', r.stderr)
         self.assertEqual(c.agent_creates(), 2, "lookup failures must not create agents")
 
+    def test_sidecar_is_attachable_by_name_and_default_container_annotation_is_honoured(self):
+        # 1.29+ sidecars are init containers with restartPolicy Always, reported in
+        # initContainerStatuses; kubectl picks kubectl.kubernetes.io/default-container.
+        c = self.cluster
+        c.target_pod("mesh", [sleeper("app", ["sh", "-c", "exec sleep 4241"])],
+                     initContainers=[sleeper("setup", ["true"]),
+                                     sleeper("proxy", ["sh", "-c", "exec sleep 4243"], restartPolicy="Always")])
+        r = c.run("execute", "-c", "proxy", "mesh", "--", "cat", "/proc/1/cmdline")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"sleep\x004243\x00")
+        r = c.run("execute", "-c", "setup", "mesh", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b'container "setup" of pod "mesh" in namespace "default" is not running: '
+                      b'Terminated: Completed (exit code 0)', r.stderr)
+
+        c.server.create_pod({"metadata": {"name": "duo", "annotations": {
+            "kubectl.kubernetes.io/default-container": "log"}}, "spec": {"containers": [
+                sleeper("app"), sleeper("log", ["sh", "-c", "exec sleep 4244"])]}})
+        c.server.wait_pod("default", "duo", lambda p: p["status"].get("phase") == "Running")
+        r = c.run("execute", "duo", "--", "cat", "/proc/1/cmdline")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"sleep\x004244\x00")
+
     def test_pod_not_found_names_pod_and_namespace(self):
         c = self.cluster
         r = c.run("execute", "ghost", "--", "true")
