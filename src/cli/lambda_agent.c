@@ -85,8 +85,20 @@ char *lambda_agent_failure(const json_t *pod)
 	}
 	if (strcmp(phase, "Failed") == 0 || strcmp(phase, "Succeeded") == 0) {
 		const char *reason = json_str(status, "reason");
-		return *reason ? xasprintf("%s: %s: %s", phase, reason, json_str(status, "message"))
-			       : xasprintf("%s (the agent's command exited)", phase);
+		const json_t *state = json_object_get(json_array_get(json_object_get(status, "containerStatuses"), 0),
+						      "state");
+		_cleanup_free_ char *text = NULL;
+
+		/* The kubelet refusing the pod (nodeName bypasses the scheduler): OutOfcpu,
+		 * NodeAffinity, Evicted... are the pod's reason. */
+		if (*reason)
+			return xasprintf("%s: %s: %s", phase, reason, json_str(status, "message"));
+		/* A runtime that could not start the command (StartError) says why only here. */
+		if (json_object_get(state, "terminated")) {
+			text = lambda_container_state_text(state);
+			return xasprintf("%s; container %s: %s", phase, LAMBDA_AGENT_CONTAINER, text);
+		}
+		return xasprintf("%s (the agent's command exited)", phase);
 	}
 	return NULL;
 }

@@ -433,6 +433,13 @@ static void test_agent_failure_reasons(void **state)
 		  "\"reason\":\"Unschedulable\",\"message\":\"taint\"}]}", "Pending: Unschedulable: taint", 0 },
 		{ "{\"phase\":\"Failed\",\"reason\":\"OutOfcpu\",\"message\":\"Node didn't have enough\"}",
 		  "Failed: OutOfcpu: Node didn't have enough", 0 },
+		{ "{\"phase\":\"Failed\",\"reason\":\"NodeAffinity\",\"message\":\"Pod was rejected: Predicate "
+		  "NodeAffinity failed\"}", "Failed: NodeAffinity: Pod was rejected: Predicate NodeAffinity failed", 0 },
+		{ "{\"phase\":\"Failed\",\"containerStatuses\":[{\"name\":\"agent\",\"state\":{\"terminated\":"
+		  "{\"reason\":\"StartError\",\"exitCode\":128,\"message\":\"exec: \\\"/bin/sh\\\": no such file\"}}}]}",
+		  "Failed; container agent: Terminated: StartError (exit code 128): exec: \"/bin/sh\": no such file", 0 },
+		{ "{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}],"
+		  "\"containerStatuses\":[{\"name\":\"agent\",\"ready\":false,\"state\":{\"running\":{}}}]}", NULL, 0 },
 		{ "{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}", NULL, 1 },
 		{ "{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}", NULL, 0 },
 	};
