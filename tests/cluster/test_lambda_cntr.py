@@ -4,6 +4,7 @@
 Run one test: test_lambda_cntr.py LambdaCntrTests.test_attach_runs_a_shell_in_the_target_on_a_tty
 (env LAMBDA_CNTR_BIN, CNTR_BIN; exits 77 = skipped when they are not built, unless CI=true)."""
 
+import base64
 import os
 import signal
 import subprocess
@@ -443,6 +444,42 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertEqual(r.stdout, b"ok\n")
         requests = len(c.server.requests) - before
         self.assertGreaterEqual(run_count(), requests, "a request went out with an expired credential")
+
+    def test_client_keys_in_pkcs1_rsa_and_sec1_ec_forms(self):
+        # kubeadm writes "BEGIN RSA PRIVATE KEY" (PKCS#1), k3s EC keys ("BEGIN EC PRIVATE KEY");
+        # the stand-in's own are PKCS#8.
+        c = self.cluster
+        c.target_pod("web")
+        pkcs1 = os.path.join(c.tmp, "bob-pkcs1.key")
+        subprocess.run(["openssl", "rsa", "-traditional", "-in", os.path.join(c.pki, "bob.key"),
+                        "-out", pkcs1], check=True, capture_output=True)
+        ec_key, ec_csr, ec_crt = (os.path.join(c.tmp, "frank." + e) for e in ("key", "csr", "crt"))
+        ext = c.write("client.ext", "extendedKeyUsage=clientAuth\n")
+        for argv in (["openssl", "ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", ec_key],
+                     ["openssl", "req", "-new", "-key", ec_key, "-subj", "/O=system:masters/CN=frank",
+                      "-out", ec_csr],
+                     ["openssl", "x509", "-req", "-in", ec_csr, "-CA", os.path.join(c.pki, "ca.crt"),
+                      "-CAkey", os.path.join(c.pki, "ca.key"), "-CAcreateserial", "-CAserial",
+                      os.path.join(c.tmp, "ca.srl"), "-days", "1", "-extfile", ext, "-out", ec_crt]):
+            subprocess.run(argv, check=True, capture_output=True)
+        with open(ec_key, "rb") as f:
+            self.assertIn(b"BEGIN EC PRIVATE KEY", f.read())
+        b64 = {}
+        for name, path in (("crt", ec_crt), ("key", ec_key)):
+            with open(path, "rb") as f:
+                b64[name] = base64.b64encode(f.read()).decode()
+        for name, user_yaml, user in (
+                ("PKCS#1 RSA file", "- name: me\n  user:\n    client-certificate: %s\n    client-key: %s\n" % (
+                    os.path.join(c.pki, "bob.crt"), pkcs1), "bob"),
+                ("SEC1 EC inline data", "- name: me\n  user:\n    client-certificate-data: %s\n"
+                 "    client-key-data: %s\n" % (b64["crt"], b64["key"]), "frank")):
+            with self.subTest(name):
+                before = len(c.server.requests)
+                r = c.run("execute", "--kubeconfig", c.kubeconfig_from("kc-" + user, [user_yaml]),
+                          "web", "--", "echo", "hi")
+                self.assertExit(r, 0)
+                self.assertEqual(r.stdout, b"hi\n")
+                self.assertEqual({u for u, *_ in c.server.requests[before:]}, {user})
 
     def test_token_file_and_in_cluster_service_account(self):
         c = self.cluster
