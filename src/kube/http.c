@@ -167,8 +167,12 @@ int kube_http_open(struct kube_http *h, const struct kube_config *cfg, const cha
 	curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "lambda-cntr/" CNTR_VERSION);
 	curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, xferinfo_check_interrupt);
-	if (cfg->proxy_url)
+	/* As kubectl: a proxy-url is used for every request, whatever $NO_PROXY says; without one,
+	 * $HTTPS_PROXY/$https_proxy and $NO_PROXY apply (libcurl reads them). */
+	if (cfg->proxy_url) {
 		curl_easy_setopt(h->curl, CURLOPT_PROXY, cfg->proxy_url);
+		curl_easy_setopt(h->curl, CURLOPT_NOPROXY, "");
+	}
 	apply_server_trust(h, cfg);
 	kube_http_add_header(h, "Accept: application/json");
 	apply_client_identity(h, cfg);

@@ -7,8 +7,10 @@ Run one test: test_lambda_cntr.py LambdaCntrTests.test_attach_runs_a_shell_in_th
 import base64
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -25,6 +27,67 @@ def wait_for_process(cmdline, timeout=30):
     deadline = time.monotonic() + timeout
     while not pids_with_cmdline(cmdline) and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+class ConnectProxy:
+    """A minimal HTTP CONNECT proxy (what corporate proxies and `proxy-url` speak): records the
+    targets it tunnelled to and relays bytes both ways."""
+
+    def __init__(self):
+        self.targets = []
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.listener.close()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        method, target = head.split(b" ")[:2]
+        if method != b"CONNECT":
+            client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            client.close()
+            return
+        host, port = target.decode().rsplit(":", 1)
+        self.targets.append(target.decode())
+        upstream = socket.create_connection((host, int(port)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class LambdaCntrTests(ClusterTestCase):
@@ -480,6 +543,39 @@ class LambdaCntrTests(ClusterTestCase):
                 self.assertExit(r, 0)
                 self.assertEqual(r.stdout, b"hi\n")
                 self.assertEqual({u for u, *_ in c.server.requests[before:]}, {user})
+
+    def test_proxy_url_and_https_proxy_carry_rest_watch_and_exec(self):
+        c = self.cluster
+        c.target_pod("web")
+        proxy = ConnectProxy()
+        self.addCleanup(proxy.close)
+        server = "127.0.0.1:%d" % c.server.port
+        cluster = c.cluster_yaml().replace("    server:", "    proxy-url: %s\n    server:" % proxy.url)
+        kubeconfig = c.kubeconfig_from("kc-proxy", ["- name: me\n  user:\n    client-certificate: %s\n"
+                                                    "    client-key: %s\n" % (os.path.join(c.pki, "bob.crt"),
+                                                                             os.path.join(c.pki, "bob.key"))],
+                                       clusters=[cluster])
+        # proxy-url wins over $NO_PROXY, as in kubectl.
+        r = c.run("attach", "--kubeconfig", kubeconfig, "web", "--", "echo", "via-proxy",
+                  env={"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"})
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"via-proxy\n")
+        tunnels = len(proxy.targets)
+        # GET pod, POST agent, WATCH, exec, count sessions, DELETE: all tunnelled.
+        self.assertGreaterEqual(tunnels, 5)
+        self.assertEqual(set(proxy.targets), {server})
+
+        # Without proxy-url: $HTTPS_PROXY, unless $NO_PROXY names the server.
+        plain = c.kubeconfig_cert("bob")
+        r = c.run("execute", "--kubeconfig", plain, "web", "--", "echo", "env-proxy",
+                  env={"HTTPS_PROXY": proxy.url})
+        self.assertExit(r, 0)
+        self.assertGreater(len(proxy.targets), tunnels)
+        tunnels = len(proxy.targets)
+        r = c.run("execute", "--kubeconfig", plain, "web", "--", "echo", "direct",
+                  env={"HTTPS_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"})
+        self.assertExit(r, 0)
+        self.assertEqual(len(proxy.targets), tunnels)
 
     def test_token_file_and_in_cluster_service_account(self):
         c = self.cluster
