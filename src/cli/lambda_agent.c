@@ -47,6 +47,26 @@ static const json_t *pod_condition(const json_t *pod, const char *type)
 	return NULL;
 }
 
+/* The element of pod[section][key] named name (spec.containers, status.containerStatuses): by
+ * name, not position, since admission webhooks may add containers (service mesh sidecars). */
+static const json_t *named_item(const json_t *pod, const char *section, const char *key, const char *name)
+{
+	const json_t *items = json_object_get(json_object_get(pod, section), key);
+	size_t i;
+	json_t *item;
+
+	json_array_foreach(items, i, item) {
+		if (strcmp(json_str(item, "name"), name) == 0)
+			return item;
+	}
+	return NULL;
+}
+
+static const json_t *agent_state(const json_t *pod)
+{
+	return json_object_get(named_item(pod, "status", "containerStatuses", LAMBDA_AGENT_CONTAINER), "state");
+}
+
 static bool is_fatal_reason(const char *reason)
 {
 	for (size_t i = 0; i < sizeof(fatal_waiting_reasons) / sizeof(fatal_waiting_reasons[0]); i++) {
@@ -85,8 +105,7 @@ char *lambda_agent_failure(const json_t *pod)
 	}
 	if (strcmp(phase, "Failed") == 0 || strcmp(phase, "Succeeded") == 0) {
 		const char *reason = json_str(status, "reason");
-		const json_t *state = json_object_get(json_array_get(json_object_get(status, "containerStatuses"), 0),
-						      "state");
+		const json_t *state = agent_state(pod);
 		_cleanup_free_ char *text = NULL;
 
 		/* The kubelet refusing the pod (nodeName bypasses the scheduler): OutOfcpu,
@@ -130,7 +149,7 @@ static void delete_quietly(struct kube_config *cfg, const char *ns, const char *
 
 static const char *agent_image(const json_t *pod)
 {
-	return json_str(json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0), "image");
+	return json_str(named_item(pod, "spec", "containers", LAMBDA_AGENT_CONTAINER), "image");
 }
 
 int lambda_agent_find(struct kube_config *cfg, const char *ns, const char *node,
@@ -230,8 +249,7 @@ struct wait_state {
 static void show_progress(struct wait_state *w, const json_t *pod)
 {
 	const json_t *scheduled = pod_condition(pod, "PodScheduled");
-	const json_t *statuses = json_object_get(json_object_get(pod, "status"), "containerStatuses");
-	const json_t *state = json_object_get(json_array_get(statuses, 0), "state");
+	const json_t *state = agent_state(pod);
 
 	if (!w->scheduled_shown && scheduled && strcmp(json_str(scheduled, "status"), "True") == 0) {
 		w->scheduled_shown = true;

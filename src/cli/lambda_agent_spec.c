@@ -123,16 +123,33 @@ char *lambda_agent_name(const char *node)
 	return xasprintf("lambda-cntr-%s%s%s", clean, *clean ? "-" : "", suffix);
 }
 
+/* Service meshes inject a proxy sidecar into new pods: into the agent it would only delay it
+ * (Ready waits for the proxy) and keep it alive after its command exits (restartPolicy Never
+ * ends a pod only when all its containers have). Both the label and the annotation forms. */
+static const char *const no_injection[][2] = {
+	{ "sidecar.istio.io/inject", "false" },
+	{ "linkerd.io/inject", "disabled" },
+};
+
 static json_t *labels(const struct lambda_agent_params *p)
 {
-	json_t *l = json_pack("{s:s, s:s}", LAMBDA_AGENT_MANAGED_BY_LABEL, LAMBDA_AGENT_MANAGED_BY,
-			      "app.kubernetes.io/name", "lambda-cntr-agent");
+	json_t *l = json_pack("{s:s, s:s, s:s}", LAMBDA_AGENT_MANAGED_BY_LABEL, LAMBDA_AGENT_MANAGED_BY,
+			      "app.kubernetes.io/name", "lambda-cntr-agent", no_injection[0][0], no_injection[0][1]);
 
 	/* Label values are limited to 63 characters; lookups use the spec.nodeName field
 	 * selector anyway, the label is for people (kubectl get pods -l ...). */
 	if (strlen(p->node) <= 63)
 		json_object_set_new(l, LAMBDA_AGENT_NODE_LABEL, json_string(p->node));
 	return l;
+}
+
+static json_t *annotations(void)
+{
+	json_t *a = json_object();
+
+	for (size_t i = 0; i < sizeof(no_injection) / sizeof(no_injection[0]); i++)
+		json_object_set_new(a, no_injection[i][0], json_string(no_injection[i][1]));
+	return a;
 }
 
 static json_t *container(const struct lambda_agent_params *p)
@@ -165,7 +182,7 @@ json_t *lambda_agent_manifest(const struct lambda_agent_params *p)
 	if (p->socket_path)
 		json_object_set_new(spec, "volumes", json_pack("[{s:s, s:{s:s, s:s}}]", "name", "runtime-socket",
 							       "hostPath", "path", p->socket_path, "type", "Socket"));
-	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o}, s:o}", "apiVersion", "v1", "kind", "Pod",
+	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:o}", "apiVersion", "v1", "kind", "Pod",
 			 "metadata", "name", p->name, "namespace", p->namespace, "labels", labels(p),
-			 "spec", spec);
+			 "annotations", annotations(), "spec", spec);
 }

@@ -350,6 +350,11 @@ static void test_agent_manifest(void **state)
 							      LAMBDA_AGENT_MANAGED_BY_LABEL)), "lambda-cntr");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(
 		json_object_get(spec, "volumes"), 0), "hostPath"), "path")), "/run/containerd/containerd.sock");
+	/* No service-mesh sidecar in the agent: it would outlive the agent's command. */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(m, "metadata"), "labels"),
+							      "sidecar.istio.io/inject")), "false");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(m, "metadata"), "annotations"),
+							      "linkerd.io/inject")), "disabled");
 	json_decref(m);
 
 	params.socket_path = NULL;
