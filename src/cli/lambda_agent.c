@@ -165,8 +165,16 @@ int lambda_agent_find(struct kube_config *cfg, const char *ns, const char *node,
 	size_t i;
 	json_t *pod;
 
-	if (kube_get(cfg, path, &resp, err) < 0)
+	if (kube_get(cfg, path, &resp, err) < 0) {
+		/* Reuse is an optimisation: a user allowed to create pods but not to list them
+		 * still gets a session, with an agent of its own. */
+		if (resp.http_status == 403) {
+			log_info("not looking for a warm agent: %s", err->msg);
+			cntr_err_clear(err);
+			return 1;
+		}
 		return cntr_err_prefix(err, "looking for an agent pod on node %s in namespace %s: ", node, ns);
+	}
 	json_array_foreach(json_object_get(resp.body, "items"), i, pod) {
 		const json_t *meta = json_object_get(pod, "metadata");
 		const char *phase = json_str(json_object_get(pod, "status"), "phase");

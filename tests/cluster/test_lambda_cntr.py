@@ -247,6 +247,15 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertIn(FORBIDDEN_CREATE.encode(), r.stderr)
         self.assertEqual(c.agent_creates(), 0)
 
+    def test_user_who_cannot_list_pods_gets_an_agent_of_its_own(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.forbid("list", "pods", user="alice")
+        for _ in range(2):
+            self.assertExit(c.run("execute", "--keep", "web", "--", "true"), 0)
+        self.assertEqual(c.agent_creates(), 2, "without list there is no reuse, but no failure either")
+        self.assertEqual(len(c.agents()), 2)
+
     def test_forbidden_exec_gives_the_api_message_and_cleans_up(self):
         c = self.cluster
         c.target_pod("web")
