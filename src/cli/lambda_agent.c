@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/lambda_events.h"
 #include "cli/lambda_phase.h"
 #include "cli/lambda_target.h"
 #include "common/cleanup.h"
@@ -332,11 +333,13 @@ static int wait_ready(struct kube_config *cfg, const struct lambda_agent *a, con
 		struct kube_watch_opts wopts = { .resource_version = w.last_rv, .field_selector = field };
 
 		if (now >= deadline) {
+			_cleanup_free_ char *warning = lambda_pod_last_warning(cfg, a->namespace, a->name);
+
 			r = cntr_fail(err, CNTR_EXIT_FAILURE, 0,
-				      "agent pod %s/%s not ready after %llus (last state: %s); see `kubectl "
+				      "agent pod %s/%s not ready after %llus (last state: %s%s%s); see `kubectl "
 				      "describe pod -n %s %s`, or raise --timeout", a->namespace, a->name,
 				      (unsigned long long)timeout_s, w.last_text ? w.last_text : "Pending",
-				      a->namespace, a->name);
+				      warning ? "; last warning: " : "", warning ? warning : "", a->namespace, a->name);
 			break;
 		}
 		wopts.timeout_ms = (unsigned)(deadline - now);

@@ -74,6 +74,7 @@ class ApiServer:
         self.tokens = dict(tokens or {})        # bearer token -> user name
         self.forbidden = set()                  # (user or "*", verb, resource)
         self.pod_security = {}                  # namespace -> enforced level (baseline, restricted)
+        self.events = []                        # core/v1 Events, oldest first
         self.requests = []                      # (user, method, path, query) of every request
         self.open_watches = 0
         self.expired_watches = 0                # 410 ERROR events sent
@@ -81,6 +82,7 @@ class ApiServer:
         self.state_dir = tempfile.mkdtemp(prefix="cntr-apiserver-")
         self.kubelet = kubelet.Kubelet(self.store, node_name, self.state_dir,
                                        cntr_bin or os.environ.get("CNTR_BIN"))
+        self.kubelet.record_event = self.record_event
         self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.tls.load_cert_chain(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key"))
         self.tls.load_verify_locations(os.path.join(pki, "ca.crt"))
@@ -139,6 +141,31 @@ class ApiServer:
                            '%s is forbidden: User "%s" cannot %s resource "%s" in API group "" in '
                            'the namespace "%s"' % (subject, user, verb, resource, namespace),
                            {"name": name, "kind": resource.split("/")[0]} if name else {"kind": resource})
+
+    def record_event(self, pod, kind, reason, message):
+        """What the kubelet reports only as an event (FailedMount...), as core/v1 Events."""
+        meta = pod["metadata"]
+        now = now_rfc3339()
+        self.events.append({
+            "kind": "Event", "apiVersion": "v1",
+            "metadata": {"name": "%s.%x" % (meta["name"], len(self.events) + 1), "namespace": meta["namespace"]},
+            "involvedObject": {"kind": "Pod", "namespace": meta["namespace"], "name": meta["name"],
+                               "uid": meta.get("uid", ""), "apiVersion": "v1"},
+            "reason": reason, "message": message, "type": kind, "count": 1,
+            "firstTimestamp": now, "lastTimestamp": now, "source": {"component": "kubelet"}})
+
+    def list_events(self, namespace, field_selector):
+        """Events of a namespace, filtered by involvedObject.* / reason / type selectors."""
+        getters = {"reason": lambda e: e["reason"], "type": lambda e: e["type"]}
+        for key in ("kind", "name", "namespace", "uid", "apiVersion"):
+            getters["involvedObject." + key] = lambda e, k=key: e["involvedObject"].get(k, "")
+        preds = []
+        for req in filter(None, (field_selector or "").split(",")):
+            field, _, value = req.partition("=")
+            if field not in getters:
+                raise bad_request('field label not supported: %s' % field)
+            preds.append(lambda e, g=getters[field], v=value.lstrip("="): g(e) == v)
+        return [e for e in self.events if e["metadata"]["namespace"] == namespace and all(p(e) for p in preds)]
 
     def admit_pod_security(self, namespace, name, spec):
         """Pod Security admission as the API server words it (pod-security.kubernetes.io/enforce
@@ -319,6 +346,12 @@ class _Handler(BaseHTTPRequestHandler):
             minor = "28" if self.api.v4_only else "29"
             return self.send_json(200, {"major": "1", "minor": minor, "gitVersion": "v1.%s.0" % minor,
                                         "platform": "linux/amd64"})
+        m = re.match(r"^/api/v1/namespaces/([^/]+)/events$", path)
+        if m and method == "GET":
+            self.api.authorize(user, "list", "events", m.group(1))
+            return self.send_json(200, {"kind": "EventList", "apiVersion": "v1", "metadata": {},
+                                        "items": self.api.list_events(m.group(1),
+                                                                      query.get("fieldSelector", [""])[0])})
         m = re.match(r"^/api/v1/(?:namespaces/([^/]+)/)?pods(?:/([^/]+))?(?:/([a-z]+))?$", path)
         if not m:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")

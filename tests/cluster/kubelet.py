@@ -4,6 +4,7 @@ and Ready, container exits (Succeeded/Failed/CrashLoopBackOff) and graceful dele
 
 import os
 import signal
+import stat
 import threading
 import time
 
@@ -50,6 +51,7 @@ class Kubelet:
         self.vanish_on_next_exec = False   # see ApiServer exec: the container dies right then
         self.gate = threading.Event()      # cleared by pause(): new pods wait in Pending
         self.gate.set()
+        self.record_event = lambda pod, kind, reason, message: None  # set by the API server
 
     # -- entry points called by the API server ------------------------------------------------
     def pod_created(self, pod):
@@ -137,12 +139,35 @@ class Kubelet:
                     for c in p["spec"]["initContainers"]]
         self._set_status(key, creating)
 
+        if not self._mount_volumes(pod):
+            return
         missing = [c for c in pod["spec"]["containers"]
                    if any(c.get("image", "").startswith(pfx) for pfx in self.missing_image_prefixes)]
         if missing:
             self._pull_back_off(key, runtime, missing[0])
             return
         self._start_containers(key, runtime, pod)
+
+    def _mount_volumes(self, pod):
+        """hostPath type checks, as the kubelet makes them: a failure is only an event (the
+        kubelet retries the mount) and the pod stays in ContainerCreating."""
+        checks = {"Socket": (stat.S_ISSOCK, "a socket file"), "Directory": (stat.S_ISDIR, "a directory"),
+                  "File": (stat.S_ISREG, "a file")}
+        for v in pod["spec"].get("volumes") or []:
+            host_path = v.get("hostPath") or {}
+            check = checks.get(host_path.get("type"))
+            if not check:
+                continue
+            try:
+                ok = check[0](os.stat(host_path["path"]).st_mode)
+            except OSError:
+                ok = False
+            if not ok:
+                self.record_event(pod, "Warning", "FailedMount",
+                                  'MountVolume.SetUp failed for volume "%s" : hostPath type check failed: '
+                                  '%s is not %s' % (v["name"], host_path["path"], check[1]))
+                return False
+        return True
 
     def _pull_back_off(self, key, runtime, container):
         image = container["image"]

@@ -81,6 +81,17 @@ class StandInTests(unittest.TestCase):
                                           'not set securityContext.privileged=true)')
         self.assertEqual(self.request("POST", "/api/v1/namespaces/default/pods", self.pod("plain"))[0], 201)
 
+    def test_events_list_by_involved_object(self):
+        pod = {"metadata": {"name": "p", "namespace": "default", "uid": "u1"}}
+        self.server.record_event(pod, "Warning", "FailedMount", "hostPath type check failed")
+        self.server.record_event(dict(pod, metadata=dict(pod["metadata"], name="q")), "Normal", "Pulled", "ok")
+        status, body = self.request("GET", "/api/v1/namespaces/default/events?fieldSelector=" + urllib.parse.quote(
+            "involvedObject.kind=Pod,involvedObject.name=p"))
+        self.assertEqual((status, body["kind"]), (200, "EventList"))
+        self.assertEqual([(e["reason"], e["type"], e["involvedObject"]["name"]) for e in body["items"]],
+                         [("FailedMount", "Warning", "p")])
+        self.assertEqual(self.request("GET", "/api/v1/namespaces/default/events?fieldSelector=spec.x%3Dy")[0], 400)
+
     def test_errors_are_status_objects(self):
         status, body = self.request("GET", "/api/v1/namespaces/default/pods/nope")
         self.assertEqual((status, body["reason"], body["message"]), (404, "NotFound", 'pods "nope" not found'))

@@ -12,6 +12,7 @@
 
 #include "cli/lambda_agent.h"
 #include "cli/lambda_agent_spec.h"
+#include "cli/lambda_events.h"
 #include "cli/lambda_opts.h"
 #include "cli/lambda_target.h"
 #include "common/cleanup.h"
@@ -469,6 +470,27 @@ static void test_agent_failure_reasons(void **state)
 	}
 }
 
+static void test_last_warning_event_is_the_newest_warning(void **state)
+{
+	json_t *list = pod("{\"kind\":\"EventList\",\"items\":["
+			   "{\"type\":\"Normal\",\"reason\":\"Scheduled\",\"message\":\"ok\",\"lastTimestamp\":\"2024-01-01T00:00:09Z\"},"
+			   "{\"type\":\"Warning\",\"reason\":\"FailedMount\",\"message\":\"hostPath type check failed\","
+			   "\"lastTimestamp\":\"2024-01-01T00:00:05Z\"},"
+			   "{\"type\":\"Warning\",\"reason\":\"FailedCreatePodSandBox\",\"message\":\"no CNI\","
+			   "\"lastTimestamp\":null,\"eventTime\":\"2024-01-01T00:00:03.123456Z\"},"
+			   "{\"type\":\"Normal\",\"reason\":\"Pulling\",\"message\":\"x\"}]}");
+	json_t *none = pod("{\"kind\":\"EventList\",\"items\":[{\"type\":\"Normal\",\"reason\":\"Pulled\"}]}");
+	char *text = lambda_last_warning_of(list);
+
+	assert_non_null(text);
+	assert_string_equal(text, "FailedMount: hostPath type check failed");
+	free(text);
+	assert_null(lambda_last_warning_of(none));
+	assert_null(lambda_last_warning_of(NULL));
+	json_decref(list);
+	json_decref(none);
+}
+
 static void test_terminating_agent_is_neither_ready_nor_usable(void **state)
 {
 	json_t *p = pod("{\"metadata\":{\"name\":\"a\",\"deletionTimestamp\":\"2024-01-01T00:00:00Z\"},"
@@ -502,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_session_argv_marks_the_session_and_runs_cntr_itself),
 		cmocka_unit_test(test_agent_failure_reasons),
 		cmocka_unit_test(test_terminating_agent_is_neither_ready_nor_usable),
+		cmocka_unit_test(test_last_warning_event_is_the_newest_warning),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -611,11 +611,19 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertEqual(r.stdout, b"in-cluster\n")
         self.assertEqual({u for u, *_ in c.server.requests[before:]}, {"dave"})
 
+    def unix_socket(self, name):
+        path = os.path.join(self.cluster.tmp, name)
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(path)
+        self.addCleanup(sock.close)
+        return path
+
     def test_socket_path_mounts_the_runtime_socket_into_the_agent(self):
         c = self.cluster
         c.target_pod("web")
-        for args, env, path in ((["-s", "/run/containerd/containerd.sock"], None, "/run/containerd/containerd.sock"),
-                                ([], {"SOCKET_PATH": "/run/crio/crio.sock"}, "/run/crio/crio.sock")):
+        containerd, crio = self.unix_socket("containerd.sock"), self.unix_socket("crio.sock")
+        for args, env, path in ((["-s", containerd], None, containerd),
+                                ([], {"SOCKET_PATH": crio}, crio)):
             self.assertExit(c.run("execute", "--keep", *args, "web", "--", "true", env=env), 0)
             (agent,) = c.agents()
             self.assertEqual(agent["spec"]["volumes"], [{"name": "runtime-socket", "hostPath": {
@@ -624,6 +632,17 @@ class LambdaCntrTests(ClusterTestCase):
                 {"name": "runtime-socket", "mountPath": path}])
             self.assertExit(c.run("execute", "--rm", "web", "--", "true"), 0)
             self.assertEqual(c.wait_no_agents(), [])
+
+    def test_missing_socket_path_times_out_with_the_kubelet_warning(self):
+        # A failing mount leaves the pod in ContainerCreating; only an event says why.
+        c = self.cluster
+        c.target_pod("web")
+        r = c.run("execute", "--timeout", "3s", "-s", "/run/no-such-runtime.sock", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b"not ready after 3s (last state: Waiting: ContainerCreating; last warning: FailedMount: "
+                      b'MountVolume.SetUp failed for volume "runtime-socket" : hostPath type check failed: '
+                      b"/run/no-such-runtime.sock is not a socket file)", r.stderr)
+        self.assertEqual(c.wait_no_agents(), [])
 
     def test_unauthenticated_client_gets_401_message(self):
         c = self.cluster
