@@ -472,6 +472,10 @@ class _Handler(BaseHTTPRequestHandler):
         return data
 
     def exec(self, namespace, name, query, user):
+        # A WebSocket exec is a GET: API servers authorize it as "get" pods/exec, and since 1.31
+        # (AuthorizePodWebsocketUpgradeCreatePermission) as "create" too; SPDY's POST as "create".
+        if self.command == "GET":
+            self.api.authorize(user, "get", "pods/exec", namespace, name)
         self.api.authorize(user, "create", "pods/exec", namespace, name)
         pod = self.api.store.get(namespace, name)
         if pod is None:

@@ -259,12 +259,16 @@ class LambdaCntrTests(ClusterTestCase):
     def test_forbidden_exec_gives_the_api_message_and_cleans_up(self):
         c = self.cluster
         c.target_pod("web")
-        c.server.forbid("create", "pods/exec", user="alice")
-        r = c.run("execute", "web", "--", "true")
-        self.assertExit(r, 125)
-        self.assertRegex(r.stderr, rb'pods "lambda-cntr-node-1-[a-z0-9]{5}" is forbidden: User "alice" cannot '
-                                   rb'create resource "pods/exec" in API group "" in the namespace "default"')
-        self.assertEqual(c.wait_no_agents(), [], "the agent we created was left behind")
+        for verb in ("create", "get"):  # a WebSocket exec needs both (before 1.31: get)
+            with self.subTest(verb=verb):
+                c.server.forbidden.clear()
+                c.server.forbid(verb, "pods/exec", user="alice")
+                r = c.run("execute", "web", "--", "true")
+                self.assertExit(r, 125)
+                self.assertRegex(r.stderr, rb'pods "lambda-cntr-node-1-[a-z0-9]{5}" is forbidden: User "alice" '
+                                           rb'cannot ' + verb.encode() +
+                                           rb' resource "pods/exec" in API group "" in the namespace "default"')
+                self.assertEqual(c.wait_no_agents(), [], "the agent we created was left behind")
 
     def test_pod_security_refusal_names_the_fix_and_agent_namespace_works(self):
         c = self.cluster
