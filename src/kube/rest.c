@@ -1,10 +1,13 @@
 #include "kube/rest.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/strutil.h"
 #include "kube/bytebuf.h"
 #include "kube/http.h"
@@ -12,6 +15,10 @@
 
 /* A single REST call never legitimately takes this long; watches have their own timeouts. */
 #define KUBE_REST_TIMEOUT_S 60L
+/* An overloaded API server (API Priority and Fairness) answers 429 with Retry-After, having
+ * done nothing: wait as asked and try again, a few times, as client-go does. */
+#define KUBE_RETRY_ATTEMPTS 5
+#define KUBE_RETRY_WAIT_MAX_S 10L
 
 static size_t collect_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -55,14 +62,17 @@ static int fail_from_status(const struct kube_config *cfg, struct kube_http *h, 
 }
 
 static int request_once(const struct kube_config *cfg, const char *method, const char *path,
-			const json_t *body, struct kube_response *resp, struct cntr_err *err)
+			const json_t *body, struct kube_response *resp, long *retry_after_s,
+			struct cntr_err *err)
 {
 	_cleanup_kube_http_ struct kube_http h = { 0 };
 	_cleanup_bytebuf_ struct bytebuf received = { 0 };
 	_cleanup_free_ char *payload = NULL;
+	curl_off_t retry_after;
 	CURLcode rc;
 
 	memset(resp, 0, sizeof(*resp));
+	*retry_after_s = 0;
 	if (kube_http_open(&h, cfg, path, NULL, err) < 0)
 		return -1;
 	curl_easy_setopt(h.curl, CURLOPT_CUSTOMREQUEST, method);
@@ -87,9 +97,47 @@ static int request_once(const struct kube_config *cfg, const char *method, const
 	if (rc != CURLE_OK)
 		return kube_http_fail(&h, method, rc, err);
 	curl_easy_getinfo(h.curl, CURLINFO_RESPONSE_CODE, &resp->http_status);
+	retry_after = 0;
+	if (curl_easy_getinfo(h.curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
+		*retry_after_s = retry_after > KUBE_RETRY_WAIT_MAX_S ? KUBE_RETRY_WAIT_MAX_S : (long)retry_after;
 	if (resp->http_status >= 200 && resp->http_status < 300)
 		return parse_success_body(&h, method, &received, resp, err);
 	return fail_from_status(cfg, &h, method, &received, resp, err);
+}
+
+/* Sleep seconds, in small steps so that Ctrl-C ends the wait. -1 when interrupted. */
+static int wait_before_retry(long seconds)
+{
+	for (long ms = seconds * 1000; ms > 0; ms -= 100) {
+		if (kube_http_interrupted())
+			return -1;
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+	}
+	return kube_http_interrupted() ? -1 : 0;
+}
+
+/* 429 always means "not done, come back later"; a 5xx only when the server says when. */
+static bool worth_retrying(long http_status, long retry_after_s)
+{
+	return http_status == 429 || (http_status >= 500 && retry_after_s > 0);
+}
+
+static int request_with_retries(const struct kube_config *cfg, const char *method, const char *path,
+				const json_t *body, struct kube_response *resp, struct cntr_err *err)
+{
+	for (int attempt = 1;; attempt++) {
+		long retry_after_s = 0;
+		int r = request_once(cfg, method, path, body, resp, &retry_after_s, err);
+
+		if (r == 0 || attempt == KUBE_RETRY_ATTEMPTS || !worth_retrying(resp->http_status, retry_after_s))
+			return r;
+		if (!retry_after_s)
+			retry_after_s = 1;
+		log_info("%s; trying again in %lds", err->msg, retry_after_s);
+		if (wait_before_retry(retry_after_s) < 0)
+			return r;
+		kube_response_clear(resp);
+	}
 }
 
 int kube_request(struct kube_config *cfg, const char *method, const char *path,
@@ -101,14 +149,14 @@ int kube_request(struct kube_config *cfg, const char *method, const char *path,
 	memset(resp, 0, sizeof(*resp));
 	if (kube_config_renew_expired(cfg, err) < 0)
 		return -1;
-	r = request_once(cfg, method, path, body, resp, err);
+	r = request_with_retries(cfg, method, path, body, resp, err);
 	if (r == 0 || resp->http_status != 401)
 		return r;
 	/* Expired or revoked before its time: renew once and try again, as kubectl does. */
 	switch (kube_config_renew_after_unauthorized(cfg, &renew_err)) {
 	case 1:
 		kube_response_clear(resp);
-		return request_once(cfg, method, path, body, resp, err);
+		return request_with_retries(cfg, method, path, body, resp, err);
 	case -1:
 		return cntr_err_hint(err, "renewing the credentials failed: %s", renew_err.msg);
 	default:

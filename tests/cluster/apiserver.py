@@ -57,6 +57,10 @@ class ApiError(Exception):
         self.code = code
 
 
+class _Answered(Exception):
+    """The request has been answered already (by a test knob)."""
+
+
 def not_found(name, kind="pods"):
     return ApiError(404, "NotFound", '%s "%s" not found' % (kind, name), {"name": name, "kind": kind})
 
@@ -75,6 +79,7 @@ class ApiServer:
         self.forbidden = set()                  # (user or "*", verb, resource)
         self.pod_security = {}                  # namespace -> enforced level (baseline, restricted)
         self.events = []                        # core/v1 Events, oldest first
+        self.throttle_next = 0                  # answer this many REST requests with APF's 429
         self.requests = []                      # (user, method, path, query) of every request
         self.open_watches = 0
         self.expired_watches = 0                # 410 ERROR events sent
@@ -334,12 +339,33 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             user = self.authenticate()
             self.api.requests.append((user, method, url.path, query))
+            self.throttle(url.path, query)
             self.route(method, url.path, query, user)
         except ApiError as e:
             self.api.requests.append((user, method, url.path, query))
             self.send_json(e.code, e.body)
+        except _Answered:
+            pass
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             self.close_connection = True
+
+    def throttle(self, path, query):
+        """API Priority and Fairness turning a request away before doing anything (watches and
+        exec are long-running and not throttled here)."""
+        if self.api.throttle_next <= 0 or _flag(query, "watch") or path.endswith("/exec"):
+            return
+        self.api.throttle_next -= 1
+        body = json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                           "message": "Too many requests, please try again later.",
+                           "reason": "TooManyRequests", "details": {"retryAfterSeconds": 1},
+                           "code": 429}).encode()
+        self.send_response(429)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Retry-After", "1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        raise _Answered()
 
     def route(self, method, path, query, user):
         if path == "/version" and method == "GET":

@@ -648,6 +648,22 @@ class LambdaCntrTests(ClusterTestCase):
                       b"/run/no-such-runtime.sock is not a socket file)", r.stderr)
         self.assertEqual(c.wait_no_agents(), [])
 
+    def test_throttled_requests_are_retried_after_the_servers_delay(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.throttle_next = 2
+        r = c.run("execute", "-v", "web", "--", "echo", "ok")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"ok\n")
+        self.assertEqual(r.stderr.count(b"Too many requests, please try again later.; trying again in 1s"), 2)
+        self.assertEqual(c.server.count("GET", r"/pods/web$"), 3)
+        # A server that keeps refusing: the answer is its message, after a bounded number of tries.
+        c.server.throttle_next = 100
+        r = c.run("execute", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b"Too many requests, please try again later.", r.stderr)
+        self.assertEqual(c.server.throttle_next, 95)
+
     def test_unauthenticated_client_gets_401_message(self):
         c = self.cluster
         r = c.run("execute", "--kubeconfig", c.kubeconfig_token("wrong-token"), "web", "--", "true")
