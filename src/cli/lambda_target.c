@@ -269,6 +269,12 @@ int lambda_target_from_pod(const json_t *pod, const char *container, struct lamb
 	return 0;
 }
 
+static bool is_pod_not_found(const json_t *status)
+{
+	return strcmp(json_str(status, "reason"), "NotFound") == 0 &&
+	       strcmp(json_str(json_object_get(status, "details"), "kind"), "pods") == 0;
+}
+
 int lambda_target_resolve(struct kube_config *cfg, const char *ns, const char *pod,
 			  const char *container, struct lambda_target *t, struct cntr_err *err)
 {
@@ -278,7 +284,9 @@ int lambda_target_resolve(struct kube_config *cfg, const char *ns, const char *p
 	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", ns_esc, pod_esc);
 
 	if (kube_get(cfg, path, &resp, err) < 0) {
-		if (resp.http_status == 404)
+		/* Only a Status about the pod means the pod is missing; a bare 404 means the URL is
+		 * wrong (a server path prefix, a proxy) and its own message says more. */
+		if (resp.http_status == 404 && is_pod_not_found(resp.body))
 			return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 					 "pod \"%s\" not found in namespace \"%s\"", pod, ns);
 		return cntr_err_prefix(err, "looking up pod \"%s\" in namespace \"%s\": ", pod, ns);

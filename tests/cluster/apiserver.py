@@ -80,6 +80,7 @@ class ApiServer:
         self.pod_security = {}                  # namespace -> enforced level (baseline, restricted)
         self.events = []                        # core/v1 Events, oldest first
         self.throttle_next = 0                  # answer this many REST requests with APF's 429
+        self.path_prefix = ""                   # served under a prefix, as behind Rancher's proxy
         self.requests = []                      # (user, method, path, query) of every request
         self.open_watches = 0
         self.expired_watches = 0                # 410 ERROR events sent
@@ -334,6 +335,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def dispatch(self, method):
         url = urllib.parse.urlsplit(self.path)
+        prefix = self.api.path_prefix
+        if prefix:
+            if not url.path.startswith(prefix + "/"):
+                # What Go's mux answers for a path nobody serves: plain text, no Status.
+                body = b"404 page not found\n"
+                self.send_response(404)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            url = url._replace(path=url.path[len(prefix):])
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         user = None
         try:

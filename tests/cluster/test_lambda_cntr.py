@@ -590,6 +590,23 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertExit(r, 0)
         self.assertEqual(len(proxy.targets), tunnels)
 
+    def test_server_url_with_a_path_prefix(self):
+        # Rancher and other proxies serve a cluster's API under https://host/k8s/clusters/ID.
+        c = self.cluster
+        c.target_pod("web")
+        c.server.path_prefix = "/k8s/clusters/c-xyz"
+        cluster = c.cluster_yaml().replace(c.server.url, c.server.url + "/k8s/clusters/c-xyz/")
+        kubeconfig = c.kubeconfig_from("kc-prefix", ["- name: me\n  user:\n    token: tok-carol\n"],
+                                       clusters=[cluster])
+        r = c.run("execute", "--kubeconfig", kubeconfig, "web", "--", "echo", "prefixed")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"prefixed\n")
+        self.assertEqual(c.wait_no_agents(), [])
+        r = c.run("execute", "--kubeconfig", c.kubeconfig_token("tok-carol"), "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b"looking up pod \"web\" in namespace \"default\": GET https://127.0.0.1:", r.stderr)
+        self.assertIn(b"/api/v1/namespaces/default/pods/web: HTTP 404: 404 page not found", r.stderr)
+
     def test_token_file_and_in_cluster_service_account(self):
         c = self.cluster
         c.store.namespaces.add("team")
