@@ -607,6 +607,24 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertIn(b"looking up pod \"web\" in namespace \"default\": GET https://127.0.0.1:", r.stderr)
         self.assertIn(b"/api/v1/namespaces/default/pods/web: HTTP 404: 404 page not found", r.stderr)
 
+    def test_insecure_skip_tls_verify_and_an_untrusted_server(self):
+        c = self.cluster
+        c.target_pod("web")
+        user = ["- name: me\n  user:\n    token: tok-carol\n"]
+        insecure = c.kubeconfig_from("kc-insecure", user, clusters=[
+            "- name: standin\n  cluster:\n    server: %s\n    insecure-skip-tls-verify: true\n" % c.server.url])
+        r = c.run("execute", "--kubeconfig", insecure, "web", "--", "echo", "unverified")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"unverified\n")
+        # No CA and no insecure flag: the system trust store does not know the cluster's CA.
+        untrusted = c.kubeconfig_from("kc-untrusted", user, clusters=[
+            "- name: standin\n  cluster:\n    server: %s\n" % c.server.url])
+        r = c.run("execute", "--kubeconfig", untrusted, "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b"the server certificate is not trusted: check certificate-authority(-data) and "
+                      b"tls-server-name", r.stderr)
+        self.assertEqual(r.stderr.count(b"\n"), 1)
+
     def test_token_file_and_in_cluster_service_account(self):
         c = self.cluster
         c.store.namespaces.add("team")
