@@ -47,6 +47,7 @@ class Kubelet:
         # Test knobs.
         self.missing_image_prefixes = ["registry.invalid/"]
         self.unschedulable_message = None  # set: every new pod stays Pending/Unschedulable
+        self.admission_failure = None      # (reason, message): the kubelet rejects new pods
         self.start_delay = 0.3
         self.vanish_on_next_exec = False   # see ApiServer exec: the container dies right then
         self.gate = threading.Event()      # cleared by pause(): new pods wait in Pending
@@ -118,6 +119,16 @@ class Kubelet:
             self.store.update(key[0], key[1], lambda p: p["spec"].__setitem__("nodeName", self.node_name))
         elif pod["spec"]["nodeName"] != self.node_name:
             return  # bound to a node without a kubelet: Pending forever, as in a real cluster
+
+        if self.admission_failure:
+            # nodeName bypasses the scheduler: the kubelet's own admission can still refuse.
+            reason, message = self.admission_failure
+
+            def rejected(p, st):
+                st.update({"phase": "Failed", "reason": reason, "message": message,
+                           "startTime": now_rfc3339()})
+            self._set_status(key, rejected)
+            return
 
         def creating(p, st):
             st["hostIP"] = "10.0.0.1"

@@ -310,6 +310,17 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertIn(b"Pending: Unschedulable: 0/1 nodes are available: 1 Insufficient memory.", r.stderr)
         self.assertEqual(c.wait_no_agents(), [])
 
+    def test_agent_rejected_by_the_kubelet_fails_fast_with_its_reason(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.kubelet.admission_failure = (
+            "OutOfcpu", "Pod Node didn't have enough resource: cpu, requested: 1, used: 3999, capacity: 4000")
+        r = c.run("execute", "--timeout", "60s", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b"cannot start: Failed: OutOfcpu: Pod Node didn't have enough resource: cpu", r.stderr)
+        self.assertNotIn(b"not ready after", r.stderr)
+        self.assertEqual(c.wait_no_agents(), [])
+
     def test_agent_never_ready_times_out_with_its_last_state(self):
         c = self.cluster
         c.target_pod("web")
