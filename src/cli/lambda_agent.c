@@ -153,10 +153,33 @@ static const char *agent_image(const json_t *pod)
 	return json_str(named_item(pod, "spec", "containers", LAMBDA_AGENT_CONTAINER), "image");
 }
 
-int lambda_agent_find(struct kube_config *cfg, const char *ns, const char *node,
-		      const char *image, struct lambda_agent *a, struct cntr_err *err)
+static bool mounts_socket(const json_t *pod, const char *socket_path)
+{
+	const json_t *volumes = json_object_get(json_object_get(pod, "spec"), "volumes");
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(volumes, i, v) {
+		if (strcmp(json_str(json_object_get(v, "hostPath"), "path"), socket_path) == 0)
+			return true;
+	}
+	return false;
+}
+
+const char *lambda_agent_mismatch(const json_t *pod, const struct lambda_agent_params *params)
+{
+	if (strcmp(agent_image(pod), params->image) != 0)
+		return "it runs another image";
+	if (params->socket_path && !mounts_socket(pod, params->socket_path))
+		return "it does not mount the runtime socket asked for with -s";
+	return NULL;
+}
+
+int lambda_agent_find(struct kube_config *cfg, const struct lambda_agent_params *params,
+		      struct lambda_agent *a, struct cntr_err *err)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
+	const char *ns = params->namespace, *node = params->node;
 	_cleanup_free_ char *base = pods_path(ns);
 	_cleanup_free_ char *labels = kube_url_escape(LAMBDA_AGENT_MANAGED_BY_LABEL "=" LAMBDA_AGENT_MANAGED_BY);
 	_cleanup_free_ char *field_raw = xasprintf("spec.nodeName=%s", node);
@@ -181,11 +204,11 @@ int lambda_agent_find(struct kube_config *cfg, const char *ns, const char *node,
 		const char *phase = json_str(json_object_get(pod, "status"), "phase");
 
 		if (!found && lambda_agent_pod_ready(pod)) {
-			if (strcmp(agent_image(pod), image) == 0)
+			const char *why_not = lambda_agent_mismatch(pod, params);
+			if (!why_not)
 				found = json_str(meta, "name");
 			else
-				log_info("not reusing agent %s: it runs image %s, not %s", json_str(meta, "name"),
-					 agent_image(pod), image);
+				log_info("not reusing agent %s: %s", json_str(meta, "name"), why_not);
 		} else if ((strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0) &&
 			 !json_object_get(meta, "deletionTimestamp"))
 			delete_quietly(cfg, ns, json_str(meta, "name"));

@@ -17,11 +17,15 @@ struct lambda_agent {
 	bool created;  /* by this command (cleanup deletes it by default) */
 };
 
-/* A ready, not terminating agent running `image` on `node` in `ns` -> 0 and a filled; none -> 1.
- * (An agent with another image has other tools: the user asked for these.) Agents that already
- * finished (idle exit) are deleted on the way. */
-int lambda_agent_find(struct kube_config *cfg, const char *ns, const char *node,
-		      const char *image, struct lambda_agent *a, struct cntr_err *err);
+/* A ready, not terminating agent running params->image on params->node in params->namespace,
+ * with params->socket_path mounted when one is asked for -> 0 and a filled; none -> 1. (An agent
+ * with another image has other tools, one without the socket cannot resolve names: the user
+ * asked for these.) Agents that already finished (idle exit) are deleted on the way. */
+int lambda_agent_find(struct kube_config *cfg, const struct lambda_agent_params *params,
+		      struct lambda_agent *a, struct cntr_err *err);
+
+/* Why pod (a ready agent) does not fit params, or NULL when it does. Static text. */
+const char *lambda_agent_mismatch(const json_t *pod, const struct lambda_agent_params *params);
 
 /* POST a new agent, then WATCH it until Ready; fails (125) with the pod's real reason
  * (ErrImagePull/ImagePullBackOff + message, Pending: Unschedulable, forbidden...) or after

@@ -40,7 +40,7 @@ static int acquire_agent(struct session *s, bool allow_reuse, struct cntr_err *e
 	int r;
 
 	if (allow_reuse) {
-		r = lambda_agent_find(s->cfg, ns, s->target.node, o->image, &s->agent, err);
+		r = lambda_agent_find(s->cfg, &params, &s->agent, err);
 		if (r < 0)
 			return -1;
 		if (r == 0) {

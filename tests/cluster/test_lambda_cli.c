@@ -470,6 +470,26 @@ static void test_agent_failure_reasons(void **state)
 	}
 }
 
+static void test_warm_agent_fits_only_with_the_same_image_and_the_socket_asked_for(void **state)
+{
+	struct lambda_agent_params with_socket = { .name = "a", .namespace = "ns", .node = "n1", .image = "img:1",
+						   .socket_path = "/run/containerd/containerd.sock", .idle_timeout_s = 60 };
+	struct lambda_agent_params plain = with_socket, other_image = with_socket;
+	json_t *socket_agent, *plain_agent;
+
+	plain.socket_path = NULL;
+	other_image.image = "img:2";
+	socket_agent = lambda_agent_manifest(&with_socket);
+	plain_agent = lambda_agent_manifest(&plain);
+	assert_null(lambda_agent_mismatch(socket_agent, &with_socket));
+	assert_null(lambda_agent_mismatch(socket_agent, &plain)); /* more than needed is fine */
+	assert_null(lambda_agent_mismatch(plain_agent, &plain));
+	assert_non_null(strstr(lambda_agent_mismatch(plain_agent, &with_socket), "-s"));
+	assert_non_null(strstr(lambda_agent_mismatch(socket_agent, &other_image), "another image"));
+	json_decref(socket_agent);
+	json_decref(plain_agent);
+}
+
 static void test_last_warning_event_is_the_newest_warning(void **state)
 {
 	json_t *list = pod("{\"kind\":\"EventList\",\"items\":["
@@ -525,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_agent_failure_reasons),
 		cmocka_unit_test(test_terminating_agent_is_neither_ready_nor_usable),
 		cmocka_unit_test(test_last_warning_event_is_the_newest_warning),
+		cmocka_unit_test(test_warm_agent_fits_only_with_the_same_image_and_the_socket_asked_for),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
