@@ -1,6 +1,7 @@
 #include "cli/lambda_agent_spec.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -80,17 +81,33 @@ char *lambda_agent_session_id(void)
 			 rnd[5], rnd[6], rnd[7]);
 }
 
-char **lambda_agent_session_argv(const char *session_id, char *const cntr_argv[])
+/* A TERM value worth passing on: a terminfo name, nothing a shell or terminal could trip on. */
+static bool is_plain_term(const char *term)
 {
-	size_t n = strv_len(cntr_argv);
-	char **argv = calloc(n + 3, sizeof(char *));
+	size_t n = term ? strlen(term) : 0;
+
+	if (n == 0 || n > 64)
+		return false;
+	for (const char *c = term; *c; c++) {
+		if (!isalnum((unsigned char)*c) && !strchr("._+-", *c))
+			return false;
+	}
+	return true;
+}
+
+char **lambda_agent_session_argv(const char *session_id, const char *term, char *const cntr_argv[])
+{
+	size_t n = strv_len(cntr_argv), k = 0;
+	char **argv = calloc(n + 4, sizeof(char *));
 
 	if (!argv)
 		abort();
-	argv[0] = xstrdup("env");
-	argv[1] = xasprintf("LAMBDA_CNTR_SESSION=%s", session_id);
+	argv[k++] = xstrdup("env");
+	argv[k++] = xasprintf("LAMBDA_CNTR_SESSION=%s", session_id);
+	if (is_plain_term(term))
+		argv[k++] = xasprintf("TERM=%s", term);
 	for (size_t i = 0; i < n; i++)
-		argv[i + 2] = xstrdup(cntr_argv[i]);
+		argv[k++] = xstrdup(cntr_argv[i]);
 	return argv;
 }
 

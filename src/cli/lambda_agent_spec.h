@@ -48,8 +48,10 @@ char *lambda_agent_name(const char *node);
 /* A new random session ID (16 hex digits). malloc'd. */
 char *lambda_agent_session_id(void);
 
-/* The exec command of a session: env LAMBDA_CNTR_SESSION=<id> followed by cntr_argv. */
-char **lambda_agent_session_argv(const char *session_id, char *const cntr_argv[]);
+/* The exec command of a session: env LAMBDA_CNTR_SESSION=<id> [TERM=<term>] followed by
+ * cntr_argv. term (the local terminal's type, NULL for none) reaches the session's shell, which
+ * the runtime would otherwise give a plain "xterm"; odd values are left out. */
+char **lambda_agent_session_argv(const char *session_id, const char *term, char *const cntr_argv[]);
 
 /* Exec commands that print how many sessions other than session_id the agent has, and that end
  * whatever is left of session_id. NULL-terminated, free with strv_free. */

@@ -58,7 +58,7 @@ static int acquire_agent(struct session *s, bool allow_reuse, struct cntr_err *e
 /* ["env", "LAMBDA_CNTR_SESSION=<id>", "cntr", "attach", [-v,] ID, [--, CMD...]]: cntr itself
  * is the session (env only marks it and execs cntr), so one `exit` ends the session and nobody
  * gets a shell in the privileged agent. */
-static char **session_argv(const struct session *s)
+static char **session_argv(const struct session *s, bool tty)
 {
 	size_t n = strv_len(s->opts->command), i = 0;
 	_cleanup_strv_ char **argv = calloc(n + 6, sizeof(char *));
@@ -75,16 +75,17 @@ static char **session_argv(const struct session *s)
 		for (size_t k = 0; k < n; k++)
 			argv[i++] = xstrdup(s->opts->command[k]);
 	}
-	return lambda_agent_session_argv(s->session_id, argv);
+	return lambda_agent_session_argv(s->session_id, tty ? getenv("TERM") : NULL, argv);
 }
 
 static int exec_in_agent(struct session *s, int *status, struct cntr_err *err)
 {
-	_cleanup_strv_ char **argv = session_argv(s);
+	bool tty = s->opts->mode == LAMBDA_ATTACH && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	_cleanup_strv_ char **argv = session_argv(s, tty);
 	struct kube_exec_opts eopts;
 
 	kube_exec_opts_init(&eopts);
-	eopts.tty = s->opts->mode == LAMBDA_ATTACH && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	eopts.tty = tty;
 	eopts.forward_stdin = true;
 	eopts.interrupt_fd = lambda_signals_fd();
 	lambda_phase("attaching to %s/%s container %s (%s://%.12s) through agent %s", s->target.namespace,

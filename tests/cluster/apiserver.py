@@ -554,8 +554,10 @@ class _Handler(BaseHTTPRequestHandler):
         if ctr is None or pod["status"].get("phase") != "Running":
             raise bad_request("unable to upgrade connection: container not found (\"%s\")" % container)
         tty = _flag(query, "tty")
-        proc = node.Process(ctr.exec_argv(command, tty), tty=tty, stdin=_flag(query, "stdin"),
-                            env=ctr.exec_env())
+        env = ctr.exec_env()
+        if tty and env is not None:
+            env = dict(env, TERM="xterm")  # containerd's CRI adds it to every exec with a TTY
+        proc = node.Process(ctr.exec_argv(command, tty), tty=tty, stdin=_flag(query, "stdin"), env=env)
         with runtime.lock:
             runtime.execs.add(proc)
         try:

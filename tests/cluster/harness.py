@@ -183,20 +183,20 @@ class Cluster:
         self.started.append(proc)
         return proc
 
-    def run_in_pty(self, args, script_lines, rows=33, cols=101, timeout=60):
+    def run_in_pty(self, args, script_lines, rows=33, cols=101, timeout=60, term="xterm"):
         """Run lambda-cntr on a terminal of rows x cols; type each line after a shell prompt.
         Returns (exit status, everything the terminal showed)."""
         return self.run_pty_steps(args, [(PROMPT, line.encode() + b"\r") for line in script_lines],
-                                  rows, cols, timeout)
+                                  rows, cols, timeout, term)
 
-    def run_pty_steps(self, args, steps, rows=33, cols=101, timeout=60):
+    def run_pty_steps(self, args, steps, rows=33, cols=101, timeout=60, term="xterm"):
         """Like run_in_pty, with steps (regex, action): when the output so far (after the
         previous step) matches regex, action runs: bytes are typed, a callable gets the
         terminal's master fd (e.g. to resize it)."""
         master, slave = pty.openpty()
         set_winsize(slave, rows, cols)
         proc = subprocess.Popen([self.lambda_bin] + list(args), stdin=slave, stdout=slave, stderr=slave,
-                                env=self.env(extra={"TERM": "xterm"}), start_new_session=True,
+                                env=self.env(extra={"TERM": term}), start_new_session=True,
                                 preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
         os.close(slave)
         seen, mark, steps = b"", 0, list(steps)

@@ -368,7 +368,9 @@ static void test_session_argv_marks_the_session_and_runs_cntr_itself(void **stat
 {
 	char *cntr_argv[] = { "cntr", "attach", "abc123", "--", "ls", NULL };
 	char *id = lambda_agent_session_id();
-	char **argv = lambda_agent_session_argv(id, cntr_argv);
+	char **argv = lambda_agent_session_argv(id, NULL, cntr_argv);
+	char **with_term = lambda_agent_session_argv(id, "xterm-256color", cntr_argv);
+	char **odd_term = lambda_agent_session_argv(id, "x; rm -rf /", cntr_argv);
 	char **count = lambda_agent_count_others_argv(id);
 	char **end = lambda_agent_end_session_argv(id);
 	char *marker = NULL;
@@ -380,6 +382,11 @@ static void test_session_argv_marks_the_session_and_runs_cntr_itself(void **stat
 	for (int i = 0; cntr_argv[i]; i++)
 		assert_string_equal(argv[i + 2], cntr_argv[i]);
 	assert_null(argv[7]);
+	assert_string_equal(with_term[2], "TERM=xterm-256color");
+	assert_string_equal(with_term[3], "cntr");
+	assert_string_equal(odd_term[2], "cntr");
+	strv_free(with_term);
+	strv_free(odd_term);
 	assert_string_equal(count[0], "/bin/sh");
 	assert_string_equal(count[4], id); /* $1 of the script */
 	assert_null(count[5]);

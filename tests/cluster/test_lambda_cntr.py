@@ -106,6 +106,13 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertIn("attaching to default/web", screen, "phase messages missing on a terminal")
         self.assertEqual(c.wait_no_agents(), [], "the agent this attach created was not deleted")
 
+    def test_the_local_terminal_type_reaches_the_session(self):
+        c = self.cluster
+        c.target_pod("web")
+        status, screen = c.run_in_pty(["attach", "web"], ['echo "term=$TERM="; exit 0'], term="screen-256color")
+        self.assertEqual(status, 0, screen)
+        self.assertIn("term=screen-256color=", screen)
+
     def test_ctrl_c_and_resize_on_a_terminal_go_to_the_session(self):
         c = self.cluster
         c.target_pod("web")
