@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/lambda_phase.h"
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -116,8 +117,9 @@ static int pick_default_container(const json_t *pod, enum container_kind *kind, 
 
 	if (*annotated) {
 		if (find_container(pod, annotated, kind, name)) {
-			log_info("container \"%s\" chosen by the pod's " DEFAULT_CONTAINER_ANNOTATION
-				 " annotation", annotated);
+			names = container_list(pod);
+			lambda_phase("defaulted container \"%s\" (" DEFAULT_CONTAINER_ANNOTATION ") out of: %s",
+				     annotated, names);
 			return 0;
 		}
 		log_warn("pod \"%s\": the " DEFAULT_CONTAINER_ANNOTATION " annotation names container "

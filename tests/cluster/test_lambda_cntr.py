@@ -209,9 +209,11 @@ class LambdaCntrTests(ClusterTestCase):
             "kubectl.kubernetes.io/default-container": "log"}}, "spec": {"containers": [
                 sleeper("app"), sleeper("log", ["sh", "-c", "exec sleep 4244"])]}})
         c.server.wait_pod("default", "duo", lambda p: p["status"].get("phase") == "Running")
-        r = c.run("execute", "duo", "--", "cat", "/proc/1/cmdline")
+        r = c.run("execute", "-v", "duo", "--", "cat", "/proc/1/cmdline")
         self.assertExit(r, 0)
         self.assertEqual(r.stdout, b"sleep\x004244\x00")
+        self.assertIn(b'defaulted container "log" (kubectl.kubernetes.io/default-container) out of: app, log',
+                      r.stderr)
 
     def test_pod_not_found_names_pod_and_namespace(self):
         c = self.cluster
