@@ -342,7 +342,28 @@ static int relist(struct kube_config *cfg, const struct lambda_agent *a, struct 
 	return on_agent_event(&ev, w, err);
 }
 
-static int wait_ready(struct kube_config *cfg, const struct lambda_agent *a, const char *rv,
+/* The timeout message: what the agent was doing, the kubelet's last warning about it (a failing
+ * mount or sandbox shows only there), or, when no kubelet ever reported anything, the node. */
+static int fail_not_ready(struct kube_config *cfg, const struct lambda_agent *a, const struct wait_state *w,
+			  const char *node, uint64_t timeout_s, struct cntr_err *err)
+{
+	_cleanup_free_ char *warning = lambda_pod_last_warning(cfg, a->namespace, a->name);
+	_cleanup_free_ char *detail = NULL;
+
+	if (warning)
+		detail = xasprintf("%s; last warning: %s", w->last_text ? w->last_text : "Pending", warning);
+	else if (w->last_text || w->scheduled_shown)
+		detail = xstrdup(w->last_text ? w->last_text : "Pending");
+	else
+		detail = xasprintf("Pending, no kubelet has reported on it: is node %s Ready? (`kubectl get node %s`)",
+				   node, node);
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+			 "agent pod %s/%s not ready after %llus (last state: %s); see `kubectl describe pod -n %s "
+			 "%s`, or raise --timeout", a->namespace, a->name, (unsigned long long)timeout_s, detail,
+			 a->namespace, a->name);
+}
+
+static int wait_ready(struct kube_config *cfg, const struct lambda_agent *a, const char *node, const char *rv,
 		      uint64_t timeout_s, struct cntr_err *err)
 {
 	struct wait_state w = { .name = a->name, .last_rv = xstrdup(rv) };
@@ -356,13 +377,7 @@ static int wait_ready(struct kube_config *cfg, const struct lambda_agent *a, con
 		struct kube_watch_opts wopts = { .resource_version = w.last_rv, .field_selector = field };
 
 		if (now >= deadline) {
-			_cleanup_free_ char *warning = lambda_pod_last_warning(cfg, a->namespace, a->name);
-
-			r = cntr_fail(err, CNTR_EXIT_FAILURE, 0,
-				      "agent pod %s/%s not ready after %llus (last state: %s%s%s); see `kubectl "
-				      "describe pod -n %s %s`, or raise --timeout", a->namespace, a->name,
-				      (unsigned long long)timeout_s, w.last_text ? w.last_text : "Pending",
-				      warning ? "; last warning: " : "", warning ? warning : "", a->namespace, a->name);
+			r = fail_not_ready(cfg, a, &w, node, timeout_s, err);
 			break;
 		}
 		wopts.timeout_ms = (unsigned)(deadline - now);
@@ -393,7 +408,7 @@ int lambda_agent_start(struct kube_config *cfg, const struct lambda_agent_params
 		return -1;
 	lambda_phase("agent %s/%s created for node %s (image %s)", a->namespace, a->name, params->node,
 		     params->image);
-	if (wait_ready(cfg, a, rv, timeout_s, err) < 0)
+	if (wait_ready(cfg, a, params->node, rv, timeout_s, err) < 0)
 		return -1;
 	lambda_phase("agent %s ready", a->name);
 	return 0;

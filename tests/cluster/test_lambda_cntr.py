@@ -336,7 +336,8 @@ class LambdaCntrTests(ClusterTestCase):
         c.server.kubelet.pause()
         r = c.run("execute", "--timeout", "2s", "web", "--", "true")
         self.assertExit(r, 125)
-        self.assertIn(b"not ready after 2s", r.stderr)
+        self.assertIn(b"not ready after 2s (last state: Pending, no kubelet has reported on it: is node node-1 "
+                      b"Ready? (`kubectl get node node-1`))", r.stderr)
         self.assertEqual(c.wait_no_agents(), [])
 
     def test_watch_that_expires_is_resumed(self):
