@@ -425,9 +425,10 @@ bool lambda_agent_is_running(struct kube_config *cfg, const struct lambda_agent 
 	return lambda_agent_pod_ready(resp.body);
 }
 
-/* Exec one of the agent's small programs; its stdout (trailing whitespace cut) in *output. */
+/* Exec one of the agent's small programs; its stdout (trailing whitespace cut) in *output.
+ * With exit_status, its status goes there; without, a non-zero status is an error. */
 static int run_agent_program(struct kube_config *cfg, const struct lambda_agent *a, char **argv,
-			     char **output, struct cntr_err *err)
+			     char **output, int *exit_status, struct cntr_err *err)
 {
 	_cleanup_close_ int out = memfd_create("lambda-cntr-agent-out", MFD_CLOEXEC);
 	_cleanup_close_ int errout = memfd_create("lambda-cntr-agent-err", MFD_CLOEXEC);
@@ -448,6 +449,10 @@ static int run_agent_program(struct kube_config *cfg, const struct lambda_agent 
 		return cntr_fail_errno(err, "reading the output of a program in agent %s", a->name);
 	while (len && (*output)[len - 1] && strchr(" \t\n", (*output)[len - 1]))
 		(*output)[--len] = '\0';
+	if (exit_status) {
+		*exit_status = status;
+		return 0;
+	}
 	if (status != 0)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exit status %d (output \"%s\")", status, *output);
 	return 0;
@@ -460,7 +465,7 @@ int lambda_agent_count_others(struct kube_config *cfg, const struct lambda_agent
 	_cleanup_free_ char *text = NULL;
 	uint64_t n;
 
-	if (run_agent_program(cfg, a, argv, &text, err) < 0)
+	if (run_agent_program(cfg, a, argv, &text, NULL, err) < 0)
 		return cntr_err_prefix(err, "counting the sessions of agent %s: ", a->name);
 	if (parse_u64(text, &n) < 0 || n > INT32_MAX)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
@@ -469,13 +474,35 @@ int lambda_agent_count_others(struct kube_config *cfg, const struct lambda_agent
 	return 0;
 }
 
+int lambda_agent_check_cntr(struct kube_config *cfg, const struct lambda_agent *a, const char *image,
+			    struct cntr_err *err)
+{
+	_cleanup_strv_ char **argv = lambda_agent_find_cntr_argv();
+	_cleanup_free_ char *where = NULL;
+	struct cntr_err probe_err = { 0 };
+	int status = 0;
+
+	/* A check that cannot run says nothing about the image: the status stands. */
+	if (run_agent_program(cfg, a, argv, &where, &status, &probe_err) < 0) {
+		log_info("checking for cntr in agent %s: %s", a->name, probe_err.msg);
+		return 0;
+	}
+	if (status == 0) {
+		log_debug("agent %s has cntr at %s", a->name, where);
+		return 0;
+	}
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+			 "agent image %s has no `cntr` on its PATH, so nothing could be attached; use the "
+			 "lambda-cntr agent image (-i/$CNTR_IMAGE, see images/README.md)", image);
+}
+
 int lambda_agent_end_session(struct kube_config *cfg, const struct lambda_agent *a,
 			     const char *session_id, struct cntr_err *err)
 {
 	_cleanup_strv_ char **argv = lambda_agent_end_session_argv(session_id);
 	_cleanup_free_ char *text = NULL;
 
-	if (run_agent_program(cfg, a, argv, &text, err) < 0)
+	if (run_agent_program(cfg, a, argv, &text, NULL, err) < 0)
 		return cntr_err_prefix(err, "ending session %s in agent %s: ", session_id, a->name);
 	return 0;
 }

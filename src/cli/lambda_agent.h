@@ -46,6 +46,11 @@ int lambda_agent_count_others(struct kube_config *cfg, const struct lambda_agent
 			      const char *session_id, int *count, struct cntr_err *err);
 
 /* End what is left of session_id in the agent (after an interrupt). */
+/* After a session ended with 127: tell "the agent image has no cntr" (125, naming the image)
+ * from "the user's command was not found" (0: the status stands). */
+int lambda_agent_check_cntr(struct kube_config *cfg, const struct lambda_agent *a, const char *image,
+			    struct cntr_err *err);
+
 int lambda_agent_end_session(struct kube_config *cfg, const struct lambda_agent *a,
 			     const char *session_id, struct cntr_err *err);
 

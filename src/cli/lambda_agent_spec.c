@@ -61,6 +61,11 @@ static char **program_argv(const char *script, const char *session_id)
 	return argv;
 }
 
+char **lambda_agent_find_cntr_argv(void)
+{
+	return program_argv("command -v cntr", "");
+}
+
 char **lambda_agent_count_others_argv(const char *session_id)
 {
 	return program_argv(COUNT_OTHERS_SH, session_id);

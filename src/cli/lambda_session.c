@@ -175,6 +175,9 @@ static int attach_through_agent(struct session *s, int *status, struct cntr_err 
 	if (acquire_agent(s, true, err) < 0)
 		return -1;
 	r = exec_in_agent(s, status, err);
+	if (r == KUBE_EXEC_DONE && *status == CNTR_EXIT_NOTFOUND &&
+	    lambda_agent_check_cntr(s->cfg, &s->agent, s->opts->image, err) < 0)
+		return -1;
 	if (r >= 0 || lambda_signals_caught() || lambda_agent_is_running(s->cfg, &s->agent))
 		return r;
 	log_info("agent %s went away before the session started (%s); starting a new one",

@@ -46,6 +46,7 @@ class Kubelet:
         self.lock = threading.Lock()
         # Test knobs.
         self.missing_image_prefixes = ["registry.invalid/"]
+        self.images_without_cntr = ["debian:"]  # a plain image given with -i
         self.unschedulable_message = None  # set: every new pod stays Pending/Unschedulable
         self.admission_failure = None      # (reason, message): the kubelet rejects new pods
         self.start_delay = 0.3
@@ -241,8 +242,9 @@ class Kubelet:
                 return
             for c in pod["spec"]["containers"]:
                 if host:
+                    has_cntr = not any(c.get("image", "").startswith(p) for p in self.images_without_cntr)
                     runtime.containers[c["name"]] = node.HostContainer(pod, c, self.cntr_bin,
-                                                                       self.host_bin_dir())
+                                                                       self.host_bin_dir(), has_cntr)
                 else:
                     runtime.containers[c["name"]] = node.RuncContainer(pod, c, self.state_dir)
             started = now_rfc3339()

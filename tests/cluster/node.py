@@ -239,13 +239,15 @@ class RuncContainer:
 class HostContainer:
     """A hostPID privileged container: a host process in a private copy of the mount namespace."""
 
-    def __init__(self, pod, container, cntr_bin, bin_dir):
+    def __init__(self, pod, container, cntr_bin, bin_dir, image_has_cntr=True):
         self.id = new_container_id()
         self.name = container["name"]
-        self.cntr_bin = cntr_bin
+        self.cntr_bin = cntr_bin if image_has_cntr else None
         argv = (container.get("command") or []) + (container.get("args") or [])
         # The agent image has cntr on its PATH; here bin_dir holds a `cntr` link to CNTR_BIN.
-        env = {"PATH": bin_dir + ":" + PATH_ENV.split("=", 1)[1], "HOSTNAME": pod["metadata"]["name"]}
+        # Another image (`-i` something else) has none.
+        path = PATH_ENV.split("=", 1)[1]
+        env = {"PATH": bin_dir + ":" + path if image_has_cntr else path, "HOSTNAME": pod["metadata"]["name"]}
         for e in container.get("env") or []:
             env[e["name"]] = e.get("value", "")
         # Everything started in a container, exec'd processes included, gets its environment.

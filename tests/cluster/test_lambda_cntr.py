@@ -168,6 +168,14 @@ class LambdaCntrTests(ClusterTestCase):
         r = c.run("execute", "web", "--", "no-such-command-anywhere")
         self.assertExit(r, 127)
 
+    def test_agent_image_without_cntr_is_named_not_taken_for_a_missing_command(self):
+        c = self.cluster
+        c.target_pod("web")
+        r = c.run("execute", "-i", "debian:bookworm", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b"agent image debian:bookworm has no `cntr` on its PATH", r.stderr)
+        self.assertEqual(c.wait_no_agents(), [])
+
     def test_execute_needs_a_command(self):
         r = self.cluster.run("execute", "web")
         self.assertExit(r, 2)
