@@ -172,6 +172,11 @@ const char *lambda_agent_mismatch(const json_t *pod, const struct lambda_agent_p
 		return "it runs another image";
 	if (params->socket_path && !mounts_socket(pod, params->socket_path))
 		return "it does not mount the runtime socket asked for with -s";
+	/* "Always" asks for the registry's current image, which an older agent may not run. */
+	if (params->pull_policy && strcmp(params->pull_policy, "Always") == 0 &&
+	    strcmp(json_str(named_item(pod, "spec", "containers", LAMBDA_AGENT_CONTAINER), "imagePullPolicy"),
+		   "Always") != 0)
+		return "its image was not pulled with --image-pull-policy Always";
 	return NULL;
 }
 

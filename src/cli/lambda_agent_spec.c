@@ -180,7 +180,8 @@ static json_t *container(const struct lambda_agent_params *p)
 	json_t *c = json_pack(
 		"{s:s, s:s, s:s, s:[s, s, s], s:[{s:s, s:s}, {s:s, s:s}],"
 		" s:{s:b, s:i}, s:{s:{s:s, s:s}, s:{s:s}}}",
-		"name", LAMBDA_AGENT_CONTAINER, "image", p->image, "imagePullPolicy", "IfNotPresent",
+		"name", LAMBDA_AGENT_CONTAINER, "image", p->image,
+		"imagePullPolicy", p->pull_policy ? p->pull_policy : "IfNotPresent",
 		"command", "/bin/sh", "-c", AGENT_MAIN_SH,
 		"env", "name", "LAMBDA_CNTR_AGENT", "value", p->name,
 		"name", "LAMBDA_CNTR_IDLE_SECONDS", "value", idle,

@@ -34,6 +34,7 @@ struct lambda_agent_params {
 	const char *namespace;
 	const char *node;
 	const char *image;
+	const char *pull_policy;  /* imagePullPolicy; NULL: IfNotPresent */
 	const char *socket_path;  /* NULL: no hostPath volume */
 	uint64_t idle_timeout_s;
 };

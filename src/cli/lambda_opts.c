@@ -13,13 +13,14 @@
 #define DEFAULT_IMAGE "lambda-cntr-agent:" CNTR_VERSION
 
 enum { OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_TIMEOUT, OPT_KEEP, OPT_RM, OPT_AGENT_NS,
-       OPT_IDLE_TIMEOUT, OPT_VERSION };
+       OPT_IDLE_TIMEOUT, OPT_PULL_POLICY, OPT_VERSION };
 
 static const struct option long_options[] = {
 	{ "namespace", required_argument, NULL, 'n' },
 	{ "container", required_argument, NULL, 'c' },
 	{ "image", required_argument, NULL, 'i' },
 	{ "socket-path", required_argument, NULL, 's' },
+	{ "image-pull-policy", required_argument, NULL, OPT_PULL_POLICY },
 	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
 	{ "context", required_argument, NULL, OPT_CONTEXT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -57,6 +58,8 @@ void lambda_print_help(const char *program)
 	       "  -n, --namespace NS        namespace of POD (default: the context's, else \"default\")\n"
 	       "  -c, --container NAME      container of POD (required when it has several)\n"
 	       "  -i, --image IMG           agent image (env CNTR_IMAGE; default " DEFAULT_IMAGE ")\n"
+	       "      --image-pull-policy P Always, IfNotPresent (default: an image loaded on the node\n"
+	       "                            is used) or Never\n"
 	       "  -s, --socket-path PATH    mount the node's runtime socket into the agent (env\n"
 	       "                            SOCKET_PATH); only needed to resolve names, never for IDs\n"
 	       "      --kubeconfig FILE     kubeconfig to use (default $KUBECONFIG, ~/.kube/config,\n"
@@ -94,6 +97,20 @@ static int parse_duration_flag(const char *flag, const char *text, uint64_t *out
 	return 0;
 }
 
+static const char *const pull_policies[] = { "Always", "IfNotPresent", "Never" };
+
+static int parse_pull_policy(const char *text, struct lambda_opts *opts, struct cntr_err *err)
+{
+	for (size_t i = 0; i < sizeof(pull_policies) / sizeof(pull_policies[0]); i++) {
+		if (strcmp(text, pull_policies[i]) == 0) {
+			opts->pull_policy = pull_policies[i];
+			return 0;
+		}
+	}
+	return cntr_fail(err, CNTR_EXIT_USAGE, 0,
+			 "--image-pull-policy: \"%s\" is not Always, IfNotPresent or Never", text);
+}
+
 static int parse_flag(int opt, struct lambda_opts *opts, struct cntr_err *err)
 {
 	switch (opt) {
@@ -107,6 +124,7 @@ static int parse_flag(int opt, struct lambda_opts *opts, struct cntr_err *err)
 	case OPT_AGENT_NS: opts->agent_namespace = optarg; return 0;
 	case OPT_KEEP: opts->keep = true; return 0;
 	case OPT_RM: opts->rm = true; return 0;
+	case OPT_PULL_POLICY: return parse_pull_policy(optarg, opts, err);
 	case OPT_TIMEOUT: return parse_duration_flag("--timeout", optarg, &opts->timeout_s, err);
 	case OPT_IDLE_TIMEOUT:
 		return parse_duration_flag("--idle-timeout", optarg, &opts->idle_timeout_s, err);
@@ -123,6 +141,7 @@ static void set_defaults(struct lambda_opts *opts, const char *program)
 	opts->program = program;
 	opts->timeout_s = DEFAULT_TIMEOUT_S;
 	opts->idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
+	opts->pull_policy = "IfNotPresent";
 	env = getenv("CNTR_IMAGE");
 	opts->image = env && *env ? env : DEFAULT_IMAGE;
 	env = getenv("SOCKET_PATH");

@@ -18,6 +18,7 @@ struct lambda_opts {
 	const char *namespace;       /* -n; NULL = the kubeconfig context's */
 	const char *agent_namespace; /* --agent-namespace; NULL = the target's */
 	const char *image;           /* -i, $CNTR_IMAGE, else the default agent image */
+	const char *pull_policy;     /* --image-pull-policy: Always, IfNotPresent (default), Never */
 	const char *socket_path;     /* -s, $SOCKET_PATH; NULL = no runtime socket in the agent */
 	const char *kubeconfig;
 	const char *context;

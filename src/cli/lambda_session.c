@@ -34,7 +34,7 @@ static int acquire_agent(struct session *s, bool allow_reuse, struct cntr_err *e
 	const struct lambda_opts *o = s->opts;
 	const char *ns = o->agent_namespace ? o->agent_namespace : s->target.namespace;
 	struct lambda_agent_params params = {
-		.namespace = ns, .node = s->target.node, .image = o->image,
+		.namespace = ns, .node = s->target.node, .image = o->image, .pull_policy = o->pull_policy,
 		.socket_path = o->socket_path, .idle_timeout_s = o->idle_timeout_s,
 	};
 	int r;

@@ -70,6 +70,10 @@ static void test_flags_durations_and_environment(void **state)
 	assert_string_equal(o.kubeconfig, "/k");
 	assert_string_equal(o.image, "registry.example/agent:9");
 	assert_string_equal(o.socket_path, "/run/containerd/containerd.sock");
+	assert_string_equal(o.pull_policy, "IfNotPresent");
+	assert_int_equal(parse(ARGV("lambda-cntr", "attach", "--image-pull-policy", "Always", "web"), 5, &o, &err),
+			 LAMBDA_PARSE_RUN);
+	assert_string_equal(o.pull_policy, "Always");
 }
 
 static void test_default_image_is_the_versioned_agent(void **state)
@@ -103,6 +107,7 @@ static void test_usage_errors(void **state)
 		{ { "lambda-cntr", "attach", "web", "a", "b", NULL }, "unexpected argument" },
 		{ { "lambda-cntr", "attach", "web", "-n", NULL }, "missing value" },
 		{ { "lambda-cntr", "debug", "web", NULL }, "unknown command" },
+		{ { "lambda-cntr", "attach", "--image-pull-policy", "always", "web", NULL }, "not Always, IfNotPresent or Never" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -345,6 +350,7 @@ static void test_agent_manifest(void **state)
 	assert_true(json_is_true(json_object_get(json_object_get(c, "securityContext"), "privileged")));
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "securityContext"), "runAsUser")), 0);
 	assert_string_equal(json_string_value(json_object_get(c, "image")), "img:1");
+	assert_string_equal(json_string_value(json_object_get(c, "imagePullPolicy")), "IfNotPresent");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(env, 0), "value")), "lambda-cntr-n1-abcde");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(env, 1), "value")), "90");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(m, "metadata"), "labels"),
@@ -493,6 +499,11 @@ static void test_warm_agent_fits_only_with_the_same_image_and_the_socket_asked_f
 	assert_null(lambda_agent_mismatch(plain_agent, &plain));
 	assert_non_null(strstr(lambda_agent_mismatch(plain_agent, &with_socket), "-s"));
 	assert_non_null(strstr(lambda_agent_mismatch(socket_agent, &other_image), "another image"));
+	plain.pull_policy = "Always";
+	assert_non_null(strstr(lambda_agent_mismatch(socket_agent, &plain), "Always"));
+	json_decref(plain_agent);
+	plain_agent = lambda_agent_manifest(&plain);
+	assert_null(lambda_agent_mismatch(plain_agent, &plain));
 	json_decref(socket_agent);
 	json_decref(plain_agent);
 }
