@@ -18,6 +18,22 @@ static const char *json_str(const json_t *obj, const char *key)
 	return s ? s : "";
 }
 
+/* Messages end up in one-line errors; termination logs often have several lines. malloc'd. */
+static char *one_line(const char *text)
+{
+	char *copy = xstrdup(text);
+	size_t len;
+
+	for (char *c = copy; *c; c++) {
+		if (*c == '\n' || *c == '\r' || *c == '\t')
+			*c = ' ';
+	}
+	len = strlen(copy);
+	while (len && copy[len - 1] == ' ')
+		copy[--len] = '\0';
+	return copy;
+}
+
 char *lambda_container_state_text(const json_t *state)
 {
 	const json_t *waiting = json_object_get(state, "waiting");
@@ -26,13 +42,14 @@ char *lambda_container_state_text(const json_t *state)
 	if (json_object_get(state, "running"))
 		return xstrdup("Running");
 	if (waiting) {
-		const char *reason = json_str(waiting, "reason"), *msg = json_str(waiting, "message");
+		const char *reason = json_str(waiting, "reason");
+		_cleanup_free_ char *msg = one_line(json_str(waiting, "message"));
 		return xasprintf("Waiting%s%s%s%s", *reason ? ": " : "", reason, *msg ? ": " : "", msg);
 	}
 	if (terminated) {
 		/* The message is the container's termination log (or the runtime's words): often
 		 * the one line that says why it died. */
-		const char *msg = json_str(terminated, "message");
+		_cleanup_free_ char *msg = one_line(json_str(terminated, "message"));
 		return xasprintf("Terminated: %s (exit code %lld)%s%s", json_str(terminated, "reason"),
 				 (long long)json_integer_value(json_object_get(terminated, "exitCode")),
 				 *msg ? ": " : "", msg);

@@ -204,6 +204,9 @@ static void test_target_not_running_states(void **state)
 		{ "{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"app\",\"state\":{\"waiting\":"
 		  "{\"reason\":\"CrashLoopBackOff\",\"message\":\"back-off 10s\"}}}]}",
 		  "container \"app\" of pod \"web\" in namespace \"shop\" is not running: Waiting: CrashLoopBackOff: back-off 10s" },
+		{ "{\"phase\":\"Failed\",\"containerStatuses\":[{\"name\":\"app\",\"state\":{\"terminated\":"
+		  "{\"reason\":\"Error\",\"exitCode\":1,\"message\":\"panic: boom\\n\\tat main.go:3\\n\"}}}]}",
+		  "container \"app\": Terminated: Error (exit code 1): panic: boom  at main.go:3" },
 		{ "{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"app\",\"containerID\":\"\","
 		  "\"state\":{\"running\":{}}}]}",
 		  "has no usable containerID" },
