@@ -50,7 +50,9 @@ static void close_inherited_fds(int keep)
 	if (syscall(SYS_close_range, 3, keep > 3 ? keep - 1 : 2, 0) == 0 &&
 	    syscall(SYS_close_range, keep + 1, ~0U, 0) == 0)
 		return;
-	for (int fd = 3; fd < 65536; fd++)
+	/* Kernels before 5.9: every descriptor number up to the limit. */
+	long max = sysconf(_SC_OPEN_MAX);
+	for (int fd = 3; fd < (max > 0 ? max : 65536); fd++)
 		if (fd != keep)
 			close(fd);
 }
