@@ -79,12 +79,17 @@ class Cluster:
         self.started = []
 
     def close(self):
-        for proc in self.started:  # a failed test may leave a session running
-            if proc.poll() is None:
-                proc.kill()
-            proc.communicate()
-        self.server.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        try:
+            for proc in self.started:  # a failed test may leave a session running
+                if proc.poll() is None:
+                    proc.kill()
+                if proc.stdin and proc.stdin.closed:
+                    proc.stdin = None  # closed by the test: communicate() would fail on it
+                proc.communicate()
+        finally:
+            # Whatever happened above, the stand-in's containers must not outlive the test.
+            self.server.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     # -- kubeconfigs --------------------------------------------------------------------------
     def write(self, name, text, mode=0o600):
