@@ -187,9 +187,9 @@ int lambda_agent_find(struct kube_config *cfg, const struct lambda_agent_params 
 	const char *ns = params->namespace, *node = params->node;
 	_cleanup_free_ char *base = pods_path(ns);
 	_cleanup_free_ char *labels = kube_url_escape(LAMBDA_AGENT_MANAGED_BY_LABEL "=" LAMBDA_AGENT_MANAGED_BY);
-	_cleanup_free_ char *field_raw = xasprintf("spec.nodeName=%s", node);
-	_cleanup_free_ char *fields = kube_url_escape(field_raw);
-	_cleanup_free_ char *path = xasprintf("%s?labelSelector=%s&fieldSelector=%s", base, labels, fields);
+	/* All agents of the namespace, not only this node's: an agent that idled out stays as a
+	 * Succeeded pod until someone deletes it, and any run may tidy up after all nodes. */
+	_cleanup_free_ char *path = xasprintf("%s?labelSelector=%s", base, labels);
 	const char *found = NULL;
 	size_t i;
 	json_t *pod;
@@ -208,7 +208,9 @@ int lambda_agent_find(struct kube_config *cfg, const struct lambda_agent_params 
 		const json_t *meta = json_object_get(pod, "metadata");
 		const char *phase = json_str(json_object_get(pod, "status"), "phase");
 
-		if (!found && lambda_agent_pod_ready(pod)) {
+		const char *pod_node = json_str(json_object_get(pod, "spec"), "nodeName");
+
+		if (!found && strcmp(pod_node, node) == 0 && lambda_agent_pod_ready(pod)) {
 			const char *why_not = lambda_agent_mismatch(pod, params);
 			if (!why_not)
 				found = json_str(meta, "name");

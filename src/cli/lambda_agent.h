@@ -20,7 +20,8 @@ struct lambda_agent {
 /* A ready, not terminating agent running params->image on params->node in params->namespace,
  * with params->socket_path mounted when one is asked for -> 0 and a filled; none -> 1. (An agent
  * with another image has other tools, one without the socket cannot resolve names: the user
- * asked for these.) Agents that already finished (idle exit) are deleted on the way. */
+ * asked for these.) Agents of the namespace that already finished (idle exit), on any node,
+ * are deleted on the way. */
 int lambda_agent_find(struct kube_config *cfg, const struct lambda_agent_params *params,
 		      struct lambda_agent *a, struct cntr_err *err);
 

@@ -474,7 +474,12 @@ class LambdaCntrTests(ClusterTestCase):
         name = c.agents()[0]["metadata"]["name"]
         pod = c.server.wait_pod("default", name, lambda p: p["status"].get("phase") == "Succeeded", timeout=60)
         self.assertEqual(pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"], 0)
-        # The next run garbage-collects the finished agent and starts a new one.
+        # A finished agent of another node, as an idle exit leaves it there.
+        c.server.create_pod({"metadata": {"name": "lambda-cntr-node-2-xxxxx", "labels": {
+            "app.kubernetes.io/managed-by": "lambda-cntr"}}, "spec": {
+                "nodeName": "node-2", "restartPolicy": "Never", "containers": [sleeper("agent")]}})
+        c.store.update("default", "lambda-cntr-node-2-xxxxx", lambda p: p["status"].update(phase="Succeeded"))
+        # The next run garbage-collects the finished agents and starts a new one.
         self.assertExit(c.run("execute", "web", "--", "true"), 0)
         self.assertEqual(c.wait_no_agents(), [])
 
