@@ -349,6 +349,23 @@ static int relist(struct kube_config *cfg, const struct lambda_agent *a, struct 
 	return on_agent_event(&ev, w, err);
 }
 
+/* Without permission to watch: look at the pod once a second instead. */
+#define POLL_INTERVAL_MS 1000
+
+static int poll_once(struct kube_config *cfg, const struct lambda_agent *a, struct wait_state *w,
+		     struct cntr_err *err)
+{
+	if (relist(cfg, a, w, err) < 0)
+		return -1;
+	if (!w->ready && !w->failure) {
+		for (int slept = 0; slept < POLL_INTERVAL_MS && !kube_http_interrupted(); slept += 100)
+			nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+		if (kube_http_interrupted())
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "waiting for agent %s: interrupted", a->name);
+	}
+	return 0;
+}
+
 /* The timeout message: what the agent was doing, the kubelet's last warning about it (a failing
  * mount or sandbox shows only there), or, when no kubelet ever reported anything, the node. */
 static int fail_not_ready(struct kube_config *cfg, const struct lambda_agent *a, const struct wait_state *w,
@@ -377,6 +394,7 @@ static int wait_ready(struct kube_config *cfg, const struct lambda_agent *a, con
 	_cleanup_free_ char *path = pods_path(a->namespace);
 	_cleanup_free_ char *field = xasprintf("metadata.name=%s", a->name);
 	uint64_t deadline = now_ms() + timeout_s * 1000;
+	bool polling = false;
 	int r = 0;
 
 	while (!w.ready && !w.failure) {
@@ -388,9 +406,14 @@ static int wait_ready(struct kube_config *cfg, const struct lambda_agent *a, con
 			break;
 		}
 		wopts.timeout_ms = (unsigned)(deadline - now);
-		r = kube_watch(cfg, path, &wopts, on_agent_event, &w, err);
+		r = polling ? poll_once(cfg, a, &w, err) : kube_watch(cfg, path, &wopts, on_agent_event, &w, err);
 		if (r < 0)
 			break;
+		if (r == KUBE_WATCH_FORBIDDEN) {
+			log_info("%s; polling the agent pod instead", err->msg);
+			cntr_err_clear(err);
+			polling = true;
+		}
 		if (r == KUBE_WATCH_GONE && relist(cfg, a, &w, err) < 0) {
 			r = -1;
 			break;

@@ -205,7 +205,8 @@ static int watch_outcome(struct watch_transfer *t, CURLcode rc, struct cntr_err 
 	if (code < 200 || code >= 300) {
 		_cleanup_free_ char *msg = kube_status_message(code, (const char *)t->error_body.data,
 							       t->error_body.len);
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch %s: %s", t->h->display_url, msg);
+		cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch %s: %s", t->h->display_url, msg);
+		return code == 403 ? KUBE_WATCH_FORBIDDEN : -1;
 	}
 	/* A last event without its newline still counts. */
 	if (t->decoder.pending.len && kube_watch_decoder_feed(&t->decoder, "\n", 1, err) != 0)

@@ -42,6 +42,8 @@ enum {
 	KUBE_WATCH_ENDED = 2,    /* the server closed the stream normally (also when its timeoutSeconds
 				  * ran out first): re-watch from the last rv if time is left */
 	KUBE_WATCH_GONE = 3,     /* 410 Gone (HTTP or ERROR event): the rv is too old, relist */
+	KUBE_WATCH_FORBIDDEN = 4,/* 403 on the watch itself (RBAC without "watch"): err holds the
+				  * server's message; a caller may fall back to polling with GET */
 };
 
 /* Watch `path` (a collection, e.g. /api/v1/namespaces/NS/pods) until one of the results above,

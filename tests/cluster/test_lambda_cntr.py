@@ -273,6 +273,22 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertEqual(c.agent_creates(), 2, "without list there is no reuse, but no failure either")
         self.assertEqual(len(c.agents()), 2)
 
+    def test_user_who_cannot_watch_pods_waits_by_polling(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.forbid("watch", "pods", user="alice")
+        r = c.run("execute", "-v", "web", "--", "echo", "polled")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"polled\n")
+        self.assertIn(b'cannot watch resource "pods"', r.stderr)
+        self.assertIn(b"polling the agent pod instead", r.stderr)
+        self.assertEqual(c.wait_no_agents(), [])
+        # Failures are still recognised while polling.
+        r = c.run("execute", "-i", "registry.invalid/agent:1", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b"ErrImagePull", r.stderr)
+        self.assertEqual(c.wait_no_agents(), [])
+
     def test_forbidden_exec_gives_the_api_message_and_cleans_up(self):
         c = self.cluster
         c.target_pod("web")
