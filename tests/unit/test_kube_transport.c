@@ -414,7 +414,7 @@ static void test_watch_gone_by_event_or_by_http_status(void **state)
 	kube_config_free(cfg);
 }
 
-static void test_watch_forbidden_is_an_error_with_the_status_message(void **state)
+static void test_watch_forbidden_is_its_own_result_with_the_status_message(void **state)
 {
 	static const char *const forbidden[] = {
 		JSON_HEAD("403 Forbidden") "\r\n{\"kind\":\"Status\",\"code\":403,\"message\":\"pods is forbidden: cannot watch\"}",
@@ -426,7 +426,8 @@ static void test_watch_forbidden_is_an_error_with_the_status_message(void **stat
 	struct kube_config *cfg;
 	peer_start(&p, script_answer, forbidden);
 	cfg = config_for(&p, NULL);
-	assert_int_equal(kube_watch(cfg, "/p", NULL, collect_names, &n, &err), -1);
+	/* Its own result, so that a caller may fall back to polling; the message is there too. */
+	assert_int_equal(kube_watch(cfg, "/p", NULL, collect_names, &n, &err), KUBE_WATCH_FORBIDDEN);
 	assert_non_null(strstr(err.msg, "pods is forbidden: cannot watch"));
 	peer_join(&p);
 	kube_config_free(cfg);
@@ -754,7 +755,7 @@ int main(void)
 		cmocka_unit_test(test_watch_delivers_split_events_and_reports_stream_end),
 		cmocka_unit_test(test_watch_stops_when_callback_says_so),
 		cmocka_unit_test(test_watch_gone_by_event_or_by_http_status),
-		cmocka_unit_test(test_watch_forbidden_is_an_error_with_the_status_message),
+		cmocka_unit_test(test_watch_forbidden_is_its_own_result_with_the_status_message),
 		cmocka_unit_test(test_watch_times_out_on_a_silent_stream),
 		cmocka_unit_test(test_watch_ends_when_the_interrupt_flag_is_set),
 		cmocka_unit_test(test_exec_v5_relays_channels_closes_stdin_and_returns_exit_code),
