@@ -130,6 +130,11 @@ det_tar() { # DIR OUT [PATHS...]
 		-C "$dir" -cf "$dst" "$@"
 }
 
+# Two builds at once (two build trees' ctest) would share the cache: one builds, the other waits.
+mkdir -p "$cache"
+exec 9>"$cache/lock"
+flock 9
+
 if [ ! -d "$rootfs" ]; then
 	build_rootfs
 else
@@ -158,9 +163,9 @@ mv "$work/cntr.tar.gz" "$work/oci/blobs/sha256/$cntr_digest"
 base_digest=$(cat "$base_tar.gz.sha256")
 base_diffid=$(cat "$base_tar.diffid")
 base_size=$(stat -c %s "$base_tar.gz")
-# A hard link (same file system) or a copy: the blob must be inside the archive directory.
-ln "$base_tar.gz" "$work/oci/blobs/sha256/$base_digest" 2>/dev/null ||
-	cp "$base_tar.gz" "$work/oci/blobs/sha256/$base_digest"
+# A copy, not a hard link: a link count changing under tar (another build linking the same
+# cached file) makes tar fail with "file changed as we read it".
+cp "$base_tar.gz" "$work/oci/blobs/sha256/$base_digest"
 
 # ---- config, manifest, index ------------------------------------------------------------------
 blob() { # write stdin as a blob; print "digest size"
@@ -204,8 +209,10 @@ cat >"$work/oci/index.json" <<EOF
 EOF
 echo '{"imageLayoutVersion":"1.0.0"}' >"$work/oci/oci-layout"
 
+exec 9>&- # the cache is no longer touched below
 mkdir -p "$(dirname "$out")"
-tar --sort=name --numeric-owner -C "$work/oci" -cf "$out.tmp" oci-layout index.json blobs
+tar --sort=name --numeric-owner --owner=0 --group=0 --mtime="2023-01-01 00:00:00Z" \
+	-C "$work/oci" -cf "$out.tmp" oci-layout index.json blobs
 mv "$out.tmp" "$out"
 echo "build-agent: wrote $out ($(du -h "$out" | cut -f1)) image $ref manifest sha256:$manifest_digest" >&2
 
