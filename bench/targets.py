@@ -49,12 +49,6 @@ def start_daemons(names):
     return up
 
 
-def daemon_running(name):
-    return ok([RUNTIMES, "status", name]) and \
-        "running" in subprocess.run([RUNTIMES, "status", name], capture_output=True,
-                                    text=True).stdout
-
-
 def new_id():
     # Hex like every engine's IDs, so cntr's ID resolver (hex prefix) accepts it.
     return secrets.token_hex(32)
