@@ -1,5 +1,7 @@
 #include "resolve_scan.h"
 
+#include "cgroup_tree.h"
+
 #include "container_id.h"
 #include "engine_containerd.h"
 #include "engine_runc.h"
@@ -223,8 +225,14 @@ int cgroup_scan_containers(cgroup_match_fn match, const void *ctx, struct cgroup
 {
 	__attribute__((cleanup(cleanup_hit_listp))) struct hit_list hits = { 0 };
 
-	out->items = NULL;
-	out->n = 0;
+	int walked = cgroup_tree_find_containers(match, ctx, out);
+
+	if (walked < 0)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, ENOMEM, "walk the cgroup tree");
+	if (walked > 0)
+		return 0;
+	/* No walkable cgroup tree showed a match (a pod's own cgroup view, an unusual layout, or
+	 * no such container): ask every process instead. */
 	if (collect_hits(match, ctx, &hits, err) < 0)
 		return -1;
 	for (size_t i = 0; i < hits.n; i++) {

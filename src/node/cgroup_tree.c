@@ -1,0 +1,234 @@
+#include "cgroup_tree.h"
+
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/strutil.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#endif
+
+/* Where the host's hierarchy is mounted, most complete view first: from a hostPID pod (own
+ * cgroup namespace, its /sys/fs/cgroup rooted at its own cgroup) PID 1's root shows the host's. */
+static const char *const cgroup_roots[] = { "/proc/1/root/sys/fs/cgroup", "/sys/fs/cgroup" };
+/* Below a v1/hybrid root: hierarchies every runtime creates its containers in. */
+static const char *const v1_hierarchies[] = { "systemd", "pids", "memory", "unified" };
+
+#define MAX_DEPTH 16
+#define MAX_PROCS_DEPTH 3
+
+struct pid_set {
+	pid_t *pids;
+	size_t n, cap;
+};
+
+static int pid_set_add(struct pid_set *s, pid_t pid)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		pid_t *bigger = realloc(s->pids, cap * sizeof(pid_t));
+		if (!bigger)
+			return -1;
+		s->pids = bigger;
+		s->cap = cap;
+	}
+	s->pids[s->n++] = pid;
+	return 0;
+}
+
+static bool pid_set_has(const struct pid_set *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->pids[i] == pid)
+			return true;
+	return false;
+}
+
+/* The processes of a container's cgroup and, when it has none itself (systemd inside moved
+ * them to init.scope), of its sub-cgroups. */
+static int collect_procs(int dirfd, int depth, struct pid_set *set)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_closedir_ DIR *dir = NULL;
+	struct dirent *de;
+	int fd;
+
+	if (read_file_at(dirfd, "cgroup.procs", &text, NULL, NULL) == 0) {
+		for (char *line = text, *next; line && *line; line = next) {
+			uint64_t pid;
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			if (parse_u64(line, &pid) == 0 && pid > 0 && pid_set_add(set, (pid_t)pid) < 0)
+				return -1;
+		}
+	}
+	if (set->n || depth >= MAX_PROCS_DEPTH)
+		return 0;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(dir))) {
+		_cleanup_close_ int sub = -1;
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub >= 0 && collect_procs(sub, depth + 1, set) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The container's init: a process whose parent is not in the container, the oldest if the
+ * runtime also started exec sessions there. */
+static pid_t pick_init(const struct pid_set *set, unsigned long long *start_time)
+{
+	pid_t best = 0;
+	for (size_t i = 0; i < set->n; i++) {
+		pid_t ppid;
+		unsigned long long start;
+		if (proc_stat_read(set->pids[i], &ppid, &start) < 0 || pid_set_has(set, ppid))
+			continue;
+		if (!best || start < *start_time) {
+			best = set->pids[i];
+			*start_time = start;
+		}
+	}
+	return best;
+}
+
+static int add_container(struct cgroup_scan *out, int dirfd, const char *path, const char *id,
+			 const char *runtime)
+{
+	struct pid_set set = { 0 };
+	unsigned long long start = 0;
+	struct cgroup_container *c, *bigger;
+	pid_t init;
+
+	if (collect_procs(dirfd, 0, &set) < 0) {
+		free(set.pids);
+		return -1;
+	}
+	init = pick_init(&set, &start);
+	free(set.pids);
+	if (!init)
+		return 0; /* a container's cgroup without processes: stopped, or a pod's parent */
+	for (size_t i = 0; i < out->n; i++)
+		if (strcmp(out->items[i].id, id) == 0)
+			return 0; /* seen in another branch (v1 mounts co-mounted twice) */
+	bigger = realloc(out->items, (out->n + 1) * sizeof(*bigger));
+	if (!bigger)
+		return -1;
+	out->items = bigger;
+	c = &out->items[out->n++];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	c->runtime = runtime;
+	c->cgroup_path = xstrdup(path);
+	c->pid = init;
+	c->start_time = start;
+	return 0;
+}
+
+static int walk(int dirfd, char *path, size_t len, int depth, cgroup_match_fn match,
+		const void *ctx, struct cgroup_scan *out)
+{
+	_cleanup_closedir_ DIR *dir = NULL;
+	struct dirent *de;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(dir))) {
+		_cleanup_close_ int sub = -1;
+		char id[CGROUP_ID_MAX];
+		const char *runtime = NULL;
+		size_t name_len = strlen(de->d_name);
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.' || len + name_len + 2 > PATH_MAX)
+			continue;
+		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		path[len] = '/';
+		memcpy(path + len + 1, de->d_name, name_len + 1);
+		if (match(path, ctx, id, sizeof(id), &runtime)) {
+			if (add_container(out, sub, path, id, runtime) < 0)
+				return -1;
+		} else if (depth < MAX_DEPTH &&
+			   walk(sub, path, len + 1 + name_len, depth + 1, match, ctx, out) < 0) {
+			return -1;
+		}
+		path[len] = '\0';
+	}
+	return 0;
+}
+
+static unsigned long fs_type(int fd)
+{
+	struct statfs sfs;
+	return fstatfs(fd, &sfs) == 0 ? (unsigned long)sfs.f_type : 0;
+}
+
+/* Walk one hierarchy; 1 when it held matching containers. */
+static int walk_hierarchy(int fd, const char *where, cgroup_match_fn match, const void *ctx,
+			  struct cgroup_scan *out)
+{
+	char path[PATH_MAX] = "";
+
+	if (walk(fd, path, 0, 0, match, ctx, out) < 0)
+		return -1;
+	log_debug("cgroup walk of %s: %zu match(es)", where, out->n);
+	return out->n > 0;
+}
+
+int cgroup_tree_find_containers(cgroup_match_fn match, const void *ctx, struct cgroup_scan *out)
+{
+	out->items = NULL;
+	out->n = 0;
+	for (size_t r = 0; r < sizeof(cgroup_roots) / sizeof(cgroup_roots[0]); r++) {
+		_cleanup_close_ int root = open(cgroup_roots[r], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		unsigned long type;
+
+		if (root < 0)
+			continue;
+		type = fs_type(root);
+		if (type == CGROUP2_SUPER_MAGIC || type == CGROUP_SUPER_MAGIC) {
+			int rc = walk_hierarchy(root, cgroup_roots[r], match, ctx, out);
+			if (rc != 0)
+				return rc;
+			continue;
+		}
+		for (size_t h = 0; h < sizeof(v1_hierarchies) / sizeof(v1_hierarchies[0]); h++) {
+			_cleanup_close_ int sub = openat(root, v1_hierarchies[h], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			int rc;
+			type = sub >= 0 ? fs_type(sub) : 0;
+			if (type != CGROUP2_SUPER_MAGIC && type != CGROUP_SUPER_MAGIC)
+				continue;
+			rc = walk_hierarchy(sub, v1_hierarchies[h], match, ctx, out);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
