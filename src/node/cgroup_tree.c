@@ -58,14 +58,51 @@ static bool pid_set_has(const struct pid_set *s, pid_t pid)
 	return false;
 }
 
+/* Call fn for each child cgroup (subdirectory) of dirfd with an open fd to it; stops at the
+ * first negative return. Unreadable directories have no children for this purpose. */
+typedef int (*child_fn)(int child, const char *name, void *arg);
+
+static int for_each_child(int dirfd, child_fn fn, void *arg)
+{
+	_cleanup_closedir_ DIR *dir = NULL;
+	struct dirent *de;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(dir))) {
+		_cleanup_close_ int child = -1;
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		child = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (child >= 0 && fn(child, de->d_name, arg) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct procs_walk {
+	int depth;
+	struct pid_set *set;
+};
+
+static int collect_procs(int dirfd, int depth, struct pid_set *set);
+
+static int collect_child_procs(int child, const char *name, void *arg)
+{
+	struct procs_walk *w = arg;
+	return collect_procs(child, w->depth + 1, w->set);
+}
+
 /* The processes of a container's cgroup and, when it has none itself (systemd inside moved
  * them to init.scope), of its sub-cgroups. */
 static int collect_procs(int dirfd, int depth, struct pid_set *set)
 {
 	_cleanup_free_ char *text = NULL;
-	_cleanup_closedir_ DIR *dir = NULL;
-	struct dirent *de;
-	int fd;
+	struct procs_walk w = { depth, set };
 
 	if (read_file_at(dirfd, "cgroup.procs", &text, NULL, NULL) == 0) {
 		for (char *line = text, *next; line && *line; line = next) {
@@ -79,21 +116,7 @@ static int collect_procs(int dirfd, int depth, struct pid_set *set)
 	}
 	if (set->n || depth >= MAX_PROCS_DEPTH)
 		return 0;
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(dir = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	while ((de = readdir(dir))) {
-		_cleanup_close_ int sub = -1;
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sub >= 0 && collect_procs(sub, depth + 1, set) < 0)
-			return -1;
-	}
-	return 0;
+	return for_each_child(dirfd, collect_child_procs, &w);
 }
 
 /* The container's init: a process whose parent is not in the container, the oldest if the
@@ -147,41 +170,39 @@ static int add_container(struct cgroup_scan *out, int dirfd, const char *path, c
 	return 0;
 }
 
-static int walk(int dirfd, char *path, size_t len, int depth, cgroup_match_fn match,
-		const void *ctx, struct cgroup_scan *out)
+struct tree_walk {
+	char path[PATH_MAX];   /* of the cgroup being visited, from the hierarchy's root */
+	size_t len;
+	int depth;
+	cgroup_match_fn match;
+	const void *ctx;
+	struct cgroup_scan *out;
+};
+
+/* A container's cgroup is taken with its processes; anything else is searched further. */
+static int visit_cgroup(int child, const char *name, void *arg)
 {
-	_cleanup_closedir_ DIR *dir = NULL;
-	struct dirent *de;
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct tree_walk *w = arg;
+	size_t parent_len = w->len, name_len = strlen(name);
+	char id[CGROUP_ID_MAX];
+	const char *runtime = NULL;
+	int rc = 0;
 
-	if (fd < 0 || !(dir = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (parent_len + name_len + 2 > sizeof(w->path))
 		return 0;
+	w->path[parent_len] = '/';
+	memcpy(w->path + parent_len + 1, name, name_len + 1);
+	if (w->match(w->path, w->ctx, id, sizeof(id), &runtime)) {
+		rc = add_container(w->out, child, w->path, id, runtime);
+	} else if (w->depth < MAX_DEPTH) {
+		w->len = parent_len + 1 + name_len;
+		w->depth++;
+		rc = for_each_child(child, visit_cgroup, w);
+		w->depth--;
+		w->len = parent_len;
 	}
-	while ((de = readdir(dir))) {
-		_cleanup_close_ int sub = -1;
-		char id[CGROUP_ID_MAX];
-		const char *runtime = NULL;
-		size_t name_len = strlen(de->d_name);
-
-		if (de->d_type != DT_DIR || de->d_name[0] == '.' || len + name_len + 2 > PATH_MAX)
-			continue;
-		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sub < 0)
-			continue;
-		path[len] = '/';
-		memcpy(path + len + 1, de->d_name, name_len + 1);
-		if (match(path, ctx, id, sizeof(id), &runtime)) {
-			if (add_container(out, sub, path, id, runtime) < 0)
-				return -1;
-		} else if (depth < MAX_DEPTH &&
-			   walk(sub, path, len + 1 + name_len, depth + 1, match, ctx, out) < 0) {
-			return -1;
-		}
-		path[len] = '\0';
-	}
-	return 0;
+	w->path[parent_len] = '\0';
+	return rc;
 }
 
 static unsigned long fs_type(int fd)
@@ -194,9 +215,9 @@ static unsigned long fs_type(int fd)
 static int walk_hierarchy(int fd, const char *where, cgroup_match_fn match, const void *ctx,
 			  struct cgroup_scan *out)
 {
-	char path[PATH_MAX] = "";
+	struct tree_walk w = { .match = match, .ctx = ctx, .out = out };
 
-	if (walk(fd, path, 0, 0, match, ctx, out) < 0)
+	if (for_each_child(fd, visit_cgroup, &w) < 0)
 		return -1;
 	log_debug("cgroup walk of %s: %zu match(es)", where, out->n);
 	return out->n > 0;
