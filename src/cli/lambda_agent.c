@@ -1,4 +1,5 @@
 #include "cli/lambda_agent.h"
+#include "cli/lambda_json.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -29,38 +30,17 @@ static const char *const fatal_waiting_reasons[] = {
 	"CrashLoopBackOff", "PreCreateHookError", "PostStartHookError",
 };
 
-static const char *json_str(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	return s ? s : "";
-}
 
 static const json_t *pod_condition(const json_t *pod, const char *type)
 {
-	const json_t *conds = json_object_get(json_object_get(pod, "status"), "conditions");
-	size_t i;
-	json_t *c;
-
-	json_array_foreach(conds, i, c) {
-		if (strcmp(json_str(c, "type"), type) == 0)
-			return c;
-	}
-	return NULL;
+	return json_array_find(json_object_get(json_object_get(pod, "status"), "conditions"), "type", type);
 }
 
 /* The element of pod[section][key] named name (spec.containers, status.containerStatuses): by
  * name, not position, since admission webhooks may add containers (service mesh sidecars). */
 static const json_t *named_item(const json_t *pod, const char *section, const char *key, const char *name)
 {
-	const json_t *items = json_object_get(json_object_get(pod, section), key);
-	size_t i;
-	json_t *item;
-
-	json_array_foreach(items, i, item) {
-		if (strcmp(json_str(item, "name"), name) == 0)
-			return item;
-	}
-	return NULL;
+	return json_array_find(json_object_get(json_object_get(pod, section), key), "name", name);
 }
 
 static const json_t *agent_state(const json_t *pod)

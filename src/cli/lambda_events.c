@@ -1,4 +1,5 @@
 #include "cli/lambda_events.h"
+#include "cli/lambda_json.h"
 
 #include <string.h>
 #include <time.h>
@@ -11,11 +12,6 @@
 #include "kube/rest.h"
 #include "kube/timestamp.h"
 
-static const char *json_str(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	return s ? s : "";
-}
 
 /* core/v1 events carry lastTimestamp; those written through events.k8s.io/v1 often only
  * eventTime (and a series). 0 when neither parses. */

@@ -1,4 +1,5 @@
 #include "cli/lambda_target.h"
+#include "cli/lambda_json.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -12,11 +13,6 @@
 #include "kube/http.h"
 #include "kube/rest.h"
 
-static const char *json_str(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	return s ? s : "";
-}
 
 /* Messages end up in one-line errors; termination logs often have several lines. malloc'd. */
 static char *one_line(const char *text)
@@ -171,15 +167,8 @@ static int pick_container(const json_t *pod, const char *wanted, enum container_
 
 static const json_t *container_status(const json_t *pod, enum container_kind kind, const char *name)
 {
-	const json_t *statuses = json_object_get(json_object_get(pod, "status"), container_kinds[kind].status_key);
-	size_t i;
-	json_t *cs;
-
-	json_array_foreach(statuses, i, cs) {
-		if (strcmp(json_str(cs, "name"), name) == 0)
-			return cs;
-	}
-	return NULL;
+	return json_array_find(json_object_get(json_object_get(pod, "status"), container_kinds[kind].status_key),
+			       "name", name);
 }
 
 /* "Pending: Unschedulable: 0/3 nodes are available..." from the first False condition with
@@ -187,16 +176,11 @@ static const json_t *container_status(const json_t *pod, enum container_kind kin
 static char *pod_phase_text(const json_t *pod)
 {
 	const json_t *status = json_object_get(pod, "status");
-	const json_t *conds = json_object_get(status, "conditions");
+	const json_t *c = json_array_find(json_object_get(status, "conditions"), "type", "PodScheduled");
 	const char *phase = json_str(status, "phase");
-	size_t i;
-	json_t *c;
 
-	json_array_foreach(conds, i, c) {
-		if (strcmp(json_str(c, "status"), "False") == 0 && *json_str(c, "reason") &&
-		    strcmp(json_str(c, "type"), "PodScheduled") == 0)
-			return xasprintf("%s: %s: %s", phase, json_str(c, "reason"), json_str(c, "message"));
-	}
+	if (c && strcmp(json_str(c, "status"), "False") == 0 && *json_str(c, "reason"))
+		return xasprintf("%s: %s: %s", phase, json_str(c, "reason"), json_str(c, "message"));
 	if (*json_str(status, "reason"))
 		return xasprintf("%s: %s: %s", phase, json_str(status, "reason"), json_str(status, "message"));
 	return xstrdup(*phase ? phase : "Unknown");
