@@ -3,6 +3,7 @@
 #include "cleanup.h"
 #include "err.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -75,5 +76,18 @@ int write_file_at(int dirfd, const char *path, const char *text, struct cntr_err
 		return cntr_fail_errno(err, "open %s", path);
 	if (write_all(fd, text, strlen(text)) < 0)
 		return cntr_fail_errno(err, "write %s", path);
+	return 0;
+}
+
+int for_each_dir_entry(const char *path, dir_entry_fn fn, void *arg)
+{
+	_cleanup_closedir_ DIR *dir = opendir(path);
+	struct dirent *de;
+
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			fn(de->d_name, arg);
 	return 0;
 }

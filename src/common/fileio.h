@@ -16,3 +16,8 @@ int write_file_at(int dirfd, const char *path, const char *text, struct cntr_err
 
 /* write() until done, retrying on EINTR. Returns 0 or -1 with errno. */
 int write_all(int fd, const void *buf, size_t len);
+
+/* Call fn(name, arg) for every entry of the directory at path but the dot files (runtime state
+ * directories: one entry per container or namespace). -1 with errno when it cannot be opened. */
+typedef void (*dir_entry_fn)(const char *name, void *arg);
+int for_each_dir_entry(const char *path, dir_entry_fn fn, void *arg);

@@ -8,7 +8,6 @@
 #include "common/log.h"
 #include "common/strutil.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -81,38 +80,34 @@ int containerd_find_task(const char *id, char *ns, size_t ns_size, pid_t *pid,
 	return 1;
 }
 
-static void for_each_task_in_ns(const char *root, const char *ns, containerd_task_fn fn,
-				void *ctx)
-{
-	_cleanup_free_ char *dir_path = xasprintf("%s/%s", root, ns);
-	_cleanup_closedir_ DIR *dir = opendir(dir_path);
-	struct dirent *de;
+struct task_walk {
+	const char *root, *ns;
+	containerd_task_fn fn;
+	void *ctx;
+};
 
-	if (!dir)
-		return;
-	while ((de = readdir(dir))) {
-		pid_t pid;
-		if (de->d_name[0] == '.')
-			continue;
-		pid = read_init_pid(root, ns, de->d_name);
-		if (pid > 0)
-			fn(ns, de->d_name, pid, ctx);
-	}
+static void visit_task(const char *id, void *arg)
+{
+	struct task_walk *w = arg;
+	pid_t pid = read_init_pid(w->root, w->ns, id);
+	if (pid > 0)
+		w->fn(w->ns, id, pid, w->ctx);
+}
+
+static void visit_namespace(const char *ns, void *arg)
+{
+	struct task_walk *w = arg;
+	_cleanup_free_ char *dir = xasprintf("%s/%s", w->root, ns);
+	w->ns = ns;
+	for_each_dir_entry(dir, visit_task, w);
 }
 
 void containerd_for_each_task(containerd_task_fn fn, void *ctx)
 {
 	for (size_t r = 0; r < N_ROOTS; r++) {
-		_cleanup_closedir_ DIR *root = opendir(containerd_task_roots[r]);
-		struct dirent *de;
-
-		if (!root) {
-			log_debug("containerd: %s: %s", containerd_task_roots[r], strerror(errno));
-			continue;
-		}
-		while ((de = readdir(root)))
-			if (de->d_name[0] != '.')
-				for_each_task_in_ns(containerd_task_roots[r], de->d_name, fn, ctx);
+		struct task_walk w = { .root = containerd_task_roots[r], .fn = fn, .ctx = ctx };
+		if (for_each_dir_entry(w.root, visit_namespace, &w) < 0)
+			log_debug("containerd: %s: %s", w.root, strerror(errno));
 	}
 }
 

@@ -7,7 +7,6 @@
 #include "common/fileio.h"
 #include "common/strutil.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -40,19 +39,21 @@ pid_t runc_find(const char *id)
 	return pid > 0 && pid_exists(pid) ? pid : 0;
 }
 
+struct runc_walk {
+	runc_container_fn fn;
+	void *ctx;
+};
+
+static void visit_runc_state(const char *id, void *arg)
+{
+	struct runc_walk *w = arg;
+	pid_t pid = runc_find(id);
+	if (pid > 0)
+		w->fn(id, pid, w->ctx);
+}
+
 void runc_for_each(runc_container_fn fn, void *ctx)
 {
-	_cleanup_closedir_ DIR *dir = opendir(RUNC_ROOT);
-	struct dirent *de;
-
-	if (!dir)
-		return;
-	while ((de = readdir(dir))) {
-		pid_t pid;
-		if (de->d_name[0] == '.')
-			continue;
-		pid = runc_find(de->d_name);
-		if (pid > 0)
-			fn(de->d_name, pid, ctx);
-	}
+	struct runc_walk w = { fn, ctx };
+	for_each_dir_entry(RUNC_ROOT, visit_runc_state, &w);
 }
