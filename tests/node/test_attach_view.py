@@ -14,7 +14,19 @@ from cntrtest import (CAP_FIELDS, DEBUG_PATH, NS_NAMES, CntrTestCase, environ_of
 ETC_FILES = ("hostname", "hosts", "resolv.conf", "passwd", "group", "localtime")
 
 
-class AttachViewTests:
+class CapabilityTargets:
+    """Targets whose identity is the point of the test: uid, groups and few capabilities."""
+
+    def assertCredentialsMatch(self):
+        out = self.cntr("attach", str(self.target.pid), "--", "/bin/cat",
+                        "/proc/self/status").stdout.decode()
+        inside, target = parse_status(out), proc_status(self.target.pid)
+        for field in ("Uid", "Gid", "Groups", "NoNewPrivs") + CAP_FIELDS:
+            with self.subTest(field=field):
+                self.assertEqual(inside[field], target[field])
+
+
+class AttachViewTests(CapabilityTargets):
     """Mixed into one TestCase per runtime; RUNTIME names it."""
     RUNTIME = None
     START = {}
@@ -100,12 +112,7 @@ class AttachViewTests:
                                 read_file("/proc/self/cgroup"))
 
     def test_credentials_and_capabilities_are_the_targets(self):
-        out = self.cntr("attach", str(self.target.pid), "--", "/bin/cat",
-                        "/proc/self/status").stdout.decode()
-        inside, target = parse_status(out), proc_status(self.target.pid)
-        for field in ("Uid", "Gid", "Groups", "NoNewPrivs") + CAP_FIELDS:
-            with self.subTest(field=field):
-                self.assertEqual(inside[field], target[field])
+        self.assertCredentialsMatch()
 
     def test_environment_is_the_targets_with_the_debug_path(self):
         out = self.cntr("attach", str(self.target.pid), "--", "/bin/cat",
@@ -243,16 +250,6 @@ class PodmanReadOnlyWithVolumes(ReadOnlyTargetWithVolumes, CntrTestCase):
     def start_target(cls, volume):
         return start(cls, "podman", options=["--read-only", "--read-only-tmpfs=false",
                                              "-v", volume + ":/data", "--tmpfs", "/scratch"])
-
-
-class CapabilityTargets:
-    def assertCredentialsMatch(self):
-        out = self.cntr("attach", str(self.target.pid), "--", "/bin/cat",
-                        "/proc/self/status").stdout.decode()
-        inside, target = parse_status(out), proc_status(self.target.pid)
-        for field in ("Uid", "Gid", "Groups", "NoNewPrivs") + CAP_FIELDS:
-            with self.subTest(field=field):
-                self.assertEqual(inside[field], target[field])
 
 
 class Uid1000FewCapsTarget(CapabilityTargets, CntrTestCase):
