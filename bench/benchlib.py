@@ -191,61 +191,66 @@ def _gp_quote(text):
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def bar_chart(path, title, ylabel, labels, series, logscale=False, install=True):
-    """A grouped bar chart (PNG). series: [(name, [value per label])]; None values are gaps."""
+def _plot(path, header, rows, script, install):
+    """Write rows (first column the x value or label) to path.dat and run gnuplot with
+    script(data_path) -> [lines]. Returns path, or None without gnuplot."""
     gnuplot = gnuplot_available(install)
     if not gnuplot:
         log("gnuplot not available: no chart %s" % path)
         return None
     data = path + ".dat"
     with open(data, "w") as f:
-        f.write("label " + " ".join(_gp_quote(n) for n, _ in series) + "\n")
-        for i, label in enumerate(labels):
-            vals = ["NaN" if s[1][i] is None else "%g" % s[1][i] for s in series]
-            f.write(_gp_quote(label) + " " + " ".join(vals) + "\n")
-    script = [
-        "set terminal pngcairo size 1100,620 font 'sans,10' background rgb 'white'",
-        "set output %s" % _gp_quote(path),
-        "set title %s" % _gp_quote(title),
-        "set ylabel %s" % _gp_quote(ylabel),
-        "set style data histograms", "set style histogram clustered gap 1",
-        "set style fill solid 0.8 border -1", "set boxwidth 0.9",
-        "set xtics rotate by -35 left noenhanced", "set key top left noenhanced",
-        "set grid ytics", "set bmargin 9", "set yrange [%s:*]" % ("0.1" if logscale else "0"),
-    ]
-    if logscale:
-        script.append("set logscale y")
-    plots = ["%s using %d:xtic(1) title columnheader(%d)" % (_gp_quote(data), i + 2, i + 2)
-             for i in range(len(series))]
-    script.append("plot " + ", ".join(plots))
-    subprocess.run([gnuplot], input="\n".join(script) + "\n", text=True, check=True,
+        f.write(header + "\n")
+        for row in rows:
+            f.write(" ".join(row) + "\n")
+    subprocess.run([gnuplot], input="\n".join(script(data)) + "\n", text=True, check=True,
                    capture_output=True)
     return path
+
+
+def bar_chart(path, title, ylabel, labels, series, logscale=False, install=True):
+    """A grouped bar chart (PNG). series: [(name, [value per label])]; None values are gaps."""
+    header = "label " + " ".join(_gp_quote(n) for n, _ in series)
+    rows = [[_gp_quote(label)] + ["NaN" if s[1][i] is None else "%g" % s[1][i] for s in series]
+            for i, label in enumerate(labels)]
+
+    def script(data):
+        lines = [
+            "set terminal pngcairo size 1100,620 font 'sans,10' background rgb 'white'",
+            "set output %s" % _gp_quote(path),
+            "set title %s" % _gp_quote(title),
+            "set ylabel %s" % _gp_quote(ylabel),
+            "set style data histograms", "set style histogram clustered gap 1",
+            "set style fill solid 0.8 border -1", "set boxwidth 0.9",
+            "set xtics rotate by -35 left noenhanced", "set key top left noenhanced",
+            "set grid ytics", "set bmargin 9", "set yrange [%s:*]" % ("0.1" if logscale else "0"),
+        ]
+        if logscale:
+            lines.append("set logscale y")
+        plots = ["%s using %d:xtic(1) title columnheader(%d)" % (_gp_quote(data), i + 2, i + 2)
+                 for i in range(len(series))]
+        return lines + ["plot " + ", ".join(plots)]
+
+    return _plot(path, header, rows, script, install)
 
 
 def line_chart(path, title, xlabel, ylabel, xs, series, install=True):
     """A line chart (PNG): series [(name, [y per x])]."""
-    gnuplot = gnuplot_available(install)
-    if not gnuplot:
-        log("gnuplot not available: no chart %s" % path)
-        return None
-    data = path + ".dat"
-    with open(data, "w") as f:
-        f.write("x " + " ".join(_gp_quote(n) for n, _ in series) + "\n")
-        for i, x in enumerate(xs):
-            f.write("%g " % x + " ".join("%g" % s[1][i] for s in series) + "\n")
-    plots = ["%s using 1:%d with linespoints lw 2 title columnheader(%d)"
-             % (_gp_quote(data), i + 2, i + 2) for i in range(len(series))]
-    script = [
-        "set terminal pngcairo size 900,500 font 'sans,10' background rgb 'white'",
-        "set output %s" % _gp_quote(path),
-        "set title %s" % _gp_quote(title), "set xlabel %s" % _gp_quote(xlabel),
-        "set ylabel %s" % _gp_quote(ylabel), "set key top left noenhanced", "set grid",
-        "set yrange [0:*]", "plot " + ", ".join(plots),
-    ]
-    subprocess.run([gnuplot], input="\n".join(script) + "\n", text=True, check=True,
-                   capture_output=True)
-    return path
+    header = "x " + " ".join(_gp_quote(n) for n, _ in series)
+    rows = [["%g" % x] + ["%g" % s[1][i] for s in series] for i, x in enumerate(xs)]
+
+    def script(data):
+        plots = ["%s using 1:%d with linespoints lw 2 title columnheader(%d)"
+                 % (_gp_quote(data), i + 2, i + 2) for i in range(len(series))]
+        return [
+            "set terminal pngcairo size 900,500 font 'sans,10' background rgb 'white'",
+            "set output %s" % _gp_quote(path),
+            "set title %s" % _gp_quote(title), "set xlabel %s" % _gp_quote(xlabel),
+            "set ylabel %s" % _gp_quote(ylabel), "set key top left noenhanced", "set grid",
+            "set yrange [0:*]", "plot " + ", ".join(plots),
+        ]
+
+    return _plot(path, header, rows, script, install)
 
 
 def write_json(path, data):
