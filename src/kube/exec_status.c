@@ -6,6 +6,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/strutil.h"
+#include "kube/safe_text.h"
 #include "kube/status.h"
 
 /* The exit code carried by a NonZeroExitCode Status: details.causes[reason=ExitCode].message. */
@@ -53,19 +54,22 @@ int kube_exec_status_exit_code(const char *json, size_t len, int *exit_code, str
 	json_error_t jerr;
 	json_auto_t *status = json_loadb(json, len, 0, &jerr);
 	const char *state, *reason;
-	_cleanup_free_ char *message = NULL;
+	_cleanup_free_ char *message = NULL, *text = NULL;
 
-	if (!json_is_object(status))
+	if (!json_is_object(status)) {
+		text = kube_safe_text(status ? "wrong type" : jerr.text);
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: the exit status from the server is not a JSON object (%s)",
-				 status ? "wrong type" : jerr.text);
+				 text);
+	}
 	state = json_string_value(json_object_get(status, "status"));
 	if (state && strcmp(state, "Success") == 0) {
 		*exit_code = 0;
 		return 0;
 	}
-	if (!state || strcmp(state, "Failure") != 0)
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: unexpected status \"%s\" from the server",
-				 state ? state : "(none)");
+	if (!state || strcmp(state, "Failure") != 0) {
+		text = kube_safe_text(state ? state : "(none)");
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: unexpected status \"%s\" from the server", text);
+	}
 	reason = kube_status_reason(status);
 	if (reason && strcmp(reason, "NonZeroExitCode") == 0) {
 		if (exit_code_from_causes(status, exit_code) == 0)

@@ -6,6 +6,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/strutil.h"
+#include "kube/safe_text.h"
 
 static const volatile sig_atomic_t *interrupt_flag;
 static bool interrupt_seen;
@@ -203,12 +204,14 @@ static const char *hint_for(CURLcode rc)
 int kube_http_fail(struct kube_http *h, const char *method, CURLcode rc, struct cntr_err *err)
 {
 	const char *hint = hint_for(rc);
+	_cleanup_free_ char *detail = NULL;
 
 	if (rc == CURLE_ABORTED_BY_CALLBACK && kube_http_interrupted())
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s %s: interrupted", method, h->display_url);
-	/* libcurl's error buffer is the specific message; its strerror only the category. */
-	cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s %s: %s", method, h->display_url,
-		  h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+	/* libcurl's error buffer is the specific message; its strerror only the category. It may
+	 * quote what the peer sent (a proxy's status line), hence the escaping. */
+	detail = kube_safe_text(h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+	cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s %s: %s", method, h->display_url, detail);
 	if (hint)
 		cntr_err_hint(err, "%s", hint);
 	return -1;

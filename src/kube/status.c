@@ -3,22 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
+
 #include "common/strutil.h"
-
-/* Messages are shown on one line: fold newlines and tabs, trim trailing blanks. */
-static char *one_line(const char *text, size_t len)
-{
-	char *s = xstrndup(text, len);
-	size_t n;
-
-	for (char *p = s; *p; p++)
-		if (*p == '\n' || *p == '\r' || *p == '\t')
-			*p = ' ';
-	n = strlen(s);
-	while (n && s[n - 1] == ' ')
-		s[--n] = '\0';
-	return s;
-}
+#include "kube/safe_text.h"
 
 static bool is_status_object(const json_t *obj)
 {
@@ -31,10 +19,14 @@ char *kube_status_message_json(long http_status, const json_t *status)
 	const char *message = json_string_value(json_object_get(status, "message"));
 	const char *reason = kube_status_reason(status);
 
+	_cleanup_free_ char *safe_reason = NULL;
+
 	if (message && *message)
-		return one_line(message, strlen(message));
-	if (reason && *reason)
-		return xasprintf("%s (HTTP %ld)", reason, http_status);
+		return kube_safe_text(message);
+	if (reason && *reason) {
+		safe_reason = kube_safe_text(reason);
+		return xasprintf("%s (HTTP %ld)", safe_reason, http_status);
+	}
 	return xasprintf("HTTP %ld", http_status);
 }
 
@@ -59,7 +51,7 @@ char *kube_status_message(long http_status, const char *body, size_t len)
 			if (body[line_len] == '\n' || body[line_len] == '\r')
 				break;
 		if (line_len) {
-			char *line = one_line(body, line_len);
+			char *line = kube_safe_textn(body, line_len);
 			msg = xasprintf("HTTP %ld: %s", http_status, line);
 			free(line);
 			return msg;

@@ -6,7 +6,8 @@
 
 /* A one-line message for a failed response: the Status `message` when the body is a Status
  * (`pods "web" is forbidden: User "x" cannot create resource "pods" ...`), else the first
- * line of the body, else "HTTP <code>". Newlines are folded to spaces. malloc'd. */
+ * line of the body, else "HTTP <code>"; server text goes through kube_safe_text (one line, no
+ * control characters). malloc'd. */
 char *kube_status_message(long http_status, const char *body, size_t len);
 
 /* Same from an already parsed object (NULL allowed). */
