@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,14 @@
 #include "common/fileio.h"
 #include "common/strutil.h"
 #include "kube/base64.h"
+#include "kube/bytebuf.h"
+#include "kube/safe_text.h"
 
 extern char **environ;
+
+/* 1 MiB for a plugin's answer: an ExecCredential is a token or a certificate and key, a few
+ * KiB. A plugin that writes more is broken; we stop reading and kill it. */
+#define EXEC_CREDENTIAL_OUTPUT_MAX (1u << 20)
 
 /* The plugin gets the CA as data even when the kubeconfig names a file, as kubectl does. */
 static void add_ca_data(json_t *cluster, const struct kube_config *cfg)
@@ -76,19 +83,27 @@ int kube_exec_credential_parse(const char *json, size_t len, const char *api_ver
 	const char *kind, *api;
 	json_t *status;
 
+	_cleanup_free_ char *text = NULL;
+
 	memset(out, 0, sizeof(*out));
-	if (!json_is_object(root))
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec plugin %s: output is not a JSON object (%s)",
-				 who, root ? "wrong type" : jerr.text);
+	if (!json_is_object(root)) {
+		text = kube_safe_text(root ? "wrong type" : jerr.text);
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec plugin %s: output is not a JSON object (%s)", who,
+				 text);
+	}
 	kind = json_string_value(json_object_get(root, "kind"));
 	api = json_string_value(json_object_get(root, "apiVersion"));
-	if (!kind || strcmp(kind, "ExecCredential") != 0)
+	if (!kind || strcmp(kind, "ExecCredential") != 0) {
+		text = kube_safe_text(kind);
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec plugin %s: output kind is \"%s\", expected ExecCredential",
-				 who, kind ? kind : "");
-	if (!api || strcmp(api, api_version) != 0)
+				 who, text);
+	}
+	if (!api || strcmp(api, api_version) != 0) {
+		text = kube_safe_text(api);
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 				 "exec plugin %s: output apiVersion \"%s\" differs from the requested %s",
-				 who, api ? api : "", api_version);
+				 who, text, api_version);
+	}
 	status = json_object_get(root, "status");
 	if (!json_is_object(status))
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec plugin %s: output has no status", who);
@@ -154,6 +169,34 @@ static int fail_with_hint(const struct kube_exec_plugin *p, int errnum, const ch
 	return -1;
 }
 
+/* Read fd to its end, or until more than max bytes came (*too_large). NUL-terminated. */
+static int read_capped(int fd, size_t max, char **output, size_t *len, bool *too_large)
+{
+	_cleanup_bytebuf_ struct bytebuf buf = { 0 };
+	char chunk[16384];
+
+	*too_large = false;
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		if ((size_t)n > max - buf.len) {
+			*too_large = true;
+			break;
+		}
+		bytebuf_append(&buf, chunk, (size_t)n);
+	}
+	bytebuf_append(&buf, "", 1);
+	*len = buf.len - 1;
+	*output = (char *)steal_pointer(&buf.data);
+	return 0;
+}
+
 /* Spawn with stdout into a pipe; stdin is ours or /dev/null. Returns the child's output. */
 static int spawn_and_read(const struct kube_exec_plugin *p, char **argv, char **envp, bool give_stdin,
 			  char **output, size_t *output_len, struct cntr_err *err)
@@ -161,6 +204,7 @@ static int spawn_and_read(const struct kube_exec_plugin *p, char **argv, char **
 	posix_spawn_file_actions_t actions;
 	_cleanup_close_ int rd = -1;
 	int pipefd[2], status = 0, rc;
+	bool too_large = false;
 	pid_t pid;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -175,11 +219,18 @@ static int spawn_and_read(const struct kube_exec_plugin *p, char **argv, char **
 	close(pipefd[1]);
 	if (rc != 0)
 		return fail_with_hint(p, rc, "cannot run it", err);
-	rc = read_fd_all(rd, output, output_len);
+	rc = read_capped(rd, EXEC_CREDENTIAL_OUTPUT_MAX, output, output_len, &too_large);
+	if (rc < 0 || too_large)
+		kill(pid, SIGKILL); /* it would block on a pipe nobody reads */
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (rc < 0)
 		return cntr_fail_errno(err, "exec plugin %s: reading its output", p->command);
+	if (too_large) {
+		free(steal_pointer(output));
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec plugin %s: its output is larger than %u MiB, "
+				 "more than any credential", p->command, EXEC_CREDENTIAL_OUTPUT_MAX >> 20);
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	free(*output);

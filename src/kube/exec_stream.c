@@ -30,6 +30,12 @@
 #define EXEC_READ_CHUNK 32768
 /* Upper bound for the upgrade handshake and for the error body of a refused upgrade. */
 #define EXEC_HANDSHAKE_TIMEOUT_MS 60000
+/* What is read from the server is bounded: the receive buffer never needs more than one whole
+ * frame (the parser rejects a longer one as soon as its header is in), the exit status is a
+ * small Status object, and the body of a refused upgrade is only used for its message. */
+#define EXEC_RECEIVE_MAX (WS_MAX_MESSAGE_DEFAULT + WS_FRAME_HEADER_MAX)
+#define EXEC_STATUS_MAX (64u << 10)
+#define EXEC_REFUSED_BODY_MAX (64u << 10)
 /* Load balancers in front of API servers drop idle connections (often after 60 s): an idle
  * interactive shell keeps its connection with a ping this often, as kubectl does. */
 #define EXEC_KEEPALIVE_S 20
@@ -89,6 +95,7 @@ struct exec_session {
 	bool peer_closed;          /* EOF or close frame */
 	uint16_t close_code;
 	int refused_status;        /* HTTP status of a refused upgrade, else 0 */
+	size_t output_len;         /* bytes of stdout and stderr delivered so far */
 	time_t last_sent;          /* CLOCK_MONOTONIC seconds of the last frame sent */
 	struct kube_terminal terminal;
 	struct kube_resize_watch resize;
@@ -141,12 +148,14 @@ static int flush_out(struct exec_session *s, struct cntr_err *err)
 }
 
 /* Read everything available now: OpenSSL may hold decrypted bytes that poll() will not
- * report again, so read until libcurl says CURLE_AGAIN. */
+ * report again, so read until libcurl says CURLE_AGAIN. Returns 1 when it stopped early
+ * because EXEC_RECEIVE_MAX bytes are waiting to be parsed (the caller parses them and calls
+ * again), 0 otherwise. */
 static int drain_socket(struct exec_session *s, struct cntr_err *err)
 {
 	char buf[EXEC_READ_CHUNK];
 
-	for (;;) {
+	while (s->in.len < EXEC_RECEIVE_MAX) {
 		size_t n = 0;
 		CURLcode rc = curl_easy_recv(s->http.curl, buf, sizeof(buf), &n);
 		if (rc == CURLE_AGAIN)
@@ -160,6 +169,7 @@ static int drain_socket(struct exec_session *s, struct cntr_err *err)
 		}
 		bytebuf_append(&s->in, buf, n);
 	}
+	return 1;
 }
 
 static int send_all_blocking(struct exec_session *s, struct cntr_err *err)
@@ -231,12 +241,14 @@ static int fail_refused_upgrade(struct exec_session *s, const struct kube_upgrad
 	_cleanup_free_ char *msg = NULL, *body = NULL;
 	size_t len = 0;
 
+	time_t deadline = monotonic_seconds() + EXEC_HANDSHAKE_TIMEOUT_MS / 1000;
+
 	s->refused_status = resp->status;
 	bytebuf_consume(&s->in, resp->head_len);
 	while (!kube_upgrade_error_body(resp, (const char *)s->in.data, s->in.len, s->peer_closed, &body, &len)) {
-		/* Bounded: a server that neither finishes nor closes gets the benefit of the doubt
-		 * for a few seconds, then we report what we have. */
-		int w = wait_socket(s, POLLIN, 5000);
+		/* Bounded in size and time: a server that neither finishes nor closes gets the
+		 * benefit of the doubt for a while, then we report what we have. */
+		int w = s->in.len < EXEC_REFUSED_BODY_MAX && monotonic_seconds() < deadline ? wait_socket(s, POLLIN, 5000) : 0;
 		if (w != 1 || drain_socket(s, err) < 0)
 			s->peer_closed = true;
 	}
@@ -318,17 +330,37 @@ static int deliver(int fd, const uint8_t *data, size_t len, const char *what, st
 	return 0;
 }
 
+static int count_output(struct exec_session *s, size_t len, struct cntr_err *err)
+{
+	size_t max = s->opts->output_max;
+
+	if (max && len > max - s->output_len)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: the command's output is larger than %zu bytes, "
+				 "the most expected of it", max);
+	s->output_len += len;
+	return 0;
+}
+
 static int handle_data(struct exec_session *s, const struct ws_message *msg, struct cntr_err *err)
 {
+	size_t len = msg->len ? msg->len - 1 : 0;
+
 	if (msg->len == 0)
 		return 0;
 	switch (msg->data[0]) {
 	case KUBE_EXEC_STDOUT:
-		return deliver(s->opts->out_fd, msg->data + 1, msg->len - 1, "output", err);
+		if (count_output(s, len, err) < 0)
+			return -1;
+		return deliver(s->opts->out_fd, msg->data + 1, len, "output", err);
 	case KUBE_EXEC_STDERR:
-		return deliver(s->opts->err_fd, msg->data + 1, msg->len - 1, "error output", err);
+		if (count_output(s, len, err) < 0)
+			return -1;
+		return deliver(s->opts->err_fd, msg->data + 1, len, "error output", err);
 	case KUBE_EXEC_ERROR:
-		bytebuf_append(&s->status, msg->data + 1, msg->len - 1);
+		if (len > EXEC_STATUS_MAX - s->status.len)
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: the exit status from the server is "
+					 "larger than %u KiB", EXEC_STATUS_MAX >> 10);
+		bytebuf_append(&s->status, msg->data + 1, len);
 		/* The status is the last thing the server sends; an empty first frame on it (v4
 		 * servers open each stream with one) is not the status yet. */
 		if (msg->len > 1)
@@ -369,6 +401,27 @@ static int handle_messages(struct exec_session *s, struct cntr_err *err)
 		flush_out(s, &(struct cntr_err){ 0 });
 	}
 	return r;
+}
+
+/* Drain and parse, in rounds of at most EXEC_RECEIVE_MAX bytes. */
+static int receive(struct exec_session *s, struct cntr_err *err)
+{
+	for (;;) {
+		size_t before;
+		int more = drain_socket(s, err);
+
+		if (more < 0)
+			return -1;
+		before = s->in.len;
+		if (handle_messages(s, err) < 0)
+			return -1;
+		if (!more || s->status_done || s->peer_closed)
+			return 0;
+		/* A full buffer always holds a whole frame; not consuming one would loop forever. */
+		if (s->in.len >= before)
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: no complete WebSocket frame in %u bytes "
+					 "from the server", (unsigned)EXEC_RECEIVE_MAX);
+	}
 }
 
 /* Local stdin: forward a chunk, or signal EOF (v5 can close stream 0; v4 has no way to). */
@@ -420,7 +473,7 @@ static int session_step(struct exec_session *s, struct cntr_err *err)
 	if (monotonic_seconds() - s->last_sent >= EXEC_KEEPALIVE_S)
 		ws_frame_append(&s->out, WS_OP_PING, "", 0, NULL);
 	/* Always drain: TLS may hold bytes poll() cannot see. */
-	if (drain_socket(s, err) < 0 || handle_messages(s, err) < 0 || flush_out(s, err) < 0)
+	if (receive(s, err) < 0 || flush_out(s, err) < 0)
 		return -1;
 	return 0;
 }

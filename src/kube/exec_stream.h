@@ -4,6 +4,7 @@
  * SIGWINCH -> channel 4 resize, pings answered, stdin EOF -> v5 close of stream 0. */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "kube/kubeconfig.h"
 
@@ -29,6 +30,10 @@ struct kube_exec_opts {
 	 * and kube_exec returns KUBE_EXEC_INTERRUPTED. -1 = none. The interrupt flag of
 	 * kube_http_set_interrupt_flag is honoured as well. */
 	int interrupt_fd;
+	/* When non-zero, more than this many bytes of output (stdout and stderr together) end
+	 * the session with an error: for programs whose output is read into memory. 0: no limit
+	 * (a session's output is streamed to out_fd/err_fd, never held). */
+	size_t output_max;
 };
 
 /* Default opts: no tty, stdin forwarded, fds 0/1/2, no interrupt fd. */
@@ -40,7 +45,9 @@ enum { KUBE_EXEC_DONE = 0, KUBE_EXEC_INTERRUPTED = 1 };
  * KUBE_EXEC_DONE with *exit_code the command's status (from channel 3), KUBE_EXEC_INTERRUPTED,
  * or -1 with err: non-101 upgrade (the Status message: pod not found, forbidden...), bad
  * Sec-WebSocket-Accept, no agreed subprotocol, protocol errors, connection lost before the
- * status arrived, or a Failure status that is not an exit code (see exec_status.h).
+ * status arrived, a Failure status that is not an exit code (see exec_status.h), or more
+ * data than the caps allow (a WebSocket message over WS_MAX_MESSAGE_DEFAULT, an exit status
+ * over 64 KiB, output over opts->output_max; a refused upgrade's body is read up to 64 KiB).
  * During the call SIGPIPE is ignored (a closed local stdout becomes an error) and, with a tty,
  * a SIGWINCH handler is installed; both are restored before returning. */
 int kube_exec(struct kube_config *cfg, const char *ns, const char *pod, const char *container,

@@ -8,6 +8,7 @@
 #include "common/err.h"
 #include "common/strutil.h"
 #include "kube/bytebuf.h"
+#include "kube/safe_text.h"
 #include "kube/websocket.h"
 
 char *kube_exec_upgrade_request(const char *target, const char *host, const char *token,
@@ -113,7 +114,10 @@ int kube_upgrade_response_parse(const char *buf, size_t len, struct kube_upgrade
 
 	kube_upgrade_response_clear(out);
 	if (!end)
-		return len > 65536 ? cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: response head too large") : 0;
+		return len > KUBE_UPGRADE_HEAD_MAX
+			       ? cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: the server's answer to the upgrade has "
+					   "no end of headers within %u KiB", KUBE_UPGRADE_HEAD_MAX >> 10)
+			       : 0;
 	out->head_len = (size_t)(end - buf) + 4;
 	while (line < end + 2) {
 		const char *eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
@@ -159,11 +163,12 @@ int kube_upgrade_response_check(const struct kube_upgrade_response *r, const cha
 		*version = 5;
 	else if (r->protocol && strcmp(r->protocol, KUBE_EXEC_PROTOCOL_V4) == 0)
 		*version = 4;
-	else
+	else {
+		_cleanup_free_ char *got = kube_safe_text(r->protocol);
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 				 "exec: the server agreed to no supported protocol (got \"%s\"; offered "
-				 KUBE_EXEC_PROTOCOL_V5 ", " KUBE_EXEC_PROTOCOL_V4 "); the API server is too old",
-				 r->protocol ? r->protocol : "");
+				 KUBE_EXEC_PROTOCOL_V5 ", " KUBE_EXEC_PROTOCOL_V4 "); the API server is too old", got);
+	}
 	return 0;
 }
 

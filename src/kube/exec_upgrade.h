@@ -28,9 +28,13 @@ struct kube_upgrade_response {
 	size_t head_len;       /* bytes of the head including the blank line */
 };
 
+/* 64 KiB for the response head of the upgrade: a 101 is a handful of short headers, and a
+ * refusal's head is not much longer. */
+#define KUBE_UPGRADE_HEAD_MAX (64u << 10)
+
 /* Parse the response head at the start of buf. Returns 1 when the head is complete (out filled;
  * bytes after head_len belong to the body / WebSocket stream), 0 when more bytes are needed,
- * -1 when it is not HTTP. */
+ * -1 when it is not HTTP or has no end within KUBE_UPGRADE_HEAD_MAX bytes. */
 int kube_upgrade_response_parse(const char *buf, size_t len, struct kube_upgrade_response *out,
 				struct cntr_err *err);
 

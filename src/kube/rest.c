@@ -11,6 +11,8 @@
 #include "common/strutil.h"
 #include "kube/bytebuf.h"
 #include "kube/http.h"
+#include "kube/http_body.h"
+#include "kube/safe_text.h"
 #include "kube/status.h"
 
 /* A single REST call never legitimately takes this long; watches have their own timeouts. */
@@ -20,12 +22,6 @@
 #define KUBE_RETRY_ATTEMPTS 5
 #define KUBE_RETRY_WAIT_MAX_S 10L
 
-static size_t collect_body(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	bytebuf_append(userdata, data, size * nmemb);
-	return size * nmemb;
-}
-
 static int parse_success_body(struct kube_http *h, const char *method, struct bytebuf *body,
 			      struct kube_response *resp, struct cntr_err *err)
 {
@@ -34,9 +30,12 @@ static int parse_success_body(struct kube_http *h, const char *method, struct by
 	if (!body->len)
 		return 0;
 	resp->body = json_loadb((const char *)body->data, body->len, 0, &jerr);
-	if (!resp->body)
+	if (!resp->body) {
+		/* jansson's text quotes the offending bytes. */
+		_cleanup_free_ char *why = kube_safe_text(jerr.text);
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s %s: the server's answer is not JSON (%s)",
-				 method, h->display_url, jerr.text);
+				 method, h->display_url, why);
+	}
 	return 0;
 }
 
@@ -66,7 +65,7 @@ static int request_once(const struct kube_config *cfg, const char *method, const
 			struct cntr_err *err)
 {
 	_cleanup_kube_http_ struct kube_http h = { 0 };
-	_cleanup_bytebuf_ struct bytebuf received = { 0 };
+	_cleanup_kube_body_ struct kube_body received = { 0 };
 	_cleanup_free_ char *payload = NULL;
 	curl_off_t retry_after;
 	CURLcode rc;
@@ -77,7 +76,7 @@ static int request_once(const struct kube_config *cfg, const char *method, const
 		return -1;
 	curl_easy_setopt(h.curl, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(h.curl, CURLOPT_TIMEOUT, KUBE_REST_TIMEOUT_S);
-	curl_easy_setopt(h.curl, CURLOPT_WRITEFUNCTION, collect_body);
+	curl_easy_setopt(h.curl, CURLOPT_WRITEFUNCTION, kube_body_collect);
 	curl_easy_setopt(h.curl, CURLOPT_WRITEDATA, &received);
 	if (body) {
 		payload = json_dumps(body, JSON_COMPACT);
@@ -94,6 +93,8 @@ static int request_once(const struct kube_config *cfg, const char *method, const
 		curl_easy_setopt(h.curl, CURLOPT_HTTPGET, 1L);
 	}
 	rc = curl_easy_perform(h.curl);
+	if (received.too_large)
+		return kube_body_fail_too_large(&h, method, err);
 	if (rc != CURLE_OK)
 		return kube_http_fail(&h, method, rc, err);
 	curl_easy_getinfo(h.curl, CURLINFO_RESPONSE_CODE, &resp->http_status);
@@ -101,8 +102,8 @@ static int request_once(const struct kube_config *cfg, const char *method, const
 	if (curl_easy_getinfo(h.curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
 		*retry_after_s = retry_after > KUBE_RETRY_WAIT_MAX_S ? KUBE_RETRY_WAIT_MAX_S : (long)retry_after;
 	if (resp->http_status >= 200 && resp->http_status < 300)
-		return parse_success_body(&h, method, &received, resp, err);
-	return fail_from_status(cfg, &h, method, &received, resp, err);
+		return parse_success_body(&h, method, &received.data, resp, err);
+	return fail_from_status(cfg, &h, method, &received.data, resp, err);
 }
 
 /* Sleep seconds, in small steps so that Ctrl-C ends the wait. -1 when interrupted. */

@@ -7,6 +7,8 @@
 #include "common/err.h"
 #include "common/strutil.h"
 #include "kube/http.h"
+#include "kube/http_body.h"
+#include "kube/safe_text.h"
 #include "kube/status.h"
 
 static const struct {
@@ -20,25 +22,37 @@ static const struct {
 	{ "ERROR", KUBE_WATCH_ERROR },
 };
 
+/* The start of a bad event, for the message: enough to recognise it, never the whole line. */
+static char *event_excerpt(const char *line, size_t len)
+{
+	return kube_safe_textn(line, len > 120 ? 120 : len);
+}
+
 int kube_watch_parse_event(const char *line, size_t len, enum kube_watch_type *type,
 			   json_t **object, struct cntr_err *err)
 {
 	json_error_t jerr;
 	json_auto_t *root = json_loadb(line, len, 0, &jerr);
+	_cleanup_free_ char *excerpt = NULL, *why = NULL, *type_text = NULL;
 	const char *type_name = NULL;
 	json_t *obj;
 
-	if (!root)
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch: event is not JSON (%s): %.*s", jerr.text,
-				 (int)(len > 120 ? 120 : len), line);
+	if (!root) {
+		/* jansson quotes the offending token in its text: server bytes too. */
+		why = kube_safe_text(jerr.text);
+		excerpt = event_excerpt(line, len);
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch: event is not JSON (%s): %s", why, excerpt);
+	}
 	/* The type decides what `object` is (a Status for ERROR): unpack it alone first, since
 	 * json_unpack fails on any type mismatch, even of optional keys. */
-	if (json_unpack_ex(root, &jerr, 0, "{s:s}", "type", &type_name) < 0)
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch: event without a type: %.*s",
-				 (int)(len > 120 ? 120 : len), line);
+	if (json_unpack_ex(root, &jerr, 0, "{s:s}", "type", &type_name) < 0) {
+		excerpt = event_excerpt(line, len);
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch: event without a type: %s", excerpt);
+	}
+	type_text = kube_safe_text(type_name);
 	obj = json_object_get(root, "object");
 	if (!json_is_object(obj))
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch: %s event without an object", type_name);
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch: %s event without an object", type_text);
 	for (size_t i = 0; i < sizeof(watch_types) / sizeof(watch_types[0]); i++) {
 		if (strcmp(type_name, watch_types[i].name) == 0) {
 			*type = watch_types[i].type;
@@ -46,7 +60,7 @@ int kube_watch_parse_event(const char *line, size_t len, enum kube_watch_type *t
 			return 0;
 		}
 	}
-	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch: unknown event type \"%s\"", type_name);
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch: unknown event type \"%s\"", type_text);
 }
 
 void kube_watch_decoder_init(struct kube_watch_decoder *d, kube_watch_cb cb, void *userdata)
@@ -113,26 +127,43 @@ static int dispatch_line(struct kube_watch_decoder *d, const char *line, size_t 
 	return 0;
 }
 
+static int fail_event_too_large(struct cntr_err *err)
+{
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+			 "watch: an event is larger than %u MiB (lambda-cntr's limit for one watch event); "
+			 "the server's stream is not a Kubernetes watch", KUBE_WATCH_EVENT_MAX >> 20);
+}
+
+/* Linear in the bytes fed: only the new bytes are searched for a newline, and each byte is
+ * copied at most once (into `pending`, when its line is split across feeds). */
 int kube_watch_decoder_feed(struct kube_watch_decoder *d, const char *data, size_t len,
 			    struct cntr_err *err)
 {
-	size_t start = 0;
-
 	if (d->result >= 0)
 		return 1;
-	bytebuf_append(&d->pending, data, len);
-	for (size_t i = 0; i < d->pending.len; i++) {
+	while (len) {
+		const char *nl = memchr(data, '\n', len);
+		size_t part = nl ? (size_t)(nl - data) : len;
 		int r;
-		if (d->pending.data[i] != '\n')
-			continue;
-		r = dispatch_line(d, (const char *)d->pending.data + start, i - start, err);
-		start = i + 1;
-		if (r != 0) {
-			bytebuf_consume(&d->pending, start);
-			return r;
+
+		if (part > KUBE_WATCH_EVENT_MAX - d->pending.len)
+			return fail_event_too_large(err);
+		if (!nl) {
+			bytebuf_append(&d->pending, data, len);
+			return 0;
 		}
+		if (d->pending.len) {
+			bytebuf_append(&d->pending, data, part);
+			r = dispatch_line(d, (const char *)d->pending.data, d->pending.len, err);
+			bytebuf_reset(&d->pending);
+		} else {
+			r = dispatch_line(d, data, part, err);
+		}
+		if (r != 0)
+			return r;
+		data += part + 1;
+		len -= part + 1;
 	}
-	bytebuf_consume(&d->pending, start);
 	return 0;
 }
 
@@ -141,7 +172,7 @@ int kube_watch_decoder_feed(struct kube_watch_decoder *d, const char *data, size
 struct watch_transfer {
 	struct kube_http *h;
 	struct kube_watch_decoder decoder;
-	struct bytebuf error_body; /* body of a non-2xx answer */
+	struct kube_body error_body; /* body of a non-2xx answer */
 	struct cntr_err *err;
 	int feed_result;           /* last non-zero kube_watch_decoder_feed result */
 };
@@ -152,10 +183,8 @@ static size_t watch_write(char *data, size_t size, size_t nmemb, void *userdata)
 	long code = 0;
 
 	curl_easy_getinfo(t->h->curl, CURLINFO_RESPONSE_CODE, &code);
-	if (code < 200 || code >= 300) {
-		bytebuf_append(&t->error_body, data, size * nmemb);
-		return size * nmemb;
-	}
+	if (code < 200 || code >= 300)
+		return kube_body_collect(data, size, nmemb, &t->error_body);
 	t->feed_result = kube_watch_decoder_feed(&t->decoder, data, size * nmemb, t->err);
 	/* Returning less than given makes libcurl stop the transfer (CURLE_WRITE_ERROR). */
 	return t->feed_result != 0 ? 0 : size * nmemb;
@@ -195,6 +224,8 @@ static int watch_outcome(struct watch_transfer *t, CURLcode rc, struct cntr_err 
 		return -1; /* err already filled by the decoder or the callback */
 	if (t->feed_result > 0)
 		return t->decoder.result;
+	if (t->error_body.too_large)
+		return kube_body_fail_too_large(t->h, "WATCH", err);
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		return KUBE_WATCH_TIMEOUT;
 	if (rc != CURLE_OK)
@@ -203,8 +234,8 @@ static int watch_outcome(struct watch_transfer *t, CURLcode rc, struct cntr_err 
 	if (code == 410)
 		return KUBE_WATCH_GONE;
 	if (code < 200 || code >= 300) {
-		_cleanup_free_ char *msg = kube_status_message(code, (const char *)t->error_body.data,
-							       t->error_body.len);
+		_cleanup_free_ char *msg = kube_status_message(code, (const char *)t->error_body.data.data,
+							       t->error_body.data.len);
 		cntr_fail(err, CNTR_EXIT_FAILURE, 0, "watch %s: %s", t->h->display_url, msg);
 		return code == 403 ? KUBE_WATCH_FORBIDDEN : -1;
 	}
@@ -235,7 +266,7 @@ static int watch_once(const struct kube_config *cfg, const char *path, const str
 	r = watch_outcome(&t, rc, err);
 	curl_easy_getinfo(h.curl, CURLINFO_RESPONSE_CODE, http_status);
 	kube_watch_decoder_free(&t.decoder);
-	bytebuf_free(&t.error_body);
+	kube_body_free(&t.error_body);
 	return r;
 }
 

@@ -10,6 +10,12 @@
 
 struct cntr_err;
 
+/* 4 MiB for one event line. An event carries one object: a pod is a few KiB to a few hundred
+ * KiB, and the API server itself refuses objects over about 1.5 MiB (etcd's request limit), so
+ * no real event comes near; the cap bounds what a broken or hostile stream can make us buffer
+ * while waiting for a newline. A longer line ends the watch with an error naming the cap. */
+#define KUBE_WATCH_EVENT_MAX (4u << 20)
+
 enum kube_watch_type {
 	KUBE_WATCH_ADDED,
 	KUBE_WATCH_MODIFIED,
@@ -59,7 +65,8 @@ int kube_watch(struct kube_config *cfg, const char *path, const struct kube_watc
 int kube_watch_parse_event(const char *line, size_t len, enum kube_watch_type *type,
 			   json_t **object, struct cntr_err *err);
 
-/* Splits a byte stream into lines and dispatches each parsed event. */
+/* Splits a byte stream into lines and dispatches each parsed event, in time linear in the bytes
+ * fed; a line longer than KUBE_WATCH_EVENT_MAX is an error. */
 struct kube_watch_decoder {
 	struct bytebuf pending;        /* an incomplete line carried over to the next feed */
 	kube_watch_cb cb;
@@ -70,7 +77,8 @@ struct kube_watch_decoder {
 
 void kube_watch_decoder_init(struct kube_watch_decoder *d, kube_watch_cb cb, void *userdata);
 /* Feed bytes as they arrive. Returns 0 to continue, 1 when a result is set in d->result
- * (stopped by the callback, or 410 Gone), -1 with err on a bad event or an ERROR event. */
+ * (stopped by the callback, or 410 Gone), -1 with err on a bad event, an ERROR event or an
+ * event line over KUBE_WATCH_EVENT_MAX. */
 int kube_watch_decoder_feed(struct kube_watch_decoder *d, const char *data, size_t len,
 			    struct cntr_err *err);
 void kube_watch_decoder_free(struct kube_watch_decoder *d);

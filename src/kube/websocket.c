@@ -14,7 +14,6 @@
 #define WS_OPCODE_BITS 0x0F
 #define WS_MASK_BIT 0x80
 #define WS_CONTROL_MAX 125
-#define WS_DEFAULT_MAX_MESSAGE (64u << 20)
 
 /* ---------------------------------------------------------------- building */
 
@@ -184,7 +183,7 @@ static int take_control_frame(struct ws_parser *p, const struct frame_header *fh
 static int take_data_frame(struct ws_parser *p, const struct frame_header *fh, const uint8_t *payload,
 			   struct ws_message *msg, struct cntr_err *err)
 {
-	size_t max = p->max_message ? p->max_message : WS_DEFAULT_MAX_MESSAGE;
+	size_t max = p->max_message ? p->max_message : WS_MAX_MESSAGE_DEFAULT;
 
 	if (fh->opcode == WS_OP_CONTINUATION && !p->in_message)
 		return protocol_error(err, "continuation frame without a message to continue");
@@ -210,7 +209,7 @@ static int take_data_frame(struct ws_parser *p, const struct frame_header *fh, c
 int ws_parser_next(struct ws_parser *p, struct bytebuf *in, struct ws_message *msg,
 		   struct cntr_err *err)
 {
-	size_t max = p->max_message ? p->max_message : WS_DEFAULT_MAX_MESSAGE;
+	size_t max = p->max_message ? p->max_message : WS_MAX_MESSAGE_DEFAULT;
 
 	/* The previous complete message (if any) was handed out; its storage is reused now. */
 	if (!p->in_message)

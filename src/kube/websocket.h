@@ -10,6 +10,13 @@
 
 struct cntr_err;
 
+/* 4 MiB for one data message unless ws_parser.max_message says otherwise. The API server
+ * relays a command's output in writes of 32 KiB or less; 4 MiB leaves room for anything in
+ * between that coalesces them, and bounds what one message can make us buffer. */
+#define WS_MAX_MESSAGE_DEFAULT (4u << 20)
+/* The most a frame header takes (2 + 8 length bytes + 4 mask bytes). */
+#define WS_FRAME_HEADER_MAX 14
+
 enum ws_opcode {
 	WS_OP_CONTINUATION = 0x0,
 	WS_OP_TEXT = 0x1,
@@ -47,7 +54,7 @@ struct ws_message {
 };
 
 struct ws_parser {
-	size_t max_message;        /* reject data messages larger than this (0 = 64 MiB) */
+	size_t max_message;        /* reject data messages larger than this (0: WS_MAX_MESSAGE_DEFAULT) */
 	struct bytebuf message;    /* fragments of the data message being assembled */
 	struct bytebuf control;    /* payload of the last control frame (with a NUL after it) */
 	enum ws_opcode message_opcode;

@@ -153,6 +153,39 @@ static void test_non_http_answer_is_an_error(void **state)
 	kube_upgrade_response_clear(&r);
 }
 
+static void test_response_head_without_end_is_capped_at_64_kib(void **state)
+{
+	size_t len = KUBE_UPGRADE_HEAD_MAX + 100;
+	char *head = malloc(len);
+	struct kube_upgrade_response r = { .content_length = -1 };
+	struct cntr_err err = { 0 };
+	static const char start[] = "HTTP/1.1 101 Switching Protocols\r\nX-Filler: ";
+	assert_non_null(head);
+	memcpy(head, start, strlen(start));
+	memset(head + strlen(start), 'a', len - strlen(start));
+	assert_int_equal(kube_upgrade_response_parse(head, KUBE_UPGRADE_HEAD_MAX, &r, &err), 0);
+	assert_int_equal(kube_upgrade_response_parse(head, len, &r, &err), -1);
+	assert_string_equal(err.msg, "exec: the server's answer to the upgrade has no end of headers within 64 KiB");
+	kube_upgrade_response_clear(&r);
+	free(head);
+}
+
+static void test_unsupported_protocol_is_named_escaped(void **state)
+{
+	struct kube_upgrade_response r = { .status = 101, .content_length = -1 };
+	struct cntr_err err = { 0 };
+	char accept[29];
+	int version = 0;
+	ws_accept_for_key("k", accept);
+	r.upgrade = strdup("websocket");
+	r.connection = strdup("Upgrade");
+	r.accept = strdup(accept);
+	r.protocol = strdup("v9\x1b]0;x\x07");
+	assert_int_equal(kube_upgrade_response_check(&r, "k", &version, &err), -1);
+	assert_non_null(strstr(err.msg, "(got \"v9\\x1b]0;x\\x07\";"));
+	kube_upgrade_response_clear(&r);
+}
+
 static void test_error_body_waits_for_content_length_or_close(void **state)
 {
 	struct kube_upgrade_response r = { .content_length = 10 };
@@ -198,6 +231,8 @@ int main(void)
 		cmocka_unit_test(test_101_with_wrong_accept_or_no_protocol_is_refused),
 		cmocka_unit_test(test_refused_upgrade_keeps_status_and_content_length),
 		cmocka_unit_test(test_non_http_answer_is_an_error),
+		cmocka_unit_test(test_response_head_without_end_is_capped_at_64_kib),
+		cmocka_unit_test(test_unsupported_protocol_is_named_escaped),
 		cmocka_unit_test(test_error_body_waits_for_content_length_or_close),
 		cmocka_unit_test(test_error_body_decodes_chunks_split_anywhere),
 	};

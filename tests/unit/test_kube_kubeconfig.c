@@ -406,6 +406,8 @@ static const char plugin_script[] =
 	"wrongapi) echo '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}';;\n"
 	"empty) echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{}}';;\n"
 	"fail) echo 'login required' >&2; exit 1;;\n"
+	"flood) yes '{\"apiVersion\":\"client.authentication.k8s.io/v1\"}';;\n"
+	"escapes) printf '%s\\n' '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"\\u001b]0;pwned\\u0007\"}';;\n"
 	"expired) n=$(cat \"${0%/*}/runs\" 2>/dev/null || echo 0); n=$((n+1)); echo $n > \"${0%/*}/runs\"\n"
 	"  echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"tok-'$n'\",\"expirationTimestamp\":\"2000-01-01T00:00:00.5Z\"}}';;\n"
 	"esac\n";
@@ -457,6 +459,8 @@ static void test_exec_plugin_failures_are_reported(void **state)
 		{ "empty", "neither a token nor client certificate" },
 		{ "fail", "failed with exit status 1" },
 		{ "silent", "not a JSON object" },
+		{ "flood", "its output is larger than 1 MiB, more than any credential" },
+		{ "escapes", "output kind is \"\\x1b]0;pwned\\x07\"" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct kube_config *cfg = NULL;

@@ -309,6 +309,37 @@ static void test_success_with_invalid_json_is_an_error(void **state)
 	kube_config_free(cfg);
 }
 
+/* A body that never ends: chunk after chunk of JSON-looking filler until the client hangs up. */
+static void script_endless_body(struct peer *p, int fd)
+{
+	static const char head[] = JSON_HEAD("200 OK") "\r\n[";
+	char chunk[65536];
+	memset(chunk, ' ', sizeof(chunk));
+	read_request(p, fd);
+	send(fd, head, strlen(head), MSG_NOSIGNAL);
+	for (size_t sent = 0; sent < (64u << 20); sent += sizeof(chunk))
+		if (send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL) < 0)
+			return;
+}
+
+static void test_rest_body_over_16_mib_fails_naming_the_cap(void **state)
+{
+	struct peer p;
+	struct kube_response r;
+	struct cntr_err err = { 0 };
+	struct kube_config *cfg;
+	peer_start(&p, script_endless_body, NULL);
+	cfg = config_for(&p, NULL);
+	assert_int_equal(kube_get(cfg, "/api/v1/pods", &r, &err), -1);
+	assert_non_null(strstr(err.msg, "GET http://127.0.0.1:"));
+	assert_non_null(strstr(err.msg, "/api/v1/pods: the server's answer is larger than 16 MiB (lambda-cntr's limit "
+					"for one API response)"));
+	assert_null(r.body);
+	kube_response_clear(&r);
+	peer_join(&p);
+	kube_config_free(cfg);
+}
+
 static void test_unreachable_server_names_url_and_hint(void **state)
 {
 	struct peer p;
@@ -723,6 +754,33 @@ static void test_exec_refused_with_a_chunked_body_reports_the_status_message(voi
 	free(errout);
 }
 
+static void test_exec_output_over_the_callers_limit_is_an_error(void **state)
+{
+	/* The agent's small programs are read into memory: their output is bounded. */
+	struct peer p;
+	struct cntr_err err = { 0 };
+	struct kube_exec_opts opts;
+	struct kube_config *cfg;
+	char *argv[] = { "sh", "-c", "wc -l", NULL };
+	int code = -1, out[2];
+	plan = (struct exec_plan){ .protocol = "v5.channel.k8s.io", .status = "{\"status\":\"Success\"}" };
+	peer_start(&p, script_exec, NULL);
+	cfg = config_for(&p, "tok");
+	assert_int_equal(pipe(out), 0);
+	kube_exec_opts_init(&opts);
+	opts.forward_stdin = false;
+	opts.out_fd = out[1];
+	opts.err_fd = out[1];
+	opts.output_max = 8; /* the script sends "out-1 " + "err-1 " + "out-2" */
+	assert_int_equal(kube_exec(cfg, "team", "agent-0", "agent", argv, &opts, &code, &err), -1);
+	assert_string_equal(err.msg, "exec: the command's output is larger than 8 bytes, the most expected of it");
+	close(out[0]);
+	close(out[1]);
+	peer_join(&p);
+	bytebuf_free(&p.client_frames);
+	kube_config_free(cfg);
+}
+
 static void test_exec_failure_status_is_an_error(void **state)
 {
 	struct peer p;
@@ -751,6 +809,7 @@ int main(void)
 		cmocka_unit_test(test_delete_with_options_and_non_status_error),
 		cmocka_unit_test(test_patch_is_sent_as_a_merge_patch),
 		cmocka_unit_test(test_success_with_invalid_json_is_an_error),
+		cmocka_unit_test(test_rest_body_over_16_mib_fails_naming_the_cap),
 		cmocka_unit_test(test_unreachable_server_names_url_and_hint),
 		cmocka_unit_test(test_watch_delivers_split_events_and_reports_stream_end),
 		cmocka_unit_test(test_watch_stops_when_callback_says_so),
@@ -762,6 +821,7 @@ int main(void)
 		cmocka_unit_test(test_exec_v4_success_is_exit_0),
 		cmocka_unit_test(test_exec_refused_upgrade_reports_the_status_message),
 		cmocka_unit_test(test_exec_refused_with_a_chunked_body_reports_the_status_message),
+		cmocka_unit_test(test_exec_output_over_the_callers_limit_is_an_error),
 		cmocka_unit_test(test_exec_failure_status_is_an_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

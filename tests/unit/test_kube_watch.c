@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
@@ -170,6 +171,115 @@ static void test_error_event_object_is_a_status_even_when_type_comes_last(void *
 	json_decref(obj);
 }
 
+/* Feed len bytes of filler (no newline) in chunks as libcurl delivers them; the number of bytes
+ * fed before the decoder gave up, or len when it never did. */
+static size_t feed_without_newline(struct kube_watch_decoder *d, size_t len, struct cntr_err *err)
+{
+	enum { CHUNK = 64 << 10 };
+	char *chunk = malloc(CHUNK);
+	size_t fed = 0;
+
+	assert_non_null(chunk);
+	memset(chunk, 'x', CHUNK);
+	while (fed < len) {
+		int r = kube_watch_decoder_feed(d, chunk, CHUNK, err);
+		fed += CHUNK;
+		if (r != 0) {
+			assert_int_equal(r, -1);
+			break;
+		}
+	}
+	free(chunk);
+	return fed;
+}
+
+static void test_64_mib_without_newline_is_refused_at_the_cap(void **state)
+{
+	/* The old decoder buffered all of it and rescanned it on every read (34 s, 64 MiB held);
+	 * now the line is refused as soon as it passes the cap. */
+	struct seen s = { 0 };
+	struct kube_watch_decoder d;
+	struct cntr_err err = { 0 };
+	size_t fed;
+
+	kube_watch_decoder_init(&d, record_event, &s);
+	fed = feed_without_newline(&d, 64u << 20, &err);
+	assert_true(fed <= KUBE_WATCH_EVENT_MAX + (64 << 10));
+	assert_string_equal(err.msg, "watch: an event is larger than 4 MiB (lambda-cntr's limit for one watch "
+				     "event); the server's stream is not a Kubernetes watch");
+	assert_true(d.pending.len <= KUBE_WATCH_EVENT_MAX);
+	assert_int_equal(s.count, 0);
+	kube_watch_decoder_free(&d);
+}
+
+static void test_line_over_the_cap_fails_even_after_good_events(void **state)
+{
+	static const char good[] = "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"}}}\n";
+	size_t big = KUBE_WATCH_EVENT_MAX + 1;
+	char *line = malloc(big + 1);
+	struct seen s = { 0 };
+	struct kube_watch_decoder d;
+	struct cntr_err err = { 0 };
+
+	assert_non_null(line);
+	memset(line, ' ', big);
+	line[big] = '\n';
+	kube_watch_decoder_init(&d, record_event, &s);
+	assert_int_equal(kube_watch_decoder_feed(&d, good, strlen(good), &err), 0);
+	/* split: the first part alone is under the cap, the whole line is not */
+	assert_int_equal(kube_watch_decoder_feed(&d, line, 1000, &err), 0);
+	assert_int_equal(kube_watch_decoder_feed(&d, line + 1000, big + 1 - 1000, &err), -1);
+	assert_non_null(strstr(err.msg, "larger than 4 MiB"));
+	assert_int_equal(s.count, 1);
+	kube_watch_decoder_free(&d);
+	free(line);
+}
+
+static void test_big_event_under_the_cap_split_in_many_reads_is_delivered(void **state)
+{
+	/* A 3 MiB pod (large annotations), delivered in 16 KiB reads, then a small event. */
+	const size_t filler = 3u << 20;
+	static const char head[] = "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"big\",\"annotations\":{\"a\":\"";
+	static const char tail[] = "\"}}}}\n{\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"z\"}}}\n";
+	size_t len = strlen(head) + filler + strlen(tail);
+	char *stream_text = malloc(len);
+	struct seen s = { 0 };
+	struct kube_watch_decoder d;
+	struct cntr_err err = { 0 };
+
+	assert_non_null(stream_text);
+	memcpy(stream_text, head, strlen(head));
+	memset(stream_text + strlen(head), 'v', filler);
+	memcpy(stream_text + strlen(head) + filler, tail, strlen(tail));
+	kube_watch_decoder_init(&d, record_event, &s);
+	for (size_t off = 0; off < len; off += 16384) {
+		size_t n = len - off < 16384 ? len - off : 16384;
+		if (kube_watch_decoder_feed(&d, stream_text + off, n, &err) != 0)
+			fail_msg("%s", err.msg);
+	}
+	assert_int_equal(s.count, 2);
+	assert_string_equal(s.names[0], "big");
+	assert_string_equal(s.names[1], "z");
+	assert_int_equal(d.pending.len, 0);
+	kube_watch_decoder_free(&d);
+	free(stream_text);
+}
+
+static void test_bad_event_text_is_escaped_in_the_error(void **state)
+{
+	static const char line[] = "{\"type\":\"\\u001b]0;pwned\\u0007\",\"object\":{}}";
+	static const char junk[] = "\x1b[2J not json";
+	enum kube_watch_type type;
+	json_t *obj = NULL;
+	struct cntr_err err = { 0 };
+
+	assert_int_equal(kube_watch_parse_event(line, strlen(line), &type, &obj, &err), -1);
+	assert_string_equal(err.msg, "watch: unknown event type \"\\x1b]0;pwned\\x07\"");
+	assert_int_equal(kube_watch_parse_event(junk, strlen(junk), &type, &obj, &err), -1);
+	assert_null(strchr(err.msg, '\x1b'));
+	assert_non_null(strstr(err.msg, "\\x1b[2J not json"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +291,10 @@ int main(void)
 		cmocka_unit_test(test_other_error_event_is_reported_with_status_message),
 		cmocka_unit_test(test_parse_event_rejects_malformed_lines),
 		cmocka_unit_test(test_error_event_object_is_a_status_even_when_type_comes_last),
+		cmocka_unit_test(test_64_mib_without_newline_is_refused_at_the_cap),
+		cmocka_unit_test(test_line_over_the_cap_fails_even_after_good_events),
+		cmocka_unit_test(test_big_event_under_the_cap_split_in_many_reads_is_delivered),
+		cmocka_unit_test(test_bad_event_text_is_escaped_in_the_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

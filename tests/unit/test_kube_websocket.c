@@ -287,6 +287,21 @@ static void test_parser_rejects_oversize_message_before_buffering_it(void **stat
 	ws_parser_free(&p);
 	bytebuf_free(&in);
 
+	/* Without a limit of the caller's, 4 MiB: a frame announcing one byte more is refused from
+	 * its header, before any payload is buffered. */
+	{
+		uint64_t over = (uint64_t)WS_MAX_MESSAGE_DEFAULT + 1;
+		uint8_t big[10] = { 0x82, 127 };
+		for (int i = 0; i < 8; i++)
+			big[2 + i] = (uint8_t)(over >> (56 - 8 * i));
+		ws_parser_init(&p);
+		bytebuf_append(&in, big, sizeof(big));
+		assert_int_equal(ws_parser_next(&p, &in, &m, &err), -1);
+		assert_non_null(strstr(err.msg, "larger than the allowed maximum"));
+		ws_parser_free(&p);
+		bytebuf_free(&in);
+	}
+
 	/* The limit applies to the reassembled message, not only to one frame. */
 	ws_parser_init(&p);
 	p.max_message = 4;
