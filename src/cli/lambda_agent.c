@@ -10,7 +10,9 @@
 
 #include "cli/lambda_events.h"
 #include "cli/lambda_phase.h"
+#include "cli/lambda_ids.h"
 #include "cli/lambda_target.h"
+#include "cli/lambda_text.h"
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -19,9 +21,13 @@
 #include "kube/exec_stream.h"
 #include "kube/http.h"
 #include "kube/rest.h"
+#include "kube/safe_text.h"
 #include "kube/watch.h"
 
 #define CREATE_ATTEMPTS 3
+/* The agent's small programs print a count or a path: anything longer is not their answer, and
+ * it would otherwise pile up in memory (memfd). */
+#define AGENT_PROGRAM_OUTPUT_MAX (64u << 10)
 
 /* Waiting reasons after which a container will not start without someone changing something. */
 static const char *const fatal_waiting_reasons[] = {
@@ -70,7 +76,8 @@ char *lambda_agent_failure(const json_t *pod)
 {
 	const json_t *status = json_object_get(pod, "status");
 	const json_t *scheduled = pod_condition(pod, "PodScheduled");
-	const char *phase = json_str(status, "phase");
+	_cleanup_texts_ struct lambda_texts tx = { 0 };
+	const char *phase = lambda_json_text(&tx, status, "phase");
 	size_t i;
 	json_t *cs;
 
@@ -78,21 +85,22 @@ char *lambda_agent_failure(const json_t *pod)
 		return xasprintf("it is being deleted");
 	if (scheduled && strcmp(json_str(scheduled, "status"), "False") == 0 &&
 	    strcmp(json_str(scheduled, "reason"), "Unschedulable") == 0)
-		return xasprintf("%s: Unschedulable: %s", *phase ? phase : "Pending", json_str(scheduled, "message"));
+		return xasprintf("%s: Unschedulable: %s", *phase ? phase : "Pending",
+				 lambda_json_text(&tx, scheduled, "message"));
 	json_array_foreach(json_object_get(status, "containerStatuses"), i, cs) {
 		const json_t *waiting = json_object_get(json_object_get(cs, "state"), "waiting");
 		if (waiting && is_fatal_reason(json_str(waiting, "reason")))
 			return lambda_container_state_text(json_object_get(cs, "state"));
 	}
 	if (strcmp(phase, "Failed") == 0 || strcmp(phase, "Succeeded") == 0) {
-		const char *reason = json_str(status, "reason");
+		const char *reason = lambda_json_text(&tx, status, "reason");
 		const json_t *state = agent_state(pod);
 		_cleanup_free_ char *text = NULL;
 
 		/* The kubelet refusing the pod (nodeName bypasses the scheduler): OutOfcpu,
 		 * NodeAffinity, Evicted... are the pod's reason. */
 		if (*reason)
-			return xasprintf("%s: %s: %s", phase, reason, json_str(status, "message"));
+			return xasprintf("%s: %s: %s", phase, reason, lambda_json_text(&tx, status, "message"));
 		/* A runtime that could not start the command (StartError) says why only here. */
 		if (json_object_get(state, "terminated")) {
 			text = lambda_container_state_text(state);
@@ -133,23 +141,73 @@ static const char *agent_image(const json_t *pod)
 	return json_str(named_item(pod, "spec", "containers", LAMBDA_AGENT_CONTAINER), "image");
 }
 
+/* The -s socket as this version mounts it: a hostPath volume of that path, at the fixed path. */
 static bool mounts_socket(const json_t *pod, const char *socket_path)
 {
 	const json_t *volumes = json_object_get(json_object_get(pod, "spec"), "volumes");
+	const json_t *mounts = json_object_get(named_item(pod, "spec", "containers", LAMBDA_AGENT_CONTAINER),
+					       "volumeMounts");
 	size_t i;
 	json_t *v;
 
 	json_array_foreach(volumes, i, v) {
-		if (strcmp(json_str(json_object_get(v, "hostPath"), "path"), socket_path) == 0)
+		const json_t *m = json_array_find(mounts, "name", json_str(v, "name"));
+
+		if (strcmp(json_str(json_object_get(v, "hostPath"), "path"), socket_path) == 0 && m &&
+		    strcmp(json_str(m, "mountPath"), LAMBDA_AGENT_SOCKET_MOUNT) == 0)
 			return true;
 	}
 	return false;
 }
 
+/* Every field of ours has our value in live (a mutating webhook may add others). */
+static bool has_all_fields(const json_t *live, const json_t *ours)
+{
+	const char *key;
+	json_t *value;
+
+	if (!json_is_object(live))
+		return false;
+	json_object_foreach((json_t *)ours, key, value) {
+		if (!json_equal(json_object_get(live, key), value))
+			return false;
+	}
+	return true;
+}
+
+/* An agent is trusted only if it is the one this version creates (DESIGN.md §5): same program,
+ * same privileges and read-only root. Image, socket and pull policy are the user's choice and
+ * checked against what was asked for. */
+static const char *spec_mismatch(const json_t *pod, const struct lambda_agent_params *params)
+{
+	struct lambda_agent_params as_created = *params;
+	const json_t *live = named_item(pod, "spec", "containers", LAMBDA_AGENT_CONTAINER);
+	json_auto_t *ours = NULL;
+	const json_t *ours_ctr;
+
+	as_created.name = json_str(json_object_get(pod, "metadata"), "name");
+	as_created.socket_path = NULL;
+	ours = lambda_agent_manifest(&as_created);
+	ours_ctr = json_array_get(json_object_get(json_object_get(ours, "spec"), "containers"), 0);
+	if (!has_all_fields(json_object_get(live, "securityContext"), json_object_get(ours_ctr, "securityContext")))
+		return "its securityContext is not this version's (privileged, read-only root filesystem)";
+	if (!json_equal(json_object_get(live, "command"), json_object_get(ours_ctr, "command")) ||
+	    json_object_get(live, "args"))
+		return "it runs another program than this version's agent";
+	if (!json_is_true(json_object_get(json_object_get(pod, "spec"), "hostPID")))
+		return "it does not share the node's PID namespace";
+	return NULL;
+}
+
 const char *lambda_agent_mismatch(const json_t *pod, const struct lambda_agent_params *params)
 {
+	const char *why;
+
 	if (strcmp(agent_image(pod), params->image) != 0)
 		return "it runs another image";
+	why = spec_mismatch(pod, params);
+	if (why)
+		return why;
 	if (params->socket_path && !mounts_socket(pod, params->socket_path))
 		return "it does not mount the runtime socket asked for with -s";
 	/* "Always" asks for the registry's current image, which an older agent may not run. */
@@ -187,9 +245,11 @@ int lambda_agent_find(struct kube_config *cfg, const struct lambda_agent_params 
 	json_array_foreach(json_object_get(resp.body, "items"), i, pod) {
 		const json_t *meta = json_object_get(pod, "metadata");
 		const char *phase = json_str(json_object_get(pod, "status"), "phase");
-
 		const char *pod_node = json_str(json_object_get(pod, "spec"), "nodeName");
 
+		/* No real API server lists such a name; never exec into or delete it. */
+		if (!lambda_object_name_is_valid(json_str(meta, "name")))
+			continue;
 		if (!found && strcmp(pod_node, node) == 0 && lambda_agent_pod_ready(pod)) {
 			const char *why_not = lambda_agent_mismatch(pod, params);
 			if (!why_not)
@@ -271,9 +331,9 @@ static void show_progress(struct wait_state *w, const json_t *pod)
 	const json_t *state = agent_state(pod);
 
 	if (!w->scheduled_shown && scheduled && strcmp(json_str(scheduled, "status"), "True") == 0) {
+		_cleanup_free_ char *node = kube_safe_text(json_str(json_object_get(pod, "spec"), "nodeName"));
 		w->scheduled_shown = true;
-		lambda_phase("agent %s scheduled on node %s", w->name,
-			     json_str(json_object_get(pod, "spec"), "nodeName"));
+		lambda_phase("agent %s scheduled on node %s", w->name, node);
 	}
 	if (state) {
 		free(w->last_text);
@@ -452,6 +512,7 @@ static int run_agent_program(struct kube_config *cfg, const struct lambda_agent 
 	opts.forward_stdin = false;
 	opts.out_fd = out;
 	opts.err_fd = errout;
+	opts.output_max = AGENT_PROGRAM_OUTPUT_MAX;
 	if (kube_exec(cfg, a->namespace, a->name, LAMBDA_AGENT_CONTAINER, argv, &opts, &status, err) !=
 	    KUBE_EXEC_DONE)
 		return -1;
@@ -463,8 +524,10 @@ static int run_agent_program(struct kube_config *cfg, const struct lambda_agent 
 		*exit_status = status;
 		return 0;
 	}
-	if (status != 0)
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exit status %d (output \"%s\")", status, *output);
+	if (status != 0) {
+		_cleanup_free_ char *text = kube_safe_text(*output);
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exit status %d (output \"%s\")", status, text);
+	}
 	return 0;
 }
 
@@ -477,9 +540,11 @@ int lambda_agent_count_others(struct kube_config *cfg, const struct lambda_agent
 
 	if (run_agent_program(cfg, a, argv, &text, NULL, err) < 0)
 		return cntr_err_prefix(err, "counting the sessions of agent %s: ", a->name);
-	if (parse_u64(text, &n) < 0 || n > INT32_MAX)
+	if (parse_u64(text, &n) < 0 || n > INT32_MAX) {
+		_cleanup_free_ char *answer = kube_safe_text(text);
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
-				 "counting the sessions of agent %s: unexpected answer \"%s\"", a->name, text);
+				 "counting the sessions of agent %s: unexpected answer \"%s\"", a->name, answer);
+	}
 	*count = (int)n;
 	return 0;
 }

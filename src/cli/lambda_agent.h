@@ -18,14 +18,16 @@ struct lambda_agent {
 };
 
 /* A ready, not terminating agent running params->image on params->node in params->namespace,
- * with params->socket_path mounted when one is asked for -> 0 and a filled; none -> 1. (An agent
- * with another image has other tools, one without the socket cannot resolve names: the user
- * asked for these.) Agents of the namespace that already finished (idle exit), on any node,
- * are deleted on the way. */
+ * with params->socket_path mounted when one is asked for, whose spec is the one this version
+ * creates (lambda_agent_mismatch) -> 0 and a filled; none -> 1. Agents of the namespace that
+ * already finished (idle exit), on any node, are deleted on the way. */
 int lambda_agent_find(struct kube_config *cfg, const struct lambda_agent_params *params,
 		      struct lambda_agent *a, struct cntr_err *err);
 
-/* Why pod (a ready agent) does not fit params, or NULL when it does. Static text. */
+/* Why pod (a ready agent) does not fit params, or NULL when it does. Static text. An agent is
+ * trusted only with this version's program, privileges and read-only root filesystem (fields a
+ * webhook adds are allowed); image, -s socket (at LAMBDA_AGENT_SOCKET_MOUNT) and pull policy
+ * Always must be what was asked for. */
 const char *lambda_agent_mismatch(const json_t *pod, const struct lambda_agent_params *params);
 
 /* POST a new agent, then WATCH it until Ready; fails (125) with the pod's real reason

@@ -174,23 +174,48 @@ static json_t *annotations(void)
 	return a;
 }
 
-static json_t *container(const struct lambda_agent_params *p)
+/* The agent writes nothing: its program only reads /proc, and cntr builds each session's tree
+ * in memory. A read-only root keeps a session (or anything that got into the agent) from
+ * planting files in it for the next user of a warm agent. The kubelet still mounts what it
+ * owns (/dev/termination-log, /etc/hosts) and the runtime socket on their own mounts. */
+static json_t *security_context(void)
+{
+	return json_pack("{s:b, s:i, s:b}", "privileged", 1, "runAsUser", 0, "readOnlyRootFilesystem", 1);
+}
+
+/* The runtime socket (-s) is mounted at a fixed path under /run: a session's tree is built only
+ * from the debug filesystem's /bin, /sbin, /lib*, /usr, /etc and /nix, so nothing under /run is
+ * reachable from it, wherever the socket is on the node. Tools in the agent find it through
+ * the variables their clients read (cntr's docker lookup and crictl). */
+static json_t *environment(const struct lambda_agent_params *p)
 {
 	_cleanup_free_ char *idle = xasprintf("%llu", (unsigned long long)p->idle_timeout_s);
+	json_t *env = json_pack("[{s:s, s:s}, {s:s, s:s}]", "name", "LAMBDA_CNTR_AGENT", "value", p->name,
+				"name", "LAMBDA_CNTR_IDLE_SECONDS", "value", idle);
+
+	if (p->socket_path) {
+		json_array_append_new(env, json_pack("{s:s, s:s}", "name", "DOCKER_HOST", "value",
+						     "unix://" LAMBDA_AGENT_SOCKET_MOUNT));
+		json_array_append_new(env, json_pack("{s:s, s:s}", "name", "CONTAINER_RUNTIME_ENDPOINT", "value",
+						     "unix://" LAMBDA_AGENT_SOCKET_MOUNT));
+	}
+	return env;
+}
+
+static json_t *container(const struct lambda_agent_params *p)
+{
 	json_t *c = json_pack(
-		"{s:s, s:s, s:s, s:[s, s, s], s:[{s:s, s:s}, {s:s, s:s}],"
-		" s:{s:b, s:i}, s:{s:{s:s, s:s}, s:{s:s}}}",
+		"{s:s, s:s, s:s, s:[s, s, s], s:o, s:o, s:{s:{s:s, s:s}, s:{s:s}}}",
 		"name", LAMBDA_AGENT_CONTAINER, "image", p->image,
 		"imagePullPolicy", p->pull_policy ? p->pull_policy : "IfNotPresent",
 		"command", "/bin/sh", "-c", AGENT_MAIN_SH,
-		"env", "name", "LAMBDA_CNTR_AGENT", "value", p->name,
-		"name", "LAMBDA_CNTR_IDLE_SECONDS", "value", idle,
-		"securityContext", "privileged", 1, "runAsUser", 0,
+		"env", environment(p), "securityContext", security_context(),
 		"resources", "requests", "cpu", "1m", "memory", "8Mi", "limits", "memory", "256Mi");
 
 	if (p->socket_path)
-		json_object_set_new(c, "volumeMounts", json_pack("[{s:s, s:s}]", "name", "runtime-socket",
-								 "mountPath", p->socket_path));
+		json_object_set_new(c, "volumeMounts", json_pack("[{s:s, s:s, s:b}]", "name", LAMBDA_AGENT_SOCKET_VOLUME,
+								 "mountPath", LAMBDA_AGENT_SOCKET_MOUNT,
+								 "readOnly", 1));
 	return c;
 }
 
@@ -203,7 +228,7 @@ json_t *lambda_agent_manifest(const struct lambda_agent_params *p)
 				 "tolerations", "operator", "Exists", "containers", container(p));
 
 	if (p->socket_path)
-		json_object_set_new(spec, "volumes", json_pack("[{s:s, s:{s:s, s:s}}]", "name", "runtime-socket",
+		json_object_set_new(spec, "volumes", json_pack("[{s:s, s:{s:s, s:s}}]", "name", LAMBDA_AGENT_SOCKET_VOLUME,
 							       "hostPath", "path", p->socket_path, "type", "Socket"));
 	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:o}", "apiVersion", "v1", "kind", "Pod",
 			 "metadata", "name", p->name, "namespace", p->namespace, "labels", labels(p),

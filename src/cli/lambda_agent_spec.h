@@ -28,6 +28,10 @@
 #define LAMBDA_AGENT_NODE_LABEL "lambda-cntr.io/node"
 #define LAMBDA_AGENT_CONTAINER "agent"
 #define LAMBDA_AGENT_GRACE_SECONDS 2
+/* Where the runtime socket given with -s appears in the agent, whatever its path on the node:
+ * outside every directory a session's tree is built from (see lambda_agent_spec.c). */
+#define LAMBDA_AGENT_SOCKET_MOUNT "/run/lambda-cntr/runtime.sock"
+#define LAMBDA_AGENT_SOCKET_VOLUME "runtime-socket"
 
 struct lambda_agent_params {
 	const char *name;
@@ -35,11 +39,11 @@ struct lambda_agent_params {
 	const char *node;
 	const char *image;
 	const char *pull_policy;  /* imagePullPolicy; NULL: IfNotPresent */
-	const char *socket_path;  /* NULL: no hostPath volume */
+	const char *socket_path;  /* on the node; NULL: no hostPath volume */
 	uint64_t idle_timeout_s;
 };
 
-/* The Pod object to POST. New reference. */
+/* The Pod object to POST: privileged, hostPID, read-only root filesystem. New reference. */
 json_t *lambda_agent_manifest(const struct lambda_agent_params *p);
 
 /* "lambda-cntr-<node>-<5 random chars>": a DNS label of at most 63 characters (the node name

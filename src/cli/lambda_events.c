@@ -1,5 +1,6 @@
 #include "cli/lambda_events.h"
 #include "cli/lambda_json.h"
+#include "cli/lambda_text.h"
 
 #include <string.h>
 #include <time.h>
@@ -29,6 +30,7 @@ static time_t event_time(const json_t *ev)
 
 char *lambda_last_warning_of(const json_t *event_list)
 {
+	_cleanup_texts_ struct lambda_texts tx = { 0 };
 	const json_t *newest = NULL;
 	time_t newest_time = 0;
 	size_t i;
@@ -47,7 +49,8 @@ char *lambda_last_warning_of(const json_t *event_list)
 	}
 	if (!newest)
 		return NULL;
-	return xasprintf("%s: %s", json_str(newest, "reason"), json_str(newest, "message"));
+	/* Events are written by kubelets, controllers, anyone allowed to create them. */
+	return xasprintf("%s: %s", lambda_json_text(&tx, newest, "reason"), lambda_json_text(&tx, newest, "message"));
 }
 
 char *lambda_pod_last_warning(struct kube_config *cfg, const char *ns, const char *name)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/lambda_agent.h"
+#include "cli/lambda_cntr_argv.h"
 #include "cli/lambda_opts.h"
 #include "cli/lambda_phase.h"
 #include "cli/lambda_signals.h"
@@ -55,26 +56,16 @@ static int acquire_agent(struct session *s, bool allow_reuse, struct cntr_err *e
 	return 0;
 }
 
-/* ["env", "LAMBDA_CNTR_SESSION=<id>", "cntr", "attach", [-v,] ID, [--, CMD...]]: cntr itself
- * is the session (env only marks it and execs cntr), so one `exit` ends the session and nobody
- * gets a shell in the privileged agent. */
+/* ["env", "LAMBDA_CNTR_SESSION=<id>", "cntr", "attach", "-t", "id", ...]: cntr itself is the
+ * session (env only marks it and execs cntr), so one `exit` ends the session and nobody gets a
+ * shell in the privileged agent. NULL when the container ID is not one. */
 static char **session_argv(const struct session *s, bool tty)
 {
-	size_t n = strv_len(s->opts->command), i = 0;
-	_cleanup_strv_ char **argv = calloc(n + 6, sizeof(char *));
+	_cleanup_strv_ char **argv = lambda_cntr_attach_argv(s->target.container_id, s->opts->verbose >= 2,
+							       s->opts->command);
 
 	if (!argv)
-		abort();
-	argv[i++] = xstrdup("cntr");
-	argv[i++] = xstrdup("attach");
-	if (s->opts->verbose >= 2)
-		argv[i++] = xstrdup("-v");
-	argv[i++] = xstrdup(s->target.container_id);
-	if (n) {
-		argv[i++] = xstrdup("--");
-		for (size_t k = 0; k < n; k++)
-			argv[i++] = xstrdup(s->opts->command[k]);
-	}
+		return NULL;
 	return lambda_agent_session_argv(s->session_id, tty ? getenv("TERM") : NULL, argv);
 }
 
@@ -84,6 +75,9 @@ static int exec_in_agent(struct session *s, int *status, struct cntr_err *err)
 	_cleanup_strv_ char **argv = session_argv(s, tty);
 	struct kube_exec_opts eopts;
 
+	if (!argv)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "container %s of pod %s/%s has no valid container ID",
+				 s->target.container, s->target.namespace, s->target.pod);
 	kube_exec_opts_init(&eopts);
 	eopts.tty = tty;
 	eopts.forward_stdin = true;

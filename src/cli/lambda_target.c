@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/lambda_ids.h"
 #include "cli/lambda_phase.h"
+#include "cli/lambda_text.h"
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -14,39 +16,24 @@
 #include "kube/rest.h"
 
 
-/* Messages end up in one-line errors; termination logs often have several lines. malloc'd. */
-static char *one_line(const char *text)
-{
-	char *copy = xstrdup(text);
-	size_t len;
-
-	for (char *c = copy; *c; c++) {
-		if (*c == '\n' || *c == '\r' || *c == '\t')
-			*c = ' ';
-	}
-	len = strlen(copy);
-	while (len && copy[len - 1] == ' ')
-		copy[--len] = '\0';
-	return copy;
-}
-
 char *lambda_container_state_text(const json_t *state)
 {
 	const json_t *waiting = json_object_get(state, "waiting");
 	const json_t *terminated = json_object_get(state, "terminated");
+	_cleanup_texts_ struct lambda_texts tx = { 0 };
 
 	if (json_object_get(state, "running"))
 		return xstrdup("Running");
 	if (waiting) {
-		const char *reason = json_str(waiting, "reason");
-		_cleanup_free_ char *msg = one_line(json_str(waiting, "message"));
+		const char *reason = lambda_json_text(&tx, waiting, "reason");
+		const char *msg = lambda_json_text(&tx, waiting, "message");
 		return xasprintf("Waiting%s%s%s%s", *reason ? ": " : "", reason, *msg ? ": " : "", msg);
 	}
 	if (terminated) {
 		/* The message is the container's termination log (or the runtime's words): often
-		 * the one line that says why it died. */
-		_cleanup_free_ char *msg = one_line(json_str(terminated, "message"));
-		return xasprintf("Terminated: %s (exit code %lld)%s%s", json_str(terminated, "reason"),
+		 * the one line that says why it died. Whoever runs in the container wrote it. */
+		const char *msg = lambda_json_text(&tx, terminated, "message");
+		return xasprintf("Terminated: %s (exit code %lld)%s%s", lambda_json_text(&tx, terminated, "reason"),
 				 (long long)json_integer_value(json_object_get(terminated, "exitCode")),
 				 *msg ? ": " : "", msg);
 	}
@@ -83,6 +70,7 @@ static bool is_sidecar(const json_t *c)
 /* Every container as "app, log, istio-proxy (sidecar), setup (init), debugger-x (ephemeral)". */
 static char *container_list(const json_t *pod)
 {
+	_cleanup_texts_ struct lambda_texts tx = { 0 };
 	char *list = xstrdup("");
 
 	for (int kind = 0; kind < KIND_COUNT; kind++) {
@@ -92,7 +80,8 @@ static char *container_list(const json_t *pod)
 		json_array_foreach(declared(pod, kind), i, c) {
 			const char *label = kind == KIND_INIT && is_sidecar(c) ? " (sidecar)"
 									       : container_kinds[kind].label;
-			char *next = xasprintf("%s%s%s%s", list, *list ? ", " : "", json_str(c, "name"), label);
+			char *next = xasprintf("%s%s%s%s", list, *list ? ", " : "", lambda_json_text(&tx, c, "name"),
+					       label);
 			free(list);
 			list = next;
 		}
@@ -126,17 +115,19 @@ static int pick_default_container(const json_t *pod, enum container_kind *kind, 
 	const json_t *meta = json_object_get(pod, "metadata");
 	const json_t *apps = declared(pod, KIND_APP);
 	const char *annotated = json_str(json_object_get(meta, "annotations"), DEFAULT_CONTAINER_ANNOTATION);
+	_cleanup_texts_ struct lambda_texts tx = { 0 };
 	_cleanup_free_ char *names = NULL;
 
 	if (*annotated) {
 		if (find_container(pod, annotated, kind, name)) {
 			names = container_list(pod);
 			lambda_phase("defaulted container \"%s\" (" DEFAULT_CONTAINER_ANNOTATION ") out of: %s",
-				     annotated, names);
+				     lambda_text(&tx, annotated), names);
 			return 0;
 		}
 		log_warn("pod \"%s\": the " DEFAULT_CONTAINER_ANNOTATION " annotation names container "
-			 "\"%s\", which the pod does not have; ignoring it", json_str(meta, "name"), annotated);
+			 "\"%s\", which the pod does not have; ignoring it", lambda_json_text(&tx, meta, "name"),
+			 lambda_text(&tx, annotated));
 	}
 	if (json_array_size(apps) == 1) {
 		*kind = KIND_APP;
@@ -146,13 +137,15 @@ static int pick_default_container(const json_t *pod, enum container_kind *kind, 
 	names = container_list(pod);
 	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 			 "pod \"%s\" in namespace \"%s\" has %zu containers, choose one with -c: %s",
-			 json_str(meta, "name"), json_str(meta, "namespace"), json_array_size(apps), names);
+			 lambda_json_text(&tx, meta, "name"), lambda_json_text(&tx, meta, "namespace"),
+			 json_array_size(apps), names);
 }
 
 static int pick_container(const json_t *pod, const char *wanted, enum container_kind *kind,
 			  const char **name, struct cntr_err *err)
 {
 	const json_t *meta = json_object_get(pod, "metadata");
+	_cleanup_texts_ struct lambda_texts tx = { 0 };
 	_cleanup_free_ char *names = NULL;
 
 	if (!wanted)
@@ -162,7 +155,8 @@ static int pick_container(const json_t *pod, const char *wanted, enum container_
 	names = container_list(pod);
 	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 			 "pod \"%s\" in namespace \"%s\" has no container \"%s\"; its containers: %s",
-			 json_str(meta, "name"), json_str(meta, "namespace"), wanted, names);
+			 lambda_json_text(&tx, meta, "name"), lambda_json_text(&tx, meta, "namespace"),
+			 lambda_text(&tx, wanted), names);
 }
 
 static const json_t *container_status(const json_t *pod, enum container_kind kind, const char *name)
@@ -177,12 +171,15 @@ static char *pod_phase_text(const json_t *pod)
 {
 	const json_t *status = json_object_get(pod, "status");
 	const json_t *c = json_array_find(json_object_get(status, "conditions"), "type", "PodScheduled");
-	const char *phase = json_str(status, "phase");
+	_cleanup_texts_ struct lambda_texts tx = { 0 };
+	const char *phase = lambda_json_text(&tx, status, "phase");
 
 	if (c && strcmp(json_str(c, "status"), "False") == 0 && *json_str(c, "reason"))
-		return xasprintf("%s: %s: %s", phase, json_str(c, "reason"), json_str(c, "message"));
+		return xasprintf("%s: %s: %s", phase, lambda_json_text(&tx, c, "reason"),
+				 lambda_json_text(&tx, c, "message"));
 	if (*json_str(status, "reason"))
-		return xasprintf("%s: %s: %s", phase, json_str(status, "reason"), json_str(status, "message"));
+		return xasprintf("%s: %s: %s", phase, lambda_json_text(&tx, status, "reason"),
+				 lambda_json_text(&tx, status, "message"));
 	return xstrdup(*phase ? phase : "Unknown");
 }
 
@@ -211,39 +208,75 @@ static int check_running(const json_t *pod, enum container_kind kind, const char
 {
 	const json_t *meta = json_object_get(pod, "metadata");
 	const char *phase = json_str(json_object_get(pod, "status"), "phase");
+	_cleanup_texts_ struct lambda_texts tx = { 0 };
+	const char *pod_name = lambda_json_text(&tx, meta, "name"), *ns = lambda_json_text(&tx, meta, "namespace");
+	const char *ctr = lambda_text(&tx, name);
 	_cleanup_free_ char *state = NULL, *text = NULL;
 
 	if (cs && json_object_get(json_object_get(cs, "state"), "running")) {
 		if (json_object_get(meta, "deletionTimestamp"))
 			log_warn("pod \"%s\" in namespace \"%s\" is terminating (deletion requested %s): "
-				 "the session ends when the container stops", json_str(meta, "name"),
-				 json_str(meta, "namespace"), json_str(meta, "deletionTimestamp"));
+				 "the session ends when the container stops", pod_name, ns,
+				 lambda_json_text(&tx, meta, "deletionTimestamp"));
 		return 0;
 	}
 	state = container_state_with_history(cs);
 	if (json_object_get(meta, "deletionTimestamp"))
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 				 "pod \"%s\" in namespace \"%s\" is terminating; container \"%s\": %s",
-				 json_str(meta, "name"), json_str(meta, "namespace"), name, state);
+				 pod_name, ns, ctr, state);
 	if (strcmp(phase, "Running") != 0 && !(kind == KIND_INIT && strcmp(phase, "Pending") == 0)) {
 		text = pod_phase_text(pod);
 		if (cs)
 			return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 					 "pod \"%s\" in namespace \"%s\" is not running: %s; container \"%s\": %s",
-					 json_str(meta, "name"), json_str(meta, "namespace"), text, name, state);
+					 pod_name, ns, text, ctr, state);
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "pod \"%s\" in namespace \"%s\" is not running: %s",
-				 json_str(meta, "name"), json_str(meta, "namespace"), text);
+				 pod_name, ns, text);
 	}
 	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 			 "container \"%s\" of pod \"%s\" in namespace \"%s\" is not running: %s",
-			 name, json_str(meta, "name"), json_str(meta, "namespace"), state);
+			 ctr, pod_name, ns, state);
+}
+
+/* The names and containerID the rest of the run uses, checked: they end up in URLs, on cntr's
+ * command line and in messages. */
+static int take_ids(const json_t *pod, const char *name, const json_t *cs, struct lambda_target *t,
+		    struct cntr_err *err)
+{
+	const json_t *meta = json_object_get(pod, "metadata");
+	const char *id = json_str(cs, "containerID");
+	const struct {
+		const char *what;
+		const char *value;
+		char **into;
+	} names[] = {
+		{ "namespace", json_str(meta, "namespace"), &t->namespace },
+		{ "name", json_str(meta, "name"), &t->pod },
+		{ "container name", name, &t->container },
+		{ "spec.nodeName", json_str(json_object_get(pod, "spec"), "nodeName"), &t->node },
+	};
+	_cleanup_texts_ struct lambda_texts tx = { 0 };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!lambda_object_name_is_valid(names[i].value))
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "pod \"%s\" has an invalid %s \"%s\"",
+					 lambda_json_text(&tx, meta, "name"), names[i].what,
+					 lambda_text(&tx, names[i].value));
+		*names[i].into = xstrdup(names[i].value);
+	}
+	if (lambda_container_id_parse(id, &t->runtime, &t->container_id) < 0)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+				 "container \"%s\" of pod \"%s\" in namespace \"%s\" has an invalid containerID "
+				 "\"%s\" (expected containerd://, cri-o:// or docker:// and 64 lowercase hex digits); "
+				 "not passing it to cntr", t->container, t->pod, t->namespace, lambda_text(&tx, id));
+	return 0;
 }
 
 int lambda_target_from_pod(const json_t *pod, const char *container, struct lambda_target *t,
 			   struct cntr_err *err)
 {
-	const json_t *meta = json_object_get(pod, "metadata");
-	const char *name = NULL, *id, *sep, *node;
+	const char *name = NULL;
 	enum container_kind kind = KIND_APP;
 	const json_t *cs;
 
@@ -253,22 +286,10 @@ int lambda_target_from_pod(const json_t *pod, const char *container, struct lamb
 	cs = container_status(pod, kind, name);
 	if (check_running(pod, kind, name, cs, err) < 0)
 		return -1;
-	id = json_str(cs, "containerID");
-	sep = strstr(id, "://");
-	if (!sep || !sep[3])
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
-				 "container \"%s\" of pod \"%s\" has no usable containerID (\"%s\")", name,
-				 json_str(meta, "name"), id);
-	node = json_str(json_object_get(pod, "spec"), "nodeName");
-	if (!*node)
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "pod \"%s\" has no spec.nodeName",
-				 json_str(meta, "name"));
-	t->namespace = xstrdup(json_str(meta, "namespace"));
-	t->pod = xstrdup(json_str(meta, "name"));
-	t->container = xstrdup(name);
-	t->runtime = xstrndup(id, (size_t)(sep - id));
-	t->container_id = xstrdup(sep + 3);
-	t->node = xstrdup(node);
+	if (take_ids(pod, name, cs, t, err) < 0) {
+		lambda_target_clear(t);
+		return -1;
+	}
 	return 0;
 }
 

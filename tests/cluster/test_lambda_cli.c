@@ -12,7 +12,9 @@
 
 #include "cli/lambda_agent.h"
 #include "cli/lambda_agent_spec.h"
+#include "cli/lambda_cntr_argv.h"
 #include "cli/lambda_events.h"
+#include "cli/lambda_ids.h"
 #include "cli/lambda_opts.h"
 #include "cli/lambda_target.h"
 #include "common/cleanup.h"
@@ -150,20 +152,29 @@ static json_t *pod(const char *json)
 }
 
 #define META "\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\"}"
+/* Container IDs as the runtimes report them: 64 lowercase hex digits. */
+#define ID_A "abc1230000000000000000000000000000000000000000000000000000000000"
+#define ID_1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define ID_2 "2222222222222222222222222222222222222222222222222222222222222222"
+#define ID_3 "3333333333333333333333333333333333333333333333333333333333333333"
+#define ID_4 "4444444444444444444444444444444444444444444444444444444444444444"
+#define ID_5 "5555555555555555555555555555555555555555555555555555555555555555"
+#define ID_7 "7777777777777777777777777777777777777777777777777777777777777777"
+#define ID_9 "9999999999999999999999999999999999999999999999999999999999999999"
 #define RUNNING(name, id) \
 	"{\"name\":\"" name "\",\"containerID\":\"" id "\",\"state\":{\"running\":{}}}"
 
 static void test_target_single_running_container(void **state)
 {
 	json_t *p = pod("{" META ",\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"app\"}]},"
-			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "cri-o://abc123") "]}}");
+			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "cri-o://" ID_A) "]}}");
 	struct lambda_target t;
 	struct cntr_err err = { 0 };
 
 	assert_int_equal(lambda_target_from_pod(p, NULL, &t, &err), 0);
 	assert_string_equal(t.container, "app");
 	assert_string_equal(t.runtime, "cri-o");
-	assert_string_equal(t.container_id, "abc123");
+	assert_string_equal(t.container_id, ID_A);
 	assert_string_equal(t.node, "n1");
 	assert_string_equal(t.namespace, "shop");
 	lambda_target_clear(&t);
@@ -173,8 +184,8 @@ static void test_target_single_running_container(void **state)
 static void test_target_ambiguous_and_unknown_container(void **state)
 {
 	json_t *p = pod("{" META ",\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"app\"},{\"name\":\"log\"}]},"
-			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "containerd://1")
-			"," RUNNING("log", "containerd://2") "]}}");
+			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "containerd://" ID_1)
+			"," RUNNING("log", "containerd://" ID_2) "]}}");
 	struct lambda_target t;
 	struct cntr_err err = { 0 };
 
@@ -184,7 +195,7 @@ static void test_target_ambiguous_and_unknown_container(void **state)
 	assert_int_equal(lambda_target_from_pod(p, "db", &t, &err), -1);
 	assert_non_null(strstr(err.msg, "has no container \"db\"; its containers: app, log"));
 	assert_int_equal(lambda_target_from_pod(p, "log", &t, &err), 0);
-	assert_string_equal(t.container_id, "2");
+	assert_string_equal(t.container_id, ID_2);
 	lambda_target_clear(&t);
 	json_decref(p);
 }
@@ -209,7 +220,7 @@ static void test_target_not_running_states(void **state)
 		  "container \"app\": Terminated: Error (exit code 1): panic: boom  at main.go:3" },
 		{ "{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"app\",\"containerID\":\"\","
 		  "\"state\":{\"running\":{}}}]}",
-		  "has no usable containerID" },
+		  "has an invalid containerID \"\"" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -236,19 +247,19 @@ static void test_target_sidecar_init_and_ephemeral_containers_by_name(void **sta
 	json_t *p = pod("{" META ",\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"app\"},{\"name\":\"log\"}],"
 			"\"initContainers\":[{\"name\":\"setup\"},{\"name\":\"proxy\",\"restartPolicy\":\"Always\"}],"
 			"\"ephemeralContainers\":[{\"name\":\"debugger-x\"}]},"
-			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "containerd://1")
-			"," RUNNING("log", "containerd://2") "],\"initContainerStatuses\":[{\"name\":\"setup\","
-			"\"containerID\":\"containerd://3\",\"state\":{\"terminated\":{\"reason\":\"Completed\",\"exitCode\":0}}},"
-			RUNNING("proxy", "containerd://4") "],\"ephemeralContainerStatuses\":["
-			RUNNING("debugger-x", "containerd://5") "]}}");
+			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "containerd://" ID_1)
+			"," RUNNING("log", "containerd://" ID_2) "],\"initContainerStatuses\":[{\"name\":\"setup\","
+			"\"containerID\":\"containerd://" ID_3 "\",\"state\":{\"terminated\":{\"reason\":\"Completed\",\"exitCode\":0}}},"
+			RUNNING("proxy", "containerd://" ID_4) "],\"ephemeralContainerStatuses\":["
+			RUNNING("debugger-x", "containerd://" ID_5) "]}}");
 	struct lambda_target t;
 	struct cntr_err err = { 0 };
 
 	assert_int_equal(lambda_target_from_pod(p, "proxy", &t, &err), 0);
-	assert_string_equal(t.container_id, "4");
+	assert_string_equal(t.container_id, ID_4);
 	lambda_target_clear(&t);
 	assert_int_equal(lambda_target_from_pod(p, "debugger-x", &t, &err), 0);
-	assert_string_equal(t.container_id, "5");
+	assert_string_equal(t.container_id, ID_5);
 	lambda_target_clear(&t);
 	assert_int_equal(lambda_target_from_pod(p, "setup", &t, &err), -1);
 	assert_non_null(strstr(err.msg, "container \"setup\" of pod \"web\" in namespace \"shop\" is not running: "
@@ -263,13 +274,13 @@ static void test_target_running_init_container_of_a_pending_pod(void **state)
 {
 	json_t *p = pod("{" META ",\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"app\"}],"
 			"\"initContainers\":[{\"name\":\"migrate\"}]},"
-			"\"status\":{\"phase\":\"Pending\",\"initContainerStatuses\":[" RUNNING("migrate", "containerd://9")
+			"\"status\":{\"phase\":\"Pending\",\"initContainerStatuses\":[" RUNNING("migrate", "containerd://" ID_9)
 			"],\"containerStatuses\":[{\"name\":\"app\",\"state\":{\"waiting\":{\"reason\":\"PodInitializing\"}}}]}}");
 	struct lambda_target t;
 	struct cntr_err err = { 0 };
 
 	assert_int_equal(lambda_target_from_pod(p, "migrate", &t, &err), 0);
-	assert_string_equal(t.container_id, "9");
+	assert_string_equal(t.container_id, ID_9);
 	lambda_target_clear(&t);
 	assert_int_equal(lambda_target_from_pod(p, NULL, &t, &err), -1);
 	assert_non_null(strstr(err.msg, "is not running: Pending; container \"app\": Waiting: PodInitializing"));
@@ -281,8 +292,8 @@ static void test_target_default_container_annotation(void **state)
 	json_t *p = pod("{\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\",\"annotations\":"
 			"{\"kubectl.kubernetes.io/default-container\":\"log\"}},"
 			"\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"app\"},{\"name\":\"log\"}]},"
-			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "containerd://1")
-			"," RUNNING("log", "containerd://2") "]}}");
+			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "containerd://" ID_1)
+			"," RUNNING("log", "containerd://" ID_2) "]}}");
 	struct lambda_target t;
 	struct cntr_err err = { 0 };
 
@@ -304,7 +315,7 @@ static void test_target_terminating_pod_is_attachable_while_its_container_runs(v
 {
 	json_t *p = pod("{\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\",\"deletionTimestamp\":\"2024-01-01T00:00:00Z\"},"
 			"\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"app\"}]},"
-			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "docker://77") "]}}");
+			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "docker://" ID_7) "]}}");
 	struct lambda_target t;
 	struct cntr_err err = { 0 };
 
@@ -351,6 +362,8 @@ static void test_agent_manifest(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(spec, "tolerations"), 0),
 								  "operator")), "Exists");
 	assert_true(json_is_true(json_object_get(json_object_get(c, "securityContext"), "privileged")));
+	/* The agent writes nothing: a read-only root leaves nothing to plant for the next user. */
+	assert_true(json_is_true(json_object_get(json_object_get(c, "securityContext"), "readOnlyRootFilesystem")));
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "securityContext"), "runAsUser")), 0);
 	assert_string_equal(json_string_value(json_object_get(c, "image")), "img:1");
 	assert_string_equal(json_string_value(json_object_get(c, "imagePullPolicy")), "IfNotPresent");
@@ -360,6 +373,15 @@ static void test_agent_manifest(void **state)
 							      LAMBDA_AGENT_MANAGED_BY_LABEL)), "lambda-cntr");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(
 		json_object_get(spec, "volumes"), 0), "hostPath"), "path")), "/run/containerd/containerd.sock");
+	/* ...mounted at a fixed path under /run, which no session's tree contains, and named to the
+	 * clients that look for it. */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(c, "volumeMounts"), 0),
+							      "mountPath")), "/run/lambda-cntr/runtime.sock");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(env, 2), "name")), "DOCKER_HOST");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(env, 2), "value")),
+			    "unix:///run/lambda-cntr/runtime.sock");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(env, 3), "name")),
+			    "CONTAINER_RUNTIME_ENDPOINT");
 	/* No service-mesh sidecar in the agent: it would outlive the agent's command. */
 	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(m, "metadata"), "labels"),
 							      "sidecar.istio.io/inject")), "false");
@@ -370,6 +392,8 @@ static void test_agent_manifest(void **state)
 	params.socket_path = NULL;
 	m = lambda_agent_manifest(&params);
 	assert_null(json_object_get(json_object_get(m, "spec"), "volumes"));
+	assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(json_object_get(m, "spec"),
+											  "containers"), 0), "env")), 2);
 	json_decref(m);
 }
 
@@ -511,6 +535,196 @@ static void test_warm_agent_fits_only_with_the_same_image_and_the_socket_asked_f
 	json_decref(plain_agent);
 }
 
+static json_t *agent_container(json_t *pod)
+{
+	return json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0);
+}
+
+static void test_warm_agent_is_trusted_only_with_this_versions_spec(void **state)
+{
+	struct lambda_agent_params params = { .name = "lambda-cntr-n1-abcde", .namespace = "ns", .node = "n1",
+					      .image = "img:1", .socket_path = "/run/containerd/containerd.sock",
+					      .idle_timeout_s = 60 };
+	json_t *agent = lambda_agent_manifest(&params);
+	json_t *sc = json_object_get(agent_container(agent), "securityContext");
+	json_t *mount = json_array_get(json_object_get(agent_container(agent), "volumeMounts"), 0);
+
+	assert_null(lambda_agent_mismatch(agent, &params));
+	/* A webhook may add fields; ours must keep their values. */
+	json_object_set_new(sc, "seLinuxOptions", json_pack("{s:s}", "type", "spc_t"));
+	assert_null(lambda_agent_mismatch(agent, &params));
+	/* An agent of an older version (or edited): a writable root is not reused. */
+	json_object_del(sc, "readOnlyRootFilesystem");
+	assert_non_null(strstr(lambda_agent_mismatch(agent, &params), "read-only root filesystem"));
+	json_object_set_new(sc, "readOnlyRootFilesystem", json_false());
+	assert_non_null(strstr(lambda_agent_mismatch(agent, &params), "securityContext"));
+	json_object_set_new(sc, "readOnlyRootFilesystem", json_true());
+	assert_null(lambda_agent_mismatch(agent, &params));
+	/* Another program, or arguments added to ours. */
+	json_object_set_new(agent_container(agent), "args", json_pack("[s]", "x"));
+	assert_non_null(strstr(lambda_agent_mismatch(agent, &params), "another program"));
+	json_object_del(agent_container(agent), "args");
+	json_array_set_new(json_object_get(agent_container(agent), "command"), 2, json_string("sleep 1d"));
+	assert_non_null(strstr(lambda_agent_mismatch(agent, &params), "another program"));
+	json_decref(agent);
+
+	/* The socket where older versions mounted it (its node path, maybe inside /usr or /etc). */
+	agent = lambda_agent_manifest(&params);
+	mount = json_array_get(json_object_get(agent_container(agent), "volumeMounts"), 0);
+	json_object_set_new(mount, "mountPath", json_string("/run/containerd/containerd.sock"));
+	assert_non_null(strstr(lambda_agent_mismatch(agent, &params), "-s"));
+	json_decref(agent);
+}
+
+static void test_container_id_must_be_a_known_runtime_and_64_hex_digits(void **state)
+{
+	static const char *const refused[] = {
+		"containerd://1",            /* would be PID 1 of the hostPID agent: the node */
+		"containerd://-v",           /* would be an option */
+		"containerd://-" ID_1,
+		"containerd://" "ABC1230000000000000000000000000000000000000000000000000000000000", /* upper case */
+		"containerd://" "111111111111111111111111111111111111111111111111111111111111111",  /* 63 */
+		"containerd://" ID_1 "1",    /* 65 */
+		"containerd://" ID_1 "\n",
+		"containerd://" ID_1 "/x",
+		"containerd://../../" ID_1,
+		"containerd:/" ID_1,
+		"podman://" ID_1,
+		"://" ID_1,
+		ID_1,
+		"",
+	};
+	static const char *const accepted[][2] = {
+		{ "containerd://" ID_1, "containerd" },
+		{ "cri-o://" ID_A, "cri-o" },
+		{ "docker://" ID_7, "docker" },
+	};
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char *runtime = NULL, *id = NULL;
+		if (lambda_container_id_parse(refused[i], &runtime, &id) != -1)
+			fail_msg("accepted \"%s\"", refused[i]);
+		assert_null(runtime);
+		assert_null(id);
+	}
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		char *runtime = NULL, *id = NULL;
+		assert_int_equal(lambda_container_id_parse(accepted[i][0], &runtime, &id), 0);
+		assert_string_equal(runtime, accepted[i][1]);
+		assert_string_equal(id, strstr(accepted[i][0], "://") + 3);
+		free(runtime);
+		free(id);
+	}
+}
+
+static void test_target_with_a_bad_container_id_is_refused_naming_it_escaped(void **state)
+{
+	static const struct {
+		const char *id_json;
+		const char *shown;
+	} cases[] = {
+		{ "containerd://1", "\"containerd://1\"" },
+		{ "containerd://-v", "\"containerd://-v\"" },
+		{ "containerd://\\u001b]0;pwned\\u0007", "\"containerd://\\x1b]0;pwned\\x07\"" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = NULL;
+		struct lambda_target t;
+		struct cntr_err err = { 0 };
+		json_t *p;
+
+		assert_true(asprintf(&text, "{" META ",\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"app\"}]},"
+				     "\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "%s") "]}}",
+				     cases[i].id_json) > 0);
+		p = pod(text);
+		assert_int_equal(lambda_target_from_pod(p, NULL, &t, &err), -1);
+		assert_int_equal(err.code, CNTR_EXIT_FAILURE);
+		if (!strstr(err.msg, "container \"app\" of pod \"web\" in namespace \"shop\" has an invalid containerID ") ||
+		    !strstr(err.msg, cases[i].shown) || strchr(err.msg, '\x1b'))
+			fail_msg("case %zu: %s", i, err.msg);
+		assert_null(t.container_id);
+		json_decref(p);
+		free(text);
+	}
+}
+
+static void test_target_names_must_be_kubernetes_names(void **state)
+{
+	json_t *p = pod("{" META ",\"spec\":{\"nodeName\":\"n1\\u009b2J\",\"containers\":[{\"name\":\"app\"}]},"
+			"\"status\":{\"phase\":\"Running\",\"containerStatuses\":[" RUNNING("app", "containerd://" ID_1) "]}}");
+	struct lambda_target t;
+	struct cntr_err err = { 0 };
+
+	assert_int_equal(lambda_target_from_pod(p, NULL, &t, &err), -1);
+	assert_string_equal(err.msg, "pod \"web\" has an invalid spec.nodeName \"n1\\u009b2J\"");
+	assert_true(lambda_object_name_is_valid("ip-10-0-1-2.eu-west-1.compute.internal"));
+	assert_false(lambda_object_name_is_valid("-v"));
+	assert_false(lambda_object_name_is_valid("Web"));
+	assert_false(lambda_object_name_is_valid(""));
+	json_decref(p);
+}
+
+static void test_cntr_argv_is_attach_type_id_then_the_id_after_dashdash(void **state)
+{
+	char *command[] = { "ls", "-la", "--", "x", NULL };
+	char *empty[] = { NULL };
+	char **shell = lambda_cntr_attach_argv(ID_1, false, NULL);
+	char **no_command = lambda_cntr_attach_argv(ID_1, false, empty);
+	char **with_command = lambda_cntr_attach_argv(ID_1, true, command);
+	static const char *const expect_shell[] = { "cntr", "attach", "-t", "id", "--", ID_1, NULL };
+	static const char *const expect_command[] = { "cntr", "attach", "-t", "id", "-v", "--", ID_1,
+						       "--", "ls", "-la", "--", "x", NULL };
+
+	for (size_t i = 0; i < sizeof(expect_shell) / sizeof(expect_shell[0]); i++) {
+		if (expect_shell[i]) {
+			assert_string_equal(shell[i], expect_shell[i]);
+			assert_string_equal(no_command[i], expect_shell[i]);
+		} else {
+			assert_null(shell[i]);
+			assert_null(no_command[i]);
+		}
+	}
+	for (size_t i = 0; i < sizeof(expect_command) / sizeof(expect_command[0]); i++) {
+		if (expect_command[i])
+			assert_string_equal(with_command[i], expect_command[i]);
+		else
+			assert_null(with_command[i]);
+	}
+	/* Never anything but an ID in the target's place. */
+	assert_null(lambda_cntr_attach_argv("1", false, NULL));
+	assert_null(lambda_cntr_attach_argv("-v", false, command));
+	assert_null(lambda_cntr_attach_argv("", false, NULL));
+	strv_free(shell);
+	strv_free(no_command);
+	strv_free(with_command);
+}
+
+static void test_server_text_in_states_and_events_is_escaped(void **state)
+{
+	json_t *waiting = pod("{\"waiting\":{\"reason\":\"CrashLoopBackOff\",\"message\":"
+			      "\"\\u001b]0;pwned\\u0007 \\u009b31m caf\\u00e9 \\u65e5\\u672c\"}}");
+	json_t *terminated = pod("{\"terminated\":{\"reason\":\"Error\\u001b[2J\",\"exitCode\":1,"
+				 "\"message\":\"line1\\nline2\\u0007\"}}");
+	json_t *events = pod("{\"items\":[{\"type\":\"Warning\",\"reason\":\"Failed\\u009b\","
+			     "\"message\":\"pull \\u001b[8mhidden\"}]}");
+	char *text;
+
+	text = lambda_container_state_text(waiting);
+	assert_string_equal(text, "Waiting: CrashLoopBackOff: \\x1b]0;pwned\\x07 \\u009b31m caf\xc3\xa9 "
+				  "\xe6\x97\xa5\xe6\x9c\xac");
+	free(text);
+	text = lambda_container_state_text(terminated);
+	assert_string_equal(text, "Terminated: Error\\x1b[2J (exit code 1): line1 line2\\x07");
+	free(text);
+	text = lambda_last_warning_of(events);
+	assert_string_equal(text, "Failed\\u009b: pull \\x1b[8mhidden");
+	free(text);
+	json_decref(waiting);
+	json_decref(terminated);
+	json_decref(events);
+}
+
 static void test_last_warning_event_is_the_newest_warning(void **state)
 {
 	json_t *list = pod("{\"kind\":\"EventList\",\"items\":["
@@ -567,6 +781,12 @@ int main(void)
 		cmocka_unit_test(test_terminating_agent_is_neither_ready_nor_usable),
 		cmocka_unit_test(test_last_warning_event_is_the_newest_warning),
 		cmocka_unit_test(test_warm_agent_fits_only_with_the_same_image_and_the_socket_asked_for),
+		cmocka_unit_test(test_warm_agent_is_trusted_only_with_this_versions_spec),
+		cmocka_unit_test(test_container_id_must_be_a_known_runtime_and_64_hex_digits),
+		cmocka_unit_test(test_target_with_a_bad_container_id_is_refused_naming_it_escaped),
+		cmocka_unit_test(test_target_names_must_be_kubernetes_names),
+		cmocka_unit_test(test_cntr_argv_is_attach_type_id_then_the_id_after_dashdash),
+		cmocka_unit_test(test_server_text_in_states_and_events_is_escaped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

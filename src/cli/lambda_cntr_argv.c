@@ -1,0 +1,34 @@
+#include "cli/lambda_cntr_argv.h"
+
+#include <stdlib.h>
+
+#include "cli/lambda_ids.h"
+#include "common/cleanup.h"
+#include "common/strutil.h"
+
+char **lambda_cntr_attach_argv(const char *container_id, bool verbose, char *const command[])
+{
+	size_t n = command ? strv_len(command) : 0, i = 0;
+	_cleanup_strv_ char **argv = NULL;
+
+	/* Checked again here: this is the line that must never carry anything else. */
+	if (!lambda_container_id_is_valid(container_id))
+		return NULL;
+	argv = calloc(n + 8, sizeof(char *));
+	if (!argv)
+		abort();
+	argv[i++] = xstrdup("cntr");
+	argv[i++] = xstrdup("attach");
+	argv[i++] = xstrdup("-t");
+	argv[i++] = xstrdup("id");
+	if (verbose)
+		argv[i++] = xstrdup("-v");
+	argv[i++] = xstrdup("--");
+	argv[i++] = xstrdup(container_id);
+	if (n) {
+		argv[i++] = xstrdup("--");
+		for (size_t k = 0; k < n; k++)
+			argv[i++] = xstrdup(command[k]);
+	}
+	return steal_pointer(&argv);
+}

@@ -1,0 +1,10 @@
+/* The cntr command line of a session: `cntr attach -t id [-v] -- ID [-- CMD...]`.
+ * `-t id` turns every other resolver off, so the ID can only ever name a container found by
+ * its ID in the node's cgroup tree (never a PID, a name or a command); the `--` before it ends
+ * cntr's options, so nothing in it can be read as one. lambda_ids.h checks the ID itself. */
+#pragma once
+#include <stdbool.h>
+
+/* NULL-terminated, free with strv_free; NULL when container_id is not a valid ID. command may
+ * be NULL or empty (cntr then starts a shell). */
+char **lambda_cntr_attach_argv(const char *container_id, bool verbose, char *const command[]);
