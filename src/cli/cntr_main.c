@@ -2,6 +2,7 @@
  * and turns every failure into one line on stderr and a documented exit code. */
 #include "cntr_list.h"
 #include "cntr_usage.h"
+#include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/strutil.h"
@@ -15,17 +16,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DEFAULT_BASE_DIR "/var/lib/cntr"
 
-enum { OPT_CAP_ADD = 256, OPT_NO_TRUNC, OPT_JSON, OPT_SECCOMP };
+enum { OPT_CAP_ADD = 256, OPT_NO_TRUNC, OPT_JSON, OPT_SECCOMP, OPT_NO_SECCOMP, OPT_TOOLS, OPT_RW_TOOLS };
 
 struct cli {
 	const char *command;     /* attach, exec, list */
 	unsigned types;
 	int verbosity;
 	uint64_t extra_caps;
-	bool no_trunc, json, seccomp;
+	bool no_trunc, json, no_seccomp, rw_tools;
+	const char *tools;       /* --tools DIR or $CNTR_TOOLS */
 	const char *target;
 	char **argv;             /* the command to run, NULL-terminated (may be empty) */
 };
@@ -68,7 +71,10 @@ static int parse_options(int argc, char **argv, struct cli *cli, struct cntr_err
 		{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
 		{ "no-trunc", no_argument, NULL, OPT_NO_TRUNC },
 		{ "json", no_argument, NULL, OPT_JSON },
-		{ "seccomp", no_argument, NULL, OPT_SECCOMP },
+		{ "seccomp", no_argument, NULL, OPT_SECCOMP },  /* the default; kept for old scripts */
+		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+		{ "tools", required_argument, NULL, OPT_TOOLS },
+		{ "rw-tools", no_argument, NULL, OPT_RW_TOOLS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -99,7 +105,16 @@ static int parse_options(int argc, char **argv, struct cli *cli, struct cntr_err
 			cli->json = true;
 			break;
 		case OPT_SECCOMP:
-			cli->seccomp = true;
+			cli->no_seccomp = false;
+			break;
+		case OPT_NO_SECCOMP:
+			cli->no_seccomp = true;
+			break;
+		case OPT_TOOLS:
+			cli->tools = optarg;
+			break;
+		case OPT_RW_TOOLS:
+			cli->rw_tools = true;
 			break;
 		default:
 			return usage_error(err, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -152,6 +167,20 @@ static int parse_command_line(int argc, char **argv, struct cli *cli, struct cnt
 	return 0;
 }
 
+/* --tools DIR: an absolute, canonical directory (the session's entries are cloned from it). */
+static int resolve_tools_dir(const char *dir, char **out, struct cntr_err *err)
+{
+	struct stat st;
+
+	*out = NULL;
+	if (!dir || !*dir)
+		return 0;
+	*out = realpath(dir, NULL);
+	if (!*out || stat(*out, &st) < 0 || !S_ISDIR(st.st_mode))
+		return usage_error(err, "--tools %s: not a directory (give an unpacked image or a tools root)", dir);
+	return 0;
+}
+
 static int run(struct cli *cli, struct cntr_err *err)
 {
 	struct container_ref ref;
@@ -161,8 +190,10 @@ static int run(struct cli *cli, struct cntr_err *err)
 		.base_dir = base_dir && *base_dir ? base_dir : DEFAULT_BASE_DIR,
 		.argv = cli->argv,
 		.extra_caps = cli->extra_caps,
-		.copy_seccomp = cli->seccomp,
+		.copy_seccomp = !cli->no_seccomp,
+		.tools = { .writable = cli->rw_tools },
 	};
+	_cleanup_free_ char *tools_dir = NULL;
 
 	if (strcmp(cli->command, "list") == 0)
 		return cntr_list(cli->types, cli->no_trunc, cli->json, err) < 0 ? -1 : 0;
@@ -174,8 +205,17 @@ static int run(struct cli *cli, struct cntr_err *err)
 		return -1;
 	log_info("target '%s' is %s%s%s pid %d", cli->target, ref.runtime, ref.id[0] ? " container " : "",
 		 ref.id, (int)ref.pid);
+	if (resolve_tools_dir(cli->tools ? cli->tools : getenv("CNTR_TOOLS"), &tools_dir, err) < 0)
+		return -1;
+	opts.tools.dir = tools_dir;
+	if (tools_dir && strcmp(tools_dir, "/") == 0 && opts.mode == SESSION_ATTACH)
+		log_warn("--tools /: all of cntr's root (sockets, secrets, other containers) is reachable "
+			 "from the target's processes, read-only");
 	if (cli->extra_caps)
-		log_info("extra capabilities requested with --cap-add: %#llx", (unsigned long long)cli->extra_caps);
+		log_warn("--cap-add: the session gets capabilities the target does not have (%#llx)",
+			 (unsigned long long)cli->extra_caps);
+	if (cli->rw_tools && opts.mode == SESSION_ATTACH)
+		log_warn("--rw-tools: the tools are writable, also for the target's processes");
 	return run_session(ref.pid, &opts, err);
 }
 

@@ -3,8 +3,11 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/strutil.h"
+#include "env_filter.h"
 #include "environ.h"
+#include "common/log.h"
 #include "target.h"
+#include "tools_tree.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +18,9 @@
 
 extern char **environ;
 
+/* attach: the tools are the debug side's, so the target's variables pass only when they are
+ * no hook (env_filter.h); PATH and HOME are the debug side's. exec: the target's own programs
+ * get the target's whole environment. */
 char **command_environment(const struct target *t, enum session_mode mode, bool tty)
 {
 	char **env = NULL;
@@ -26,8 +32,13 @@ char **command_environment(const struct target *t, enum session_mode mode, bool 
 	for (size_t i = 0; i < n; i++)
 		env[i] = xstrdup(t->environ[i]);
 	if (mode == SESSION_ATTACH) {
-		const char *path = getenv("PATH");
+		const char *path = getenv("PATH"), *home = getenv("HOME");
+		_cleanup_free_ char *dropped = env_drop_unsafe(env);
+
+		if (dropped)
+			log_info("environment: the target's %s not passed to the tools (hooks)", dropped);
 		env_set(&env, "PATH", path && *path ? path : DEFAULT_PATH);
+		env_set(&env, "HOME", home && home[0] == '/' ? home : "/");
 	} else if (!env_get(env, "PATH")) {
 		env_set(&env, "PATH", DEFAULT_PATH);
 	}
@@ -36,16 +47,16 @@ char **command_environment(const struct target *t, enum session_mode mode, bool 
 	return env;
 }
 
-char **command_argv(char *const *user_argv, enum session_mode mode)
+char **command_argv(char *const *user_argv, enum session_mode mode, const struct tools_opts *tools)
 {
 	size_t n = strv_len(user_argv);
 	char **argv;
 
 	if (n == 0) {
-		/* In attach mode the session's / is cntr's own /: a $SHELL that is not there (an
-		 * agent image without it) would only turn into a 127 inside the session. */
+		/* In attach mode the session's / is made of the tools: a $SHELL that is not there
+		 * (an agent image without it, a home directory) would only turn into a 127. */
 		const char *shell = mode == SESSION_ATTACH ? getenv("SHELL") : NULL;
-		if (shell && access(shell, X_OK) != 0)
+		if (shell && !tools_tree_can_exec(tools, shell))
 			shell = NULL;
 		argv = calloc(2, sizeof(char *));
 		if (argv)

@@ -8,6 +8,7 @@
 #include "mountinfo.h"
 #include "syscalls.h"
 #include "target.h"
+#include "tools_tree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,39 +48,6 @@ static const struct {
 	{ "sys", SYSFS_MAGIC },
 };
 
-int clone_debug_tree(struct cntr_err *err)
-{
-	int fd = sys_open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | AT_RECURSIVE | OPEN_TREE_CLOEXEC);
-	if (fd < 0)
-		return cntr_fail_errno(err, "clone the debug filesystem (open_tree /)");
-	return fd;
-}
-
-void idmap_debug_tree(int tree_fd, int userns_fd)
-{
-	_cleanup_free_ char *text = NULL;
-	struct mount_table table = { 0 };
-	struct cntr_err err;
-
-	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", &text, NULL, &err) < 0 ||
-	    mountinfo_parse(text, &table, &err) < 0) {
-		log_warn("tools are not idmapped (%s): they may show as nobody inside", err.msg);
-		return;
-	}
-	for (size_t i = 0; i < table.n; i++) {
-		const char *mp = table.entries[i].mount_point;
-		struct cntr_mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
-		const char *rel = mp[1] ? mp + 1 : "";
-
-		if (sys_mount_setattr(tree_fd, rel, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, &attr) < 0)
-			log_skip("idmap %s (%s): %s; files there keep host ownership", mp,
-				 table.entries[i].fstype, strerror(errno));
-		else
-			log_debug("idmapped %s", mp);
-	}
-	mount_table_release(&table);
-}
-
 static int make_private(const char *path, struct cntr_err *err)
 {
 	/* Clones keep their peer groups: without this, mounts made in the session could
@@ -97,15 +65,6 @@ static int clone_target_root(const struct target *t, struct cntr_err *err)
 	if (fd < 0)
 		return cntr_fail_errno(err, "clone the target's root (open_tree)");
 	return fd;
-}
-
-static int become_root(int debug_tree, struct cntr_err *err)
-{
-	if (sys_move_mount(debug_tree, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return cntr_fail_errno(err, "attach the debug filesystem as / (move_mount)");
-	if (fchdir(debug_tree) < 0 || chroot(".") < 0 || chdir("/") < 0)
-		return cntr_fail_errno(err, "enter the debug filesystem (chroot)");
-	return make_private("/", err);
 }
 
 /* Bind base_dir/NAME over /NAME when the target has it as the expected filesystem. */
@@ -166,8 +125,8 @@ static int bind_target_etc_file(int base_fd, const char *name, struct cntr_err *
 	return 0;
 }
 
-int build_attach_view(const struct target *t, int debug_tree, const char *base_dir, bool *need_proc,
-		      struct cntr_err *err)
+int build_attach_view(const struct target *t, const struct tools_tree *tools, const char *base_dir,
+		      bool *need_proc, struct cntr_err *err)
 {
 	_cleanup_close_ int target_tree = -1, base_fd = -1;
 	bool bound;
@@ -177,7 +136,7 @@ int build_attach_view(const struct target *t, int debug_tree, const char *base_d
 		return -1;
 	if (unshare(CLONE_NEWNS) < 0)
 		return cntr_fail_errno(err, "create the session's mount namespace (unshare)");
-	if (make_private("/", err) < 0 || become_root(debug_tree, err) < 0)
+	if (make_private("/", err) < 0 || tools_tree_mount_as_root(tools, err) < 0)
 		return -1;
 	if (sys_move_mount(target_tree, "", AT_FDCWD, base_dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return cntr_fail_errno(err, "attach the target's root at %s (move_mount)", base_dir);
@@ -195,7 +154,7 @@ int build_attach_view(const struct target *t, int debug_tree, const char *base_d
 	for (size_t i = 0; i < sizeof(target_etc_files) / sizeof(target_etc_files[0]); i++)
 		if (bind_target_etc_file(base_fd, target_etc_files[i], err) < 0)
 			return -1;
-	return 0;
+	return tools_tree_seal(err);
 }
 
 int mount_fresh_proc(struct cntr_err *err)
@@ -223,29 +182,26 @@ int enter_target_root(const struct target *t, struct cntr_err *err)
 	return 0;
 }
 
-int ensure_base_dir(const char *base_dir, struct cntr_err *err)
+int check_base_dir(const char *base_dir, struct cntr_err *err)
 {
-	_cleanup_free_ char *path = NULL;
-	struct stat st;
+	static const char *const taken[] = { "proc", "dev", "sys" };
+	_cleanup_free_ char *copy = xstrdup(base_dir);
+	char *save = NULL, *first = NULL;
 
 	if (base_dir[0] != '/')
 		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "CNTR_BASE_DIR must be an absolute path, got '%s'", base_dir);
-	if (stat(base_dir, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return 0;
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s exists but is not a directory; set CNTR_BASE_DIR", base_dir);
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, ".") || !strcmp(c, ".."))
+			return cntr_fail(err, CNTR_EXIT_USAGE, 0, "CNTR_BASE_DIR must not contain '.' or '..', got '%s'",
+					 base_dir);
+		if (!first)
+			first = c;
 	}
-	path = xstrdup(base_dir);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return cntr_fail_errno(err, "create %s", path);
-		*p = '/';
-	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return cntr_fail(err, CNTR_EXIT_FAILURE, errno,
-				 "create %s (where the target's root appears); set CNTR_BASE_DIR to a writable place", path);
+	if (!first)
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "CNTR_BASE_DIR cannot be '/': the tools are there");
+	for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+		if (!strcmp(first, taken[i]))
+			return cntr_fail(err, CNTR_EXIT_USAGE, 0, "CNTR_BASE_DIR cannot be under /%s: the target's is there",
+					 taken[i]);
 	return 0;
 }

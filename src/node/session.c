@@ -11,13 +11,16 @@
 #include "pty.h"
 #include "seccomp.h"
 #include "target.h"
+#include "tools_tree.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -35,6 +38,8 @@ struct session {
 	char **argv, **env;
 	bool tty;
 	struct seccomp_filters seccomp;
+	struct tools_tree tools; /* attach: the session's "/" (cloned in cntr's mount namespace) */
+	pid_t relay;
 	int sock[2];            /* [0] relay end, [1] children's end */
 	sigset_t old_mask;
 };
@@ -57,6 +62,18 @@ static void close_inherited_fds(int keep)
 			close(fd);
 }
 
+/* No orphan (docs/security.md): the session's processes die with cntr. The parent-death
+ * signal is set only after the credential switch, which clears it; the relay may have died
+ * before that, and then its end of the socket pair is closed. */
+static void die_with_relay(int sock)
+{
+	struct pollfd relay_end = { .fd = sock, .events = POLLRDHUP };
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+	    (poll(&relay_end, 1, 0) > 0 && (relay_end.revents & (POLLHUP | POLLRDHUP | POLLERR))))
+		_exit(CNTR_EXIT_FAILURE);
+}
+
 __attribute__((noreturn)) static void run_command(struct session *s, bool need_proc, int slave)
 {
 	struct cntr_err err = { 0 };
@@ -75,6 +92,7 @@ __attribute__((noreturn)) static void run_command(struct session *s, bool need_p
 		ipc_fail_and_exit(sock, &err);
 	if (t->status.no_new_privs == 1 && seccomp_install_filters(&s->seccomp, &err) < 0)
 		ipc_fail_and_exit(sock, &err);
+	die_with_relay(sock);
 	if (s->opts->mode == SESSION_ATTACH && chdir(s->opts->base_dir) < 0) {
 		cntr_fail_errno(&err, "chdir %s", s->opts->base_dir);
 		ipc_fail_and_exit(sock, &err);
@@ -91,21 +109,13 @@ __attribute__((noreturn)) static void run_command(struct session *s, bool need_p
 static int build_view(struct session *s, struct cntr_err *err, bool *need_proc)
 {
 	const struct target *t = &s->target;
-	_cleanup_close_ int debug_tree = -1;
 
 	*need_proc = false;
-	if (s->opts->mode == SESSION_EXEC)
-		return join_namespace(&t->ns, NS_MNT, err) < 0 ? -1 : enter_target_root(t, err);
-	/* The debug tree must be cloned in cntr's own mount namespace, the target's root from
-	 * inside the target's (cloning /proc/PID/root from outside fails with EINVAL). */
-	debug_tree = clone_debug_tree(err);
-	if (debug_tree < 0)
-		return -1;
-	if (t->ns.fd[NS_USER] >= 0)
-		idmap_debug_tree(debug_tree, t->ns.fd[NS_USER]);
 	if (join_namespace(&t->ns, NS_MNT, err) < 0)
 		return -1;
-	return build_attach_view(t, debug_tree, s->opts->base_dir, need_proc, err);
+	if (s->opts->mode == SESSION_EXEC)
+		return enter_target_root(t, err);
+	return build_attach_view(t, &s->tools, s->opts->base_dir, need_proc, err);
 }
 
 __attribute__((noreturn)) static void run_setup_child(struct session *s)
@@ -117,6 +127,9 @@ __attribute__((noreturn)) static void run_setup_child(struct session *s)
 	pid_t pid;
 
 	close(s->sock[0]);
+	/* Dies with the relay; a relay already gone is no longer our parent. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != s->relay)
+		_exit(CNTR_EXIT_FAILURE);
 	/* A terminal from cntr's own /dev/pts, used only when the target's has none (a
 	 * container without devpts): the session then works, but `tty` cannot name it. */
 	if (s->tty && pty_open_in_session(&spare_master, &spare_slave, &err) < 0)
@@ -192,6 +205,8 @@ static int exit_status_of(int status)
 	return WEXITSTATUS(status);
 }
 
+/* Never more than the target (docs/security.md): its filters are copied unless --no-seccomp
+ * asked for a session without them. */
 static int copy_seccomp_filters(struct session *s, struct cntr_err *err)
 {
 	int mode = s->target.status.seccomp;
@@ -199,28 +214,38 @@ static int copy_seccomp_filters(struct session *s, struct cntr_err *err)
 	if (mode <= 0)
 		return 0;
 	if (!s->opts->copy_seccomp) {
-		log_info("seccomp: the target runs with a filter, the session without (--seccomp copies it)");
+		log_warn("--no-seccomp: the session runs without the target's seccomp filter");
 		return 0;
 	}
 	if (mode == 1)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
-				 "the target uses strict seccomp mode, which no shell can run under; drop --seccomp");
-	return seccomp_read_filters(s->target.pid, &s->seccomp, err);
+				 "the target uses strict seccomp mode, which no shell can run under; "
+				 "--no-seccomp runs the session without it");
+	if (seccomp_read_filters(s->target.pid, &s->seccomp, err) < 0)
+		return cntr_err_hint(err, "--no-seccomp runs the session without the target's filter");
+	return 0;
 }
 
 static int prepare(struct session *s, pid_t pid, struct cntr_err *err)
 {
-	if (s->opts->mode == SESSION_ATTACH && ensure_base_dir(s->opts->base_dir, err) < 0)
+	bool attach = s->opts->mode == SESSION_ATTACH;
+
+	if (attach && check_base_dir(s->opts->base_dir, err) < 0)
 		return -1;
 	if (target_open(pid, &s->target, err) < 0)
 		return -1;
 	if (copy_seccomp_filters(s, err) < 0)
 		return -1;
+	/* Cloned here, in cntr's own mount namespace: the session's has no way back to it. */
+	if (attach && tools_tree_prepare(&s->opts->tools, s->opts->base_dir, s->target.ns.fd[NS_USER],
+					 &s->tools, err) < 0)
+		return -1;
 	s->tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-	s->argv = command_argv(s->opts->argv, s->opts->mode);
+	s->argv = command_argv(s->opts->argv, s->opts->mode, &s->opts->tools);
 	s->env = command_environment(&s->target, s->opts->mode, s->tty);
 	if (!s->argv || !s->env)
 		return cntr_fail_errno(err, "prepare the command");
+	s->relay = getpid();
 	return ipc_socketpair(s->sock, err);
 }
 
@@ -228,6 +253,7 @@ static void release(struct session *s)
 {
 	target_release(&s->target);
 	seccomp_filters_release(&s->seccomp);
+	tools_tree_release(&s->tools);
 	strv_free(s->argv);
 	strv_free(s->env);
 	cleanup_closep(&s->sock[0]);
@@ -291,7 +317,7 @@ static int relay(struct session *s, pid_t setup, int sigfd, struct cntr_err *err
 
 int run_session(pid_t pid, const struct session_opts *opts, struct cntr_err *err)
 {
-	struct session s = { .opts = opts, .sock = { -1, -1 } };
+	struct session s = { .opts = opts, .sock = { -1, -1 }, .tools = { .proc_fd = -1 } };
 	_cleanup_close_ int sigfd = -1;
 	pid_t setup;
 	int rc = -1;
@@ -315,6 +341,7 @@ int run_session(pid_t pid, const struct session_opts *opts, struct cntr_err *err
 	}
 	if (setup == 0)
 		run_setup_child(&s);
+	tools_tree_release(&s.tools); /* the setup child owns the tools now */
 	rc = relay(&s, setup, sigfd, err);
 out:
 	release(&s);

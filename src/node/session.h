@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "command.h"
+#include "tools_tree.h"
 
 struct cntr_err;
 
@@ -16,7 +17,8 @@ struct session_opts {
 	const char *base_dir;   /* where the target's root appears (attach) */
 	char *const *argv;      /* NULL/empty: default shell */
 	uint64_t extra_caps;    /* --cap-add */
-	bool copy_seccomp;      /* --seccomp: copy the target's filters (brief ptrace stop) */
+	bool copy_seccomp;      /* the target's filters (brief ptrace stop); off: --no-seccomp */
+	struct tools_opts tools; /* attach: what the session's "/" is made of */
 };
 
 /* Returns the exit status cntr should end with (the command's, 128+N for a signal), or -1

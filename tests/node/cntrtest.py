@@ -370,10 +370,11 @@ def start_unshare(image="busybox", cmd=None, extra_namespaces=()):
 
 
 def start_runc(image="busybox", read_only=False, user=None, caps=None, volume_dir=None,
-               cid=None, cmd=None):
+               cid=None, cmd=None, env=()):
     """runc run -d from a bundle made with `runc spec`. user=(uid, gid, [groups]); caps=list of
     CAP_* for every set (bounding, effective, permitted, inheritable, ambient);
-    volume_dir: a host directory bind-mounted at /data, plus a tmpfs at /scratch."""
+    volume_dir: a host directory bind-mounted at /data, plus a tmpfs at /scratch; env: more
+    KEY=VALUE entries for the container's environment."""
     require_runtime("runc")
     cid = cid or new_id()
     bundle, rootfs = copy_rootfs(image, cid)
@@ -383,7 +384,7 @@ def start_runc(image="busybox", read_only=False, user=None, caps=None, volume_di
     spec = images()[image]
     process = config["process"]
     process.update(terminal=False, args=cmd or spec["cmd"], cwd=spec["cwd"],
-                   env=spec["env"] + ["TERM=xterm"])
+                   env=spec["env"] + ["TERM=xterm"] + list(env))
     if user:
         process["user"] = {"uid": user[0], "gid": user[1], "additionalGids": list(user[2])}
     if caps is not None:
@@ -414,11 +415,13 @@ def start_runc(image="busybox", read_only=False, user=None, caps=None, volume_di
     return Container("runc", state["pid"], cid, None, rootfs, stop)
 
 
-def start_containerd(image="busybox", read_only=False):
+def start_containerd(image="busybox", read_only=False, env=()):
     require_runtime("containerd")
     cid = new_id()
     ref = images()[image]["ref"]
     cmd = ["ctr", "-n", CTR_NAMESPACE, "run", "-d"] + (["--read-only"] if read_only else [])
+    for item in env:
+        cmd += ["--env", item]
     subprocess.run(cmd + [ref, cid], check=True, stdin=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL, timeout=CMD_TIMEOUT)
     pid = int(read_file("/run/containerd/io.containerd.runtime.v2.task/%s/%s/init.pid"
@@ -500,3 +503,22 @@ class CntrTestCase(unittest.TestCase):
         self.assertTrue(err, "expected an error message\n" + describe(proc))
         self.assertNotIn("\n", err, "expected a one-line message\n" + describe(proc))
         return err
+
+
+def exec_in(container, argv, user=None):
+    """Run argv as a new process of container, the way its runtime's users do (`docker exec`,
+    `podman exec`, `ctr task exec`, `runc exec`): its default capabilities, seccomp profile and
+    uid. This is the attacker's seat in the containment tests."""
+    runtime, cid = container.runtime, container.id
+    if runtime in ("docker", "podman"):
+        cmd = [DOCKER if runtime == "docker" else "podman", "exec"]
+        cmd += (["--user", user] if user else []) + [cid]
+    elif runtime == "containerd":
+        cmd = ["ctr", "-n", CTR_NAMESPACE, "task", "exec", "--exec-id", "x" + secrets.token_hex(6)]
+        cmd += (["--user", user] if user else []) + [cid]
+    elif runtime == "runc":
+        cmd = ["runc", "exec"] + (["--user", user] if user else []) + [cid]
+    else:
+        raise AssertionError("no exec for runtime %s" % runtime)
+    return subprocess.run(cmd + list(argv), capture_output=True, stdin=subprocess.DEVNULL,
+                          timeout=CMD_TIMEOUT)

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 import unittest
 
-from cntrtest import (CAP_FIELDS, DEBUG_PATH, NS_NAMES, CntrTestCase, environ_of, ns_inodes,
+from cntrtest import (CAP_FIELDS, DEBUG_PATH, NS_NAMES, CntrTestCase, cntr_env, environ_of, ns_inodes,
                       ns_pid, parse_environ, parse_status, pid_namespace_members, proc_status,
                       read_file, start)
 
@@ -114,11 +114,12 @@ class AttachViewTests(CapabilityTargets):
     def test_credentials_and_capabilities_are_the_targets(self):
         self.assertCredentialsMatch()
 
-    def test_environment_is_the_targets_with_the_debug_path(self):
+    def test_environment_is_the_targets_with_the_debug_path_and_home(self):
         out = self.cntr("attach", str(self.target.pid), "--", "/bin/cat",
                         "/proc/self/environ").stdout
         inside, expected = parse_environ(out), environ_of(self.target.pid)
         expected["PATH"] = DEBUG_PATH
+        expected["HOME"] = cntr_env()["HOME"]
         # Without a TTY, whether TERM comes from the target or the caller is not specified.
         inside.pop("TERM", None)
         expected.pop("TERM", None)

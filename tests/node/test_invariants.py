@@ -112,7 +112,7 @@ class UnshareInvariants(InvariantTests, CntrTestCase):
 
 
 class BaseDirectory(CntrTestCase):
-    """The only change cntr may make to the debug filesystem: creating the empty base dir."""
+    """The debug filesystem never changes: the base dir is made in the session's own root."""
 
     @classmethod
     def setUpClass(cls):
@@ -122,16 +122,14 @@ class BaseDirectory(CntrTestCase):
         self.parent = tempfile.mkdtemp(prefix="cntr-test-base.", dir="/var/tmp")
         self.addCleanup(shutil.rmtree, self.parent, True)
 
-    def test_missing_base_dir_is_created_empty_and_used(self):
+    def test_missing_base_dir_is_used_without_being_created_on_the_host(self):
         base = os.path.join(self.parent, "mnt")
         out = self.attach_sh(self.target.pid, "readlink /proc/self/cwd; ls -A %s" % base,
                              env={"CNTR_BASE_DIR": base})
         cwd, listing = out.split("\n", 1)
         self.assertEqual(cwd, base)
         self.assertEqual(sorted(listing.split()), sorted(os.listdir(self.target.root_path())))
-        self.assertTrue(os.path.isdir(base))
-        self.assertEqual(os.listdir(base), [])
-        self.assertEqual(os.listdir(self.parent), ["mnt"])
+        self.assertEqual(os.listdir(self.parent), [])
 
     def test_existing_base_dir_is_left_as_it_was(self):
         base = os.path.join(self.parent, "mnt")
@@ -143,15 +141,19 @@ class BaseDirectory(CntrTestCase):
                        env={"CNTR_BASE_DIR": base})
         self.assertEqual(tree_snapshot(self.parent), before)
 
-    def test_default_base_dir_only_ever_gains_an_empty_var_lib_cntr(self):
+    def test_default_base_dir_is_never_created_on_the_host(self):
         existed = os.path.isdir("/var/lib/cntr")
-        listing = sorted(os.listdir("/var/lib/cntr")) if existed else []
         var_lib = sorted(os.listdir("/var/lib"))
-        self.attach_sh(self.target.pid, "true")
-        self.assertTrue(os.path.isdir("/var/lib/cntr"))
-        self.assertEqual(sorted(os.listdir("/var/lib/cntr")), listing)
-        self.assertEqual(sorted(set(os.listdir("/var/lib")) - {"cntr"}),
-                         sorted(set(var_lib) - {"cntr"}))
+        self.attach_sh(self.target.pid, "test -d /var/lib/cntr/srv")
+        self.assertEqual(sorted(os.listdir("/var/lib")), var_lib)
+        self.assertEqual(os.path.isdir("/var/lib/cntr"), existed)
+
+    def test_unusable_base_dirs_are_usage_errors(self):
+        for base in ("relative/dir", "/", "/proc/cntr", "/var/../etc", "/sys"):
+            with self.subTest(base=base):
+                proc = self.cntr("attach", str(self.target.pid), "--", "true",
+                                 env={"CNTR_BASE_DIR": base}, expect=None)
+                self.assertIn("CNTR_BASE_DIR", self.assertOneLineError(proc, 2))
 
 
 if __name__ == "__main__":

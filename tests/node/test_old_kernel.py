@@ -49,6 +49,23 @@ class OlderKernelTests(CntrTestCase):
         self.assertEqual(fds[:3], [0, 1, 2])
         self.assertLessEqual(len(fds), 4, "only 0-2 (and ls's own directory fd): %s" % fds)
 
+    def test_without_mount_setattr_the_tools_are_still_read_only(self):
+        # Linux 5.2 to 5.11: the tools are remounted read-only one by one once attached.
+        self.addCleanup(lambda: os.path.exists("/usr/cntr-old-kernel-proof") and
+                        os.unlink("/usr/cntr-old-kernel-proof"))
+        proc = self.run_without(["mount_setattr"], "attach", str(self.target.pid), "--", "/bin/sh",
+                                "-c", "(echo x > /usr/cntr-old-kernel-proof) 2>/dev/null && echo wrote; "
+                                "awk '$5 == \"/\" || $5 == \"/usr\" || $5 == \"/etc/shadow\" "
+                                "{ print $5, $6 }' /proc/self/mountinfo")
+        lines = proc.stdout.decode().splitlines()
+        self.assertNotIn("wrote", lines)
+        self.assertFalse(os.path.exists("/usr/cntr-old-kernel-proof"))
+        mounts = dict(line.split() for line in lines)
+        self.assertEqual(sorted(mounts), ["/", "/etc/shadow", "/usr"])
+        for mount_point, options in mounts.items():
+            with self.subTest(mount_point=mount_point):
+                self.assertLessEqual({"ro", "nosuid", "nodev"}, set(options.split(",")))
+
     def test_exec_view_without_pidfd(self):
         proc = self.run_without(["pidfd_open"], "exec", str(self.target.pid), "--", "/bin/sh", "-c",
                                 "cat /etc/hostname")

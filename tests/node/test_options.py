@@ -1,6 +1,6 @@
 """Flags that change the session on purpose (DESIGN.md §1 "Details"): --cap-add gives more
-capabilities only when asked, --seccomp copies the target's filter (opt-in; without it the
-session has none and -v says so), -v reports steps on stderr and leaves stdout alone."""
+capabilities only when asked (and says so), the target's seccomp filter is copied unless
+--no-seccomp (which says so), -v reports steps on stderr and leaves stdout alone."""
 import unittest
 
 from cntrtest import CntrTestCase, parse_status, proc_status, start
@@ -26,9 +26,12 @@ class CapAdd(CntrTestCase):
         self.assertFalse(has_cap(proc_status(self.target.pid)["CapBnd"], CAP_SYS_PTRACE))
         self.assertFalse(has_cap(self.status()["CapEff"], CAP_SYS_PTRACE))
 
-    def test_cap_add_gives_exactly_that_capability_more(self):
+    def test_cap_add_gives_exactly_that_capability_more_and_says_so(self):
         target = proc_status(self.target.pid)
-        inside = self.status("--cap-add", "SYS_PTRACE")
+        proc = self.cntr("attach", "--cap-add", "SYS_PTRACE", str(self.target.pid), "--",
+                         "/bin/cat", "/proc/self/status")
+        self.assertIn(b"--cap-add", proc.stderr)
+        inside = parse_status(proc.stdout.decode())
         for field in ("CapEff", "CapPrm", "CapBnd"):
             with self.subTest(field=field):
                 self.assertEqual(int(inside[field], 16),
@@ -53,19 +56,22 @@ class Seccomp(CntrTestCase):
     def test_precondition_target_has_a_filter(self):
         self.assertEqual(proc_status(self.target.pid)["Seccomp"], "2")
 
-    def test_without_the_flag_no_filter_and_verbose_says_so(self):
-        inside, err = self.session_status("-v")
+    def test_no_seccomp_gives_no_filter_and_says_so(self):
+        inside, err = self.session_status("--no-seccomp")
         self.assertEqual(inside["Seccomp"], "0")
-        self.assertIn("seccomp", err.lower())
+        self.assertIn("--no-seccomp", err)
 
-    def test_seccomp_flag_copies_the_targets_filters(self):
-        inside, _ = self.session_status("--seccomp")
+    def test_filters_are_copied_by_default_and_with_the_old_flag(self):
         target = proc_status(self.target.pid)
-        self.assertEqual(inside["Seccomp"], "2")
-        self.assertEqual(inside["Seccomp_filters"], target["Seccomp_filters"])
+        for flags in ((), ("--seccomp",)):
+            with self.subTest(flags=flags):
+                inside, err = self.session_status(*flags)
+                self.assertEqual(inside["Seccomp"], "2")
+                self.assertEqual(inside["Seccomp_filters"], target["Seccomp_filters"])
+                self.assertEqual(err, "")
 
     def test_target_keeps_running_after_the_copy(self):
-        self.session_status("--seccomp")
+        self.session_status()
         self.assertIn(proc_status(self.target.pid)["State"][0], "SR")
 
 
