@@ -236,8 +236,44 @@ class RuncContainer:
         remove_cgroup_dirs(self.cgroup)
 
 
+# Run inside the host pod's new mount namespace before its command, as a runtime prepares a
+# container: its own /run (a container's /run comes from its image, not the node), the pod's
+# hostPath volumes bound at their mountPaths, then the root made read-only when the container asks
+# for readOnlyRootFilesystem. The mounts are private to that namespace: the host never sees them.
+# Arguments: RO(0|1), then SRC DST RO(0|1) per volume, then "--" and the command.
+_HOST_POD_SETUP = r"""
+set -e
+readonly_root=$1; shift
+mount -t tmpfs -o mode=0755,nosuid,nodev host-pod-run /run
+while [ "$1" != "--" ]; do
+    src=$1 dst=$2 ro=$3; shift 3
+    mkdir -p "${dst%/*}"
+    if [ -d "$src" ]; then mkdir -p "$dst"; else : > "$dst"; fi
+    mount --bind "$src" "$dst"
+    if [ "$ro" = 1 ]; then mount -o remount,bind,ro "$dst"; fi
+done
+shift
+if [ "$readonly_root" = 1 ]; then mount -o remount,bind,ro /; fi
+exec "$@"
+"""
+
+
+def host_pod_setup_argv(pod, container, argv):
+    """The command of a host pod's container wrapped in _HOST_POD_SETUP."""
+    volumes = {v["name"]: v.get("hostPath") for v in pod["spec"].get("volumes") or []}
+    mounts = []
+    for m in container.get("volumeMounts") or []:
+        host_path = volumes.get(m["name"])
+        if host_path:  # other volume types are not simulated
+            mounts += [host_path["path"], m["mountPath"], "1" if m.get("readOnly") else "0"]
+    readonly = (container.get("securityContext") or {}).get("readOnlyRootFilesystem")
+    return (["/bin/sh", "-c", _HOST_POD_SETUP, "host-pod-setup", "1" if readonly else "0"]
+            + mounts + ["--"] + argv)
+
+
 class HostContainer:
-    """A hostPID privileged container: a host process in a private copy of the mount namespace."""
+    """A hostPID privileged container: a host process in a private copy of the mount namespace,
+    set up by _HOST_POD_SETUP (own /run, hostPath volumes, read-only root when asked)."""
 
     def __init__(self, pod, container, cntr_bin, bin_dir, image_has_cntr=True):
         self.id = new_container_id()
@@ -253,15 +289,18 @@ class HostContainer:
         # Everything started in a container, exec'd processes included, gets its environment.
         self.env = env
         self.process = Process(["unshare", "--mount", "--propagation", "private", "--"]
-                               + self.substitute(argv or DEFAULT_COMMAND),
+                               + host_pod_setup_argv(pod, container, self.substitute(argv or DEFAULT_COMMAND)),
                                tty=False, stdin=False, env=env)
-        # Running means started: wait until unshare has made the private mount namespace.
-        own, pid = os.readlink("/proc/self/ns/mnt"), self.process.popen.pid
+        # Running means started: wait until the setup has exec'd the container's command (the
+        # mounts are then in place).
+        pid = self.process.popen.pid
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and self.process.popen.poll() is None:
             try:
-                if os.readlink("/proc/%d/ns/mnt" % pid) != own:
-                    break
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    if b"host-pod-setup" not in f.read() and os.readlink("/proc/%d/ns/mnt" % pid) != \
+                            os.readlink("/proc/self/ns/mnt"):
+                        break
             except OSError:
                 break
             time.sleep(0.005)

@@ -5,9 +5,11 @@ Run one test: test_lambda_cntr.py LambdaCntrTests.test_attach_runs_a_shell_in_th
 (env LAMBDA_CNTR_BIN, CNTR_BIN; exits 77 = skipped when they are not built, unless CI=true)."""
 
 import base64
+import errno
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -707,6 +709,12 @@ class LambdaCntrTests(ClusterTestCase):
         self.addCleanup(sock.close)
         return path
 
+    def agent_pid(self, agent):
+        _, ctr = self.cluster.server.kubelet.running_container(
+            agent["metadata"]["namespace"], agent["metadata"]["name"], "agent")
+        self.assertIsNotNone(ctr, "the agent is not running")
+        return ctr.process.popen.pid
+
     def test_socket_path_mounts_the_runtime_socket_into_the_agent(self):
         c = self.cluster
         c.target_pod("web")
@@ -717,10 +725,105 @@ class LambdaCntrTests(ClusterTestCase):
             (agent,) = c.agents()
             self.assertEqual(agent["spec"]["volumes"], [{"name": "runtime-socket", "hostPath": {
                 "path": path, "type": "Socket"}}])
+            # Wherever it is on the node, the socket is at one path under /run in the agent.
             self.assertEqual(agent["spec"]["containers"][0]["volumeMounts"], [
-                {"name": "runtime-socket", "mountPath": path}])
+                {"name": "runtime-socket", "mountPath": "/run/lambda-cntr/runtime.sock", "readOnly": True}])
+            self.assertIn({"name": "DOCKER_HOST", "value": "unix:///run/lambda-cntr/runtime.sock"},
+                          agent["spec"]["containers"][0]["env"])
+            in_agent = "/proc/%d/root/run/lambda-cntr/runtime.sock" % self.agent_pid(agent)
+            self.assertTrue(stat.S_ISSOCK(os.stat(in_agent).st_mode))
+            self.assertEqual(os.stat(in_agent).st_ino, os.stat(path).st_ino)
             self.assertExit(c.run("execute", "--rm", "web", "--", "true"), 0)
             self.assertEqual(c.wait_no_agents(), [])
+
+    def test_agent_root_is_read_only_and_sessions_still_work(self):
+        c = self.cluster
+        c.target_pod("web")
+        sock = self.unix_socket("containerd.sock")
+        r = c.run("execute", "--keep", "-s", sock, "web", "--", "sh", "-c",
+                  "echo written > /var/lib/cntr/tmp/in-target && cat /var/lib/cntr/tmp/in-target")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"written\n")
+        (agent,) = c.agents()
+        self.assertTrue(agent["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"])
+        root = "/proc/%d/root" % self.agent_pid(agent)
+        for path in ("tmp/planted", "usr/local/bin/cntr-planted", "var/lib/cntr/planted"):
+            with self.subTest(path=path):
+                with self.assertRaises(OSError) as caught:
+                    open(os.path.join(root, path), "w").close()
+                self.assertEqual(caught.exception.errno, errno.EROFS)
+        # The agent's own program keeps running (it writes nothing) and counts sessions.
+        status, screen = c.run_in_pty(["attach", "web"], ["echo tty-$((6*7)); exit 3"])
+        self.assertEqual(status, 3, screen)
+        self.assertIn("tty-42", screen)
+        self.assertEqual(c.agent_creates(), 1, "the read-only agent was not reused")
+        # Nothing under /run (the socket) is part of a session's tree.
+        r = c.run("execute", "web", "--", "sh", "-c",
+                  "for p in /run/lambda-cntr/runtime.sock /var/lib/cntr/run/lambda-cntr/runtime.sock; do "
+                  "[ -e $p ] && echo visible: $p; done; ls / | tr '\\n' ' '; echo end")
+        self.assertExit(r, 0)
+        self.assertIn(b"end\n", r.stdout)
+        self.assertNotIn(b"visible", r.stdout)
+
+    def test_warm_agent_without_read_only_root_is_not_reused(self):
+        c = self.cluster
+        c.target_pod("web")
+        self.assertExit(c.run("execute", "--keep", "web", "--", "true"), 0)
+        (agent,) = c.agents()
+        # An agent as an older lambda-cntr created it: writable root.
+        c.store.update("default", agent["metadata"]["name"], lambda p: p["spec"]["containers"][0][
+            "securityContext"].pop("readOnlyRootFilesystem"))
+        r = c.run("execute", "-v", "web", "--", "true")
+        self.assertExit(r, 0)
+        self.assertIn(b"not reusing agent " + agent["metadata"]["name"].encode() +
+                      b": its securityContext is not this version's (privileged, read-only root filesystem)",
+                      r.stderr)
+        self.assertEqual(c.agent_creates(), 2)
+
+    # -- values from the API are data ---------------------------------------------------------
+    def test_container_id_that_is_not_an_id_is_refused_before_any_agent(self):
+        c = self.cluster
+        c.target_pod("web")
+        for bad in ("containerd://1", "containerd://-v", "containerd://" + "A" * 64):
+            with self.subTest(containerID=bad):
+                c.store.update("default", "web", lambda p: p["status"]["containerStatuses"][0].update(
+                    containerID=bad))
+                r = c.run("execute", "web", "--", "true")
+                self.assertExit(r, 125)
+                self.assertIn(('container "main" of pod "web" in namespace "default" has an invalid '
+                               'containerID "%s"' % bad).encode(), r.stderr)
+                self.assertEqual(r.stderr.count(b"\n"), 1, "one line")
+        self.assertEqual(c.agent_creates(), 0, "an agent was created for an invalid container ID")
+        self.assertEqual(c.agents(), [])
+
+    def test_terminal_escapes_in_container_messages_reach_stderr_escaped(self):
+        c = self.cluster
+        c.target_pod("web")
+        hostile = "\x1b]0;pwned\x07 \x9b31m red \u65e5\u672c"
+        c.store.update("default", "web", lambda p: p["status"]["containerStatuses"][0].update(
+            state={"waiting": {"reason": "CrashLoopBackOff\x1b[2J", "message": hostile}},
+            lastState={"terminated": {"reason": "Error", "exitCode": 1, "message": "boom\x1b[8m\n"}},
+            restartCount=1))
+        r = c.run("execute", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b"Waiting: CrashLoopBackOff\\x1b[2J: \\x1b]0;pwned\\x07 \\u009b31m red "
+                      + "\u65e5\u672c".encode(), r.stderr)
+        self.assertIn(b"last Terminated: Error (exit code 1): boom\\x1b[8m; restarts: 1", r.stderr)
+        for raw in (b"\x1b", b"\x07", b"\xc2\x9b", b"\x9b"):
+            self.assertNotIn(raw, r.stderr)
+        self.assertEqual(r.stderr.count(b"\n"), 1)
+        self.assertEqual(c.agent_creates(), 0)
+
+    def test_terminal_escapes_in_the_agents_events_reach_stderr_escaped(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.kubelet.unschedulable_message = "0/1 nodes \x1b]0;pwned\x07 \x9b31m"
+        r = c.run("execute", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn(b"Pending: Unschedulable: 0/1 nodes \\x1b]0;pwned\\x07 \\u009b31m", r.stderr)
+        for raw in (b"\x1b", b"\x07", b"\xc2\x9b"):
+            self.assertNotIn(raw, r.stderr)
+        self.assertEqual(c.wait_no_agents(), [])
 
     def test_missing_socket_path_times_out_with_the_kubelet_warning(self):
         # A failing mount leaves the pod in ContainerCreating; only an event says why.
