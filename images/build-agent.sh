@@ -117,6 +117,8 @@ build_rootfs() {
 	# Runtimes provide these per container; an image must not carry the builder's.
 	: >"$rootfs.tmp/etc/resolv.conf"
 	echo lambda-cntr-agent >"$rootfs.tmp/etc/hostname"
+	# The agent runs with a read-only root filesystem: a cntr that wants /var/lib/cntr to
+	# exist in its own root cannot create it there at run time.
 	mkdir -p "$rootfs.tmp/var/lib/cntr"
 	mv "$rootfs.tmp" "$rootfs"
 }
