@@ -87,6 +87,9 @@ grep -E "^Cap(Eff|Prm)" /proc/self/status
 echo "hostname: $(hostname)   pid namespace: $(readlink /proc/self/ns/pid)"
 h "and the tools are the host'"'"'s"
 for tool in ps ip ss curl; do command -v $tool; done
+h "read-only tool directories only: all the container can see of them (/proc/<session>/root)"
+echo $(ls /proc/$$/root/)
+touch /usr/bin/probe 2>&1 || true
 ' demo "$BOLD" "$RESET"
 end=$(date +%s%N)
 
