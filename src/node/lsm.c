@@ -49,34 +49,55 @@ enum lsm_kind detect_lsm(void)
 	return LSM_NONE;
 }
 
-int apply_target_lsm(const struct target *t, struct cntr_err *err)
+int lsm_exec_request(enum lsm_kind lsm, const struct target *t, char **request, struct cntr_err *err)
 {
-	_cleanup_free_ char *copy = NULL, *request = NULL;
-	enum lsm_kind lsm = detect_lsm();
 	const char *label = t->apparmor_label ? t->apparmor_label : t->lsm_label;
+	_cleanup_free_ char *copy = NULL;
+	const char *profile;
 
+	*request = NULL;
 	if (lsm == LSM_NONE) {
 		log_skip("LSM label: neither AppArmor nor SELinux is active on this host");
 		return 0;
 	}
+	if (!label && t->lsm_errnum)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, t->lsm_errnum,
+				 "read the target's LSM label (/proc/%d/attr); refusing to run the session "
+				 "without the target's profile", (int)t->pid);
 	if (!label) {
 		log_skip("LSM label: the target has none");
 		return 0;
 	}
+	if (lsm == LSM_SELINUX) {
+		*request = xstrdup(label);
+		return 0;
+	}
 	copy = xstrdup(label);
+	profile = apparmor_profile_from_label(copy);
+	if (!profile) {
+		log_skip("AppArmor: the target is unconfined");
+		return 0;
+	}
+	*request = xasprintf("exec %s", profile);
+	return 0;
+}
+
+int apply_target_lsm(const struct target *t, struct cntr_err *err)
+{
+	_cleanup_free_ char *request = NULL;
+	enum lsm_kind lsm = detect_lsm();
+
+	if (lsm_exec_request(lsm, t, &request, err) < 0)
+		return -1;
+	if (!request)
+		return 0;
 	if (lsm == LSM_APPARMOR) {
-		const char *profile = apparmor_profile_from_label(copy);
-		if (!profile) {
-			log_skip("AppArmor: the target is unconfined");
-			return 0;
-		}
-		request = xasprintf("exec %s", profile);
 		if (write_file_at(AT_FDCWD, "/proc/self/attr/apparmor/exec", request, err) == 0 ||
 		    write_file_at(AT_FDCWD, "/proc/self/attr/exec", request, err) == 0)
 			return 0;
-		return cntr_err_prefix(err, "AppArmor profile '%s': ", profile);
+		return cntr_err_prefix(err, "AppArmor '%s': ", request);
 	}
-	if (write_file_at(AT_FDCWD, "/proc/self/attr/exec", copy, err) < 0)
-		return cntr_err_prefix(err, "SELinux label '%s': ", copy);
+	if (write_file_at(AT_FDCWD, "/proc/self/attr/exec", request, err) < 0)
+		return cntr_err_prefix(err, "SELinux label '%s': ", request);
 	return 0;
 }

@@ -15,5 +15,10 @@ char *apparmor_profile_from_label(char *buf);
 /* Which LSM (if any) confines processes on this host. */
 enum lsm_kind detect_lsm(void);
 
+/* What to write to /proc/self/attr/exec for the target's label under lsm ("exec PROFILE" for
+ * AppArmor, the context for SELinux), or *request = NULL when there is nothing to apply. A
+ * label that exists but could not be read fails: never run unconfined by accident. Pure. */
+int lsm_exec_request(enum lsm_kind lsm, const struct target *t, char **request, struct cntr_err *err);
+
 /* Arrange for the next execve to run under the target's label (/proc/self/attr/exec). */
 int apply_target_lsm(const struct target *t, struct cntr_err *err);

@@ -33,15 +33,20 @@ static int read_proc(pid_t pid, const char *what, char **buf, size_t *len, struc
 	return 0;
 }
 
-/* LSM attributes are optional: absent files or LSMs are not errors. */
-static char *read_lsm_attr(pid_t pid, const char *what)
+/* Optional files (LSM attributes, setgroups): an absent file (ENOENT) or no LSM behind it (EINVAL,
+ * EOPNOTSUPP) means "no label". Any other failure is kept in *errnum: the label exists but is
+ * unknown, and apply_target_lsm refuses to run the session unconfined. */
+static char *read_optional_proc(pid_t pid, const char *what, int *errnum)
 {
 	_cleanup_free_ char *buf = NULL;
-	struct cntr_err ignored;
+	struct cntr_err failed;
 	size_t len = 0;
 
-	if (read_proc(pid, what, &buf, &len, &ignored) < 0)
+	if (read_proc(pid, what, &buf, &len, &failed) < 0) {
+		if (errnum && failed.errnum != ENOENT && failed.errnum != EINVAL && failed.errnum != EOPNOTSUPP)
+			*errnum = failed.errnum;
 		return NULL;
+	}
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\0'))
 		buf[--len] = '\0';
 	return len ? steal_pointer(&buf) : NULL;
@@ -79,7 +84,7 @@ static int translate_ids(struct target *t, struct cntr_err *err)
 		if (g >= 0)
 			t->inner_groups[t->inner_ngroups++] = (gid_t)g;
 	}
-	setgroups = read_lsm_attr(t->pid, "setgroups");
+	setgroups = read_optional_proc(t->pid, "setgroups", NULL);
 	t->setgroups_allowed = !setgroups || strcmp(setgroups, "allow") == 0;
 	return 0;
 }
@@ -112,8 +117,8 @@ static int read_context(struct target *t, struct cntr_err *err)
 	if (read_proc(t->pid, "cgroup", &cgroup, NULL, err) < 0 ||
 	    proc_cgroup_parse(cgroup, &t->cgroups, err) < 0)
 		return -1;
-	t->lsm_label = read_lsm_attr(t->pid, "attr/current");
-	t->apparmor_label = read_lsm_attr(t->pid, "attr/apparmor/current");
+	t->lsm_label = read_optional_proc(t->pid, "attr/current", &t->lsm_errnum);
+	t->apparmor_label = read_optional_proc(t->pid, "attr/apparmor/current", &t->lsm_errnum);
 	return 0;
 }
 

@@ -21,6 +21,7 @@ struct target {
 	struct target_namespaces ns;
 	char *lsm_label;        /* attr/current (AppArmor "profile (mode)" or SELinux context), or NULL */
 	char *apparmor_label;   /* attr/apparmor/current on stacking kernels, or NULL */
+	int lsm_errnum;         /* errno when a label exists but could not be read, else 0 */
 	/* ids of the target translated into its own user namespace */
 	uid_t inner_uid[4];
 	gid_t inner_gid[4];

@@ -10,6 +10,10 @@
 #include "common/err.h"
 #include "node/idmap.h"
 #include "node/lsm.h"
+#include "node/target.h"
+
+#include <errno.h>
+#include <stdlib.h>
 
 static void test_podman_auto_userns_map_translates_host_ids(void **state)
 {
@@ -61,6 +65,37 @@ static void test_unconfined_apparmor_label_means_nothing_to_apply(void **state)
 	assert_null(apparmor_profile_from_label(NULL));
 }
 
+static void test_lsm_request_per_lsm(void **state)
+{
+	struct target t = { .pid = 42, .lsm_label = "docker-default (enforce)" };
+	struct cntr_err err = { 0 };
+	char *request = NULL;
+
+	assert_int_equal(lsm_exec_request(LSM_APPARMOR, &t, &request, &err), 0);
+	assert_string_equal(request, "exec docker-default");
+	free(request);
+	t.lsm_label = "system_u:system_r:container_t:s0:c1,c2";
+	assert_int_equal(lsm_exec_request(LSM_SELINUX, &t, &request, &err), 0);
+	assert_string_equal(request, "system_u:system_r:container_t:s0:c1,c2");
+	free(request);
+	assert_int_equal(lsm_exec_request(LSM_NONE, &t, &request, &err), 0);
+	assert_null(request);
+}
+
+static void test_unreadable_label_is_an_error_not_unconfined(void **state)
+{
+	struct target t = { .pid = 42, .lsm_errnum = EACCES };
+	struct cntr_err err = { 0 };
+	char *request = NULL;
+
+	assert_int_equal(lsm_exec_request(LSM_APPARMOR, &t, &request, &err), -1);
+	assert_int_equal(err.code, CNTR_EXIT_FAILURE);
+	assert_non_null(strstr(err.msg, "/proc/42/attr"));
+	assert_null(request);
+	/* no LSM on the host: nothing to apply, the unreadable attribute does not matter */
+	assert_int_equal(lsm_exec_request(LSM_NONE, &t, &request, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -69,6 +104,8 @@ int main(void)
 		cmocka_unit_test(test_malformed_map_is_an_error_naming_the_line),
 		cmocka_unit_test(test_apparmor_label_drops_the_mode),
 		cmocka_unit_test(test_unconfined_apparmor_label_means_nothing_to_apply),
+		cmocka_unit_test(test_lsm_request_per_lsm),
+		cmocka_unit_test(test_unreadable_label_is_an_error_not_unconfined),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
