@@ -14,7 +14,8 @@ char **lambda_cntr_attach_argv(const char *container_id, bool verbose, char *con
 	/* Checked again here: this is the line that must never carry anything else. */
 	if (!lambda_container_id_is_valid(container_id))
 		return NULL;
-	argv = calloc(n + 8, sizeof(char *));
+	/* cntr attach -t id -v -- ID -- CMD... NULL */
+	argv = calloc(8 + n + 1, sizeof(char *));
 	if (!argv)
 		abort();
 	argv[i++] = xstrdup("cntr");
