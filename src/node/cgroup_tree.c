@@ -211,7 +211,7 @@ static unsigned long fs_type(int fd)
 	return fstatfs(fd, &sfs) == 0 ? (unsigned long)sfs.f_type : 0;
 }
 
-/* Walk one hierarchy; 1 when it held matching containers. */
+/* Walk one hierarchy, adding its matches to out; -1 on failure. */
 static int walk_hierarchy(int fd, const char *where, cgroup_match_fn match, const void *ctx,
 			  struct cgroup_scan *out)
 {
@@ -219,10 +219,14 @@ static int walk_hierarchy(int fd, const char *where, cgroup_match_fn match, cons
 
 	if (for_each_child(fd, visit_cgroup, &w) < 0)
 		return -1;
-	log_debug("cgroup walk of %s: %zu match(es)", where, out->n);
-	return out->n > 0;
+	log_debug("cgroup walk of %s: %zu match(es) so far", where, out->n);
+	return 0;
 }
 
+/* Within one cgroup root every hierarchy is walked and merged (add_container keeps one entry
+ * per ID): a container may be visible in only some v1 hierarchies (a runtime that joins only
+ * a few controllers, or the session's own fake containers in the unit tests). The roots are
+ * alternatives (the host's through /proc/1/root, else ours): the first with matches wins. */
 int cgroup_tree_find_containers(cgroup_match_fn match, const void *ctx, struct cgroup_scan *out)
 {
 	out->items = NULL;
@@ -235,21 +239,20 @@ int cgroup_tree_find_containers(cgroup_match_fn match, const void *ctx, struct c
 			continue;
 		type = fs_type(root);
 		if (type == CGROUP2_SUPER_MAGIC || type == CGROUP_SUPER_MAGIC) {
-			int rc = walk_hierarchy(root, cgroup_roots[r], match, ctx, out);
-			if (rc != 0)
-				return rc;
-			continue;
+			if (walk_hierarchy(root, cgroup_roots[r], match, ctx, out) < 0)
+				return -1;
+		} else {
+			for (size_t h = 0; h < sizeof(v1_hierarchies) / sizeof(v1_hierarchies[0]); h++) {
+				_cleanup_close_ int sub = openat(root, v1_hierarchies[h], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				type = sub >= 0 ? fs_type(sub) : 0;
+				if (type != CGROUP2_SUPER_MAGIC && type != CGROUP_SUPER_MAGIC)
+					continue;
+				if (walk_hierarchy(sub, v1_hierarchies[h], match, ctx, out) < 0)
+					return -1;
+			}
 		}
-		for (size_t h = 0; h < sizeof(v1_hierarchies) / sizeof(v1_hierarchies[0]); h++) {
-			_cleanup_close_ int sub = openat(root, v1_hierarchies[h], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			int rc;
-			type = sub >= 0 ? fs_type(sub) : 0;
-			if (type != CGROUP2_SUPER_MAGIC && type != CGROUP_SUPER_MAGIC)
-				continue;
-			rc = walk_hierarchy(sub, v1_hierarchies[h], match, ctx, out);
-			if (rc != 0)
-				return rc;
-		}
+		if (out->n > 0)
+			return 1;
 	}
 	return 0;
 }
