@@ -216,7 +216,7 @@ static int run(struct cli *cli, struct cntr_err *err)
 			 (unsigned long long)cli->extra_caps);
 	if (cli->rw_tools && opts.mode == SESSION_ATTACH)
 		log_warn("--rw-tools: the tools are writable, also for the target's processes");
-	return run_session(ref.pid, &opts, err);
+	return run_session(ref.pid, ref.start_time, &opts, err);
 }
 
 int main(int argc, char **argv)

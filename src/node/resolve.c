@@ -1,6 +1,7 @@
 /* TARGET -> container init PID: each enabled resolver in the table's order (resolve_types.c),
  * the first that recognises the target wins. */
 #include "resolve_internal.h"
+#include "resolve_scan.h"
 
 #include "common/err.h"
 #include "common/log.h"
@@ -47,6 +48,11 @@ int resolve_target(const char *target, unsigned types, struct container_ref *out
 		if (r < 0)
 			return -1;
 		if (r == RESOLVE_FOUND) {
+			pid_t ppid;
+			/* Engines hand out a PID only: its start time now is what the session checks. */
+			if (!out->start_time && proc_stat_read(out->pid, &ppid, &out->start_time) < 0)
+				return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+						 "'%s' resolved to pid %d, which has exited", target, (int)out->pid);
 			log_info("resolve: '%s' -> pid %d (%s%s%s)", target, (int)out->pid,
 				 out->runtime, out->id[0] ? " " : "", out->id);
 			return 0;

@@ -27,6 +27,8 @@ struct container_ref {
 	char runtime[32];   /* "pid", "runc", "docker", "podman", "containerd", "crio", ... */
 	char id[128];       /* full container ID when known, else "" */
 	char name[256];     /* name when known, else "" */
+	unsigned long long start_time; /* of pid when resolved (clock ticks since boot): lets the
+					* session reject a PID reused since; 0 = unknown */
 };
 
 /* "pid,id,docker" -> mask. Unknown word: usage error (code 2) naming it and the valid list. */

@@ -71,6 +71,7 @@ static void fill_ref(struct container_ref *out, const struct cgroup_container *c
 {
 	memset(out, 0, sizeof(*out));
 	out->pid = c->pid;
+	out->start_time = c->start_time;
 	snprintf(out->runtime, sizeof(out->runtime), "%s", cgroup_container_runtime(c));
 	snprintf(out->id, sizeof(out->id), "%s", c->id);
 }

@@ -226,13 +226,13 @@ static int copy_seccomp_filters(struct session *s, struct cntr_err *err)
 	return 0;
 }
 
-static int prepare(struct session *s, pid_t pid, struct cntr_err *err)
+static int prepare(struct session *s, pid_t pid, unsigned long long start_time, struct cntr_err *err)
 {
 	bool attach = s->opts->mode == SESSION_ATTACH;
 
 	if (attach && check_base_dir(s->opts->base_dir, err) < 0)
 		return -1;
-	if (target_open(pid, &s->target, err) < 0)
+	if (target_open(pid, start_time, &s->target, err) < 0)
 		return -1;
 	if (copy_seccomp_filters(s, err) < 0)
 		return -1;
@@ -315,14 +315,15 @@ static int relay(struct session *s, pid_t setup, int sigfd, struct cntr_err *err
 	return exit_status_of(status);
 }
 
-int run_session(pid_t pid, const struct session_opts *opts, struct cntr_err *err)
+int run_session(pid_t pid, unsigned long long start_time, const struct session_opts *opts,
+		struct cntr_err *err)
 {
 	struct session s = { .opts = opts, .sock = { -1, -1 }, .tools = { .proc_fd = -1 } };
 	_cleanup_close_ int sigfd = -1;
 	pid_t setup;
 	int rc = -1;
 
-	if (prepare(&s, pid, err) < 0)
+	if (prepare(&s, pid, start_time, err) < 0)
 		goto out;
 	log_info("attaching to pid %d (%s view)", (int)pid, opts->mode == SESSION_ATTACH ? "attach" : "exec");
 	/* Blocked before the fork: a signal arriving during setup is queued for the relay,

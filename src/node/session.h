@@ -23,4 +23,5 @@ struct session_opts {
 
 /* Returns the exit status cntr should end with (the command's, 128+N for a signal), or -1
  * with err filled when cntr itself failed. */
-int run_session(pid_t pid, const struct session_opts *opts, struct cntr_err *err);
+int run_session(pid_t pid, unsigned long long start_time, const struct session_opts *opts,
+		struct cntr_err *err);

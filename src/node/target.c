@@ -7,6 +7,7 @@
 #include "common/strutil.h"
 #include "environ.h"
 #include "idmap.h"
+#include "resolve_scan.h"
 #include "syscalls.h"
 
 #include <errno.h>
@@ -122,7 +123,24 @@ static int read_context(struct target *t, struct cntr_err *err)
 	return 0;
 }
 
-int target_open(pid_t pid, struct target *t, struct cntr_err *err)
+/* After the pidfd is open, the PID can no longer be reused under us: compare now. */
+static int check_same_process(pid_t pid, unsigned long long resolved_start, struct cntr_err *err)
+{
+	unsigned long long start;
+	pid_t ppid;
+
+	if (!resolved_start)
+		return 0;
+	if (proc_stat_read(pid, &ppid, &start) < 0)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "target process %d exited during attach", (int)pid);
+	if (start != resolved_start)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+				 "target process %d exited and its PID was reused before the attach; retry",
+				 (int)pid);
+	return 0;
+}
+
+int target_open(pid_t pid, unsigned long long start_time, struct target *t, struct cntr_err *err)
 {
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
@@ -138,6 +156,8 @@ int target_open(pid_t pid, struct target *t, struct cntr_err *err)
 			 (int)pid, strerror(errno));
 	else if (fcntl(t->pidfd, F_SETFD, FD_CLOEXEC) < 0)
 		return cntr_fail_errno(err, "set close-on-exec on the pidfd");
+	if (check_same_process(pid, start_time, err) < 0)
+		return -1;
 	if (read_context(t, err) < 0)
 		return -1;
 	if (target_namespaces_open(pid, &t->ns, err) < 0)

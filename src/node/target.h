@@ -30,7 +30,9 @@ struct target {
 	bool setgroups_allowed; /* /proc/PID/setgroups says "allow" (or no user ns) */
 };
 
-int target_open(pid_t pid, struct target *t, struct cntr_err *err);
+/* start_time (from the resolver, 0 = unknown): the process must still be the one resolved,
+ * not a new one that got its PID since. */
+int target_open(pid_t pid, unsigned long long start_time, struct target *t, struct cntr_err *err);
 void target_release(struct target *t);
 /* 0 while the target lives, else 125 "target exited during attach". */
 int target_check_alive(const struct target *t, struct cntr_err *err);
