@@ -33,7 +33,7 @@ struct cntr_open_how {
 	uint64_t flags, mode, resolve;
 };
 
-/* The target's files that the session sees over the debug side's (DESIGN.md §1). */
+/* The target's files that the session sees over the debug side's (docs/design.md §1). */
 static const char *const target_etc_files[] = {
 	"hosts", "hostname", "resolv.conf", "passwd", "group", "localtime",
 };

@@ -1,5 +1,5 @@
 /* The session's filesystem view, built with the mount API in a private mount namespace.
- * See DESIGN.md §1 "How": nothing here ever changes the target's or cntr's mount table. */
+ * See docs/design.md §1 "How": nothing here ever changes the target's or cntr's mount table. */
 #pragma once
 #include <stdbool.h>
 

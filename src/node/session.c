@@ -51,7 +51,7 @@ static const enum ns_kind joined_by_setup[] = { NS_UTS, NS_IPC, NS_NET, NS_CGROU
 
 static void close_inherited_fds(int keep)
 {
-	/* DESIGN.md: no descriptor of cntr (or inherited by it) reaches the command. */
+	/* docs/design.md: no descriptor of cntr (or inherited by it) reaches the command. */
 	if (syscall(SYS_close_range, 3, keep > 3 ? keep - 1 : 2, 0) == 0 &&
 	    syscall(SYS_close_range, keep + 1, ~0U, 0) == 0)
 		return;

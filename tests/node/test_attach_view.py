@@ -1,4 +1,4 @@
-"""`cntr attach`: what the session sees (DESIGN.md §1 table), checked from outside against the
+"""`cntr attach`: what the session sees (docs/design.md §1 table), checked from outside against the
 target's /proc, on every runtime and on the image variants (scratch, merged /usr, read-only root
 with volumes, uid 1000 with few capabilities)."""
 import os

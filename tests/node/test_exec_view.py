@@ -1,5 +1,5 @@
 """`cntr exec`: the target's own root as `/`, its PATH and environment, its cwd, and the same
-namespaces, cgroup and credentials as `attach` (DESIGN.md §1, last paragraph)."""
+namespaces, cgroup and credentials as `attach` (docs/design.md §1, last paragraph)."""
 import os
 import unittest
 

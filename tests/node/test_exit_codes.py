@@ -1,4 +1,4 @@
-"""Exit status (DESIGN.md §1 and "Exit codes of cntr itself"): the command's own status, 128+N
+"""Exit status (docs/design.md §1 and "Exit codes of cntr itself"): the command's own status, 128+N
 for signal N, 126/127, 125 with a one-line message for cntr's failures, 2 for usage errors;
 signals sent to cntr reach the command; an unprivileged caller gets a clear 125."""
 import signal

@@ -1,4 +1,4 @@
-"""Invariants (DESIGN.md §1): the target and the debug filesystem never change, nothing is left
+"""Invariants (docs/design.md §1): the target and the debug filesystem never change, nothing is left
 behind (mounts, processes), the session holds only fds 0-2; each checked for attach and exec."""
 import os
 import shutil

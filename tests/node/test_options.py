@@ -1,4 +1,4 @@
-"""Flags that change the session on purpose (DESIGN.md §1 "Details"): --cap-add gives more
+"""Flags that change the session on purpose (docs/design.md §1 "Details"): --cap-add gives more
 capabilities only when asked (and says so), the target's seccomp filter is copied unless
 --no-seccomp (which says so), -v reports steps on stderr and leaves stdout alone."""
 import unittest

@@ -1,4 +1,4 @@
-"""Target resolution (DESIGN.md §2) and `cntr list`, per runtime: by PID, full ID, ID prefix and
+"""Target resolution (docs/design.md §2) and `cntr list`, per runtime: by PID, full ID, ID prefix and
 name; -t restrictions; ambiguous prefixes, unknown targets and bad -t values."""
 import json
 import os
