@@ -1,4 +1,5 @@
 #include "cgroup_tree.h"
+#include "proc_stat.h"
 
 #include "common/cleanup.h"
 #include "common/fileio.h"

@@ -1,7 +1,7 @@
 /* TARGET -> container init PID: each enabled resolver in the table's order (resolve_types.c),
  * the first that recognises the target wins. */
 #include "resolve_internal.h"
-#include "resolve_scan.h"
+#include "proc_stat.h"
 
 #include "common/err.h"
 #include "common/log.h"

@@ -6,27 +6,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "cgroup_tree.h"
+#include "proc_stat.h"
+
 struct cntr_err;
-
-#define CGROUP_ID_MAX 128
-
-struct cgroup_container {
-	char id[CGROUP_ID_MAX];   /* bare ID (decoration removed) */
-	const char *runtime;      /* from the decoration ("docker"...), NULL when undecorated */
-	char *cgroup_path;        /* the path that matched, malloc'd */
-	pid_t pid;                /* the container's init */
-	unsigned long long start_time; /* of pid, in clock ticks since boot */
-};
-
-struct cgroup_scan {
-	struct cgroup_container *items;
-	size_t n;
-};
-
-/* Decide whether a cgroup path belongs to a container of interest; on true, fill id (bare)
- * and *runtime (NULL when unknown). */
-typedef bool (*cgroup_match_fn)(const char *path, const void *ctx, char *id, size_t id_size,
-				const char **runtime);
 
 /* Every container matching `match`, one entry per distinct ID. Processes that vanish or deny
  * access during the walk are skipped. Fails only when /proc cannot be read at all. */
@@ -37,9 +20,6 @@ void cgroup_scan_release(struct cgroup_scan *scan);
 /* Matcher for any container ID (cgroup_path_container_id). */
 bool cgroup_match_any_container(const char *path, const void *ctx, char *id, size_t id_size,
 				const char **runtime);
-
-/* PPid and start time (field 22) from /proc/PID/stat. Returns 0 or -1 with errno. */
-int proc_stat_read(pid_t pid, pid_t *ppid, unsigned long long *start_time);
 
 /* Which runtime runs a container found by the scan: its cgroup decoration, else the engine
  * whose state directory knows the ID, else the cgroup layout ("/docker/ID", "/kubepods/..."),

@@ -7,7 +7,7 @@
 #include "common/strutil.h"
 #include "environ.h"
 #include "idmap.h"
-#include "resolve_scan.h"
+#include "proc_stat.h"
 #include "syscalls.h"
 
 #include <errno.h>

@@ -1,0 +1,33 @@
+#include "proc_stat.h"
+
+#include "common/cleanup.h"
+#include "common/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+int proc_stat_read(pid_t pid, pid_t *ppid, unsigned long long *start_time)
+{
+	char path[64];
+	_cleanup_free_ char *text = NULL;
+	const char *after_comm;
+	int parent;
+	unsigned long long start;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0)
+		return -1;
+	/* comm may contain spaces and ')': the fields start after the LAST ')'. */
+	after_comm = strrchr(text, ')');
+	if (!after_comm ||
+	    sscanf(after_comm + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+				   "%*d %*d %*d %*d %llu", &parent, &start) != 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	*ppid = parent;
+	*start_time = start;
+	return 0;
+}
