@@ -51,7 +51,7 @@ static int parse_caps(const char *list, uint64_t *caps, struct cntr_err *err)
 	int rc = 0;
 
 	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		int cap = cap_from_name(name);
+		int cap = cntr_cap_from_name(name);
 		if (cap < 0) {
 			rc = usage_error(err, "unknown capability '%s'", name);
 			break;

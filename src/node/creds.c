@@ -36,7 +36,7 @@ static const char *const cap_names[] = {
 };
 #define CAP_COUNT ((int)(sizeof(cap_names) / sizeof(cap_names[0])))
 
-int cap_from_name(const char *name)
+int cntr_cap_from_name(const char *name)
 {
 	if (strncasecmp(name, "cap_", 4) == 0)
 		name += 4;

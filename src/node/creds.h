@@ -26,7 +26,7 @@ struct cap_plan {
 struct cap_plan plan_capabilities(const struct cap_sets *target, uint32_t uid, uint64_t extra);
 
 /* "SYS_PTRACE" / "CAP_SYS_PTRACE" / "sys_ptrace" -> bit number, -1 if unknown. */
-int cap_from_name(const char *name);
+int cntr_cap_from_name(const char *name);
 
 /* Switch the calling process (still root with full capabilities) to the target's identity.
  * Called last before exec, after every namespace is joined. */

@@ -93,11 +93,11 @@ static void test_cap_add_extends_every_set_explicitly(void **state)
 
 static void test_cap_names_parse_with_and_without_prefix(void **state)
 {
-	assert_int_equal(cap_from_name("SYS_PTRACE"), 19);
-	assert_int_equal(cap_from_name("cap_sys_admin"), 21);
-	assert_int_equal(cap_from_name("CAP_CHOWN"), 0);
-	assert_int_equal(cap_from_name("checkpoint_restore"), 40);
-	assert_int_equal(cap_from_name("SYS_NOPE"), -1);
+	assert_int_equal(cntr_cap_from_name("SYS_PTRACE"), 19);
+	assert_int_equal(cntr_cap_from_name("cap_sys_admin"), 21);
+	assert_int_equal(cntr_cap_from_name("CAP_CHOWN"), 0);
+	assert_int_equal(cntr_cap_from_name("checkpoint_restore"), 40);
+	assert_int_equal(cntr_cap_from_name("SYS_NOPE"), -1);
 }
 
 int main(void)
