@@ -370,11 +370,12 @@ def start_unshare(image="busybox", cmd=None, extra_namespaces=()):
 
 
 def start_runc(image="busybox", read_only=False, user=None, caps=None, volume_dir=None,
-               cid=None, cmd=None, env=()):
+               cid=None, cmd=None, env=(), seccomp_deny=()):
     """runc run -d from a bundle made with `runc spec`. user=(uid, gid, [groups]); caps=list of
     CAP_* for every set (bounding, effective, permitted, inheritable, ambient);
     volume_dir: a host directory bind-mounted at /data, plus a tmpfs at /scratch; env: more
-    KEY=VALUE entries for the container's environment."""
+    KEY=VALUE entries for the container's environment; seccomp_deny: system calls a seccomp
+    filter makes fail with EPERM (everything else allowed)."""
     require_runtime("runc")
     cid = cid or new_id()
     bundle, rootfs = copy_rootfs(image, cid)
@@ -392,6 +393,10 @@ def start_runc(image="busybox", read_only=False, user=None, caps=None, volume_di
                                    ("bounding", "effective", "permitted", "inheritable", "ambient")}
     config["root"] = {"path": rootfs, "readonly": read_only}
     config["hostname"] = "cntr-runc"
+    if seccomp_deny:
+        config["linux"]["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": list(seccomp_deny), "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
     if volume_dir:
         config["mounts"] += [
             {"destination": "/data", "type": "bind", "source": volume_dir,

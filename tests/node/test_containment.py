@@ -5,6 +5,7 @@ uid, capabilities and seccomp profile) -- and checks that the attack does not ge
 Every attack first proves that its way in exists (the session's root is reachable through
 /proc/<session>/root), so a test cannot pass by not attacking at all."""
 import ctypes
+import json
 import os
 import random
 import secrets
@@ -255,16 +256,25 @@ class ToolsDirContainment(CntrTestCase):
 
 class AgentPodContainment(CntrTestCase):
     """cntr in a privileged hostPID agent pod (as lambda-cntr runs it): the target must not be
-    able to plant a cntr for the next user of a warm agent, nor reach the agent's files."""
+    able to plant a cntr for the next user of a warm agent, nor reach the agent's files; its
+    environment hooks and seccomp filter are handled as on a node. The target: runc, with
+    hooks in its environment and a filter that denies unshare()."""
 
     @classmethod
     def setUpClass(cls):
-        cls.target = start(cls, "runc")
+        cls.target = start(cls, "runc", env=HOOKS, seccomp_deny=("unshare",))
         cls.agent, stop = start_agent_pod()
         cls.addClassCleanup(stop)
 
+    def in_agent(self, *args):
+        proc = subprocess.run(["runc", "exec", self.agent, "cntr", "attach", "-t", "id", "--",
+                               self.target.id, "--"] + list(args), capture_output=True,
+                              stdin=subprocess.DEVNULL, timeout=CMD_TIMEOUT)
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        return proc.stdout.decode()
+
     def test_target_cannot_plant_files_in_the_agent(self):
-        agent_cntr = "/proc/%d/root/usr/bin/cntr" % self.agent_pid()
+        agent_cntr = "/proc/%d/root/usr/bin/cntr" % agent_pid(self.agent)
         before = read_file(agent_cntr, "rb")
         session = LiveSession(self.target, ref=self.target.id,
                               launcher=["runc", "exec", self.agent, "cntr"])
@@ -279,10 +289,22 @@ class AgentPodContainment(CntrTestCase):
                          "the target reached the agent's files and wrote there:\n" + describe(proc))
         self.assertEqual(read_file(agent_cntr, "rb"), before)
 
-    def agent_pid(self):
-        import json
-        state = subprocess.run(["runc", "state", self.agent], capture_output=True, check=True)
-        return json.loads(state.stdout)["pid"]
+    def test_environment_hooks_stay_out_of_the_agents_tools(self):
+        self.assertIn(b"LD_PRELOAD=", read_file("/proc/%d/environ" % self.target.pid, "rb"))
+        names = {line.split("=", 1)[0] for line in self.in_agent("/usr/bin/env").splitlines()}
+        self.assertEqual(names & set(HOOK_NAMES) - {"HOME"}, set())
+        self.assertIn("APP_SETTING", names)
+
+    def test_the_targets_seccomp_filter_holds_in_the_session(self):
+        self.assertEqual(proc_status(self.target.pid)["Seccomp"], "2", "precondition")
+        out = self.in_agent("/bin/sh", "-c", "grep ^Seccomp: /proc/self/status; "
+                            "unshare -U true 2>/dev/null && echo unshared; true")
+        self.assertEqual(out.split(), ["Seccomp:", "2"])
+
+
+def agent_pid(agent):
+    state = subprocess.run(["runc", "state", agent], capture_output=True, check=True)
+    return json.loads(state.stdout)["pid"]
 
 
 # --- 3: the target's environment runs nothing in the tools ------------------------------------
@@ -456,6 +478,9 @@ class SigkillStorm:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return proc, None
 
+    def kill_cntr(self, proc):
+        proc.kill()
+
     def reap_orphans(self):
         while True:
             try:
@@ -464,6 +489,9 @@ class SigkillStorm:
                 return
             if pid == 0:
                 return
+
+    def cntr_processes(self):
+        return processes_running(cntr_binary())
 
     def test_sigkill_at_random_moments_leaves_nothing(self):
         rng = random.Random(7)
@@ -475,7 +503,7 @@ class SigkillStorm:
         for i in range(self.KILLS):
             proc, master = self.start_session(i)
             time.sleep(rng.uniform(0, 0.05))
-            proc.kill()
+            self.kill_cntr(proc)
             proc.wait(timeout=CMD_TIMEOUT)
             if master is not None:
                 os.close(master)
@@ -484,14 +512,14 @@ class SigkillStorm:
 
         def settled():
             self.reap_orphans()
-            return pid_namespace_members(self.target.pid) <= members
+            return pid_namespace_members(self.target.pid) <= members and not self.cntr_processes()
         try:
             wait_for(settled, "the sessions' processes to end")
         except AssertionError:
             left = pid_namespace_members(self.target.pid) - members
-            self.fail("processes left in the target: %s" % [
-                read_file("/proc/%d/cmdline" % p, "rb") for p in left if os.path.exists("/proc/%d" % p)])
-        self.assertEqual(processes_running(cntr_binary()), [])
+            self.fail("left in the target: %s; cntr processes: %s" % ([
+                read_file("/proc/%d/cmdline" % p, "rb") for p in left if os.path.exists("/proc/%d" % p)],
+                self.cntr_processes()))
         self.assertEqual(read_file("/proc/%d/mountinfo" % self.target.pid, "rb"), mountinfo)
         self.assertEqual(host_mount_table(), host_mounts)
         self.assertIn(proc_status(self.target.pid)["State"][0], "SR",
@@ -504,6 +532,70 @@ class RuncSigkillStorm(SigkillStorm, CntrTestCase):
 
 class DockerSigkillStorm(SigkillStorm, CntrTestCase):
     RUNTIME = "docker"
+
+
+class PodmanUsernsSigkillStorm(SigkillStorm, CntrTestCase):
+    RUNTIME = "podman"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.target = start(cls, "podman", userns_auto=True)
+
+
+class ContainerdSigkillStorm(SigkillStorm, CntrTestCase):
+    RUNTIME = "containerd"
+
+
+class AgentPodSigkillStorm(SigkillStorm, CntrTestCase):
+    """cntr started in the agent pod by `runc exec` (as the API server's exec starts it): the
+    kill goes to cntr itself, inside the agent."""
+    RUNTIME = "runc"
+    KILLS = 20  # each start is a `runc exec` (~20 ms more)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.target = start(cls, "runc")
+        cls.agent, stop = start_agent_pod()
+        cls.addClassCleanup(stop)
+
+    def session_argv(self, i):
+        return ["runc", "exec"] + (["-t"] if i % 3 == 0 else []) + [
+            self.agent, "cntr", "exec" if i % 2 else "attach", "-t", "id", "--", self.target.id,
+            "--", "sleep", SESSION_SECONDS]
+
+    def cntr_processes(self):
+        agent_ns = os.readlink("/proc/%d/ns/mnt" % agent_pid(self.agent))
+        found = []
+        for pid in processes_named("cntr"):
+            try:
+                if os.readlink("/proc/%d/ns/mnt" % pid) == agent_ns:
+                    found.append(pid)
+            except OSError:
+                pass
+        return found
+
+    def kill_cntr(self, proc):
+        # The kill is for cntr itself: wait until `runc exec` has started it (killing runc exec
+        # alone would leave a cntr that nobody killed, as a vanished API client does).
+        pids = wait_for(self.cntr_processes, "cntr to start in the agent")
+        for pid in pids:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        proc.kill()
+
+
+def processes_named(comm):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if read_file("/proc/%s/comm" % entry).strip() == comm:
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
 
 
 if __name__ == "__main__":
