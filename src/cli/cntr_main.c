@@ -8,6 +8,7 @@
 #include "common/strutil.h"
 #include "node/creds.h"
 #include "node/kernel.h"
+#include "node/pause_point.h"
 #include "node/resolve.h"
 #include "node/session.h"
 
@@ -203,6 +204,7 @@ static int run(struct cli *cli, struct cntr_err *err)
 		return -1;
 	if (resolve_target(cli->target, cli->types, &ref, err) < 0)
 		return -1;
+	pause_point("resolved");
 	log_info("target '%s' is %s%s%s pid %d", cli->target, ref.runtime, ref.id[0] ? " container " : "",
 		 ref.id, (int)ref.pid);
 	if (resolve_tools_dir(cli->tools ? cli->tools : getenv("CNTR_TOOLS"), &tools_dir, err) < 0)

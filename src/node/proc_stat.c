@@ -8,6 +8,27 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Everything after "pid (comm)": comm may contain spaces and ')', the fields start after the
+ * LAST ')'. */
+static const char *fields_after_comm(const char *text)
+{
+	const char *paren = strrchr(text, ')');
+	return paren ? paren + 1 : NULL;
+}
+
+char proc_stat_state(pid_t pid)
+{
+	char path[64], state = 0;
+	_cleanup_free_ char *text = NULL;
+	const char *fields;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || !(fields = fields_after_comm(text)) ||
+	    sscanf(fields, " %c", &state) != 1)
+		return 0;
+	return state;
+}
+
 int proc_stat_read(pid_t pid, pid_t *ppid, unsigned long long *start_time)
 {
 	char path[64];
@@ -19,10 +40,9 @@ int proc_stat_read(pid_t pid, pid_t *ppid, unsigned long long *start_time)
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0)
 		return -1;
-	/* comm may contain spaces and ')': the fields start after the LAST ')'. */
-	after_comm = strrchr(text, ')');
+	after_comm = fields_after_comm(text);
 	if (!after_comm ||
-	    sscanf(after_comm + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+	    sscanf(after_comm, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
 				   "%*d %*d %*d %*d %llu", &parent, &start) != 2) {
 		errno = EINVAL;
 		return -1;

@@ -5,3 +5,6 @@
 
 /* PPid and start time (field 22, clock ticks since boot). Returns 0 or -1 with errno. */
 int proc_stat_read(pid_t pid, pid_t *ppid, unsigned long long *start_time);
+
+/* The state letter (field 3: R, S, D, Z, X...) of pid in cntr's own /proc, or 0 when gone. */
+char proc_stat_state(pid_t pid);

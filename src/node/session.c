@@ -8,6 +8,7 @@
 #include "ipc.h"
 #include "lsm.h"
 #include "mounts.h"
+#include "pause_point.h"
 #include "pty.h"
 #include "seccomp.h"
 #include "target.h"
@@ -136,6 +137,7 @@ __attribute__((noreturn)) static void run_setup_child(struct session *s)
 		log_skip("terminal from cntr's /dev/pts: %s", err.msg);
 	if (join_target_cgroup(&s->target, &err) < 0 || build_view(s, &err, &need_proc) < 0)
 		ipc_fail_and_exit(sock, &err);
+	pause_point("view");
 	if (s->tty) {
 		struct ipc_msg pty = { .type = IPC_PTY_MASTER };
 		if (pty_open_in_session(&master, &slave, &err) < 0) {
@@ -153,6 +155,7 @@ __attribute__((noreturn)) static void run_setup_child(struct session *s)
 	for (size_t i = 0; i < sizeof(joined_by_setup) / sizeof(joined_by_setup[0]); i++)
 		if (join_namespace(&s->target.ns, joined_by_setup[i], &err) < 0)
 			ipc_fail_and_exit(sock, &err);
+	pause_point("joined");
 	if (target_check_alive(&s->target, &err) < 0)
 		ipc_fail_and_exit(sock, &err);
 	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
@@ -240,6 +243,7 @@ static int prepare(struct session *s, pid_t pid, unsigned long long start_time, 
 	if (attach && tools_tree_prepare(&s->opts->tools, s->opts->base_dir, s->target.ns.fd[NS_USER],
 					 &s->tools, err) < 0)
 		return -1;
+	pause_point("opened");
 	s->tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	s->argv = command_argv(s->opts->argv, s->opts->mode, &s->opts->tools);
 	s->env = command_environment(&s->target, s->opts->mode, s->tty);
@@ -312,6 +316,12 @@ static int relay(struct session *s, pid_t setup, int sigfd, struct cntr_err *err
 		waitpid(command, NULL, 0);
 		return -1;
 	}
+	/* When the target is its pid namespace's init, its exit makes the kernel SIGKILL the
+	 * command: that is the target's exit, not the command's, and 137 would say otherwise. */
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && target_has_exited(&s->target))
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+				 "the target (pid %d) exited during the session; its pid namespace ended and "
+				 "the command with it", (int)s->target.pid);
 	return exit_status_of(status);
 }
 

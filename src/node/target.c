@@ -140,7 +140,7 @@ static int check_same_process(pid_t pid, unsigned long long resolved_start, stru
 	return 0;
 }
 
-int target_open(pid_t pid, unsigned long long start_time, struct target *t, struct cntr_err *err)
+static int open_target(pid_t pid, unsigned long long start_time, struct target *t, struct cntr_err *err)
 {
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
@@ -169,6 +169,28 @@ int target_open(pid_t pid, unsigned long long start_time, struct target *t, stru
 		return -1;
 	/* Everything above was read through PID: make sure it still named the same process. */
 	return target_check_alive(t, err);
+}
+
+int target_open(pid_t pid, unsigned long long start_time, struct target *t, struct cntr_err *err)
+{
+	if (open_target(pid, start_time, t, err) == 0)
+		return 0;
+	/* Whatever read failed (a zombie has no namespaces left): the reason is the exit. */
+	if (t->pidfd >= 0 && target_has_exited(t))
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "target process %d exited during attach", (int)pid);
+	return -1;
+}
+
+bool target_has_exited(const struct target *t)
+{
+	int alive = t->pidfd >= 0 ? sys_pidfd_send_signal(t->pidfd, 0) : kill(t->pid, 0);
+	char state;
+
+	if (alive < 0)
+		return errno == ESRCH;
+	/* Not reaped yet: the pidfd still names it, so /proc/PID is still this process. */
+	state = proc_stat_state(t->pid);
+	return state == 0 || state == 'Z' || state == 'X';
 }
 
 int target_check_alive(const struct target *t, struct cntr_err *err)

@@ -34,5 +34,9 @@ struct target {
  * not a new one that got its PID since. */
 int target_open(pid_t pid, unsigned long long start_time, struct target *t, struct cntr_err *err);
 void target_release(struct target *t);
+/* Whether the target has exited (a zombie counts), as seen from cntr's own /proc: for the
+ * relay, never for a process that has joined the target's mount namespace. */
+bool target_has_exited(const struct target *t);
+
 /* 0 while the target lives, else 125 "target exited during attach". */
 int target_check_alive(const struct target *t, struct cntr_err *err);
