@@ -2,13 +2,14 @@
 #   make deps    install build/test packages (apt-get), configure podman   (scripts/install-deps.sh)
 #   make build   configure and build into build/ (CMake + Ninja; static musl cntr in build/musl/)
 #   make check   deps + container runtimes + build + all tests, then again with ASan/UBSan
+#   make soak    the full soak test: 1000 attach cycles, 200 SIGKILLs      (tests/node/test_soak.py)
 #   make demo    debug a shell-less container with cntr                     (demo/run.sh)
 #   make clean   remove the build directories
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 CTEST_ARGS ?= --output-on-failure
 
-.PHONY: all deps runtimes build build-asan check check-build check-asan demo clean
+.PHONY: all deps runtimes build build-asan check check-build check-asan soak demo clean
 
 all: build
 
@@ -39,6 +40,13 @@ check-build: build
 
 check-asan: build-asan
 	ctest --test-dir $(ASAN_BUILD) $(CTEST_ARGS)
+
+# The full soak (tests/node/test_soak.py): 1000 attach/exit cycles, 200 SIGKILLs of cntr.
+SOAK_CYCLES ?= 1000
+SOAK_KILLS  ?= 200
+soak: runtimes build
+	CNTR_SOAK_CYCLES=$(SOAK_CYCLES) CNTR_SOAK_KILLS=$(SOAK_KILLS) \
+		ctest --test-dir $(BUILD) -R '^node/test_soak$$' $(CTEST_ARGS)
 
 demo:  # demo/run.sh installs and builds what is missing itself
 	demo/run.sh
