@@ -8,6 +8,8 @@ PACKAGES=(
 	# build
 	build-essential pkg-config cmake ninja-build musl-tools file
 	libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev libcmocka-dev
+	# fuzzing (make fuzz): clang and its runtimes, which hold libFuzzer (-fsanitize=fuzzer)
+	clang libclang-rt-14-dev
 	# tests and demo
 	python3 openssl curl busybox-static util-linux iproute2 procps
 	# container runtimes
