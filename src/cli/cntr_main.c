@@ -8,6 +8,7 @@
 #include "common/strutil.h"
 #include "node/creds.h"
 #include "node/kernel.h"
+#include "node/profile.h"
 #include "node/pause_point.h"
 #include "node/resolve.h"
 #include "node/session.h"
@@ -17,17 +18,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define DEFAULT_BASE_DIR "/var/lib/cntr"
 
-enum { OPT_CAP_ADD = 256, OPT_NO_TRUNC, OPT_JSON, OPT_SECCOMP, OPT_NO_SECCOMP, OPT_TOOLS, OPT_RW_TOOLS };
+enum { OPT_CAP_ADD = 256, OPT_CAP_DROP, OPT_PROFILE, OPT_NO_TRUNC, OPT_JSON, OPT_SECCOMP, OPT_NO_SECCOMP,
+       OPT_TOOLS, OPT_RW_TOOLS };
 
 struct cli {
 	const char *command;     /* attach, exec, list */
 	unsigned types;
 	int verbosity;
-	uint64_t extra_caps;
+	struct cap_change caps;  /* --cap-add, --cap-drop */
+	const struct session_profile *profile;
 	bool no_trunc, json, no_seccomp, rw_tools;
 	const char *tools;       /* --tools DIR or $CNTR_TOOLS */
 	const char *target;
@@ -46,13 +50,18 @@ __attribute__((format(printf, 2, 3))) static int usage_error(struct cntr_err *er
 	return cntr_err_hint(err, "see 'cntr --help'");
 }
 
-static int parse_caps(const char *list, uint64_t *caps, struct cntr_err *err)
+/* A comma list of capability names; "ALL" (only with all_ok) is every capability. */
+static int parse_caps(const char *list, bool all_ok, uint64_t *caps, struct cntr_err *err)
 {
 	char *copy = xstrdup(list), *save = NULL;
 	int rc = 0;
 
 	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
 		int cap = cntr_cap_from_name(name);
+		if (all_ok && strcasecmp(name, "all") == 0) {
+			*caps = ~0ULL;
+			continue;
+		}
 		if (cap < 0) {
 			rc = usage_error(err, "unknown capability '%s'", name);
 			break;
@@ -70,6 +79,8 @@ static int parse_options(int argc, char **argv, struct cli *cli, struct cntr_err
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+		{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
 		{ "no-trunc", no_argument, NULL, OPT_NO_TRUNC },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "seccomp", no_argument, NULL, OPT_SECCOMP },  /* the default; kept for old scripts */
@@ -96,8 +107,17 @@ static int parse_options(int argc, char **argv, struct cli *cli, struct cntr_err
 			cntr_print_usage(stdout);
 			exit(0);
 		case OPT_CAP_ADD:
-			if (parse_caps(optarg, &cli->extra_caps, err) < 0)
+			if (parse_caps(optarg, false, &cli->caps.add, err) < 0)
 				return -1;
+			break;
+		case OPT_CAP_DROP:
+			if (parse_caps(optarg, true, &cli->caps.drop, err) < 0)
+				return -1;
+			break;
+		case OPT_PROFILE:
+			cli->profile = session_profile_find(optarg);
+			if (!cli->profile)
+				return usage_error(err, "unknown profile '%s' (use %s)", optarg, session_profile_names());
 			break;
 		case OPT_NO_TRUNC:
 			cli->no_trunc = true;
@@ -190,8 +210,9 @@ static int run(struct cli *cli, struct cntr_err *err)
 		.mode = strcmp(cli->command, "exec") == 0 ? SESSION_EXEC : SESSION_ATTACH,
 		.base_dir = base_dir && *base_dir ? base_dir : DEFAULT_BASE_DIR,
 		.argv = cli->argv,
-		.extra_caps = cli->extra_caps,
+		.caps = cli->caps,
 		.copy_seccomp = !cli->no_seccomp,
+		.default_seccomp = cli->profile && cli->profile->default_seccomp,
 		.tools = { .writable = cli->rw_tools },
 	};
 	_cleanup_free_ char *tools_dir = NULL;
@@ -213,9 +234,14 @@ static int run(struct cli *cli, struct cntr_err *err)
 	if (tools_dir && strcmp(tools_dir, "/") == 0 && opts.mode == SESSION_ATTACH)
 		log_warn("--tools /: all of cntr's root (sockets, secrets, other containers) is reachable "
 			 "from the target's processes, read-only");
-	if (cli->extra_caps)
-		log_warn("--cap-add: the session gets capabilities the target does not have (%#llx)",
-			 (unsigned long long)cli->extra_caps);
+	if (cli->profile) {
+		session_profile_apply(cli->profile, &opts.caps);
+		log_info("profile %s: %s", cli->profile->name, cli->profile->summary);
+	}
+	if (opts.caps.add)
+		log_warn("%s: the session gets capabilities the target may not have (%#llx)",
+			 cli->profile && cli->profile->add ? "--profile" : "--cap-add",
+			 (unsigned long long)opts.caps.add);
 	if (cli->rw_tools && opts.mode == SESSION_ATTACH)
 		log_warn("--rw-tools: the tools are writable, also for the target's processes");
 	return run_session(ref.pid, ref.start_time, &opts, err);

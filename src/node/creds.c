@@ -64,14 +64,17 @@ struct cap_sets caps_after_exec(const struct cap_sets *c, uint32_t uid, bool nor
 	return out;
 }
 
-struct cap_plan plan_capabilities(const struct cap_sets *target, uint32_t uid, uint64_t extra)
+struct cap_plan plan_capabilities(const struct cap_sets *target, uint32_t uid, const struct cap_change *change)
 {
 	struct cap_plan plan = { .exact = true };
 	struct cap_sets want = *target, got;
+	uint64_t keep = ~change->drop;
 
-	want.bnd |= extra;
-	want.prm |= extra;
-	want.eff |= extra;
+	want.bnd = (want.bnd & keep) | change->add;
+	want.prm = (want.prm & keep) | change->add;
+	want.eff = (want.eff & keep) | change->add;
+	want.inh &= keep;
+	want.amb &= keep;
 	plan.caller = want;
 	plan.caller.amb = want.amb & want.prm & want.inh;
 	got = caps_after_exec(&plan.caller, uid, false);
@@ -168,11 +171,11 @@ static int raise_ambient(uint64_t amb, struct cntr_err *err)
 	return 0;
 }
 
-int apply_target_credentials(const struct target *t, uint64_t extra_caps, struct cntr_err *err)
+int apply_target_credentials(const struct target *t, const struct cap_change *change, struct cntr_err *err)
 {
 	const struct proc_status *st = &t->status;
 	struct cap_sets target = { st->cap_bnd, st->cap_prm, st->cap_eff, st->cap_inh, st->cap_amb };
-	struct cap_plan plan = plan_capabilities(&target, t->inner_uid[ID_EFFECTIVE], extra_caps);
+	struct cap_plan plan = plan_capabilities(&target, t->inner_uid[ID_EFFECTIVE], change);
 	struct cap_sets now;
 	int secbits = SECBIT_KEEP_CAPS | SECBIT_NO_SETUID_FIXUP;
 
@@ -205,7 +208,7 @@ int apply_target_credentials(const struct target *t, uint64_t extra_caps, struct
 		return cntr_fail_errno(err, "reset securebits");
 	if (sys_capset(&plan.caller) < 0)
 		return cntr_fail_errno(err, "set capabilities");
-	if (st->no_new_privs == 1 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if ((st->no_new_privs == 1 || change->no_new_privs) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return cntr_fail_errno(err, "set no_new_privs");
 	return 0;
 }

@@ -15,22 +15,29 @@ struct cap_sets {
  * (no file capabilities). noroot: SECBIT_NOROOT is set. Pure: unit-tested. */
 struct cap_sets caps_after_exec(const struct cap_sets *caller, uint32_t uid, bool noroot);
 
+/* Changes to the target's identity asked for on purpose (--cap-add, --cap-drop, --profile). */
+struct cap_change {
+	uint64_t add;       /* on top of the target's sets (after drop) */
+	uint64_t drop;      /* taken from every set; ~0: all */
+	bool no_new_privs;  /* set it even when the target runs without */
+};
+
 /* Plan the caller's sets (and whether to set SECBIT_NOROOT) so that after execve the command
- * has the target's sets, or fewer when the kernel rules make equality impossible (never more).
- * extra: capabilities added on purpose (--cap-add). Pure: unit-tested. */
+ * has the target's sets minus change->drop plus change->add, or fewer when the kernel rules
+ * make equality impossible (never more). Pure: unit-tested. */
 struct cap_plan {
 	struct cap_sets caller;
 	bool noroot;
 	bool exact;  /* false: the command gets fewer caps than the target (reported with -v) */
 };
-struct cap_plan plan_capabilities(const struct cap_sets *target, uint32_t uid, uint64_t extra);
+struct cap_plan plan_capabilities(const struct cap_sets *target, uint32_t uid, const struct cap_change *change);
 
 /* "SYS_PTRACE" / "CAP_SYS_PTRACE" / "sys_ptrace" -> bit number, -1 if unknown. */
 int cntr_cap_from_name(const char *name);
 
 /* Switch the calling process (still root with full capabilities) to the target's identity.
  * Called last before exec, after every namespace is joined. */
-int apply_target_credentials(const struct target *t, uint64_t extra_caps, struct cntr_err *err);
+int apply_target_credentials(const struct target *t, const struct cap_change *change, struct cntr_err *err);
 
 /* Does the caller have what attaching needs (CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_SYS_CHROOT)? */
 int check_privileges(struct cntr_err *err);

@@ -1,6 +1,6 @@
-/* Copying the target's seccomp filters (opt-in: --seccomp). Reading them needs a brief
- * ptrace stop of the target (PTRACE_SECCOMP_GET_FILTER, kernel >= 4.4 with
- * CONFIG_CHECKPOINT_RESTORE); without the flag the session has no filter and -v says so. */
+/* Copying the target's seccomp filters (the default; --no-seccomp opts out). Reading them
+ * needs a brief ptrace stop of the target (PTRACE_SECCOMP_GET_FILTER, kernel >= 4.4 with
+ * CONFIG_CHECKPOINT_RESTORE). */
 #pragma once
 #include <stddef.h>
 #include <sys/types.h>
@@ -20,3 +20,6 @@ int seccomp_read_filters(pid_t pid, struct seccomp_filters *out, struct cntr_err
 /* Install in the calling process (needs no_new_privs or CAP_SYS_ADMIN). */
 int seccomp_install_filters(const struct seccomp_filters *f, struct cntr_err *err);
 void seccomp_filters_release(struct seccomp_filters *f);
+
+/* Append cntr's built-in default filter (seccomp_default.c) to f, installed after the others. */
+int seccomp_add_default(struct seccomp_filters *f, struct cntr_err *err);

@@ -80,18 +80,19 @@ __attribute__((noreturn)) static void run_command(struct session *s, bool need_p
 	struct cntr_err err = { 0 };
 	const struct target *t = &s->target;
 	int sock = s->sock[1];
+	bool nnp = t->status.no_new_privs == 1 || s->opts->caps.no_new_privs;
 
 	if (need_proc && mount_fresh_proc(&err) < 0)
 		ipc_fail_and_exit(sock, &err);
 	if (apply_target_lsm(t, &err) < 0 || join_namespace(&t->ns, NS_USER, &err) < 0)
 		ipc_fail_and_exit(sock, &err);
 	/* Installing a filter needs no_new_privs or CAP_SYS_ADMIN: before the capabilities are
-	 * dropped unless the target runs with no_new_privs (set by apply_target_credentials). */
-	if (t->status.no_new_privs != 1 && seccomp_install_filters(&s->seccomp, &err) < 0)
+	 * dropped unless the command runs with no_new_privs (set by apply_target_credentials). */
+	if (!nnp && seccomp_install_filters(&s->seccomp, &err) < 0)
 		ipc_fail_and_exit(sock, &err);
-	if (apply_target_credentials(t, s->opts->extra_caps, &err) < 0)
+	if (apply_target_credentials(t, &s->opts->caps, &err) < 0)
 		ipc_fail_and_exit(sock, &err);
-	if (t->status.no_new_privs == 1 && seccomp_install_filters(&s->seccomp, &err) < 0)
+	if (nnp && seccomp_install_filters(&s->seccomp, &err) < 0)
 		ipc_fail_and_exit(sock, &err);
 	die_with_relay(sock);
 	if (s->opts->mode == SESSION_ATTACH && chdir(s->opts->base_dir) < 0) {
@@ -214,6 +215,10 @@ static int copy_seccomp_filters(struct session *s, struct cntr_err *err)
 {
 	int mode = s->target.status.seccomp;
 
+	if (mode <= 0 && s->opts->default_seccomp && s->opts->copy_seccomp) {
+		log_info("seccomp: the target has no filter; the profile asks for cntr's built-in one");
+		return seccomp_add_default(&s->seccomp, err);
+	}
 	if (mode <= 0)
 		return 0;
 	if (!s->opts->copy_seccomp) {

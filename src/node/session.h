@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "command.h"
+#include "creds.h"
 #include "tools_tree.h"
 
 struct cntr_err;
@@ -16,8 +17,9 @@ struct session_opts {
 	enum session_mode mode;
 	const char *base_dir;   /* where the target's root appears (attach) */
 	char *const *argv;      /* NULL/empty: default shell */
-	uint64_t extra_caps;    /* --cap-add */
+	struct cap_change caps; /* --cap-add, --cap-drop, --profile */
 	bool copy_seccomp;      /* the target's filters (brief ptrace stop); off: --no-seccomp */
+	bool default_seccomp;   /* a target without filters gets cntr's built-in one (--profile) */
 	struct tools_opts tools; /* attach: what the session's "/" is made of */
 };
 

@@ -6,6 +6,7 @@ import unittest
 from cntrtest import CntrTestCase, parse_status, proc_status, start
 
 CAP_SYS_PTRACE = 19
+CAP_KILL = 5
 
 
 def has_cap(mask_hex, cap):
@@ -41,6 +42,59 @@ class CapAdd(CntrTestCase):
         proc = self.cntr("attach", "--cap-add", "NO_SUCH_CAP", str(self.target.pid), "--",
                          "true", expect=2)
         self.assertIn(b"NO_SUCH_CAP", proc.stderr)
+
+
+class CapDropAndProfiles(CntrTestCase):
+    """--cap-drop and --profile: deliberate changes, each exactly what its name says."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.target = start(cls, "runc")  # no seccomp filter, no no_new_privs
+
+    def status(self, *flags):
+        proc = self.cntr("attach", *flags, str(self.target.pid), "--", "/bin/cat", "/proc/self/status")
+        return parse_status(proc.stdout.decode()), proc.stderr.decode()
+
+    def test_cap_drop_all(self):
+        inside, _ = self.status("--cap-drop", "ALL")
+        for field in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb"):
+            self.assertEqual(int(inside[field], 16), 0, field)
+
+    def test_cap_drop_one(self):
+        inside, _ = self.status("--cap-drop", "KILL")
+        target = proc_status(self.target.pid)
+        self.assertEqual(int(inside["CapEff"], 16), int(target["CapEff"], 16) & ~(1 << CAP_KILL))
+
+    def test_restricted_profile(self):
+        self.assertEqual(proc_status(self.target.pid)["Seccomp"], "0", "precondition: no filter")
+        inside, _ = self.status("--profile", "restricted")
+        self.assertEqual(int(inside["CapEff"], 16), 0)
+        self.assertEqual(int(inside["CapBnd"], 16), 0)
+        self.assertEqual(inside["NoNewPrivs"], "1")
+        self.assertEqual(inside["Seccomp"], "2", "cntr's built-in filter when the target has none")
+        out = self.cntr("attach", "--profile", "restricted", str(self.target.pid), "--", "/bin/sh",
+                        "-c", "unshare -U true 2>/dev/null && echo unshared; echo done").stdout
+        self.assertEqual(out, b"done\n")
+        out = self.cntr("attach", str(self.target.pid), "--", "/bin/sh", "-c",
+                        "unshare -U true 2>/dev/null && echo unshared; echo done").stdout
+        self.assertEqual(out, b"unshared\ndone\n", "precondition: the general profile allows it")
+
+    def test_netadmin_and_sysadmin_profiles_add_exactly_their_capabilities_and_say_so(self):
+        target = int(proc_status(self.target.pid)["CapEff"], 16)
+        for profile, added in (("netadmin", {12, 13}), ("sysadmin", {21, 19, 12, 13, 1, 2, 5})):
+            with self.subTest(profile=profile):
+                inside, err = self.status("--profile", profile)
+                want = target
+                for cap in added:
+                    want |= 1 << cap
+                self.assertEqual(int(inside["CapEff"], 16), want)
+                self.assertEqual(int(inside["CapBnd"], 16) & want, want)
+                self.assertIn("--profile", err)
+
+    def test_unknown_profile_is_a_usage_error(self):
+        proc = self.cntr("attach", "--profile", "root", str(self.target.pid), "--", "true", expect=2)
+        self.assertIn(b"root", proc.stderr)
+        self.assertIn(b"restricted", proc.stderr)
 
 
 class Seccomp(CntrTestCase):
