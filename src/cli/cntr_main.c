@@ -24,7 +24,7 @@
 #define DEFAULT_BASE_DIR "/var/lib/cntr"
 
 enum { OPT_CAP_ADD = 256, OPT_CAP_DROP, OPT_PROFILE, OPT_NO_TRUNC, OPT_JSON, OPT_SECCOMP, OPT_NO_SECCOMP,
-       OPT_TOOLS, OPT_RW_TOOLS };
+       OPT_TOOLS, OPT_RW_TOOLS, OPT_HOST };
 
 struct cli {
 	const char *command;     /* attach, exec, list */
@@ -32,7 +32,7 @@ struct cli {
 	int verbosity;
 	struct cap_change caps;  /* --cap-add, --cap-drop */
 	const struct session_profile *profile;
-	bool no_trunc, json, no_seccomp, rw_tools;
+	bool no_trunc, json, no_seccomp, rw_tools, host;
 	const char *tools;       /* --tools DIR or $CNTR_TOOLS */
 	const char *target;
 	char **argv;             /* the command to run, NULL-terminated (may be empty) */
@@ -87,6 +87,7 @@ static int parse_options(int argc, char **argv, struct cli *cli, struct cntr_err
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 		{ "tools", required_argument, NULL, OPT_TOOLS },
 		{ "rw-tools", no_argument, NULL, OPT_RW_TOOLS },
+		{ "host", no_argument, NULL, OPT_HOST },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -137,6 +138,9 @@ static int parse_options(int argc, char **argv, struct cli *cli, struct cntr_err
 		case OPT_RW_TOOLS:
 			cli->rw_tools = true;
 			break;
+		case OPT_HOST:
+			cli->host = true;
+			break;
 		default:
 			return usage_error(err, "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
@@ -179,9 +183,15 @@ static int parse_command_line(int argc, char **argv, struct cli *cli, struct cnt
 			return usage_error(err, "list takes no argument, got '%s'", argv[first]);
 		return 0;
 	}
-	if (first >= argc)
-		return usage_error(err, "%s", "missing TARGET (a PID, container ID or name)");
-	cli->target = argv[first++];
+	if (cli->host) {
+		/* getopt consumed a "--" right after the options: the command follows it. */
+		if (first < argc && strcmp(argv[first - 1], "--") != 0 && strcmp(argv[first], "--") != 0)
+			return usage_error(err, "--host takes no TARGET, got '%s'", argv[first]);
+	} else if (first >= argc) {
+		return usage_error(err, "%s", "missing TARGET (a PID, container ID or name), or --host");
+	} else {
+		cli->target = argv[first++];
+	}
 	if (first < argc && strcmp(argv[first], "--") == 0)
 		first++;
 	cli->argv = argv + first;
@@ -223,11 +233,11 @@ static int run(struct cli *cli, struct cntr_err *err)
 	 * "not found", so say what is really missing. */
 	if (check_privileges(err) < 0 || check_mount_api(err) < 0)
 		return -1;
-	if (resolve_target(cli->target, cli->types, &ref, err) < 0)
+	if (cli->host ? resolve_host(&ref, err) < 0 : resolve_target(cli->target, cli->types, &ref, err) < 0)
 		return -1;
 	pause_point("resolved");
-	log_info("target '%s' is %s%s%s pid %d", cli->target, ref.runtime, ref.id[0] ? " container " : "",
-		 ref.id, (int)ref.pid);
+	log_info("target '%s' is %s%s%s pid %d", cli->host ? "--host" : cli->target, ref.runtime,
+		 ref.id[0] ? " container " : "", ref.id, (int)ref.pid);
 	if (resolve_tools_dir(cli->tools ? cli->tools : getenv("CNTR_TOOLS"), &tools_dir, err) < 0)
 		return -1;
 	opts.tools.dir = tools_dir;

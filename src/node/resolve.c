@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/strutil.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,18 @@ static int fail_not_found(const char *target, const char *tried, struct cntr_err
 	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 			 "no container or process matches '%s' (tried: %s); run `cntr list` to "
 			 "see what is visible", target, tried);
+}
+
+int resolve_host(struct container_ref *out, struct cntr_err *err)
+{
+	pid_t ppid;
+
+	memset(out, 0, sizeof(*out));
+	out->pid = 1;
+	snprintf(out->runtime, sizeof(out->runtime), "host");
+	if (proc_stat_read(1, &ppid, &out->start_time) < 0)
+		return cntr_fail_errno(err, "read /proc/1/stat (the host's init)");
+	return 0;
 }
 
 int resolve_target(const char *target, unsigned types, struct container_ref *out,

@@ -34,6 +34,10 @@ struct container_ref {
 /* "pid,id,docker" -> mask. Unknown word: usage error (code 2) naming it and the valid list. */
 int resolver_types_parse(const char *list, unsigned *mask, struct cntr_err *err);
 
+/* --host: the init of cntr's own pid namespace (the node, when cntr runs on it or in a hostPID
+ * agent pod). */
+int resolve_host(struct container_ref *out, struct cntr_err *err);
+
 /* Resolve target. Not found -> 125 "no container or process matches 'X' (tried: ...)";
  * ambiguous -> 125 listing the candidates. */
 int resolve_target(const char *target, unsigned types, struct container_ref *out,
