@@ -4,6 +4,7 @@
  * kubeconfig_credentials.c, the in-cluster config in incluster.c. */
 #include "kube/kubeconfig.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -12,7 +13,6 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
-#include "common/fileio.h"
 #include "common/strutil.h"
 #include "kube/base64.h"
 #include "kube/incluster.h"
@@ -47,14 +47,48 @@ static struct kc_file *kc_set_add(struct kc_set *set, const char *path)
 	return f;
 }
 
+/* Read at most KUBE_CONFIG_SIZE_MAX + 1 bytes of path (NUL-terminated): enough to tell an
+ * oversized file (kc_file_parse refuses it by name) without reading all of it, which matters
+ * for a huge file, a device or a pipe that never ends. */
+static int read_kubeconfig(const char *path, char **text, size_t *len, struct cntr_err *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ char *buf = NULL;
+	size_t used = 0, cap = 0;
+
+	if (fd < 0)
+		return cntr_fail_errno(err, "kubeconfig: open %s", path);
+	while (used <= KUBE_CONFIG_SIZE_MAX) {
+		ssize_t n;
+		if (cap - used < 2) {
+			cap = cap ? cap * 2 : 16384;
+			buf = realloc(buf, cap);
+			if (!buf)
+				abort();
+		}
+		n = read(fd, buf + used, cap - used - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return cntr_fail_errno(err, "kubeconfig: read %s", path);
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	*len = used;
+	*text = steal_pointer(&buf);
+	return 0;
+}
+
 static int kc_set_add_file(struct kc_set *set, const char *path, struct cntr_err *err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 	struct kc_file *f;
 
-	if (read_file_at(AT_FDCWD, path, &text, &len, err) < 0)
-		return cntr_err_prefix(err, "kubeconfig: ");
+	if (read_kubeconfig(path, &text, &len, err) < 0)
+		return -1;
 	f = kc_set_add(set, path);
 	return kc_file_parse(f, text, len, err);
 }

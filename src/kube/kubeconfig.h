@@ -83,6 +83,14 @@ struct kube_config_opts {
 	bool skip_credentials;
 };
 
+/* Caps on a kubeconfig file, checked before anything is built from it. Real ones are a few KiB
+ * (tens of KiB with many contexts and embedded certificates) and nest about five levels deep
+ * (users[].user.exec.env[].value). Without a cap, a few MiB of `[[[[...` keep libyaml busy for
+ * an hour (its simple-key bookkeeping is quadratic in the nesting). Either cap fails the load
+ * with one line naming the file and the cap. */
+#define KUBE_CONFIG_SIZE_MAX (4u << 20)
+#define KUBE_CONFIG_DEPTH_MAX 64
+
 /* Load and validate the configuration. On success *out is a new config (free with
  * kube_config_free). Failures use CNTR_EXIT_FAILURE (125) with the file and key named. */
 int kube_config_load(const struct kube_config_opts *opts, struct kube_config **out, struct cntr_err *err);

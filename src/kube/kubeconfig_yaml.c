@@ -42,11 +42,55 @@ void kc_file_clear(struct kc_file *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* Walk the YAML events only as far as the nesting stays within KUBE_CONFIG_DEPTH_MAX: a
+ * document nested deeper is refused after reading a little more than the cap's worth of it,
+ * before libyaml's loader (or its scanner, over the whole text) spends minutes on it.
+ * Syntax errors are left to the loader, which reports them. */
+static int check_depth(const struct kc_file *f, const char *text, size_t len, struct cntr_err *err)
+{
+	yaml_parser_t parser;
+	yaml_event_t event;
+	unsigned depth = 0;
+	int r = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return cntr_fail(err, CNTR_EXIT_FAILURE, ENOMEM, "%s: cannot initialise YAML parser", f->path);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	for (;;) {
+		yaml_event_type_t type;
+		size_t line;
+
+		if (!yaml_parser_parse(&parser, &event))
+			break;
+		type = event.type;
+		line = event.start_mark.line + 1;
+		yaml_event_delete(&event);
+		if (type == YAML_STREAM_END_EVENT)
+			break;
+		if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT)
+			depth--;
+		if ((type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) &&
+		    ++depth > KUBE_CONFIG_DEPTH_MAX) {
+			r = cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+				      "%s: nested deeper than %u levels at line %zu (the cap for a kubeconfig)",
+				      f->path, KUBE_CONFIG_DEPTH_MAX, line);
+			break;
+		}
+	}
+	yaml_parser_delete(&parser);
+	return r;
+}
+
 int kc_file_parse(struct kc_file *f, const char *text, size_t len, struct cntr_err *err)
 {
 	yaml_parser_t parser;
 	int ok;
 
+	if (len > KUBE_CONFIG_SIZE_MAX)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s: larger than %u MiB (the cap for a kubeconfig)",
+				 f->path, KUBE_CONFIG_SIZE_MAX >> 20);
+	if (check_depth(f, text, len, err) < 0)
+		return -1;
 	if (!yaml_parser_initialize(&parser))
 		return cntr_fail(err, CNTR_EXIT_FAILURE, ENOMEM, "%s: cannot initialise YAML parser", f->path);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);

@@ -683,6 +683,82 @@ static void test_load_buffer_parses_in_memory_text(void **state)
 	kube_config_free(cfg);
 }
 
+/* The caps of kubeconfig.h. A 1M-level nesting used to keep libyaml busy for over an hour;
+ * the depth is now counted from the parser's events and the load refused at the 65th level. */
+static char *nested_kubeconfig(size_t levels)
+{
+	static const char head[] = "clusters: ";
+	size_t len = strlen(head) + 2 * levels + 1;
+	char *yaml = malloc(len + 1);
+	assert_non_null(yaml);
+	memcpy(yaml, head, strlen(head));
+	memset(yaml + strlen(head), '[', levels);
+	memset(yaml + strlen(head) + levels, ']', levels);
+	yaml[len - 1] = '\n';
+	yaml[len] = '\0';
+	return yaml;
+}
+
+static void test_a_million_levels_of_nesting_fail_with_the_depth_cap(void **state)
+{
+	char *yaml = nested_kubeconfig(1000000);
+	struct kube_config *cfg = NULL;
+	struct cntr_err err = { 0 };
+
+	write_file("deep.yaml", yaml, 0600);
+	assert_int_equal(load(tmp_path("deep.yaml"), NULL, true, &cfg, &err), -1);
+	assert_null(cfg);
+	assert_int_equal(err.code, CNTR_EXIT_FAILURE);
+	assert_non_null(strstr(err.msg, "deep.yaml: nested deeper than 64 levels at line 1 (the cap for a kubeconfig)"));
+	assert_null(strchr(err.msg, '\n'));
+
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(kube_config_load_buffer("/etc/kube/deep", yaml, strlen(yaml), NULL, &cfg, &err), -1);
+	assert_string_equal(err.msg, "/etc/kube/deep: nested deeper than 64 levels at line 1 (the cap for a kubeconfig)");
+	free(yaml);
+}
+
+static void test_nesting_up_to_the_cap_is_only_a_wrong_kubeconfig(void **state)
+{
+	/* 64 levels pass the cap (the mapping at the top is the first): the file is then judged as a
+	 * kubeconfig, whose clusters entries must be mappings. */
+	char *yaml = nested_kubeconfig(KUBE_CONFIG_DEPTH_MAX - 1);
+	struct kube_config *cfg = NULL;
+	struct cntr_err err = { 0 };
+
+	assert_int_equal(kube_config_load_buffer("/k", yaml, strlen(yaml), NULL, &cfg, &err), -1);
+	assert_null(strstr(err.msg, "nested deeper"));
+	free(yaml);
+	yaml = nested_kubeconfig(KUBE_CONFIG_DEPTH_MAX);
+	assert_int_equal(kube_config_load_buffer("/k", yaml, strlen(yaml), NULL, &cfg, &err), -1);
+	assert_non_null(strstr(err.msg, "nested deeper than 64 levels"));
+	free(yaml);
+}
+
+static void test_a_kubeconfig_over_the_size_cap_is_refused_by_name(void **state)
+{
+	/* Valid YAML, one long comment: only the size is wrong. */
+	size_t len = KUBE_CONFIG_SIZE_MAX + 1;
+	char *yaml = malloc(len + 1);
+	struct kube_config *cfg = NULL;
+	struct cntr_err err = { 0 };
+
+	assert_non_null(yaml);
+	memset(yaml, 'x', len);
+	yaml[0] = '#';
+	yaml[len] = '\0';
+	write_file("huge.yaml", yaml, 0600);
+	assert_int_equal(load(tmp_path("huge.yaml"), NULL, true, &cfg, &err), -1);
+	assert_null(cfg);
+	assert_non_null(strstr(err.msg, "huge.yaml: larger than 4 MiB (the cap for a kubeconfig)"));
+
+	/* A file that never ends is read only up to the cap. */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(load("/dev/zero", NULL, true, &cfg, &err), -1);
+	assert_string_equal(err.msg, "/dev/zero: larger than 4 MiB (the cap for a kubeconfig)");
+	free(yaml);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -712,6 +788,9 @@ int main(void)
 		T(test_invalid_configs_name_file_and_key),
 		T(test_v1beta1_plugin_defaults_to_if_available),
 		T(test_load_buffer_parses_in_memory_text),
+		T(test_a_million_levels_of_nesting_fail_with_the_depth_cap),
+		T(test_nesting_up_to_the_cap_is_only_a_wrong_kubeconfig),
+		T(test_a_kubeconfig_over_the_size_cap_is_refused_by_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
