@@ -212,11 +212,19 @@ static int add_dir_entries(struct prepare_ctx *c, const char *src_dir, const cha
 	return 0;
 }
 
+/* Only the first file cover is a clone of /dev/null; the others are cloned from it once it is
+ * attached (tools_tree_mount_as_root): one clone and no setattr per secret. */
 static int mask_file(struct prepare_ctx *c, const char *rel, struct cntr_err *err)
 {
-	int fd = sys_open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	int fd;
 	struct cntr_mount_attr attr = { .attr_set = INERT_ATTRS | MOUNT_ATTR_NOEXEC };
 
+	for (size_t i = 0; i < c->tree->n; i++)
+		if (c->tree->entries[i].kind == TOOLS_MASK_FILE) {
+			add_entry(c->tree, TOOLS_MASK_FILE, rel);
+			return 0;
+		}
+	fd = sys_open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (fd < 0)
 		return cntr_fail_errno(err, "clone /dev/null to cover the host's /%s", rel);
 	add_entry(c->tree, TOOLS_MASK_FILE, rel)->fd = fd;
@@ -384,7 +392,19 @@ static int enter_skeleton(struct cntr_err *err)
 	return 0;
 }
 
-static int attach_entry(const struct tools_entry *e, struct cntr_err *err)
+/* A further cover: a clone of the first one of its kind, already attached at first. */
+static int clone_cover(const char *first, const char *path, struct cntr_err *err)
+{
+	_cleanup_close_ int fd = sys_open_tree(AT_FDCWD, first, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+	if (fd < 0 || sys_move_mount(fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return cntr_fail_errno(err, "cover the host's /%s", path);
+	return 0;
+}
+
+/* first_file/first_dir: where the first cover of each kind went (NULL until then). */
+static int attach_entry(const struct tools_entry *e, const char **first_file, const char **first_dir,
+			struct cntr_err *err)
 {
 	switch (e->kind) {
 	case TOOLS_SYMLINK:
@@ -394,11 +414,18 @@ static int attach_entry(const struct tools_entry *e, struct cntr_err *err)
 			return cntr_fail_errno(err, "create the symlink /%s in the session's root", e->path);
 		return 0;
 	case TOOLS_MASK_DIR: {
-		_cleanup_close_ int cover = mount_empty_tmpfs(e->path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-								     MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "4k", err);
+		_cleanup_close_ int cover = -1;
+		if (*first_dir)
+			return clone_cover(*first_dir, e->path, err);
+		cover = mount_empty_tmpfs(e->path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+							   MOUNT_ATTR_NOEXEC, "4k", err);
+		*first_dir = e->path;
 		return cover < 0 ? -1 : 0;
 	}
 	case TOOLS_MASK_FILE:
+		if (*first_file)
+			return clone_cover(*first_file, e->path, err);
+		*first_file = e->path;
 		break; /* the mount point exists: it is the covered file */
 	case TOOLS_CLONE:
 		if (make_mount_point(e->path, e->is_dir, err) < 0)
@@ -461,8 +488,10 @@ int tools_tree_mount_as_root(const struct tools_tree *t, struct cntr_err *err)
 			return -1;
 	if (make_mount_point(t->base_dir, true, err) < 0)
 		return -1;
+	const char *first_file = NULL, *first_dir = NULL;
+
 	for (size_t i = 0; i < t->n; i++)
-		if (attach_entry(&t->entries[i], err) < 0)
+		if (attach_entry(&t->entries[i], &first_file, &first_dir, err) < 0)
 			return -1;
 	if (!t->attrs_set && !t->writable)
 		return remount_tools_inert(t->proc_fd, err);
