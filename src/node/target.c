@@ -9,6 +9,7 @@
 #include "idmap.h"
 #include "proc_stat.h"
 #include "syscalls.h"
+#include "vm_runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -102,10 +103,31 @@ static int open_proc_path(pid_t pid, const char *what, struct cntr_err *err)
 	return fd;
 }
 
+/* A VM monitor or a sandbox has no namespaces of the container to join (vm_runtime.h). */
+static int refuse_vm_runtime(pid_t pid, struct cntr_err *err)
+{
+	_cleanup_free_ char *cmdline = NULL;
+	const char *runtime;
+	size_t len = 0;
+
+	if (read_proc(pid, "cmdline", &cmdline, &len, err) < 0)
+		return -1;
+	runtime = len ? vm_runtime_of(cmdline) : NULL;
+	if (!runtime)
+		return 0;
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+			 "target pid %d is %s: the container runs inside it, with no namespaces on this node "
+			 "to join; debug it from inside (an ephemeral container: kubectl debug --target)",
+			 (int)pid, runtime);
+}
+
 static int read_context(struct target *t, struct cntr_err *err)
 {
 	_cleanup_free_ char *status = NULL, *environ_buf = NULL, *cgroup = NULL;
 	size_t env_len = 0;
+
+	if (refuse_vm_runtime(t->pid, err) < 0)
+		return -1;
 
 	if (read_proc(t->pid, "status", &status, NULL, err) < 0 ||
 	    proc_status_parse(status, &t->status, err) < 0)

@@ -6,7 +6,7 @@ import subprocess
 import unittest
 
 from cntrtest import (CMD_TIMEOUT, CntrTestCase, cntr_binary, cntr_env, run_cntr, run_reaped,
-                      start, zombie_pid)
+                      read_file, start, wait_for, zombie_pid)
 
 MODES = ("attach", "exec")
 
@@ -136,6 +136,33 @@ class NotRoot(CntrTestCase):
                 err = self.assertOneLineError(proc, 125).lower()
                 self.assertTrue(any(w in err for w in ("root", "permi", "privilege", "capab")),
                                 err)
+
+
+class VmIsolatedTargets(CntrTestCase):
+    """A PID that leads to a VM monitor or a gVisor sandbox (a Kata, Firecracker or runsc pod's
+    process on the node) has no namespaces of the container: 125 naming the runtime. The
+    processes are real, only their program names are those of the runtimes."""
+
+    def start_named(self, argv0):
+        proc = subprocess.Popen(["/bin/bash", "-c", 'exec -a "$0" sleep 600', argv0],
+                                stdin=subprocess.DEVNULL)
+        self.addCleanup(lambda: (proc.kill(), proc.wait()))
+        wait_for(lambda: read_file("/proc/%d/cmdline" % proc.pid, "rb").startswith(argv0.encode()),
+                 "the process to take its name")
+        return proc.pid
+
+    def test_vm_monitors_and_sandboxes_are_refused_naming_the_runtime(self):
+        for argv0, word in (("/usr/bin/qemu-system-x86_64", "QEMU"), ("/opt/kata/bin/firecracker", "Firecracker"),
+                            ("runsc-sandbox", "gVisor"), ("/usr/bin/cloud-hypervisor", "Cloud Hypervisor")):
+            with self.subTest(program=argv0):
+                pid = self.start_named(argv0)
+                for mode in MODES:
+                    proc = self.cntr(mode, str(pid), "--", "true", expect=None)
+                    self.assertIn(word, self.assertOneLineError(proc, 125))
+
+    def test_an_ordinary_program_is_not_mistaken_for_one(self):
+        pid = self.start_named("/usr/bin/qemu-img-helper")
+        self.cntr("exec", str(pid), "--", "true")
 
 
 if __name__ == "__main__":
