@@ -68,7 +68,7 @@ int docker_parse_inspect(const char *body, size_t len, const char *what, struct 
 	long long pid;
 	char name[sizeof(ref->name)];
 
-	if (json_object_get_path(doc, pid_path, 2, &v) < 0 || json_span_int(v, &pid) < 0)
+	if (json_span_member_path(doc, pid_path, 2, &v) < 0 || json_span_int(v, &pid) < 0)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 				 "docker: no State.Pid in the answer for '%s'", what);
 	if (pid <= 0)
@@ -77,11 +77,11 @@ int docker_parse_inspect(const char *body, size_t len, const char *what, struct 
 	memset(ref, 0, sizeof(*ref));
 	ref->pid = (pid_t)pid;
 	snprintf(ref->runtime, sizeof(ref->runtime), "docker");
-	if (json_object_get(doc, "Id", &v) < 0 || json_span_string(v, ref->id, sizeof(ref->id)) < 0)
+	if (json_span_member(doc, "Id", &v) < 0 || json_span_string(v, ref->id, sizeof(ref->id)) < 0)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 				 "docker: no Id in the answer for '%s'", what);
 	/* Docker reports names with a leading '/'. */
-	if (json_object_get(doc, "Name", &v) == 0 && json_span_string(v, name, sizeof(name)) == 0)
+	if (json_span_member(doc, "Name", &v) == 0 && json_span_string(v, name, sizeof(name)) == 0)
 		memcpy(ref->name, name[0] == '/' ? name + 1 : name,
 		       strlen(name[0] == '/' ? name + 1 : name) + 1);
 	return 0;

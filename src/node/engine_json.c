@@ -75,7 +75,7 @@ static bool key_equals(const char *p, const char *after, const char *key)
 	return (size_t)(after - p) == klen + 2 && memcmp(p + 1, key, klen) == 0;
 }
 
-int json_object_get(struct json_span obj, const char *key, struct json_span *value)
+int json_span_member(struct json_span obj, const char *key, struct json_span *value)
 {
 	const char *end = obj.start + obj.len;
 	const char *p = skip_ws(obj.start, end);
@@ -107,12 +107,12 @@ int json_object_get(struct json_span obj, const char *key, struct json_span *val
 	return -1;
 }
 
-int json_object_get_path(struct json_span obj, const char *const *keys, size_t nkeys,
+int json_span_member_path(struct json_span obj, const char *const *keys, size_t nkeys,
 			 struct json_span *value)
 {
 	struct json_span cur = obj;
 	for (size_t i = 0; i < nkeys; i++)
-		if (json_object_get(cur, keys[i], &cur) < 0)
+		if (json_span_member(cur, keys[i], &cur) < 0)
 			return -1;
 	*value = cur;
 	return 0;

@@ -12,9 +12,9 @@ struct json_span {
 
 /* The member `key` of the object in `obj` (top level of that object only). Returns 0 when
  * found, -1 when absent or when the text is not well-formed enough to walk. */
-int json_object_get(struct json_span obj, const char *key, struct json_span *value);
+int json_span_member(struct json_span obj, const char *key, struct json_span *value);
 /* Follow a path of keys through nested objects: {"State":{"Pid":1}} with "State", "Pid". */
-int json_object_get_path(struct json_span obj, const char *const *keys, size_t nkeys,
+int json_span_member_path(struct json_span obj, const char *const *keys, size_t nkeys,
 			 struct json_span *value);
 /* A span over a whole NUL-terminated text (leading whitespace skipped). */
 struct json_span json_span_of(const char *text);

@@ -18,7 +18,7 @@ pid_t runc_state_init_pid(const char *state_json)
 	struct json_span v;
 	long long pid;
 
-	if (json_object_get(json_span_of(state_json), "init_process_pid", &v) < 0 ||
+	if (json_span_member(json_span_of(state_json), "init_process_pid", &v) < 0 ||
 	    json_span_int(v, &pid) < 0 || pid <= 0 || pid > INT32_MAX)
 		return 0;
 	return (pid_t)pid;

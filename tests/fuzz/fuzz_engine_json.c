@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		size_t n = paths[i][2] ? 3 : 2;
-		if (json_object_get_path(doc, paths[i], n, &v) == 0) {
+		if (json_span_member_path(doc, paths[i], n, &v) == 0) {
 			char small[8], big[256];
 			long long x;
 			if (v.start < text || v.start + v.len > text + size)

@@ -39,15 +39,15 @@ static void test_json_get_top_level_and_nested_members(void **state)
 	long long pid;
 	char buf[128];
 
-	assert_int_equal(json_object_get_path(doc, pid_path, 2, &v), 0);
+	assert_int_equal(json_span_member_path(doc, pid_path, 2, &v), 0);
 	assert_int_equal(json_span_int(v, &pid), 0);
 	assert_int_equal(pid, 4242);
-	assert_int_equal(json_object_get(doc, "Id", &v), 0);
+	assert_int_equal(json_span_member(doc, "Id", &v), 0);
 	assert_int_equal(json_span_string(v, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, ID);
 	/* "Pid" exists only nested: not a top-level member */
-	assert_int_equal(json_object_get(doc, "Pid", &v), -1);
-	assert_int_equal(json_object_get(doc, "Missing", &v), -1);
+	assert_int_equal(json_span_member(doc, "Pid", &v), -1);
+	assert_int_equal(json_span_member(doc, "Missing", &v), -1);
 }
 
 static void test_json_decodes_string_escapes(void **state)
@@ -66,13 +66,13 @@ static void test_json_rejects_malformed_and_wrong_types(void **state)
 	struct json_span v;
 	long long n;
 
-	assert_int_equal(json_object_get(json_span_of("[1,2]"), "a", &v), -1);
-	assert_int_equal(json_object_get(json_span_of("{\"a\" 1}"), "a", &v), -1);
-	assert_int_equal(json_object_get(json_span_of("{\"a\":\"unterminated}"), "a", &v), -1);
-	assert_int_equal(json_object_get(json_span_of("{\"b\":{\"c\":1}"), "z", &v), -1);
-	assert_int_equal(json_object_get(json_span_of("{\"a\":\"1\"}"), "a", &v), 0);
+	assert_int_equal(json_span_member(json_span_of("[1,2]"), "a", &v), -1);
+	assert_int_equal(json_span_member(json_span_of("{\"a\" 1}"), "a", &v), -1);
+	assert_int_equal(json_span_member(json_span_of("{\"a\":\"unterminated}"), "a", &v), -1);
+	assert_int_equal(json_span_member(json_span_of("{\"b\":{\"c\":1}"), "z", &v), -1);
+	assert_int_equal(json_span_member(json_span_of("{\"a\":\"1\"}"), "a", &v), 0);
 	assert_int_equal(json_span_int(v, &n), -1); /* a string, not a number */
-	assert_int_equal(json_object_get(json_span_of(" { \"a\" : -3 } "), "a", &v), 0);
+	assert_int_equal(json_span_member(json_span_of(" { \"a\" : -3 } "), "a", &v), 0);
 	assert_int_equal(json_span_int(v, &n), 0);
 	assert_int_equal(n, -3);
 }
