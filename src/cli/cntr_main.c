@@ -263,12 +263,12 @@ int main(int argc, char **argv)
 	struct cntr_err err = { 0 };
 	int status;
 
-	log_init("cntr", LOG_WARN);
+	log_init("cntr", CNTR_LOG_WARN);
 	if (parse_command_line(argc, argv, &cli, &err) < 0) {
 		log_error("%s", err.msg);
 		return err.code ? err.code : CNTR_EXIT_USAGE;
 	}
-	log_init("cntr", cli.verbosity >= 2 ? LOG_DEBUG : cli.verbosity ? LOG_INFO : LOG_WARN);
+	log_init("cntr", cli.verbosity >= 2 ? CNTR_LOG_DEBUG : cli.verbosity ? CNTR_LOG_INFO : CNTR_LOG_WARN);
 	status = run(&cli, &err);
 	if (status < 0) {
 		log_error("%s", err.msg);

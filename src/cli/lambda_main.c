@@ -15,7 +15,7 @@ int main(int argc, char **argv)
 	const char *program = lambda_program_name(argv[0]);
 	int r;
 
-	log_init(program, LOG_WARN);
+	log_init(program, CNTR_LOG_WARN);
 	r = lambda_opts_parse(argc, argv, &opts, &err);
 	if (r < 0) {
 		log_error("%s", err.msg);
@@ -29,7 +29,7 @@ int main(int argc, char **argv)
 		printf("%s %s\n", program, CNTR_VERSION);
 		return CNTR_EXIT_OK;
 	}
-	log_init(program, opts.verbose >= 2 ? LOG_DEBUG : opts.verbose ? LOG_INFO : LOG_WARN);
+	log_init(program, opts.verbose >= 2 ? CNTR_LOG_DEBUG : opts.verbose ? CNTR_LOG_INFO : CNTR_LOG_WARN);
 	lambda_phase_init(program, opts.verbose > 0 || isatty(STDERR_FILENO));
 	return lambda_session_run(&opts);
 }

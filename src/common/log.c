@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 static const char *log_program = "cntr";
-static enum log_level log_level = LOG_WARN;
+static enum log_level log_level = CNTR_LOG_WARN;
 
 void log_init(const char *program, enum log_level level)
 {
