@@ -118,6 +118,30 @@ int json_span_member_path(struct json_span obj, const char *const *keys, size_t 
 	return 0;
 }
 
+int json_span_item(struct json_span arr, size_t index, struct json_span *value)
+{
+	const char *end = arr.start + arr.len;
+	const char *p = skip_ws(arr.start, end);
+
+	if (p >= end || *p != '[')
+		return -1;
+	p = skip_ws(p + 1, end);
+	for (size_t i = 0; p < end && *p != ']'; i++) {
+		const char *val_end = skip_value(p, end);
+		if (!val_end)
+			return -1;
+		if (i == index) {
+			value->start = p;
+			value->len = (size_t)(val_end - p);
+			return 0;
+		}
+		p = skip_ws(val_end, end);
+		if (p < end && *p == ',')
+			p = skip_ws(p + 1, end);
+	}
+	return -1;
+}
+
 struct json_span json_span_of(const char *text)
 {
 	size_t len = strlen(text);

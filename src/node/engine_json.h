@@ -16,6 +16,8 @@ int json_span_member(struct json_span obj, const char *key, struct json_span *va
 /* Follow a path of keys through nested objects: {"State":{"Pid":1}} with "State", "Pid". */
 int json_span_member_path(struct json_span obj, const char *const *keys, size_t nkeys,
 			 struct json_span *value);
+/* Element `index` of the array in `arr`. Returns 0, or -1 past the end / when not an array. */
+int json_span_item(struct json_span arr, size_t index, struct json_span *value);
 /* A span over a whole NUL-terminated text (leading whitespace skipped). */
 struct json_span json_span_of(const char *text);
 /* Integer value (no fraction or exponent). Returns 0 or -1. */

@@ -50,6 +50,27 @@ static void test_json_get_top_level_and_nested_members(void **state)
 	assert_int_equal(json_span_member(doc, "Missing", &v), -1);
 }
 
+static void test_json_array_items_in_order(void **state)
+{
+	struct json_span arr = json_span_of("[ \"a\", {\"k\": [1, 2]}, 3 ]"), v;
+	char buf[8];
+	long long n;
+
+	assert_int_equal(json_span_item(arr, 0, &v), 0);
+	assert_int_equal(json_span_string(v, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "a");
+	assert_int_equal(json_span_item(arr, 1, &v), 0);
+	assert_int_equal(json_span_member(v, "k", &v), 0);
+	assert_int_equal(json_span_item(v, 1, &v), 0);
+	assert_int_equal(json_span_int(v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(json_span_item(arr, 2, &v), 0);
+	assert_int_equal(json_span_item(arr, 3, &v), -1);
+	assert_int_equal(json_span_item(json_span_of("[]"), 0, &v), -1);
+	assert_int_equal(json_span_item(json_span_of("{}"), 0, &v), -1);
+	assert_int_equal(json_span_item(json_span_of("[1,"), 1, &v), -1);
+}
+
 static void test_json_decodes_string_escapes(void **state)
 {
 	struct json_span v = json_span_of("\"a\\\"b\\\\c\\/d\\n\\u0041\\u00e9\"");
@@ -162,6 +183,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_get_top_level_and_nested_members),
 		cmocka_unit_test(test_json_decodes_string_escapes),
+		cmocka_unit_test(test_json_array_items_in_order),
 		cmocka_unit_test(test_json_rejects_malformed_and_wrong_types),
 		cmocka_unit_test(test_docker_http_split),
 		cmocka_unit_test(test_docker_inspect_answer_gives_pid_id_and_name),
