@@ -6,6 +6,7 @@ static const char usage_text[] =
 	"  cntr exec   [OPTIONS] TARGET [-- CMD [ARG...]]\n"
 	"  cntr attach|exec [OPTIONS] --host [-- CMD [ARG...]]\n"
 	"  cntr list   [-t TYPES] [--no-trunc] [--json]\n"
+	"  cntr capsule run [OPTIONS] IMAGE TARGET... -- CMD   (see cntr capsule --help)\n"
 	"  cntr --help | --version\n"
 	"\n"
 	"attach  a shell (or CMD) inside TARGET's namespaces, cgroup, credentials, LSM\n"

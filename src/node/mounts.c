@@ -154,7 +154,7 @@ int build_attach_view(const struct target *t, const struct tools_tree *tools, co
 	for (size_t i = 0; i < sizeof(target_etc_files) / sizeof(target_etc_files[0]); i++)
 		if (bind_target_etc_file(base_fd, target_etc_files[i], err) < 0)
 			return -1;
-	return tools_tree_seal(err);
+	return tools_tree_seal(tools, err);
 }
 
 int mount_fresh_proc(struct cntr_err *err)

@@ -120,6 +120,21 @@ static int build_view(struct session *s, struct cntr_err *err, bool *need_proc)
 	return build_attach_view(t, &s->tools, s->opts->base_dir, need_proc, err);
 }
 
+/* Join the target's namespace of this kind, or (a capsule that does not share it) make a new
+ * private one: a new pid namespace also needs a procfs of its own. The time namespace is
+ * only ever joined: a new one would show the same clocks. */
+static int enter_namespace(const struct session *s, enum ns_kind kind, bool *need_proc, struct cntr_err *err)
+{
+	if (!s->opts->share || (s->opts->share & (1U << kind)) || kind == NS_TIME)
+		return join_namespace(&s->target.ns, kind, err);
+	if (unshare(ns_table[kind].clone_flag) < 0)
+		return cntr_fail_errno(err, "create a private %s namespace for the capsule", ns_table[kind].name);
+	if (kind == NS_PID)
+		*need_proc = true;
+	log_debug("capsule: private %s namespace", ns_table[kind].name);
+	return 0;
+}
+
 __attribute__((noreturn)) static void run_setup_child(struct session *s)
 {
 	struct cntr_err err = { 0 };
@@ -154,7 +169,7 @@ __attribute__((noreturn)) static void run_setup_child(struct session *s)
 		cleanup_closep(&spare_slave);
 	}
 	for (size_t i = 0; i < sizeof(joined_by_setup) / sizeof(joined_by_setup[0]); i++)
-		if (join_namespace(&s->target.ns, joined_by_setup[i], &err) < 0)
+		if (enter_namespace(s, joined_by_setup[i], &need_proc, &err) < 0)
 			ipc_fail_and_exit(sock, &err);
 	pause_point("joined");
 	if (target_check_alive(&s->target, &err) < 0)
@@ -333,7 +348,7 @@ static int relay(struct session *s, pid_t setup, int sigfd, struct cntr_err *err
 int run_session(pid_t pid, unsigned long long start_time, const struct session_opts *opts,
 		struct cntr_err *err)
 {
-	struct session s = { .opts = opts, .sock = { -1, -1 }, .tools = { .proc_fd = -1 } };
+	struct session s = { .opts = opts, .sock = { -1, -1 }, .tools = { .proc_fd = -1, .capsule_fd = -1 } };
 	_cleanup_close_ int sigfd = -1;
 	pid_t setup;
 	int rc = -1;

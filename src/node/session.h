@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "creds.h"
+#include "namespaces.h"
 #include "tools_tree.h"
 
 struct cntr_err;
@@ -21,6 +22,8 @@ struct session_opts {
 	bool copy_seccomp;      /* the target's filters (brief ptrace stop); off: --no-seccomp */
 	bool default_seccomp;   /* a target without filters gets cntr's built-in one (--profile) */
 	struct tools_opts tools; /* attach: what the session's "/" is made of */
+	unsigned share;         /* 0: join every namespace of the target; else only the kinds
+				 * (1 << NS_x) set, and new private ones for the others (capsules) */
 };
 
 /* Returns the exit status cntr should end with (the command's, 128+N for a signal), or -1

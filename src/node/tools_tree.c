@@ -5,6 +5,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "capsule_root.h"
 #include "mountinfo.h"
 #include "syscalls.h"
 
@@ -305,8 +306,15 @@ int tools_tree_prepare(const struct tools_opts *o, const char *base_dir, int use
 
 	memset(out, 0, sizeof(*out));
 	out->proc_fd = -1;
+	out->capsule_fd = -1;
 	out->writable = o->writable;
 	out->base_dir = xstrdup(base_dir + strspn(base_dir, "/"));
+	if (o->capsule) {
+		const char *size = o->capsule_tmp_size ? o->capsule_tmp_size : "64m";
+		out->capsule_fd = o->capsule_from > 0 ? capsule_root_create_from(o->capsule_from, size, err)
+						      : capsule_root_create(o->capsule, size, err);
+		return out->capsule_fd < 0 ? -1 : 0;
+	}
 	c.have_setattr = mount_setattr_works();
 	out->attrs_set = c.have_setattr;
 	if (!c.have_setattr && userns_fd >= 0)
@@ -375,6 +383,16 @@ static int mount_empty_tmpfs(const char *at, unsigned attrs, const char *size, s
 	if (mnt < 0 || sys_move_mount(mnt, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return cntr_fail_errno(err, "mount a tmpfs on %s", at);
 	return steal_fd(&mnt);
+}
+
+/* A capsule's overlay is its own "/": entered like the skeleton, never sealed. */
+static int enter_capsule_root(int capsule_fd, struct cntr_err *err)
+{
+	if (sys_move_mount(capsule_fd, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return cntr_fail_errno(err, "attach the capsule's root (move_mount)");
+	if (fchdir(capsule_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return cntr_fail_errno(err, "enter the capsule's root (chroot)");
+	return 0;
 }
 
 static int enter_skeleton(struct cntr_err *err)
@@ -481,13 +499,15 @@ int tools_tree_mount_as_root(const struct tools_tree *t, struct cntr_err *err)
 {
 	static const char *const mount_points[] = { "proc", "dev", "sys" };
 
-	if (enter_skeleton(err) < 0)
+	if ((t->capsule_fd >= 0 ? enter_capsule_root(t->capsule_fd, err) : enter_skeleton(err)) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(mount_points) / sizeof(mount_points[0]); i++)
 		if (make_mount_point(mount_points[i], true, err) < 0)
 			return -1;
 	if (make_mount_point(t->base_dir, true, err) < 0)
 		return -1;
+	if (t->capsule_fd >= 0)
+		return 0; /* a capsule's root is its image: no tool entries, nothing to remount */
 	const char *first_file = NULL, *first_dir = NULL;
 
 	for (size_t i = 0; i < t->n; i++)
@@ -498,10 +518,12 @@ int tools_tree_mount_as_root(const struct tools_tree *t, struct cntr_err *err)
 	return 0;
 }
 
-int tools_tree_seal(struct cntr_err *err)
+int tools_tree_seal(const struct tools_tree *t, struct cntr_err *err)
 {
 	struct cntr_mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 
+	if (t->capsule_fd >= 0)
+		return 0;
 	if (sys_mount_setattr(AT_FDCWD, "/", 0, &attr) == 0)
 		return 0;
 	if (errno == ENOSYS &&
@@ -516,6 +538,10 @@ bool tools_tree_can_exec(const struct tools_opts *o, const char *path)
 
 	if (!path || path[0] != '/')
 		return false;
+	if (o->capsule) {
+		full = xasprintf("%s%s", o->capsule, path);
+		return access(full, X_OK) == 0;
+	}
 	if (o->dir) {
 		full = xasprintf("%s%s", o->dir, path);
 		return access(full, X_OK) == 0;
@@ -534,6 +560,8 @@ void tools_tree_release(struct tools_tree *t)
 	free(t->entries);
 	free(t->base_dir);
 	cleanup_closep(&t->proc_fd);
+	cleanup_closep(&t->capsule_fd);
 	memset(t, 0, sizeof(*t));
 	t->proc_fd = -1;
+	t->capsule_fd = -1;
 }

@@ -11,6 +11,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct cntr_err;
 
@@ -18,6 +19,10 @@ struct tools_opts {
 	const char *dir;  /* --tools DIR (or $CNTR_TOOLS): every entry of DIR; NULL: cntr's own
 			   * root, only the tool directories (tools_host_allowlist) */
 	bool writable;    /* --rw-tools: the clones keep their write access (explicit opt-in) */
+	const char *capsule;  /* capsule run: this directory under a copy-on-write tmpfs is "/"
+			       * (capsule_root.h) instead of the tool skeleton; dir is unused */
+	const char *capsule_tmp_size;
+	pid_t capsule_from;   /* capsule run --from-container: that process's root is the image */
 };
 
 enum tools_entry_kind {
@@ -42,6 +47,7 @@ struct tools_tree {
 	bool writable;
 	bool attrs_set;   /* read-only/nosuid/nodev set on the detached clones (mount_setattr);
 			   * else (kernel < 5.12) they are remounted once attached */
+	int capsule_fd;   /* capsule run: the detached overlay to enter, else -1 */
 	int proc_fd;      /* !attrs_set: cntr's own /proc, to list the session's mounts from inside
 			   * the skeleton (whose /proc is not mounted yet); else -1 */
 };
@@ -61,8 +67,9 @@ int tools_tree_prepare(const struct tools_opts *o, const char *base_dir, int use
  * entries. The target's mounts are attached after this, then tools_tree_seal. */
 int tools_tree_mount_as_root(const struct tools_tree *t, struct cntr_err *err);
 
-/* Make the skeleton itself read-only: nothing can be created next to the tools. */
-int tools_tree_seal(struct cntr_err *err);
+/* Make the skeleton itself read-only: nothing can be created next to the tools (a capsule's
+ * root stays writable: it is its throw-away layer). */
+int tools_tree_seal(const struct tools_tree *t, struct cntr_err *err);
 
 /* Whether path (absolute, as the session sees it) exists and is executable in the tools. */
 bool tools_tree_can_exec(const struct tools_opts *o, const char *path);

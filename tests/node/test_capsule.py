@@ -1,0 +1,180 @@
+"""`cntr capsule run` (docs/capsules.md): a function from an image directory (or another
+container's root) run in one or many targets' context under a throw-away copy-on-write root,
+with its sandbox (shared namespaces, capabilities, seccomp) and policies (parallel, iterative,
+fail-fast, timeout), checked from outside on real containers."""
+import json
+import os
+import subprocess
+import time
+import unittest
+
+from cntrtest import (CMD_TIMEOUT, CntrTestCase, cntr_binary, cntr_env, describe, host_mount_table,
+                      images, ns_inodes, proc_status, start, start_unshare, read_file)
+from test_invariants import tree_snapshot
+
+CAP_SYS_ADMIN, CAP_NET_ADMIN = 21, 12
+
+
+class CapsuleTestCase(CntrTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.image = images()["busybox"]["rootfs"]
+        cls.target = start(cls, "runc")
+
+    def capsule(self, *args, expect=0):
+        proc = subprocess.run([cntr_binary(), "capsule", "run"] + list(args), env=cntr_env(),
+                              stdin=subprocess.DEVNULL, capture_output=True, timeout=CMD_TIMEOUT)
+        if expect is not None:
+            self.assertEqual(proc.returncode, expect, describe(proc))
+        return proc
+
+    def lines_of(self, proc, target):
+        prefix = "[%s] " % target
+        return [line[len(prefix):] for line in proc.stdout.decode().splitlines()
+                if line.startswith(prefix)]
+
+
+class CopyOnWriteRoot(CapsuleTestCase):
+    def test_what_a_run_writes_is_gone_for_the_next_and_the_image_is_untouched(self):
+        before = tree_snapshot(self.image)
+        mounts = host_mount_table()
+        pid = str(self.target.pid)
+        first = self.capsule(self.image, pid, "--", "/bin/sh", "-c",
+                             "echo one > /run1 && cat /run1 && rm /bin/cat && echo removed")
+        self.assertEqual(self.lines_of(first, pid), ["one", "removed"])
+        second = self.capsule(self.image, pid, "--", "/bin/sh", "-c",
+                              "test -e /run1 && echo leftover; test -x /bin/cat && echo cat-back")
+        self.assertEqual(self.lines_of(second, pid), ["cat-back"])
+        self.assertEqual(tree_snapshot(self.image), before)
+        self.assertEqual(host_mount_table(), mounts)
+
+    def test_the_target_root_is_at_var_lib_cntr_and_writes_there_land_in_the_target(self):
+        pid = str(self.target.pid)
+        self.addCleanup(lambda: os.path.exists(self.target.root_path("srv/from-capsule")) and
+                        os.unlink(self.target.root_path("srv/from-capsule")))
+        self.capsule(self.image, pid, "--", "/bin/sh", "-c", "echo hi > /var/lib/cntr/srv/from-capsule")
+        self.assertEqual(read_file(self.target.root_path("srv/from-capsule")), "hi\n")
+
+    def test_tmp_size_caps_the_copy_on_write_layer(self):
+        proc = self.capsule("--tmp-size", "1m", self.image, str(self.target.pid), "--", "/bin/sh", "-c",
+                            "dd if=/dev/zero of=/big bs=1024 count=4096 2>/dev/null || echo full",
+                            expect=None)
+        self.assertIn("full", self.lines_of(proc, str(self.target.pid)))
+
+
+class Sandbox(CapsuleTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.root_target = start(cls, "unshare")  # every capability, no seccomp filter
+
+    def test_share_net_joins_the_targets_network_but_not_its_pid_namespace(self):
+        pid = str(self.target.pid)
+        out = self.lines_of(self.capsule("--share", "net", self.image, pid, "--", "/bin/sh", "-c",
+                                         "readlink /proc/self/ns/net; readlink /proc/self/ns/pid; "
+                                         "ps -o pid | wc -l"), pid)
+        want = ns_inodes(self.target.pid)
+        self.assertEqual(out[0], want["net"])
+        self.assertNotEqual(out[1], want["pid"])
+        self.assertLessEqual(int(out[2]), 4, "only the capsule's own processes (and the header)")
+
+    def test_by_default_every_namespace_is_the_targets(self):
+        pid = str(self.target.pid)
+        out = self.lines_of(self.capsule(self.image, pid, "--", "/bin/sh", "-c",
+                                         "readlink /proc/self/ns/net; readlink /proc/self/ns/pid"), pid)
+        want = ns_inodes(self.target.pid)
+        self.assertEqual(out, [want["net"], want["pid"]])
+
+    def test_default_seccomp_blocks_unshare_even_where_the_target_has_no_filter(self):
+        pid = str(self.root_target.pid)
+        self.assertEqual(proc_status(self.root_target.pid)["Seccomp"], "0", "precondition")
+        out = self.lines_of(self.capsule(self.image, pid, "--", "/bin/sh", "-c",
+                                         "unshare -U true 2>/dev/null && echo unshared; echo done"), pid)
+        self.assertEqual(out, ["done"])
+        loose = self.capsule("--seccomp-profile", "unconfined", self.image, pid, "--", "/bin/sh", "-c",
+                             "unshare -U true && echo unshared")
+        self.assertEqual(self.lines_of(loose, pid), ["unshared"])
+        self.assertIn(b"unconfined", loose.stderr)
+
+    def test_capabilities_are_the_targets_minus_the_dangerous_ones(self):
+        pid = str(self.root_target.pid)
+        target_caps = int(proc_status(self.root_target.pid)["CapEff"], 16)
+        self.assertTrue(target_caps >> CAP_SYS_ADMIN & 1, "precondition: the target has SYS_ADMIN")
+        out = self.lines_of(self.capsule(self.image, pid, "--", "/bin/sh", "-c",
+                                         "grep CapEff /proc/self/status"), pid)
+        caps = int(out[0].split()[1], 16)
+        self.assertFalse(caps >> CAP_SYS_ADMIN & 1)
+        self.assertTrue(caps >> CAP_NET_ADMIN & 1, "NET_ADMIN stays: a tcpdump capsule needs it")
+        added = self.capsule("--cap-add", "SYS_ADMIN", self.image, pid, "--", "/bin/sh", "-c",
+                             "grep CapEff /proc/self/status")
+        self.assertTrue(int(self.lines_of(added, pid)[0].split()[1], 16) >> CAP_SYS_ADMIN & 1)
+
+
+class ManyTargets(CapsuleTestCase):
+    COUNT = 20
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.targets = [start(cls, "unshare") for _ in range(cls.COUNT)]
+
+    def test_parallel_over_twenty_targets_prefixes_output_and_summarises(self):
+        refs = [str(t.pid) for t in self.targets]
+        proc = self.capsule("--parallel", "8", self.image, *refs, "--", "/bin/sh", "-c",
+                            "echo from $$; readlink /proc/self/ns/pid")
+        for t in self.targets:
+            lines = self.lines_of(proc, str(t.pid))
+            self.assertEqual(lines[1], ns_inodes(t.pid)["pid"], "the session ran in its own target")
+        summary = proc.stderr.decode().splitlines()
+        self.assertEqual(summary[0].split(), ["TARGET", "EXIT", "SECONDS"])
+        self.assertEqual(sorted(line.split()[0] for line in summary[1:]), sorted(refs))
+        self.assertTrue(all(line.split()[1] == "0" for line in summary[1:]))
+
+    def test_iterative_runs_in_order_and_fail_fast_stops_at_the_first_failure(self):
+        refs = [str(t.pid) for t in self.targets[:4]]
+        marker = self.targets[1].root_path("srv/fail-here")
+        open(marker, "w").close()
+        self.addCleanup(os.unlink, marker)
+        proc = self.capsule("--iterative", "--fail-fast", "--json", self.image, *refs, "--", "/bin/sh",
+                            "-c", "echo ran; test ! -e /var/lib/cntr/srv/fail-here", expect=1)
+        report = json.loads(proc.stdout.decode().splitlines()[-1])
+        self.assertEqual([r["target"] for r in report["targets"]], refs)
+        self.assertEqual([r["exit"] for r in report["targets"]], [0, 1, -1, -1])
+        self.assertEqual([r["started"] for r in report["targets"]], [True, True, False, False])
+        self.assertEqual(report["failed"], 3)
+        ran = [line for line in proc.stdout.decode().splitlines() if line.endswith("] ran")]
+        self.assertEqual(ran, ["[%s] ran" % refs[0], "[%s] ran" % refs[1]])
+
+    def test_timeout_ends_a_target_with_124(self):
+        start_time = time.monotonic()
+        proc = self.capsule("--timeout", "1s", self.image, str(self.targets[0].pid), "--", "sleep", "100",
+                            expect=124)
+        self.assertLess(time.monotonic() - start_time, 30)
+        self.assertIn(b"timeout", proc.stderr)
+
+
+class FromContainer(CapsuleTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tools = start(cls, "runc", image="usrmerge")  # its root is the capsule's tools
+
+    def test_another_containers_root_is_the_capsules_and_stays_untouched(self):
+        pid = str(self.target.pid)
+        out = self.lines_of(self.capsule("--from-container", str(self.tools.pid), pid, "--", "/bin/sh",
+                                         "-c", "cat /etc/hostname; readlink /bin; echo x > /proof"), pid)
+        self.assertEqual(out[1], "usr/bin", "the tools container's merged /usr layout")
+        self.assertFalse(os.path.exists(self.tools.root_path("proof")))
+
+
+class Usage(CapsuleTestCase):
+    def test_missing_command_image_or_targets_are_usage_errors(self):
+        for args in ((self.image, str(self.target.pid)), (self.image, "--", "true"),
+                     ("/nonexistent", str(self.target.pid), "--", "true"),
+                     ("--share", "user", self.image, str(self.target.pid), "--", "true")):
+            with self.subTest(args=args):
+                self.assertOneLineError(self.capsule(*args, expect=None), 2)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
