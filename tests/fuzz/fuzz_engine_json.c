@@ -1,6 +1,6 @@
 /* Engines' JSON without a JSON library (src/node/engine_json.c): docker's HTTP answer and
  * inspect body (engine_docker.c), runc's state.json (engine_runc.c), and the span helpers on
- * whatever value the path leads to. */
+ * whatever value a path or an array index leads to. */
 #include "fuzz.h"
 
 #include "common/err.h"
@@ -33,6 +33,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			json_span_int(v, &x);
 			json_span_string(v, small, sizeof(small));
 			json_span_string(v, big, sizeof(big));
+		}
+	}
+	/* Arrays: docker's Args and Mounts, element by element until the end. */
+	for (size_t i = 0; i < 2; i++) {
+		struct json_span arr, item;
+		if (json_span_member(doc, i ? "Mounts" : "Args", &arr) < 0)
+			continue;
+		for (size_t k = 0; k < 16 && json_span_item(arr, k, &item) == 0; k++) {
+			char s[64];
+			if (item.start < text || item.start + item.len > text + size)
+				abort();
+			json_span_string(item, s, sizeof(s));
+			json_span_member(item, "Destination", &v);
 		}
 	}
 	runc_state_init_pid(text);
