@@ -1,5 +1,6 @@
 #include "kube/exec_upgrade.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -174,19 +175,35 @@ int kube_upgrade_response_check(const struct kube_upgrade_response *r, const cha
 
 /* Decode a chunked body. Returns 1 when the last (empty) chunk was seen, 0 otherwise; out holds
  * what was decoded so far either way. */
+/* A chunk's size: the hex digits from p, never read past eol (the bytes are not NUL-terminated:
+ * strtoul would skip whitespace, CR and LF included, beyond the line and the buffer). */
+static int chunk_size(const char *p, const char *eol, unsigned long *size)
+{
+	const char *start = p;
+	unsigned long v = 0;
+
+	for (; p < eol && isxdigit((unsigned char)*p); p++) {
+		if (v >> (sizeof(v) * 8 - 4))
+			return -1;
+		v = v * 16 + (unsigned long)(isdigit((unsigned char)*p) ? *p - '0' : (tolower((unsigned char)*p) - 'a' + 10));
+	}
+	if (p == start)
+		return -1;
+	*size = v;
+	return 0;
+}
+
 static int dechunk(const char *data, size_t len, struct bytebuf *out)
 {
 	size_t pos = 0;
 
 	for (;;) {
 		const char *eol = pos < len ? memmem(data + pos, len - pos, "\r\n", 2) : NULL;
-		char *end = NULL;
 		unsigned long size;
 
 		if (!eol)
 			return 0;
-		size = strtoul(data + pos, &end, 16);
-		if (end == data + pos)
+		if (chunk_size(data + pos, eol, &size) < 0)
 			return 1; /* not chunk framing: stop at what we have */
 		pos = (size_t)(eol - data) + 2;
 		if (size == 0)
