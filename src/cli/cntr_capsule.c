@@ -7,6 +7,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "node/capsule_image.h"
 #include "node/capsule_run.h"
 #include "node/creds.h"
 #include "node/kernel.h"
@@ -205,29 +206,44 @@ static int parse_capsule_args(int argc, char **argv, struct capsule_cli *cli, st
 	if (cli->ntargets == 0)
 		return capsule_usage_error(err, "missing TARGET (one or more PIDs, container IDs or names)", "");
 	cli->opts.argv = first < argc ? argv + first + 1 : argv + argc;
-	if (!cli->opts.argv[0])
-		return capsule_usage_error(err, "missing the capsule's command after", "--");
 	return 0;
 }
 
-/* The capsule's files: a directory given as IMAGE, or another container's root. */
-static int capsule_lower(struct capsule_cli *cli, char **lower, struct cntr_err *err)
+/* The capsule's files: IMAGE (a directory, an OCI layout or archive, unpacked and cached),
+ * or another container's root; the image's Entrypoint/Cmd/Env/WorkingDir as defaults. */
+static int capsule_lower(struct capsule_cli *cli, struct capsule_image *img, char **lower, char ***argv,
+			 struct cntr_err *err)
 {
 	struct container_ref ref;
-	struct stat st;
+	size_t n = 0;
 
+	*argv = NULL;
 	if (cli->from_container) {
 		if (resolve_target(cli->from_container, cli->types, &ref, err) < 0)
 			return cntr_err_prefix(err, "--from-container: ");
 		*lower = xasprintf("/proc/%d/root", (int)ref.pid);
 		cli->opts.tools.capsule_from = ref.pid;
-		return 0;
+	} else {
+		if (capsule_image_open(cli->image, img, err) < 0)
+			return -1;
+		*lower = xstrdup(img->rootfs);
+		cli->opts.extra_env = img->env;
+		cli->opts.workdir = img->workdir;
 	}
-	*lower = realpath(cli->image, NULL);
-	if (!*lower || stat(*lower, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (cli->opts.argv[0])
+		return 0;
+	/* No command given: the image's Entrypoint followed by its Cmd. */
+	*argv = calloc(strv_len(img->entrypoint) + strv_len(img->cmd) + 1, sizeof(char *));
+	if (!*argv)
+		abort();
+	for (char **p = img->entrypoint; p && *p; p++)
+		(*argv)[n++] = xstrdup(*p);
+	for (char **p = img->cmd; p && *p; p++)
+		(*argv)[n++] = xstrdup(*p);
+	if (n == 0)
 		return cntr_fail(err, CNTR_EXIT_USAGE, 0,
-				 "capsule image %s: not a directory (an unpacked image root; OCI layouts and "
-				 "archives are not supported yet)", cli->image);
+				 "the capsule image has no Entrypoint or Cmd: give the command after --");
+	cli->opts.argv = *argv;
 	return 0;
 }
 
@@ -259,10 +275,13 @@ static int run_capsule(struct capsule_cli *cli, struct cntr_err *err)
 {
 	_cleanup_free_ char *lower = NULL;
 	_cleanup_free_ struct capsule_target *targets = NULL;
+	_cleanup_strv_ char **default_argv = NULL;
+	__attribute__((cleanup(capsule_image_release))) struct capsule_image img = { 0 };
 	struct session_ctx ctx = { .cli = cli };
 	size_t failed;
 
-	if (check_privileges(err) < 0 || check_mount_api(err) < 0 || capsule_lower(cli, &lower, err) < 0)
+	if (check_privileges(err) < 0 || check_mount_api(err) < 0 ||
+	    capsule_lower(cli, &img, &lower, &default_argv, err) < 0)
 		return -1;
 	cli->opts.tools.capsule = lower;
 	cli->opts.caps.drop |= capsule_dropped_caps & ~cli->opts.caps.add;

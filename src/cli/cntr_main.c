@@ -174,7 +174,7 @@ static int parse_command_line(int argc, char **argv, struct cli *cli, struct cnt
 	}
 	cli->command = argv[sub];
 	if (!is_subcommand(cli->command))
-		return usage_error(err, "unknown command '%s' (use attach, exec or list)", cli->command);
+		return usage_error(err, "unknown command '%s' (use attach, exec, list or capsule run)", cli->command);
 	first = parse_options(argc - sub, argv + sub, cli, err);
 	if (first < 0)
 		return -1;

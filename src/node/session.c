@@ -4,7 +4,9 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/strutil.h"
 #include "creds.h"
+#include "environ.h"
 #include "ipc.h"
 #include "lsm.h"
 #include "mounts.h"
@@ -75,6 +77,22 @@ static void die_with_relay(int sock)
 		_exit(CNTR_EXIT_FAILURE);
 }
 
+/* attach: the image's working directory (a capsule), else base_dir. exec: the target's cwd,
+ * already entered with its root. */
+static int enter_working_directory(const struct session *s, struct cntr_err *err)
+{
+	if (s->opts->mode != SESSION_ATTACH)
+		return 0;
+	if (s->opts->workdir) {
+		if (chdir(s->opts->workdir) == 0)
+			return 0;
+		log_skip("working directory %s: %s; using %s", s->opts->workdir, strerror(errno), s->opts->base_dir);
+	}
+	if (chdir(s->opts->base_dir) < 0)
+		return cntr_fail_errno(err, "chdir %s", s->opts->base_dir);
+	return 0;
+}
+
 __attribute__((noreturn)) static void run_command(struct session *s, bool need_proc, int slave)
 {
 	struct cntr_err err = { 0 };
@@ -95,10 +113,8 @@ __attribute__((noreturn)) static void run_command(struct session *s, bool need_p
 	if (nnp && seccomp_install_filters(&s->seccomp, &err) < 0)
 		ipc_fail_and_exit(sock, &err);
 	die_with_relay(sock);
-	if (s->opts->mode == SESSION_ATTACH && chdir(s->opts->base_dir) < 0) {
-		cntr_fail_errno(&err, "chdir %s", s->opts->base_dir);
+	if (enter_working_directory(s, &err) < 0)
 		ipc_fail_and_exit(sock, &err);
-	}
 	if (slave >= 0 && pty_become_controlling(slave, &err) < 0)
 		ipc_fail_and_exit(sock, &err);
 	signal(SIGPIPE, SIG_DFL);
@@ -269,6 +285,11 @@ static int prepare(struct session *s, pid_t pid, unsigned long long start_time, 
 	s->env = command_environment(&s->target, s->opts->mode, s->tty);
 	if (!s->argv || !s->env)
 		return cntr_fail_errno(err, "prepare the command");
+	for (char *const *kv = s->opts->extra_env; kv && *kv; kv++) {
+		_cleanup_free_ char *key = xstrndup(*kv, strcspn(*kv, "="));
+		if (strchr(*kv, '=') && env_set(&s->env, key, strchr(*kv, '=') + 1) < 0)
+			return cntr_fail_errno(err, "prepare the command's environment");
+	}
 	s->relay = getpid();
 	return ipc_socketpair(s->sock, err);
 }

@@ -22,6 +22,8 @@ struct session_opts {
 	bool copy_seccomp;      /* the target's filters (brief ptrace stop); off: --no-seccomp */
 	bool default_seccomp;   /* a target without filters gets cntr's built-in one (--profile) */
 	struct tools_opts tools; /* attach: what the session's "/" is made of */
+	char *const *extra_env; /* KEY=VALUE set over the command's environment (a capsule's image) */
+	const char *workdir;    /* attach: the command's cwd instead of base_dir (a capsule's image) */
 	unsigned share;         /* 0: join every namespace of the target; else only the kinds
 				 * (1 << NS_x) set, and new private ones for the others (capsules) */
 };

@@ -2,9 +2,14 @@
 container's root) run in one or many targets' context under a throw-away copy-on-write root,
 with its sandbox (shared namespaces, capabilities, seccomp) and policies (parallel, iterative,
 fail-fast, timeout), checked from outside on real containers."""
+import hashlib
+import io
 import json
 import os
+import shutil
 import subprocess
+import tarfile
+import tempfile
 import time
 import unittest
 
@@ -165,6 +170,100 @@ class FromContainer(CapsuleTestCase):
                                          "-c", "cat /etc/hostname; readlink /bin; echo x > /proof"), pid)
         self.assertEqual(out[1], "usr/bin", "the tools container's merged /usr layout")
         self.assertFalse(os.path.exists(self.tools.root_path("proof")))
+
+
+def tar_bytes(members):
+    """A tar archive of (name, kind, data-or-target) members: kind file, dir or symlink."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, kind, value in members:
+            info = tarfile.TarInfo(name)
+            if kind == "dir":
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            elif kind == "symlink":
+                info.type, info.linkname = tarfile.SYMTYPE, value
+                tar.addfile(info)
+            else:
+                info.size, info.mode = len(value), 0o755
+                tar.addfile(info, io.BytesIO(value))
+    return out.getvalue()
+
+
+def write_layout(directory, layers, config):
+    """An OCI image layout of uncompressed layers (lists of tar members) and a runtime config."""
+    blobs = os.path.join(directory, "blobs", "sha256")
+    os.makedirs(blobs)
+
+    def blob(data):
+        digest = hashlib.sha256(data).hexdigest()
+        with open(os.path.join(blobs, digest), "wb") as f:
+            f.write(data)
+        return {"digest": "sha256:" + digest, "size": len(data)}
+
+    layer_descs = [dict(blob(tar_bytes(l)), mediaType="application/vnd.oci.image.layer.v1.tar")
+                   for l in layers]
+    cfg = dict(blob(json.dumps({"architecture": "amd64", "os": "linux", "config": config}).encode()),
+               mediaType="application/vnd.oci.image.config.v1+json")
+    manifest = dict(blob(json.dumps({"schemaVersion": 2, "config": cfg, "layers": layer_descs}).encode()),
+                    mediaType="application/vnd.oci.image.manifest.v1+json")
+    with open(os.path.join(directory, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [manifest]}, f)
+    with open(os.path.join(directory, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion": "1.0.0"}')
+
+
+class OciImages(CapsuleTestCase):
+    """IMAGE as an OCI archive or layout: unpacked once into the cache (CNTR_CAPSULE_CACHE),
+    every entry confined to the image's root, whiteouts applied, the config's defaults used."""
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="cntr-capsule.", dir="/var/tmp")
+        self.addCleanup(shutil.rmtree, self.work, True)
+        self.cache = os.path.join(self.work, "cache")
+
+    def run_capsule(self, *args, expect=0):
+        proc = subprocess.run([cntr_binary(), "capsule", "run", "-v"] + list(args),
+                              env=cntr_env({"CNTR_CAPSULE_CACHE": self.cache}), stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=CMD_TIMEOUT)
+        if expect is not None:
+            self.assertEqual(proc.returncode, expect, describe(proc))
+        return proc
+
+    def test_an_oci_archive_is_unpacked_once_and_its_env_and_workdir_apply(self):
+        spec = images()["busybox"]
+        pid = str(self.target.pid)
+        first = self.run_capsule(spec["oci"], pid, "--", "/bin/sh", "-c", "echo $CNTR_TEST_IMAGE; pwd")
+        self.assertEqual(self.lines_of(first, pid), ["busybox", spec["cwd"]])
+        self.assertIn(b"unpacking", first.stderr)
+        second = self.run_capsule(spec["oci"], pid, "--", "true")
+        self.assertIn(b"cached at", second.stderr)
+        self.assertNotIn(b"unpacking", second.stderr)
+        self.assertEqual(len([d for d in os.listdir(self.cache) if not d.startswith(".")]), 1)
+
+    def test_a_layout_with_hostile_layers_stays_inside_its_root(self):
+        outside = os.path.join(self.work, "outside")
+        os.mkdir(outside)
+        layout = os.path.join(self.work, "layout")
+        write_layout(layout, [
+            [("bin", "dir", None), ("bin/sh", "file", read_file("/bin/busybox", "rb")),
+             ("bin/tool", "file", b"#!/bin/sh\necho tool-ran\n"),
+             ("escape", "symlink", outside), ("gone", "file", b"x"), ("opaque", "dir", None),
+             ("opaque/old", "file", b"x"), ("../../../dotdot", "file", b"x")],
+            [("escape/pwned", "file", b"x"), (".wh.gone", "file", b""), ("opaque", "dir", None),
+             ("opaque/.wh..wh..opq", "file", b""), ("opaque/new", "file", b"x")],
+        ], {"Entrypoint": ["/bin/tool"], "Env": ["PATH=/bin"]})
+        pid = str(self.target.pid)
+        proc = self.run_capsule(layout, pid)  # no command: the image's Entrypoint
+        self.assertEqual(self.lines_of(proc, pid), ["tool-ran"])
+        self.assertEqual(os.listdir(outside), [], "a layer wrote outside the image's root")
+        self.assertFalse(os.path.exists(os.path.join(self.work, "dotdot")))
+        digest = [d for d in os.listdir(self.cache) if not d.startswith(".")][0]
+        rootfs = os.path.join(self.cache, digest, "rootfs")
+        self.assertFalse(os.path.exists(os.path.join(rootfs, "gone")), "whiteout applied")
+        self.assertEqual(sorted(os.listdir(os.path.join(rootfs, "opaque"))), ["new"], "opaque dir")
+        self.assertTrue(os.path.exists(os.path.join(rootfs, outside.lstrip("/"), "pwned")),
+                        "the symlink was followed inside the root")
 
 
 class Usage(CapsuleTestCase):
