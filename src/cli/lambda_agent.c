@@ -283,6 +283,19 @@ static int hint_for_refused_agent(struct cntr_err *err, const char *ns)
 	return -1;
 }
 
+static void delete_unanswered(struct kube_config *cfg, const char *ns, const char *name)
+{
+	_cleanup_kube_response_ struct kube_response resp = { 0 };
+	_cleanup_free_ char *path = pod_path(ns, name);
+	struct cntr_err err = { 0 };
+
+	if (kube_delete(cfg, path, NULL, &resp, &err) == 0)
+		log_info("agent pod %s/%s had been created though its creation got no answer: deleted", ns, name);
+	else if (resp.http_status != 404)
+		log_warn("the creation of agent pod %s/%s got no answer, and deleting it in case it exists "
+			 "failed: %s", ns, name, err.msg);
+}
+
 static int create_agent(struct kube_config *cfg, const struct lambda_agent_params *params,
 			struct lambda_agent *a, char **rv, struct cntr_err *err)
 {
@@ -307,6 +320,10 @@ static int create_agent(struct kube_config *cfg, const struct lambda_agent_param
 			*rv = xstrdup(json_str(meta, "resourceVersion"));
 			return 0;
 		}
+		/* No answer: the API server may have created it all the same. Its name is ours, so
+		 * remove it rather than leave an agent nobody knows about. */
+		if (resp.http_status == 0)
+			delete_unanswered(cfg, params->namespace, name);
 		/* A name clash with another client's agent: draw another suffix. */
 		if (resp.http_status != 409 || attempt == CREATE_ATTEMPTS) {
 			cntr_err_prefix(err, "creating the agent pod on node %s in namespace %s: ", params->node,
@@ -350,6 +367,14 @@ static int on_agent_event(const struct kube_watch_event *ev, void *userdata, str
 	struct wait_state *w = userdata;
 	const json_t *meta = json_object_get(ev->object, "metadata");
 
+	/* A bookmark names no object: only a newer point to resume from. */
+	if (ev->type == KUBE_WATCH_BOOKMARK) {
+		if (*json_str(meta, "resourceVersion")) {
+			free(w->last_rv);
+			w->last_rv = xstrdup(json_str(meta, "resourceVersion"));
+		}
+		return 0;
+	}
 	if (strcmp(json_str(meta, "name"), w->name) != 0)
 		return 0;
 	free(w->last_rv);
@@ -391,6 +416,17 @@ static int relist(struct kube_config *cfg, const struct lambda_agent *a, struct 
 
 /* Without permission to watch: look at the pod once a second instead. */
 #define POLL_INTERVAL_MS 1000
+/* A watch whose connection breaks is resumed from the last resourceVersion; this many breaks in
+ * a row without progress is a server or network that cannot hold a watch: give up. */
+#define WATCH_LOST_MAX 5
+#define WATCH_LOST_BACKOFF_MS 200
+
+/* Sleep, in small steps so that Ctrl-C ends the wait. */
+static void sleep_interruptible(unsigned ms)
+{
+	for (unsigned slept = 0; slept < ms && !kube_http_interrupted(); slept += 100)
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+}
 
 static int poll_once(struct kube_config *cfg, const struct lambda_agent *a, struct wait_state *w,
 		     struct cntr_err *err)
@@ -398,8 +434,7 @@ static int poll_once(struct kube_config *cfg, const struct lambda_agent *a, stru
 	if (relist(cfg, a, w, err) < 0)
 		return -1;
 	if (!w->ready && !w->failure) {
-		for (int slept = 0; slept < POLL_INTERVAL_MS && !kube_http_interrupted(); slept += 100)
-			nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+		sleep_interruptible(POLL_INTERVAL_MS);
 		if (kube_http_interrupted())
 			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "waiting for agent %s: interrupted", a->name);
 	}
@@ -435,11 +470,14 @@ static int wait_ready(struct kube_config *cfg, const struct lambda_agent *a, con
 	_cleanup_free_ char *field = xasprintf("metadata.name=%s", a->name);
 	uint64_t deadline = now_ms() + timeout_s * 1000;
 	bool polling = false;
+	unsigned lost = 0;
 	int r = 0;
 
 	while (!w.ready && !w.failure) {
 		uint64_t now = now_ms();
-		struct kube_watch_opts wopts = { .resource_version = w.last_rv, .field_selector = field };
+		struct kube_watch_opts wopts = { .resource_version = w.last_rv, .field_selector = field,
+						 .bookmarks = true };
+		_cleanup_free_ char *rv_before = xstrdup(w.last_rv);
 
 		if (now >= deadline) {
 			r = fail_not_ready(cfg, a, &w, node, timeout_s, err);
@@ -449,6 +487,18 @@ static int wait_ready(struct kube_config *cfg, const struct lambda_agent *a, con
 		r = polling ? poll_once(cfg, a, &w, err) : kube_watch(cfg, path, &wopts, on_agent_event, &w, err);
 		if (r < 0)
 			break;
+		if (r == KUBE_WATCH_LOST) {
+			if (strcmp(rv_before, w.last_rv) != 0)
+				lost = 0;
+			if (++lost > WATCH_LOST_MAX) {
+				cntr_err_prefix(err, "waiting for agent %s (%u broken watches in a row): ", a->name, lost);
+				r = -1;
+				break;
+			}
+			log_info("%s; watching again from resourceVersion %s", err->msg, w.last_rv);
+			cntr_err_clear(err);
+			sleep_interruptible(WATCH_LOST_BACKOFF_MS * lost);
+		}
 		if (r == KUBE_WATCH_FORBIDDEN) {
 			log_info("%s; polling the agent pod instead", err->msg);
 			cntr_err_clear(err);

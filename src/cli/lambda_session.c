@@ -26,6 +26,7 @@ struct session {
 	struct lambda_target target;
 	struct lambda_agent agent;
 	bool agent_ready;
+	bool exec_failed;  /* the session's exec ended in an error: our cntr may still run */
 	char *session_id;  /* marks our cntr in the agent (see lambda_agent_spec.h) */
 };
 
@@ -74,6 +75,7 @@ static int exec_in_agent(struct session *s, int *status, struct cntr_err *err)
 	bool tty = s->opts->mode == LAMBDA_ATTACH && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	_cleanup_strv_ char **argv = session_argv(s, tty);
 	struct kube_exec_opts eopts;
+	int r;
 
 	if (!argv)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "container %s of pod %s/%s has no valid container ID",
@@ -85,8 +87,10 @@ static int exec_in_agent(struct session *s, int *status, struct cntr_err *err)
 	lambda_phase("attaching to %s/%s container %s (%s://%.12s) through agent %s", s->target.namespace,
 		     s->target.pod, s->target.container, s->target.runtime, s->target.container_id,
 		     s->agent.name);
-	return kube_exec(s->cfg, s->agent.namespace, s->agent.name, LAMBDA_AGENT_CONTAINER, argv, &eopts,
-			 status, err);
+	r = kube_exec(s->cfg, s->agent.namespace, s->agent.name, LAMBDA_AGENT_CONTAINER, argv, &eopts,
+		      status, err);
+	s->exec_failed = r < 0;
+	return r;
 }
 
 /* Delete the agent if this run should: one we created unless --keep, a reused one with --rm;
@@ -98,10 +102,15 @@ static void release_agent(struct session *s)
 
 	if (!s->agent.name)
 		return;
-	/* Interrupted: our cntr may still run in the agent (closing the stream does not stop it). */
-	if (lambda_signals_caught() && s->agent_ready &&
-	    lambda_agent_end_session(s->cfg, &s->agent, s->session_id, &err) < 0)
-		log_warn("%s", err.msg);
+	/* Interrupted, or the connection lost: our cntr may still run in the agent (closing the
+	 * stream does not stop it). */
+	if ((lambda_signals_caught() || s->exec_failed) && s->agent_ready &&
+	    lambda_agent_end_session(s->cfg, &s->agent, s->session_id, &err) < 0) {
+		if (lambda_signals_caught())
+			log_warn("%s", err.msg);
+		else
+			log_info("%s", err.msg);  /* the agent may be what failed */
+	}
 	/* An agent we created that never became ready is useless warm: always remove it. */
 	if ((s->agent.created ? s->opts->keep : !s->opts->rm) && !(s->agent.created && !s->agent_ready)) {
 		log_info("leaving agent %s/%s running (%s); it exits after %llus without sessions",

@@ -93,6 +93,7 @@ struct exec_session {
 	bool status_done;
 	bool stdin_open;
 	bool peer_closed;          /* EOF or close frame */
+	const char *lost;          /* why the connection broke after the upgrade (static text) */
 	uint16_t close_code;
 	int refused_status;        /* HTTP status of a refused upgrade, else 0 */
 	size_t output_len;         /* bytes of stdout and stderr delivered so far */
@@ -160,6 +161,12 @@ static int drain_socket(struct exec_session *s, struct cntr_err *err)
 		CURLcode rc = curl_easy_recv(s->http.curl, buf, sizeof(buf), &n);
 		if (rc == CURLE_AGAIN)
 			return 0;
+		if (rc != CURLE_OK && s->version) {
+			/* Reset or cut mid-session: reported as the session's end without a status. */
+			s->lost = curl_easy_strerror(rc);
+			s->peer_closed = true;
+			return 0;
+		}
 		if (rc != CURLE_OK)
 			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: receiving from the API server: %s",
 					 curl_easy_strerror(rc));
@@ -485,6 +492,10 @@ static int finish(struct exec_session *s, int *exit_code, struct cntr_err *err)
 			return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 					 "exec: the API server closed the session (WebSocket code %u) before the command's exit status arrived",
 					 s->close_code);
+		if (s->lost)
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+					 "exec: the connection to the API server ended before the command's exit status "
+					 "arrived (%s)", s->lost);
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 				 "exec: the connection to the API server ended before the command's exit status arrived");
 	}

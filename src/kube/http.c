@@ -217,6 +217,20 @@ int kube_http_fail(struct kube_http *h, const char *method, CURLcode rc, struct 
 	return -1;
 }
 
+bool kube_http_connection_lost(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void kube_http_close(struct kube_http *h)
 {
 	if (h->curl)

@@ -45,6 +45,10 @@ int kube_http_fail(struct kube_http *h, const char *method, CURLcode rc, struct 
 
 void kube_http_close(struct kube_http *h);
 
+/* The connection broke under the request (closed without an answer, reset, cut mid-body):
+ * the server may or may not have acted on it. */
+bool kube_http_connection_lost(CURLcode rc);
+
 static inline void cleanup_kube_httpp(struct kube_http *h)
 {
 	kube_http_close(h);

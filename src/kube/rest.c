@@ -62,7 +62,7 @@ static int fail_from_status(const struct kube_config *cfg, struct kube_http *h, 
 
 static int request_once(const struct kube_config *cfg, const char *method, const char *path,
 			const json_t *body, struct kube_response *resp, long *retry_after_s,
-			struct cntr_err *err)
+			bool *connection_lost, struct cntr_err *err)
 {
 	_cleanup_kube_http_ struct kube_http h = { 0 };
 	_cleanup_kube_body_ struct kube_body received = { 0 };
@@ -72,6 +72,7 @@ static int request_once(const struct kube_config *cfg, const char *method, const
 
 	memset(resp, 0, sizeof(*resp));
 	*retry_after_s = 0;
+	*connection_lost = false;
 	if (kube_http_open(&h, cfg, path, NULL, err) < 0)
 		return -1;
 	curl_easy_setopt(h.curl, CURLOPT_CUSTOMREQUEST, method);
@@ -95,8 +96,10 @@ static int request_once(const struct kube_config *cfg, const char *method, const
 	rc = curl_easy_perform(h.curl);
 	if (received.too_large)
 		return kube_body_fail_too_large(&h, method, err);
-	if (rc != CURLE_OK)
+	if (rc != CURLE_OK) {
+		*connection_lost = kube_http_connection_lost(rc);
 		return kube_http_fail(&h, method, rc, err);
+	}
 	curl_easy_getinfo(h.curl, CURLINFO_RESPONSE_CODE, &resp->http_status);
 	retry_after = 0;
 	if (curl_easy_getinfo(h.curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
@@ -117,9 +120,14 @@ static int wait_before_retry(long seconds)
 	return kube_http_interrupted() ? -1 : 0;
 }
 
-/* 429 always means "not done, come back later"; a 5xx only when the server says when. */
-static bool worth_retrying(long http_status, long retry_after_s)
+/* 429 always means "not done, come back later"; a 5xx only when the server says when. A
+ * connection that broke under a GET or DELETE (idempotent: a repeated DELETE is a 404 callers
+ * take as "gone") is tried again at once, as client-go does for GETs; a POST may have been
+ * carried out, so its caller decides. */
+static bool worth_retrying(const char *method, long http_status, long retry_after_s, bool connection_lost)
 {
+	if (connection_lost)
+		return strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0;
 	return http_status == 429 || (http_status >= 500 && retry_after_s > 0);
 }
 
@@ -128,15 +136,21 @@ static int request_with_retries(const struct kube_config *cfg, const char *metho
 {
 	for (int attempt = 1;; attempt++) {
 		long retry_after_s = 0;
-		int r = request_once(cfg, method, path, body, resp, &retry_after_s, err);
+		bool lost = false;
+		int r = request_once(cfg, method, path, body, resp, &retry_after_s, &lost, err);
 
-		if (r == 0 || attempt == KUBE_RETRY_ATTEMPTS || !worth_retrying(resp->http_status, retry_after_s))
+		if (r == 0 || attempt == KUBE_RETRY_ATTEMPTS || kube_http_interrupted() ||
+		    !worth_retrying(method, resp->http_status, retry_after_s, lost))
 			return r;
-		if (!retry_after_s)
-			retry_after_s = 1;
-		log_info("%s; trying again in %lds", err->msg, retry_after_s);
-		if (wait_before_retry(retry_after_s) < 0)
-			return r;
+		if (lost) {
+			log_info("%s; trying again", err->msg);
+		} else {
+			if (!retry_after_s)
+				retry_after_s = 1;
+			log_info("%s; trying again in %lds", err->msg, retry_after_s);
+			if (wait_before_retry(retry_after_s) < 0)
+				return r;
+		}
 		kube_response_clear(resp);
 	}
 }

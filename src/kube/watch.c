@@ -203,6 +203,8 @@ static char *watch_path(const char *path, const struct kube_watch_opts *opts)
 	char *full = xstrdup(path);
 
 	append_query(&full, "watch", "true");
+	if (opts->bookmarks)
+		append_query(&full, "allowWatchBookmarks", "true");
 	if (opts->resource_version && *opts->resource_version)
 		append_query(&full, "resourceVersion", opts->resource_version);
 	if (opts->label_selector && *opts->label_selector)
@@ -228,8 +230,10 @@ static int watch_outcome(struct watch_transfer *t, CURLcode rc, struct cntr_err 
 		return kube_body_fail_too_large(t->h, "WATCH", err);
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		return KUBE_WATCH_TIMEOUT;
-	if (rc != CURLE_OK)
-		return kube_http_fail(t->h, "WATCH", rc, err);
+	if (rc != CURLE_OK) {
+		kube_http_fail(t->h, "WATCH", rc, err);
+		return kube_http_connection_lost(rc) && !kube_http_interrupted() ? KUBE_WATCH_LOST : -1;
+	}
 	curl_easy_getinfo(t->h->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code == 410)
 		return KUBE_WATCH_GONE;

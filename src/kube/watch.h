@@ -39,6 +39,8 @@ struct kube_watch_opts {
 	const char *label_selector;   /* NULL or e.g. "app.kubernetes.io/managed-by=lambda-cntr" */
 	const char *field_selector;   /* NULL or e.g. "metadata.name=web" */
 	unsigned timeout_ms;          /* 0 = none; also sent as timeoutSeconds (rounded up) */
+	bool bookmarks;               /* ask for BOOKMARK events (allowWatchBookmarks=true): they
+				       * carry only a newer resourceVersion to resume from */
 };
 
 /* kube_watch results (non-negative): */
@@ -50,6 +52,8 @@ enum {
 	KUBE_WATCH_GONE = 3,     /* 410 Gone (HTTP or ERROR event): the rv is too old, relist */
 	KUBE_WATCH_FORBIDDEN = 4,/* 403 on the watch itself (RBAC without "watch"): err holds the
 				  * server's message; a caller may fall back to polling with GET */
+	KUBE_WATCH_LOST = 5,     /* the connection broke (closed without an answer, reset, cut
+				  * mid-stream): err says how; re-watch from the last rv */
 };
 
 /* Watch `path` (a collection, e.g. /api/v1/namespaces/NS/pods) until one of the results above,

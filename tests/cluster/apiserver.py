@@ -9,6 +9,12 @@ resourceVersion is too old), Status bodies for errors, /version, and pods/exec o
 (v5.channel.k8s.io and v4.channel.k8s.io, or v4 only like servers < 1.29). Pods run for real
 (see kubelet.py and node.py).
 
+Fault injection (ApiServer.inject): the next request(s) of a kind get a failure the real world
+produces — a dropped or reset connection, an answer lost after the work was done, a 500/429/410
+Status with or without Retry-After, a watch cut mid-stream or carrying BOOKMARK events, an exec
+whose session is cut, whose container fails after the upgrade (a Status on channel 3, as servers
+>= 1.30 report post-upgrade errors), or that is pinged. Accepted connections are counted.
+
 Importable (tests drive an ApiServer object directly) or runnable:
     apiserver.py --pki DIR [--port N] [--v4-only] [--token TOKEN=USER ...]
 """
@@ -25,6 +31,7 @@ import signal
 import socket
 import socketserver
 import ssl
+import struct
 import sys
 import tempfile
 import threading
@@ -61,6 +68,56 @@ class _Answered(Exception):
     """The request has been answered already (by a test knob)."""
 
 
+# What inject() can do to a request, and where it applies.
+FAULT_ACTIONS = {
+    "drop": "close the connection before answering (EOF)",
+    "reset": "reset the connection (RST) before answering",
+    "lose-answer": "do the work, then drop the connection instead of answering (a POST whose "
+                   "pod exists though its client never heard so)",
+    "status": "answer with Status `code` (500 InternalError, 429 TooManyRequests, 503, 410 Expired "
+              "on a watch), with Retry-After when `retry_after` is given",
+    "cut": "WATCH: send the headers (and first events), then drop mid-stream; EXEC: upgrade, start "
+           "the command, then drop the connection mid-session after `after` seconds",
+    "bookmarks": "WATCH: send a BOOKMARK event every half second (when allowWatchBookmarks=true)",
+    "exec-failure": "EXEC: upgrade, then report on channel 3 a Status Failure (the container "
+                    "could not run the command) and close, as API servers >= 1.30 do",
+    "ping": "EXEC: ping the client every `every` seconds during the session",
+}
+# Request kinds: the HTTP method, or WATCH (a GET with watch=true) and EXEC (pods/exec).
+FAULT_KINDS = ("GET", "POST", "DELETE", "PATCH", "PUT", "WATCH", "EXEC")
+
+STATUS_REASONS = {410: "Expired", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable"}
+
+
+class Fault:
+    def __init__(self, kind, path_re, action, times, code, retry_after, after, every, message, query_re):
+        if kind not in FAULT_KINDS or action not in FAULT_ACTIONS:
+            raise ValueError("no such fault: %s %s" % (kind, action))
+        self.kind, self.path_re, self.action = kind, re.compile(path_re), action
+        self.query_re = re.compile(query_re or "")
+        self.times, self.code, self.retry_after = times, code, retry_after
+        self.after, self.every, self.message = after, every, message
+        self.fired = 0
+
+    def status_body(self, rv=0):
+        code = self.code
+        if self.message:
+            message = self.message
+        elif code == 410:
+            message = "too old resource version: 1 (%d)" % rv
+        elif code == 429:
+            message = "Too many requests, please try again later."
+        elif code == 503:
+            message = "the server is currently unable to handle the request"
+        else:
+            message = "Internal error occurred: etcdserver: request timed out"
+        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": message, "reason": STATUS_REASONS.get(code, "InternalError"), "code": code}
+        if self.retry_after is not None:
+            body["details"] = {"retryAfterSeconds": self.retry_after}
+        return body
+
+
 def not_found(name, kind="pods"):
     return ApiError(404, "NotFound", '%s "%s" not found' % (kind, name), {"name": name, "kind": kind})
 
@@ -84,6 +141,12 @@ class ApiServer:
         self.requests = []                      # (user, method, path, query) of every request
         self.open_watches = 0
         self.expired_watches = 0                # 410 ERROR events sent
+        self.faults = []                        # see inject()
+        self.fault_log = []                     # (kind, path, action) of every fault that fired
+        self.connections = 0                    # TCP connections accepted
+        self.pongs = 0                          # pongs received for the pings of "ping" faults
+        self.bookmarks_sent = 0
+        self.lock = threading.Lock()
         self.store = Store()
         self.state_dir = tempfile.mkdtemp(prefix="cntr-apiserver-")
         self.kubelet = kubelet.Kubelet(self.store, node_name, self.state_dir,
@@ -121,6 +184,27 @@ class ApiServer:
     # -- test knobs ---------------------------------------------------------------------------
     def forbid(self, verb, resource, user="*"):
         self.forbidden.add((user, verb, resource))
+
+    def inject(self, kind, path_re, action, times=1, code=500, retry_after=None, after=0.5,
+               every=0.2, message=None, query_re=None):
+        """The next `times` requests of `kind` (GET, POST, DELETE, WATCH, EXEC...) whose path
+        matches path_re (and raw query string query_re) get `action` (see FAULT_ACTIONS).
+        Returns the Fault (its .fired counts)."""
+        fault = Fault(kind, path_re, action, times, code, retry_after, after, every, message, query_re)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def take_fault(self, kind, target, actions):
+        path, _, query = target.partition("?")
+        with self.lock:
+            for fault in self.faults:
+                if fault.kind == kind and fault.action in actions and fault.fired < fault.times and \
+                        fault.path_re.search(path) and fault.query_re.search(query):
+                    fault.fired += 1
+                    self.fault_log.append((kind, path, fault.action))
+                    return fault
+        return None
 
     def count(self, method, path_re):
         return sum(1 for _, m, p, _ in self.requests if m == method and re.search(path_re, p))
@@ -269,6 +353,8 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self):
         # TLS handshake here, in the connection's thread, so one slow client blocks nobody.
         self.request.settimeout(30)
+        with self.server.api.lock:
+            self.server.api.connections += 1
         self.request = self.server.api.tls.wrap_socket(self.request, server_side=True)
         self.request.settimeout(None)
         super().setup()
@@ -289,6 +375,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing -----------------------------------------------------------------------------
     def send_json(self, code, obj):
+        if getattr(self, "lost_answer", None) is not None:
+            self.hang_up()  # the work is done; its answer never reaches the client
         body = json.dumps(obj).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -352,6 +440,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             user = self.authenticate()
             self.api.requests.append((user, method, url.path, query))
+            self.lost_answer = None
+            self.early_fault(self.fault_kind(method, url.path, query), url.path + "?" + url.query)
             self.throttle(url.path, query)
             self.route(method, url.path, query, user)
         except ApiError as e:
@@ -361,6 +451,47 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             self.close_connection = True
+
+    # -- fault injection ----------------------------------------------------------------------
+    @staticmethod
+    def fault_kind(method, path, query):
+        if path.endswith("/exec"):
+            return "EXEC"
+        return "WATCH" if method == "GET" and _flag(query, "watch") else method
+
+    def early_fault(self, kind, target):
+        """Faults that strike before the request is served."""
+        fault = self.api.take_fault(kind, target, ("drop", "reset", "status", "lose-answer"))
+        if fault is None:
+            return
+        if fault.action == "lose-answer":
+            self.lost_answer = fault
+            return
+        if fault.action == "status":
+            body = json.dumps(fault.status_body(self.api.store.rv)).encode()
+            self.send_response(fault.code)
+            self.send_header("Content-Type", "application/json")
+            if fault.retry_after is not None:
+                self.send_header("Retry-After", str(fault.retry_after))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            raise _Answered()
+        self.hang_up(reset=fault.action == "reset")
+
+    def hang_up(self, reset=False):
+        """Close the connection now, with no answer: EOF, or with reset a RST (SO_LINGER 0)."""
+        self.close_connection = True
+        raw = self.connection
+        try:
+            if reset:
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                raw.close()
+            else:
+                raw.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        raise _Answered()
 
     def throttle(self, path, query):
         """API Priority and Fairness turning a request away before doing anything (watches and
@@ -448,14 +579,34 @@ class _Handler(BaseHTTPRequestHandler):
                 rv = int(rv_text)
             except ValueError:
                 rv = -1
+        path = self.path
+        cut = self.api.take_fault("WATCH", path, ("cut",))
+        if cut is not None:
+            deadline = min(deadline, time.monotonic() + cut.after)
+        # A real server sends bookmarks only to clients that asked (allowWatchBookmarks=true).
+        bookmarks = _flag(query, "allowWatchBookmarks") and \
+            self.api.take_fault("WATCH", path, ("bookmarks",)) is not None
         self.api.open_watches += 1
         try:
-            self.stream_events(namespace, preds, rv, rv_text, generation, deadline, rng)
+            self.stream_events(namespace, preds, rv, rv_text, generation, deadline, rng, bookmarks,
+                               cut is not None)
         finally:
             self.api.open_watches -= 1
+        if cut is not None:
+            self.hang_up()  # mid-stream: no terminating chunk
 
-    def stream_events(self, namespace, preds, rv, rv_text, generation, deadline, rng):
+    def send_bookmark(self, rng, rv):
+        """A BOOKMARK: an object of the watched kind with only metadata.resourceVersion set."""
+        self.api.bookmarks_sent += 1
+        self.send_event(rng, "BOOKMARK", {"kind": "Pod", "apiVersion": "v1", "metadata": {
+            "resourceVersion": str(rv)},
+            "spec": {"containers": None}, "status": {}})
+
+    def stream_events(self, namespace, preds, rv, rv_text, generation, deadline, rng, bookmarks=False,
+                      cut=False):
         while time.monotonic() < deadline and not self.server.stopping:
+            if bookmarks:
+                self.send_bookmark(rng, max(rv, 0))
             events = self.api.store.events_after(rv, namespace, 0.5)
             if events is None or self.api.store.watch_generation != generation:
                 self.api.expired_watches += 1
@@ -470,6 +621,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self.send_event(rng, kind, obj)
             if self.client_gone():
                 return
+        if cut:
+            return  # the stream ends mid-way: no terminating chunk
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
@@ -544,6 +697,9 @@ class _Handler(BaseHTTPRequestHandler):
         if protocol is None:
             raise bad_request("unable to upgrade connection: none of the requested subprotocols "
                               "%s is supported (%s)" % (offered, ", ".join(supported)))
+        fault = self.api.take_fault("EXEC", self.path, ("exec-failure", "cut", "ping"))
+        if fault is not None and fault.action == "exec-failure":
+            return self.exec_failure(protocol, fault)
         runtime, ctr = self.api.kubelet.running_container(namespace, name, container)
         if ctr is not None and self.api.kubelet.vanish_on_next_exec:
             # Test knob: the container ends just as the exec arrives (an agent idling out).
@@ -561,21 +717,46 @@ class _Handler(BaseHTTPRequestHandler):
         with runtime.lock:
             runtime.execs.add(proc)
         try:
-            self.send_response(101, "Switching Protocols")
-            self.send_header("Upgrade", "websocket")
-            self.send_header("Connection", "Upgrade")
-            self.send_header("Sec-WebSocket-Accept",
-                             wsexec.accept_key(self.headers.get("Sec-WebSocket-Key", "")))
-            self.send_header("Sec-WebSocket-Protocol", protocol)
-            self.end_headers()
-            self.wfile.flush()
-            self.close_connection = True
+            self.switch_protocols(protocol)
             prebuffered = self.buffered_input()
-            session = wsexec.Session(self.connection, prebuffered, protocol, proc, command)
+            session = wsexec.Session(self.connection, prebuffered, protocol, proc, command,
+                                     cut_after=fault.after if fault and fault.action == "cut" else None,
+                                     ping_every=fault.every if fault and fault.action == "ping" else None,
+                                     on_pong=self.count_pong)
             session.run()
+            if session.cut:
+                self.hang_up(reset=True)
         finally:
             with runtime.lock:
                 runtime.execs.discard(proc)
+
+    def count_pong(self):
+        with self.api.lock:
+            self.api.pongs += 1
+
+    def switch_protocols(self, protocol):
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", wsexec.accept_key(self.headers.get("Sec-WebSocket-Key", "")))
+        self.send_header("Sec-WebSocket-Protocol", protocol)
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+
+    def exec_failure(self, protocol, fault):
+        """Since 1.30 the API server upgrades first and reports what then fails (the kubelet
+        could not run the command in the container) as a Status on the error channel."""
+        self.switch_protocols(protocol)
+        session = wsexec.Session(self.connection, self.buffered_input(), protocol, None, [])
+        body = fault.status_body()
+        if not fault.message:
+            body["message"] = ("Internal error occurred: error executing command in container: failed "
+                               "to exec in container: failed to start exec: OCI runtime exec failed: "
+                               "container is stopped")
+        session.send_channel(wsexec.CH_STATUS, json.dumps(body).encode())
+        session.send_frame(wsexec.OP_CLOSE, struct.pack("!H", 1000))
+        session._await_close()
 
 
 def _flag(query, key):

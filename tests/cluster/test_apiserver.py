@@ -218,6 +218,118 @@ class StandInTests(unittest.TestCase):
         self.assertIn("400 Bad Request", head.split("\r\n")[0])
         sock.close()
 
+    # -- fault injection: each knob does what the real world does ------------------------------
+    def test_fault_drop_and_reset_close_the_connection_without_an_answer(self):
+        for action, errors in (("drop", (http.client.RemoteDisconnected, ConnectionError, ssl.SSLError)),
+                               ("reset", (ConnectionResetError, ssl.SSLError, http.client.RemoteDisconnected))):
+            with self.subTest(action=action):
+                fault = self.server.inject("GET", r"/pods/web$", action)
+                with self.assertRaises(errors):
+                    self.request("GET", "/api/v1/namespaces/default/pods/web")
+                self.assertEqual(fault.fired, 1)
+                # Once only: the next request is served.
+                self.assertEqual(self.request("GET", "/api/v1/namespaces/default/pods/web")[0], 404)
+
+    def test_fault_lose_answer_does_the_work_and_drops_the_answer(self):
+        self.server.inject("POST", r"/pods$", "lose-answer")
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError, ssl.SSLError)):
+            self.request("POST", "/api/v1/namespaces/default/pods", self.pod("web"))
+        self.assertIsNotNone(self.server.store.get("default", "web"), "the POST was not carried out")
+
+    def test_fault_status_500_and_429_with_retry_after(self):
+        for code, reason in ((500, "InternalError"), (429, "TooManyRequests"), (503, "ServiceUnavailable")):
+            with self.subTest(code=code):
+                self.server.inject("GET", r"/pods/web$", "status", code=code, retry_after=2)
+                conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=self.tls())
+                conn.request("GET", "/api/v1/namespaces/default/pods/web")
+                resp = conn.getresponse()
+                body = json.loads(resp.read())
+                conn.close()
+                self.assertEqual((resp.status, resp.getheader("Retry-After")), (code, "2"))
+                self.assertEqual((body["kind"], body["status"], body["reason"], body["code"]),
+                                 ("Status", "Failure", reason, code))
+                self.assertEqual(body["details"], {"retryAfterSeconds": 2})
+        self.server.inject("GET", r"/pods/web$", "status", code=500)
+        status, body = self.request("GET", "/api/v1/namespaces/default/pods/web")
+        self.assertEqual((status, body["message"]), (500, "Internal error occurred: etcdserver: request timed out"))
+        self.assertNotIn("details", body, "no Retry-After unless asked")
+
+    def test_fault_watch_answered_410_gone_as_the_http_status(self):
+        self.server.inject("WATCH", r"/pods$", "status", code=410)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=self.tls())
+        conn.request("GET", "/api/v1/namespaces/default/pods?watch=true&resourceVersion=1")
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        conn.close()
+        self.assertEqual((resp.status, body["reason"], body["code"]), (410, "Expired", 410))
+        self.assertTrue(body["message"].startswith("too old resource version: "))
+
+    def test_fault_watch_bookmarks_only_when_asked_for(self):
+        self.request("POST", "/api/v1/namespaces/default/pods", self.pod("web"))
+        self.server.inject("WATCH", r"/pods$", "bookmarks", times=2)
+        events = self.watch_lines("resourceVersion=1&timeoutSeconds=2", lambda evs: len(evs) >= 6, [])
+        self.assertNotIn("BOOKMARK", [e["type"] for e in events], "bookmarks sent to a client that did not ask")
+        events = self.watch_lines("resourceVersion=1&allowWatchBookmarks=true",
+                                  lambda evs: any(e["type"] == "BOOKMARK" for e in evs), [])
+        bookmark = [e for e in events if e["type"] == "BOOKMARK"][0]["object"]
+        self.assertEqual((bookmark["kind"], list(bookmark["metadata"])), ("Pod", ["resourceVersion"]))
+        self.assertTrue(bookmark["metadata"]["resourceVersion"].isdigit())
+
+    def test_fault_watch_cut_mid_stream_has_no_terminating_chunk(self):
+        self.request("POST", "/api/v1/namespaces/default/pods", self.pod("web"))
+        self.server.inject("WATCH", r"/pods$", "cut", after=0.3)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=self.tls())
+        conn.request("GET", "/api/v1/namespaces/default/pods?watch=true&resourceVersion=0")
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 200)
+        with self.assertRaises(http.client.IncompleteRead):
+            resp.read()
+        conn.close()
+
+    def test_fault_exec_failure_after_the_upgrade_comes_on_channel_3(self):
+        self.request("POST", "/api/v1/namespaces/default/pods", self.pod("web"))
+        self.server.inject("EXEC", r"/exec$", "exec-failure")
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io")
+        self.assertIn("101 Switching Protocols", head)
+        sock.sendall(bytes([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]))  # our close, masked
+        messages = self.read_messages(sock, rest)
+        sock.close()
+        status = [json.loads(m[1:]) for op, m in messages if op == 2 and m[:1] == b"\x03"]
+        self.assertEqual((status[0]["status"], status[0]["reason"], status[0]["code"]),
+                         ("Failure", "InternalError", 500))
+        self.assertIn("error executing command in container", status[0]["message"])
+
+    def test_fault_exec_ping_and_cut_mid_session(self):
+        skip_unless_root()
+        self.request("POST", "/api/v1/namespaces/default/pods", self.pod("web"))
+        self.server.wait_pod("default", "web", lambda p: p["status"].get("phase") == "Running")
+        path = "/api/v1/namespaces/default/pods/web/exec?command=sleep&command=2&stdout=true"
+        self.server.inject("EXEC", r"/exec$", "ping", every=0.2)
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io", path)
+        messages = self.read_messages(sock, rest)
+        sock.close()
+        self.assertGreaterEqual(sum(1 for op, _ in messages if op == 9), 3, "no pings")
+        self.server.inject("EXEC", r"/exec$", "cut", after=0.5)
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io", path)
+        started = time.monotonic()
+        try:
+            messages = self.read_messages(sock, rest)
+        except ConnectionResetError:
+            messages = []
+        sock.close()
+        self.assertLess(time.monotonic() - started, 1.8, "the session was not cut")
+        self.assertFalse([m for op, m in messages if op == 2 and m[:1] == b"\x03"], "a cut session sent a status")
+
+    def test_connections_are_counted(self):
+        before = self.server.connections
+        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=self.tls())
+        for _ in range(3):  # keep-alive: one connection
+            conn.request("GET", "/version")
+            conn.getresponse().read()
+        conn.close()
+        self.request("GET", "/version")
+        self.assertEqual(self.server.connections - before, 2)
+
     def test_http2_is_never_negotiated(self):
         sock = self.tls(alpn=("h2", "http/1.1")).wrap_socket(
             socket.create_connection(("127.0.0.1", self.server.port)), server_hostname="localhost")

@@ -910,6 +910,185 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertEqual(len(c.server.requests), 0, "usage errors must not talk to the API")
 
 
+class FaultInjectionTests(ClusterTestCase):
+    """The API misbehaves at each step (apiserver.inject): the user sees a transparent retry or
+    one clean line naming what failed (exit 125), and no agent pod is ever left behind."""
+
+    SESSION = r"command=attach"  # the session's exec, not the agent's small programs
+
+    def assertOneLineFailure(self, r, *needles):
+        self.assertExit(r, 125)
+        lines = [l for l in r.stderr.decode(errors="replace").splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, "not one line: %r" % lines)
+        for needle in needles:
+            self.assertIn(needle, lines[0])
+        self.assertTrue(lines[0].startswith("lambda-cntr: "), lines[0])
+
+    def assertNoAgentLeft(self):
+        self.assertEqual(self.cluster.wait_no_agents(), [], "an agent pod was left behind")
+
+    def test_pod_get_dropped_or_reset_once_is_retried(self):
+        c = self.cluster
+        c.target_pod("web")
+        for action in ("drop", "reset"):
+            with self.subTest(action=action):
+                fault = c.server.inject("GET", r"/pods/web$", action)
+                r = c.run("execute", "web", "--", "echo", "ok")
+                self.assertExit(r, 0)
+                self.assertEqual(r.stdout, b"ok\n")
+                self.assertEqual(fault.fired, 1)
+        self.assertNoAgentLeft()
+
+    def test_pod_get_that_keeps_failing_is_one_line_naming_the_request(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.inject("GET", r"/pods/web$", "reset", times=100)
+        r = c.run("execute", "web", "--", "true")
+        self.assertOneLineFailure(r, "GET %s/api/v1/namespaces/default/pods/web: " % c.server.url)
+        self.assertEqual(c.agent_creates(), 0)
+
+    def test_agent_create_dropped_or_reset_fails_cleanly(self):
+        c = self.cluster
+        c.target_pod("web")
+        for action in ("drop", "reset"):
+            with self.subTest(action=action):
+                c.server.inject("POST", r"/pods$", action)
+                r = c.run("execute", "web", "--", "true")
+                self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace default: POST ")
+        self.assertNoAgentLeft()
+
+    def test_agent_created_but_its_answer_lost_is_not_left_behind(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.inject("POST", r"/pods$", "lose-answer")
+        r = c.run("execute", "web", "--", "true")
+        self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace default: POST ")
+        self.assertEqual(c.agent_creates(), 1, "the stand-in did not create the agent")
+        self.assertNoAgentLeft()
+
+    def test_500_and_429_with_retry_after_are_retried(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.inject("GET", r"/pods/web$", "status", code=500, retry_after=1)
+        c.server.inject("POST", r"/pods$", "status", code=429, retry_after=1)
+        c.server.inject("DELETE", r"/pods/lambda-cntr-", "status", code=503, retry_after=1)
+        r = c.run("execute", "-v", "web", "--", "echo", "ok")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"ok\n")
+        self.assertIn(b"Internal error occurred: etcdserver: request timed out; trying again in 1s", r.stderr)
+        self.assertIn(b"Too many requests, please try again later.; trying again in 1s", r.stderr)
+        self.assertEqual([f.fired for f in c.server.faults], [1, 1, 1])
+        self.assertNoAgentLeft()
+
+    def test_500_without_retry_after_is_the_servers_message(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.inject("POST", r"/pods$", "status", code=500)
+        r = c.run("execute", "web", "--", "true")
+        self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace default: "
+                                     "Internal error occurred: etcdserver: request timed out")
+        self.assertEqual(c.agent_creates(), 0)
+
+    def wait_with_paused_kubelet(self, *faults, hold=1.5):
+        """Start an execute while the agent cannot become ready, let the faults strike its watch,
+        then let the kubelet go."""
+        c = self.cluster
+        c.target_pod("web")
+        c.server.kubelet.pause()
+        for kind, action, kw in faults:
+            c.server.inject(kind, r"/pods$", action, **kw)
+        proc = c.start("execute", "-v", "web", "--", "echo", "through")
+        deadline = time.monotonic() + 30
+        while not c.agents() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(hold)
+        c.server.kubelet.resume()
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual((proc.returncode, out), (0, b"through\n"), err.decode(errors="replace"))
+        return err
+
+    def watches(self):
+        return [q for _, m, _, q in self.cluster.server.requests if m == "GET" and q.get("watch")]
+
+    def test_watch_dropped_reset_or_cut_mid_stream_is_resumed(self):
+        self.wait_with_paused_kubelet(("WATCH", "drop", {}), ("WATCH", "reset", {}),
+                                      ("WATCH", "cut", {"after": 0.3}), hold=2)
+        self.assertEqual(len(self.cluster.server.fault_log), 3)
+        self.assertGreaterEqual(len(self.watches()), 4, "no re-watch after each failure")
+        self.assertNoAgentLeft()
+
+    def test_watch_answered_410_gone_as_http_status_relists(self):
+        self.wait_with_paused_kubelet(("WATCH", "status", {"code": 410}))
+        self.assertEqual(len(self.cluster.server.fault_log), 1)
+        self.assertGreaterEqual(len(self.watches()), 2)
+        self.assertNoAgentLeft()
+
+    def test_watch_bookmarks_are_asked_for_and_followed(self):
+        self.wait_with_paused_kubelet(("WATCH", "bookmarks", {"times": 10}), ("WATCH", "cut", {"after": 1.0}),
+                                      hold=2)
+        self.assertGreater(self.cluster.server.bookmarks_sent, 0)
+        watches = self.watches()
+        self.assertTrue(all(q.get("allowWatchBookmarks") == ["true"] for q in watches), watches)
+        self.assertNoAgentLeft()
+
+    def test_exec_upgrade_dropped_or_reset_fails_cleanly(self):
+        c = self.cluster
+        c.target_pod("web")
+        for action in ("drop", "reset"):
+            with self.subTest(action=action):
+                c.server.inject("EXEC", r"/exec$", action, query_re=self.SESSION)
+                r = c.run("execute", "web", "--", "true")
+                self.assertOneLineFailure(r, "exec: ")
+                self.assertNoAgentLeft()
+
+    def test_exec_cut_mid_session_fails_cleanly_and_ends_the_session(self):
+        c = self.cluster
+        c.target_pod("web")
+        self.assertExit(c.run("execute", "--keep", "web", "--", "true"), 0)
+        (warm,) = c.agents()
+        for keep in (False, True):
+            with self.subTest(reused_agent=keep):
+                c.server.inject("EXEC", r"/exec$", "cut", after=1.0, query_re=self.SESSION)
+                args = ["execute", "web", "--", "sh", "-c", "echo up; exec sleep 7444"]
+                if not keep:
+                    args.insert(1, "--rm")
+                r = c.run(*args)
+                self.assertOneLineFailure(r, "exec: the connection to the API server ended before the "
+                                             "command's exit status arrived")
+                self.assertEqual(r.stdout, b"up\n")
+                deadline = time.monotonic() + 20
+                while pids_with_cmdline(b"sleep\x007444") and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                self.assertEqual(pids_with_cmdline(b"sleep\x007444"), [],
+                                 "the session's command outlived the lost connection")
+                if not keep:
+                    self.assertNoAgentLeft()
+                    self.assertExit(c.run("execute", "--keep", "web", "--", "true"), 0)
+                else:
+                    self.assertEqual(len(c.agents()), 1)
+        del warm
+
+    def test_post_upgrade_error_on_channel_3_is_one_line(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.inject("EXEC", r"/exec$", "exec-failure", query_re=self.SESSION)
+        r = c.run("execute", "web", "--", "true")
+        self.assertOneLineFailure(r, "error executing command in container: failed to exec in container: "
+                                     "failed to start exec: OCI runtime exec failed: container is stopped")
+        self.assertNoAgentLeft()
+
+    def test_pings_mid_session_are_answered_and_the_output_is_intact(self):
+        c = self.cluster
+        c.target_pod("web")
+        c.server.inject("EXEC", r"/exec$", "ping", every=0.1, query_re=self.SESSION)
+        payload = bytes(range(256)) * 512
+        r = c.run("execute", "web", "--", "sh", "-c", "sleep 1; cat; sleep 0.5", input=payload)
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, payload)
+        self.assertGreaterEqual(c.server.pongs, 5)
+        self.assertNoAgentLeft()
+
+
 class V4OnlyServerTests(ClusterTestCase):
     """API servers before 1.29 speak only v4.channel.k8s.io."""
     v4_only = True

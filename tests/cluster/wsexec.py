@@ -1,7 +1,8 @@
 """Server side of `pods/exec` over WebSocket (RFC 6455) with the Kubernetes channel protocols:
 every binary message starts with a channel byte — 0 stdin, 1 stdout, 2 stderr, 3 status (a
 metav1.Status JSON), 4 resize ({"Width":…, "Height":…}); v5.channel.k8s.io adds 255 "close
-channel". Frames from the client are masked and may be fragmented; pings are answered."""
+channel". Frames from the client are masked and may be fragmented; pings are answered. Test
+faults: a session can be cut mid-way (cut_after) and can ping its client (ping_every)."""
 
 import base64
 import hashlib
@@ -39,7 +40,12 @@ class Session:
     """One exec stream. A single thread multiplexes the socket and the process's output with
     select(): OpenSSL connections must not be read and written from two threads at once."""
 
-    def __init__(self, sock, prebuffered, protocol, proc, command):
+    def __init__(self, sock, prebuffered, protocol, proc, command, cut_after=None, ping_every=None,
+                 on_pong=None):
+        self.cut_after = cut_after      # drop the connection this many seconds in (a test fault)
+        self.ping_every = ping_every    # ping the client this often (seconds)
+        self.on_pong = on_pong or (lambda: None)
+        self.cut = False
         self.sock = sock
         self.inbuf = bytearray(prebuffered)
         self.v5 = protocol.startswith("v5.")
@@ -107,9 +113,18 @@ class Session:
         outputs = {fd: ch for fd, ch in ((self.proc.stdout_fd, CH_STDOUT),
                                          (self.proc.stderr_fd, CH_STDERR)) if fd is not None}
         self._handle_input()
+        start = last_ping = time.monotonic()
         while outputs:
+            now = time.monotonic()
+            if self.cut_after is not None and now - start >= self.cut_after:
+                self._hang_up()   # as if the network went away: the process is not killed
+                self.cut = True
+                return None
+            if self.ping_every is not None and now - last_ping >= self.ping_every:
+                last_ping = now
+                self.send_frame(OP_PING, b"lambda?")
             watch = list(outputs) + ([] if self.hung_up else [self.sock])
-            readable, _, _ = select.select(watch, [], [], 0.5)
+            readable, _, _ = select.select(watch, [], [], min(0.5, self.ping_every or 0.5, self.cut_after or 0.5))
             if not readable and self.proc.popen.poll() is not None:
                 break  # exited; whatever still holds its output open is not the command
             if self.sock in readable or (not self.hung_up and self.sock.pending()):
@@ -190,7 +205,7 @@ class Session:
                 if opcode == OP_PING:
                     self.send_frame(OP_PONG, data)
                 elif opcode == OP_PONG:
-                    pass
+                    self.on_pong()
                 elif opcode == OP_CLOSE:
                     self.send_frame(OP_CLOSE, data[:2])
                     self._hang_up()
@@ -230,6 +245,8 @@ class Session:
         if self.hung_up:
             return
         self.hung_up = True
+        if self.proc is None:
+            return
         if self.proc.tty:
             self.proc.close()
         else:

@@ -349,8 +349,9 @@ static void test_unreachable_server_names_url_and_hint(void **state)
 	static const char *const none[] = { NULL };
 	peer_start(&p, script_answer, none);
 	cfg = config_for(&p, NULL);
-	/* connect to it once so the thread ends, then nothing listens on the port any more */
-	kube_get(cfg, "/", &r, &err);
+	/* connect to it once so the thread ends, then nothing listens on the port any more (a POST:
+	 * a GET whose connection closes unanswered would be tried again, on a port no one accepts) */
+	kube_request(cfg, "POST", "/", NULL, &r, &err);
 	kube_response_clear(&r);
 	peer_join(&p);
 	assert_int_equal(kube_get(cfg, "/api", &r, &err), -1);
