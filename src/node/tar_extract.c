@@ -379,7 +379,9 @@ static int make_entry(int in, int root_fd, int parent_fd, const char *base, cons
 	return 0;
 }
 
-/* "./usr//bin/" -> "usr/bin"; NULL for the root itself. */
+/* "./usr//bin/" -> "usr/bin"; NULL for the root itself and for any name with a ".."
+ * component: the parent is resolved inside the root, but the last component is used as is
+ * (mkdirat, fchmodat, unlinkat), and ".." there would be the directory above. */
 static char *clean_path(const char *raw)
 {
 	_cleanup_free_ char *copy = xstrdup(raw);
@@ -391,6 +393,10 @@ static char *clean_path(const char *raw)
 	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
 		if (!strcmp(c, "."))
 			continue;
+		if (!strcmp(c, "..")) {
+			free(out);
+			return NULL;
+		}
 		n += (size_t)sprintf(out + n, "%s%s", n ? "/" : "", c);
 	}
 	if (n == 0) {
@@ -407,9 +413,8 @@ static int apply_entry(int in, int root_fd, struct entry *e, const struct tar_op
 	const char *slash, *base;
 	bool regular = e->type == '0' || e->type == '\0' || e->type == '7';
 
-	if (!path || strchr("34", e->type)) { /* the root itself; devices */
-		if (path)
-			log_debug("skipping device %s", path);
+	if (!path || e->type == '3' || e->type == '4') { /* the root itself, ".." names, devices */
+		log_debug("skipping tar entry %s", e->path);
 		return skip_bytes(in, padded(regular ? e->size : 0), err);
 	}
 	slash = strrchr(path, '/');
