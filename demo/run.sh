@@ -5,7 +5,9 @@
 # container under runc whose whole root is one static binary (a tiny HTTP server, built from
 # tests/images/tinyhttpd.c), shows that the runtime cannot give you a shell in it, then opens a
 # real cntr session in it with the host's tools: its processes, network, listening socket,
-# files and identity. Stops the container at the end and leaves nothing behind.
+# files and identity. Then a capsule (images/capsules/tcpdump, built offline) runs tcpdump in
+# two such containers at once, under a throw-away root. Stops the containers at the end and
+# leaves nothing behind.
 #
 # Environment: BUILD (default build), CNTR (default $BUILD/musl/cntr), SKIP_SETUP=1 to skip
 # installing and building (when done already).
@@ -15,8 +17,11 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 CNTR=${CNTR:-$BUILD/musl/cntr}
 CACHE=${CNTR_TEST_CACHE:-/var/tmp/cntr-test}
-ID=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n') # a 64-hex ID, like every runtime's
+new_id() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; } # a 64-hex ID, like every runtime's
+ID=$(new_id)
+ID2=$(new_id)
 BUNDLE=$CACHE/run/demo-$ID
+BUNDLE2=$CACHE/run/demo-$ID2
 BASE=${CNTR_BASE_DIR:-/var/lib/cntr}
 
 if [ -t 1 ]; then BOLD=$'\e[1m' DIM=$'\e[2m' RESET=$'\e[0m'; else BOLD='' DIM='' RESET=''; fi
@@ -25,7 +30,8 @@ show() { printf '%s$ %s%s\n' "$DIM" "$*" "$RESET"; }
 
 cleanup() {
 	runc delete --force "$ID" >/dev/null 2>&1 || true
-	rm -rf "$BUNDLE"
+	runc delete --force "$ID2" >/dev/null 2>&1 || true
+	rm -rf "$BUNDLE" "$BUNDLE2"
 }
 trap cleanup EXIT
 
@@ -41,19 +47,23 @@ section "the target: a container whose root is one static binary"
 /usr/bin/python3 tests/images/build_images.py >/dev/null
 ROOTFS=$(/usr/bin/python3 tests/images/build_images.py --json |
 	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["scratch"]["rootfs"])')
-mkdir -p "$BUNDLE"
-cp -a "$ROOTFS" "$BUNDLE/rootfs"
-runc spec --bundle "$BUNDLE"
-/usr/bin/python3 - "$BUNDLE/config.json" <<'PY'
+# start_web ID BUNDLE HOSTNAME: the slim web server container, read-only root.
+start_web() {
+	mkdir -p "$2"
+	cp -a "$ROOTFS" "$2/rootfs"
+	runc spec --bundle "$2"
+	/usr/bin/python3 - "$2/config.json" "$3" <<'PY'
 import json, sys
 path = sys.argv[1]
 config = json.load(open(path))
 config["process"].update(terminal=False, args=["/server", "8080"], cwd="/")
 config["root"] = {"path": "rootfs", "readonly": True}
-config["hostname"] = "web"
+config["hostname"] = sys.argv[2]
 json.dump(config, open(path, "w"))
 PY
-runc run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null
+	runc run -d --bundle "$2" "$1" </dev/null >/dev/null
+}
+start_web "$ID" "$BUNDLE" web
 PID=$(runc state "$ID" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
 show "ls -l <image rootfs>"
 ls -l "$ROOTFS"
@@ -98,7 +108,18 @@ echo "cntr exited; session took $(((end - start) / 1000000)) ms including all co
 [ "$(cat /proc/$PID/mountinfo)" = "$mountinfo_before" ] && same=yes || same=NO
 echo "container's mount table byte-identical to before the session: $same"
 echo "cntr mounts left in the host's mount table: $(grep -c " $BASE " /proc/self/mountinfo || true)"
+
+section "a capsule: tcpdump in two slim containers at once, under a throw-away root"
+start_web "$ID2" "$BUNDLE2" web-2
+CAPSULE=$(images/build-capsule.sh tcpdump 2>/dev/null)
+echo "capsule image (built offline from this machine's Debian packages): $CAPSULE"
+show "cntr capsule run --share net --profile netadmin --cap-add SETUID,SETGID --timeout 20s capsule-tcpdump.oci.tar ${ID:0:12} ${ID2:0:12} -- sh -c 'tcpdump … & wget …'"
+"$CNTR" capsule run --share net --profile netadmin --cap-add SETUID,SETGID --timeout 20s "$CAPSULE" "${ID:0:12}" "${ID2:0:12}" -- /bin/sh -c \
+	'tcpdump -Z root -n -q -i lo -c 4 tcp port 8080 2>/dev/null & sleep 1; wget -q -O /dev/null http://127.0.0.1:8080/; wait; touch /written-by-the-capsule'
+"$CNTR" capsule run "$CAPSULE" "${ID:0:12}" -- /bin/sh -c 'test -e /written-by-the-capsule && echo "left over!" || echo "the previous run left nothing behind"'
+
 runc delete --force "$ID"
-rm -rf "$BUNDLE"
+runc delete --force "$ID2"
+rm -rf "$BUNDLE" "$BUNDLE2"
 trap - EXIT
-echo "container stopped and removed."
+echo "containers stopped and removed."

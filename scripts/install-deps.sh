@@ -16,6 +16,8 @@ PACKAGES=(
 	runc containerd podman docker.io skopeo uidmap
 	# benchmarks (bench/) and the agent image builder (images/)
 	hyperfine socat fio bindfs gnuplot-nox sqlite3 crun debootstrap
+	# the tcpdump capsule (images/build-capsule.sh tcpdump: demo, tests)
+	tcpdump
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -290,7 +290,8 @@ static int run_capsule(struct capsule_cli *cli, struct cntr_err *err)
 	if (!cli->opts.copy_seccomp)
 		log_warn("--seccomp-profile unconfined: the capsule runs without any seccomp filter");
 	if (cli->opts.caps.add)
-		log_warn("--cap-add: the capsule gets capabilities beyond its default set (%#llx)",
+		log_warn("%s: the capsule gets capabilities beyond its default set (%#llx)",
+			 cli->profile && cli->profile->add ? "--profile" : "--cap-add",
 			 (unsigned long long)cli->opts.caps.add);
 	targets = calloc(cli->ntargets, sizeof(*targets));
 	if (!targets)
