@@ -266,6 +266,46 @@ class OciImages(CapsuleTestCase):
                         "the symlink was followed inside the root")
 
 
+class TcpdumpCapsule(CntrTestCase):
+    """The README's worked example: the tcpdump capsule built offline by images/build-capsule.sh
+    captures the traffic of a shell-less web server container, with its network joined and
+    exactly the capabilities asked for."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.web = start(cls, "runc", image="scratch")  # /server 8080, nothing else
+        work = tempfile.mkdtemp(prefix="cntr-capsule-image.", dir="/var/tmp")
+        cls.addClassCleanup(shutil.rmtree, work, True)
+        cls.image = os.path.join(work, "capsule-tcpdump.oci.tar")
+        subprocess.run([os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))), "images", "build-capsule.sh"), "tcpdump", "--out", cls.image],
+            check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=600)
+        cls.cache = os.path.join(work, "cache")
+
+    def test_tcpdump_captures_the_containers_traffic(self):
+        ref = str(self.web.pid)
+        proc = subprocess.run(
+            [cntr_binary(), "capsule", "run", "--share", "net", "--profile", "netadmin", "--cap-add",
+             "SETUID,SETGID", "--timeout", "60s", self.image, ref, "--", "/bin/sh", "-c",
+             "tcpdump -Z root -n -q -i lo -c 4 tcp port 8080 & sleep 1; "
+             "wget -q -O /dev/null http://127.0.0.1:8080/; wait"],
+            env=cntr_env({"CNTR_CAPSULE_CACHE": self.cache}), stdin=subprocess.DEVNULL,
+            capture_output=True, timeout=CMD_TIMEOUT)
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        packets = [l for l in proc.stdout.decode().splitlines() if l.startswith("[%s] " % ref)]
+        self.assertEqual(len(packets), 4, describe(proc))
+        self.assertTrue(all("127.0.0.1.8080" in p for p in packets), packets)
+
+    def test_without_the_capabilities_the_target_lacks_the_capture_is_refused(self):
+        ref = str(self.web.pid)
+        proc = subprocess.run([cntr_binary(), "capsule", "run", "--share", "net", "--timeout", "60s",
+                               self.image, ref, "--", "tcpdump", "-Z", "root", "-n", "-i", "lo", "-c", "1"],
+                              env=cntr_env({"CNTR_CAPSULE_CACHE": self.cache}), stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=CMD_TIMEOUT)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(b"permission", proc.stderr.lower())
+
+
 class Usage(CapsuleTestCase):
     def test_missing_command_image_or_targets_are_usage_errors(self):
         for args in ((self.image, str(self.target.pid)), (self.image, "--", "true"),
