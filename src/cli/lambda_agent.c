@@ -18,6 +18,8 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "kube/api_path.h"
+#include "kube/clock.h"
 #include "kube/exec_stream.h"
 #include "kube/http.h"
 #include "kube/rest.h"
@@ -111,23 +113,11 @@ char *lambda_agent_failure(const json_t *pod)
 	return NULL;
 }
 
-static char *pods_path(const char *ns)
-{
-	_cleanup_free_ char *esc = kube_url_escape(ns);
-	return xasprintf("/api/v1/namespaces/%s/pods", esc);
-}
-
-static char *pod_path(const char *ns, const char *name)
-{
-	_cleanup_free_ char *base = pods_path(ns);
-	_cleanup_free_ char *esc = kube_url_escape(name);
-	return xasprintf("%s/%s", base, esc);
-}
 
 static void delete_quietly(struct kube_config *cfg, const char *ns, const char *name)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
-	_cleanup_free_ char *path = pod_path(ns, name);
+	_cleanup_free_ char *path = kube_pod_path(ns, name, NULL);
 	struct cntr_err err = { 0 };
 
 	if (kube_delete(cfg, path, NULL, &resp, &err) < 0 && resp.http_status != 404)
@@ -223,15 +213,14 @@ int lambda_agent_find(struct kube_config *cfg, const struct lambda_agent_params 
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
 	const char *ns = params->namespace, *node = params->node;
-	_cleanup_free_ char *base = pods_path(ns);
-	_cleanup_free_ char *labels = kube_url_escape(LAMBDA_AGENT_MANAGED_BY_LABEL "=" LAMBDA_AGENT_MANAGED_BY);
 	/* All agents of the namespace, not only this node's: an agent that idled out stays as a
 	 * Succeeded pod until someone deletes it, and any run may tidy up after all nodes. */
-	_cleanup_free_ char *path = xasprintf("%s?labelSelector=%s", base, labels);
+	_cleanup_free_ char *path = kube_pods_path(ns);
 	const char *found = NULL;
 	size_t i;
 	json_t *pod;
 
+	kube_path_append_query(&path, "labelSelector", LAMBDA_AGENT_MANAGED_BY_LABEL "=" LAMBDA_AGENT_MANAGED_BY);
 	if (kube_get(cfg, path, &resp, err) < 0) {
 		/* Reuse is an optimisation: a user allowed to create pods but not to list them
 		 * still gets a session, with an agent of its own. */
@@ -286,7 +275,7 @@ static int hint_for_refused_agent(struct cntr_err *err, const char *ns)
 static void delete_unanswered(struct kube_config *cfg, const char *ns, const char *name)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
-	_cleanup_free_ char *path = pod_path(ns, name);
+	_cleanup_free_ char *path = kube_pod_path(ns, name, NULL);
 	struct cntr_err err = { 0 };
 
 	if (kube_delete(cfg, path, NULL, &resp, &err) == 0)
@@ -299,7 +288,7 @@ static void delete_unanswered(struct kube_config *cfg, const char *ns, const cha
 static int create_agent(struct kube_config *cfg, const struct lambda_agent_params *params,
 			struct lambda_agent *a, char **rv, struct cntr_err *err)
 {
-	_cleanup_free_ char *path = pods_path(params->namespace);
+	_cleanup_free_ char *path = kube_pods_path(params->namespace);
 
 	for (int attempt = 1;; attempt++) {
 		_cleanup_kube_response_ struct kube_response resp = { 0 };
@@ -392,20 +381,13 @@ static int on_agent_event(const struct kube_watch_event *ev, void *userdata, str
 	return w->failure ? 1 : 0;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* After a 410 Gone: GET the pod, judge it, and continue from its resourceVersion. */
 static int relist(struct kube_config *cfg, const struct lambda_agent *a, struct wait_state *w,
 		  struct cntr_err *err)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
-	_cleanup_free_ char *path = pod_path(a->namespace, a->name);
+	_cleanup_free_ char *path = kube_pod_path(a->namespace, a->name, NULL);
 	struct kube_watch_event ev = { .type = KUBE_WATCH_MODIFIED };
 
 	if (kube_get(cfg, path, &resp, err) < 0)
@@ -421,12 +403,6 @@ static int relist(struct kube_config *cfg, const struct lambda_agent *a, struct 
 #define WATCH_LOST_MAX 5
 #define WATCH_LOST_BACKOFF_MS 200
 
-/* Sleep, in small steps so that Ctrl-C ends the wait. */
-static void sleep_interruptible(unsigned ms)
-{
-	for (unsigned slept = 0; slept < ms && !kube_http_interrupted(); slept += 100)
-		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
-}
 
 static int poll_once(struct kube_config *cfg, const struct lambda_agent *a, struct wait_state *w,
 		     struct cntr_err *err)
@@ -434,7 +410,7 @@ static int poll_once(struct kube_config *cfg, const struct lambda_agent *a, stru
 	if (relist(cfg, a, w, err) < 0)
 		return -1;
 	if (!w->ready && !w->failure) {
-		sleep_interruptible(POLL_INTERVAL_MS);
+		kube_http_sleep(POLL_INTERVAL_MS);
 		if (kube_http_interrupted())
 			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "waiting for agent %s: interrupted", a->name);
 	}
@@ -466,15 +442,15 @@ static int wait_ready(struct kube_config *cfg, const struct lambda_agent *a, con
 		      uint64_t timeout_s, struct cntr_err *err)
 {
 	struct wait_state w = { .name = a->name, .last_rv = xstrdup(rv) };
-	_cleanup_free_ char *path = pods_path(a->namespace);
+	_cleanup_free_ char *path = kube_pods_path(a->namespace);
 	_cleanup_free_ char *field = xasprintf("metadata.name=%s", a->name);
-	uint64_t deadline = now_ms() + timeout_s * 1000;
+	uint64_t deadline = kube_now_ms() + timeout_s * 1000;
 	bool polling = false;
 	unsigned lost = 0;
 	int r = 0;
 
 	while (!w.ready && !w.failure) {
-		uint64_t now = now_ms();
+		uint64_t now = kube_now_ms();
 		struct kube_watch_opts wopts = { .resource_version = w.last_rv, .field_selector = field,
 						 .bookmarks = true };
 		_cleanup_free_ char *rv_before = xstrdup(w.last_rv);
@@ -497,7 +473,7 @@ static int wait_ready(struct kube_config *cfg, const struct lambda_agent *a, con
 			}
 			log_info("%s; watching again from resourceVersion %s", err->msg, w.last_rv);
 			cntr_err_clear(err);
-			sleep_interruptible(WATCH_LOST_BACKOFF_MS * lost);
+			kube_http_sleep(WATCH_LOST_BACKOFF_MS * lost);
 		}
 		if (r == KUBE_WATCH_FORBIDDEN) {
 			log_info("%s; polling the agent pod instead", err->msg);
@@ -537,7 +513,7 @@ int lambda_agent_start(struct kube_config *cfg, const struct lambda_agent_params
 bool lambda_agent_is_running(struct kube_config *cfg, const struct lambda_agent *a)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
-	_cleanup_free_ char *path = pod_path(a->namespace, a->name);
+	_cleanup_free_ char *path = kube_pod_path(a->namespace, a->name, NULL);
 	struct cntr_err err = { 0 };
 
 	if (kube_get(cfg, path, &resp, &err) < 0)
@@ -636,7 +612,7 @@ int lambda_agent_delete(struct kube_config *cfg, const struct lambda_agent *a,
 			struct cntr_err *err)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
-	_cleanup_free_ char *path = pod_path(a->namespace, a->name);
+	_cleanup_free_ char *path = kube_pod_path(a->namespace, a->name, NULL);
 
 	if (kube_delete(cfg, path, NULL, &resp, err) < 0) {
 		if (resp.http_status == 404)

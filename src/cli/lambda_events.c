@@ -9,6 +9,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "kube/api_path.h"
 #include "kube/http.h"
 #include "kube/rest.h"
 #include "kube/timestamp.h"
@@ -56,12 +57,11 @@ char *lambda_last_warning_of(const json_t *event_list)
 char *lambda_pod_last_warning(struct kube_config *cfg, const char *ns, const char *name)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
-	_cleanup_free_ char *ns_esc = kube_url_escape(ns);
 	_cleanup_free_ char *selector = xasprintf("involvedObject.kind=Pod,involvedObject.name=%s", name);
-	_cleanup_free_ char *sel_esc = kube_url_escape(selector);
-	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/events?fieldSelector=%s", ns_esc, sel_esc);
+	_cleanup_free_ char *path = kube_api_path(ns, "events", NULL, NULL);
 	struct cntr_err err = { 0 };
 
+	kube_path_append_query(&path, "fieldSelector", selector);
 	if (kube_get(cfg, path, &resp, &err) < 0) {
 		log_info("reading the events of pod %s/%s: %s", ns, name, err.msg);
 		return NULL;

@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "kube/api_path.h"
 #include "kube/http.h"
 #include "kube/rest.h"
 
@@ -303,9 +304,7 @@ int lambda_target_resolve(struct kube_config *cfg, const char *ns, const char *p
 			  const char *container, struct lambda_target *t, struct cntr_err *err)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
-	_cleanup_free_ char *ns_esc = kube_url_escape(ns);
-	_cleanup_free_ char *pod_esc = kube_url_escape(pod);
-	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", ns_esc, pod_esc);
+	_cleanup_free_ char *path = kube_pod_path(ns, pod, NULL);
 
 	if (kube_get(cfg, path, &resp, err) < 0) {
 		/* Only a Status about the pod means the pod is missing; a bare 404 means the URL is

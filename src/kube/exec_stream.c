@@ -17,7 +17,10 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "kube/api_path.h"
+#include "kube/auth_retry.h"
 #include "kube/bytebuf.h"
+#include "kube/clock.h"
 #include "kube/exec_status.h"
 #include "kube/exec_upgrade.h"
 #include "kube/http.h"
@@ -52,30 +55,20 @@ void kube_exec_opts_init(struct kube_exec_opts *opts)
 
 /* ---------------------------------------------------------------- request path */
 
-static void append_param(char **path, const char *key, const char *value)
-{
-	_cleanup_free_ char *escaped = kube_url_escape(value);
-	char *old = *path;
-	*path = xasprintf("%s%c%s=%s", old, strchr(old, '?') ? '&' : '?', key, escaped);
-	free(old);
-}
-
 char *kube_exec_path(const char *ns, const char *pod, const char *container, char *const argv[],
 		     const struct kube_exec_opts *opts)
 {
-	_cleanup_free_ char *ns_esc = kube_url_escape(ns);
-	_cleanup_free_ char *pod_esc = kube_url_escape(pod);
-	char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/exec", ns_esc, pod_esc);
+	char *path = kube_pod_path(ns, pod, "exec");
 
 	for (char *const *a = argv; *a; a++)
-		append_param(&path, "command", *a);
+		kube_path_append_query(&path, "command", *a);
 	if (container && *container)
-		append_param(&path, "container", container);
-	append_param(&path, "stdin", opts->forward_stdin ? "true" : "false");
-	append_param(&path, "stdout", "true");
+		kube_path_append_query(&path, "container", container);
+	kube_path_append_query(&path, "stdin", opts->forward_stdin ? "true" : "false");
+	kube_path_append_query(&path, "stdout", "true");
 	/* With a TTY the remote side has one output stream, as kubectl asks. */
-	append_param(&path, "stderr", opts->tty ? "false" : "true");
-	append_param(&path, "tty", opts->tty ? "true" : "false");
+	kube_path_append_query(&path, "stderr", opts->tty ? "false" : "true");
+	kube_path_append_query(&path, "tty", opts->tty ? "true" : "false");
 	return path;
 }
 
@@ -125,9 +118,7 @@ static int wait_socket(struct exec_session *s, short events, int timeout_ms)
 
 static time_t monotonic_seconds(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (time_t)(kube_now_ms() / 1000);
 }
 
 /* Send what the write queue holds, as far as the socket takes it now. */
@@ -543,17 +534,25 @@ static int run_session(struct exec_session *s, const struct kube_config *cfg, co
 	return r;
 }
 
-/* One attempt: connect, upgrade, relay. *refused is the HTTP status of a refused upgrade. */
-static int exec_once(const struct kube_config *cfg, const char *path, const struct kube_exec_opts *opts,
-		     int *exit_code, int *refused, struct cntr_err *err)
+struct exec_call {
+	const char *path;
+	const struct kube_exec_opts *opts;
+	int *exit_code;
+};
+
+/* One attempt: connect, upgrade, relay. *refused is the HTTP status of a refused upgrade (an
+ * upgrade refused has run nothing: safe to try again with renewed credentials). */
+static int exec_once(struct kube_config *cfg, void *ctx, long *refused, struct cntr_err *err)
 {
+	const struct exec_call *call = ctx;
+	const struct kube_exec_opts *opts = call->opts;
 	struct exec_session s = { .sock = CURL_SOCKET_BAD, .terminal = { .fd = -1 }, .resize = { .fd = -1 } };
 	int r;
 
 	s.opts = opts;
 	s.stdin_open = opts->forward_stdin;
 	ws_parser_init(&s.parser);
-	r = run_session(&s, cfg, path, exit_code, err);
+	r = run_session(&s, cfg, call->path, call->exit_code, err);
 	*refused = s.refused_status;
 	exec_session_free(&s);
 	return r;
@@ -564,10 +563,10 @@ int kube_exec(struct kube_config *cfg, const char *ns, const char *pod, const ch
 	      struct cntr_err *err)
 {
 	struct kube_exec_opts defaults;
-	struct cntr_err renew_err = { 0 };
 	_cleanup_free_ char *path = NULL;
 	struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
-	int r, refused = 0;
+	struct exec_call call;
+	int r;
 
 	if (!opts) {
 		kube_exec_opts_init(&defaults);
@@ -575,22 +574,13 @@ int kube_exec(struct kube_config *cfg, const char *ns, const char *pod, const ch
 	}
 	if (!argv || !argv[0])
 		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "exec: no command given");
-	if (kube_config_renew_expired(cfg, err) < 0)
-		return -1;
 	path = kube_exec_path(ns, pod, container, argv, opts);
+	call = (struct exec_call){ .path = path, .opts = opts, .exit_code = exit_code };
 	/* A closed local stdout (`| head`) must end the session with an error we report, not kill
 	 * the process before the caller can clean up. */
 	sigemptyset(&ignore.sa_mask);
 	sigaction(SIGPIPE, &ignore, &old_pipe);
-	r = exec_once(cfg, path, opts, exit_code, &refused, err);
-	/* A refused upgrade has not run anything yet: safe to renew the credential and retry. */
-	if (r < 0 && refused == 401) {
-		int renewed = kube_config_renew_after_unauthorized(cfg, &renew_err);
-		if (renewed > 0)
-			r = exec_once(cfg, path, opts, exit_code, &refused, err);
-		else if (renewed < 0)
-			cntr_err_hint(err, "renewing the credentials failed: %s", renew_err.msg);
-	}
+	r = kube_with_fresh_credentials(cfg, exec_once, &call, err);
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	return r;
 }

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -37,6 +38,13 @@ bool kube_http_interrupted(void)
 	if (interrupt_flag && *interrupt_flag)
 		interrupt_seen = true;
 	return interrupt_seen;
+}
+
+int kube_http_sleep(unsigned ms)
+{
+	for (unsigned slept = 0; slept < ms && !kube_http_interrupted(); slept += 100)
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+	return kube_http_interrupted() ? -1 : 0;
 }
 
 /* libcurl calls this at least once a second during a transfer, even while idle: the hook that

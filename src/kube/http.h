@@ -29,6 +29,9 @@ int kube_http_global_init(struct cntr_err *err);
 void kube_http_set_interrupt_flag(const volatile sig_atomic_t *flag);
 bool kube_http_interrupted(void);
 
+/* Sleep ms, in small steps so that an interrupt ends the wait: -1 when interrupted. */
+int kube_http_sleep(unsigned ms);
+
 /* Prepare h for `server + path` (path starts with '/', may carry a query string).
  * extra_headers: NULL-terminated "Name: value" lines to add (may be NULL).
  * Sets TLS/auth/proxy options, Accept: application/json, a connect timeout, and the interrupt

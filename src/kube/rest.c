@@ -9,6 +9,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "kube/auth_retry.h"
 #include "kube/bytebuf.h"
 #include "kube/http.h"
 #include "kube/http_body.h"
@@ -109,16 +110,6 @@ static int request_once(const struct kube_config *cfg, const char *method, const
 	return fail_from_status(cfg, &h, method, &received.data, resp, err);
 }
 
-/* Sleep seconds, in small steps so that Ctrl-C ends the wait. -1 when interrupted. */
-static int wait_before_retry(long seconds)
-{
-	for (long ms = seconds * 1000; ms > 0; ms -= 100) {
-		if (kube_http_interrupted())
-			return -1;
-		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
-	}
-	return kube_http_interrupted() ? -1 : 0;
-}
 
 /* 429 always means "not done, come back later"; a 5xx only when the server says when. A
  * connection that broke under a GET or DELETE (idempotent: a repeated DELETE is a 404 callers
@@ -148,35 +139,37 @@ static int request_with_retries(const struct kube_config *cfg, const char *metho
 			if (!retry_after_s)
 				retry_after_s = 1;
 			log_info("%s; trying again in %lds", err->msg, retry_after_s);
-			if (wait_before_retry(retry_after_s) < 0)
+			if (kube_http_sleep((unsigned)retry_after_s * 1000) < 0)
 				return r;
 		}
 		kube_response_clear(resp);
 	}
 }
 
+struct request {
+	const char *method, *path;
+	const json_t *body;
+	struct kube_response *resp;
+};
+
+static int request_attempt(struct kube_config *cfg, void *ctx, long *http_status, struct cntr_err *err)
+{
+	struct request *q = ctx;
+	int r;
+
+	kube_response_clear(q->resp);
+	r = request_with_retries(cfg, q->method, q->path, q->body, q->resp, err);
+	*http_status = q->resp->http_status;
+	return r;
+}
+
 int kube_request(struct kube_config *cfg, const char *method, const char *path,
 		 const json_t *body, struct kube_response *resp, struct cntr_err *err)
 {
-	struct cntr_err renew_err = { 0 };
-	int r;
+	struct request q = { .method = method, .path = path, .body = body, .resp = resp };
 
 	memset(resp, 0, sizeof(*resp));
-	if (kube_config_renew_expired(cfg, err) < 0)
-		return -1;
-	r = request_with_retries(cfg, method, path, body, resp, err);
-	if (r == 0 || resp->http_status != 401)
-		return r;
-	/* Expired or revoked before its time: renew once and try again, as kubectl does. */
-	switch (kube_config_renew_after_unauthorized(cfg, &renew_err)) {
-	case 1:
-		kube_response_clear(resp);
-		return request_with_retries(cfg, method, path, body, resp, err);
-	case -1:
-		return cntr_err_hint(err, "renewing the credentials failed: %s", renew_err.msg);
-	default:
-		return r;
-	}
+	return kube_with_fresh_credentials(cfg, request_attempt, &q, err);
 }
 
 void kube_response_clear(struct kube_response *resp)

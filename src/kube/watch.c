@@ -6,6 +6,8 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/strutil.h"
+#include "kube/api_path.h"
+#include "kube/auth_retry.h"
 #include "kube/http.h"
 #include "kube/http_body.h"
 #include "kube/safe_text.h"
@@ -190,30 +192,22 @@ static size_t watch_write(char *data, size_t size, size_t nmemb, void *userdata)
 	return t->feed_result != 0 ? 0 : size * nmemb;
 }
 
-static void append_query(char **path, const char *key, const char *value)
-{
-	_cleanup_free_ char *escaped = kube_url_escape(value);
-	char *old = *path;
-	*path = xasprintf("%s%c%s=%s", old, strchr(old, '?') ? '&' : '?', key, escaped);
-	free(old);
-}
-
 static char *watch_path(const char *path, const struct kube_watch_opts *opts)
 {
 	char *full = xstrdup(path);
 
-	append_query(&full, "watch", "true");
+	kube_path_append_query(&full, "watch", "true");
 	if (opts->bookmarks)
-		append_query(&full, "allowWatchBookmarks", "true");
+		kube_path_append_query(&full, "allowWatchBookmarks", "true");
 	if (opts->resource_version && *opts->resource_version)
-		append_query(&full, "resourceVersion", opts->resource_version);
+		kube_path_append_query(&full, "resourceVersion", opts->resource_version);
 	if (opts->label_selector && *opts->label_selector)
-		append_query(&full, "labelSelector", opts->label_selector);
+		kube_path_append_query(&full, "labelSelector", opts->label_selector);
 	if (opts->field_selector && *opts->field_selector)
-		append_query(&full, "fieldSelector", opts->field_selector);
+		kube_path_append_query(&full, "fieldSelector", opts->field_selector);
 	if (opts->timeout_ms) {
 		_cleanup_free_ char *s = xasprintf("%u", (opts->timeout_ms + 999) / 1000);
-		append_query(&full, "timeoutSeconds", s);
+		kube_path_append_query(&full, "timeoutSeconds", s);
 	}
 	return full;
 }
@@ -274,27 +268,25 @@ static int watch_once(const struct kube_config *cfg, const char *path, const str
 	return r;
 }
 
+struct watch_call {
+	const char *path;
+	const struct kube_watch_opts *opts;
+	kube_watch_cb cb;
+	void *userdata;
+};
+
+static int watch_attempt(struct kube_config *cfg, void *ctx, long *http_status, struct cntr_err *err)
+{
+	struct watch_call *w = ctx;
+
+	return watch_once(cfg, w->path, w->opts, w->cb, w->userdata, http_status, err);
+}
+
 int kube_watch(struct kube_config *cfg, const char *path, const struct kube_watch_opts *opts,
 	       kube_watch_cb cb, void *userdata, struct cntr_err *err)
 {
 	static const struct kube_watch_opts no_opts;
-	struct cntr_err renew_err = { 0 };
-	long http_status = 0;
-	int r;
+	struct watch_call w = { .path = path, .opts = opts ? opts : &no_opts, .cb = cb, .userdata = userdata };
 
-	if (!opts)
-		opts = &no_opts;
-	if (kube_config_renew_expired(cfg, err) < 0)
-		return -1;
-	r = watch_once(cfg, path, opts, cb, userdata, &http_status, err);
-	if (r >= 0 || http_status != 401)
-		return r;
-	switch (kube_config_renew_after_unauthorized(cfg, &renew_err)) {
-	case 1:
-		return watch_once(cfg, path, opts, cb, userdata, &http_status, err);
-	case -1:
-		return cntr_err_hint(err, "renewing the credentials failed: %s", renew_err.msg);
-	default:
-		return r;
-	}
+	return kube_with_fresh_credentials(cfg, watch_attempt, &w, err);
 }
