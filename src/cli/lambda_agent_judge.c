@@ -1,0 +1,179 @@
+/* Judging an agent pod from its JSON: ready, failed for good (and why), or not the agent this
+ * version creates. No I/O. */
+#include "cli/lambda_agent.h"
+#include "cli/lambda_agent_internal.h"
+
+#include <string.h>
+
+#include "cli/lambda_agent_spec.h"
+#include "cli/lambda_ids.h"
+#include "cli/lambda_json.h"
+#include "cli/lambda_target.h"
+#include "cli/lambda_text.h"
+#include "common/cleanup.h"
+#include "common/strutil.h"
+#include "kube/safe_text.h"
+
+/* Waiting reasons after which a container will not start without someone changing something. */
+static const char *const fatal_waiting_reasons[] = {
+	"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
+	"CreateContainerConfigError", "CreateContainerError", "RunContainerError",
+	"CrashLoopBackOff", "PreCreateHookError", "PostStartHookError",
+};
+
+
+const json_t *lambda_agent_pod_condition(const json_t *pod, const char *type)
+{
+	return json_array_find(json_object_get(json_object_get(pod, "status"), "conditions"), "type", type);
+}
+
+/* The element of pod[section][key] named name (spec.containers, status.containerStatuses): by
+ * name, not position, since admission webhooks may add containers (service mesh sidecars). */
+const json_t *lambda_agent_named_item(const json_t *pod, const char *section, const char *key, const char *name)
+{
+	return json_array_find(json_object_get(json_object_get(pod, section), key), "name", name);
+}
+
+const json_t *lambda_agent_state(const json_t *pod)
+{
+	return json_object_get(lambda_agent_named_item(pod, "status", "containerStatuses", LAMBDA_AGENT_CONTAINER), "state");
+}
+
+static bool is_fatal_reason(const char *reason)
+{
+	for (size_t i = 0; i < sizeof(fatal_waiting_reasons) / sizeof(fatal_waiting_reasons[0]); i++) {
+		if (strcmp(reason, fatal_waiting_reasons[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool lambda_agent_pod_ready(const json_t *pod)
+{
+	const json_t *ready = lambda_agent_pod_condition(pod, "Ready");
+
+	return !json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp") &&
+	       strcmp(json_str(json_object_get(pod, "status"), "phase"), "Running") == 0 && ready &&
+	       strcmp(json_str(ready, "status"), "True") == 0;
+}
+
+char *lambda_agent_failure(const json_t *pod)
+{
+	const json_t *status = json_object_get(pod, "status");
+	const json_t *scheduled = lambda_agent_pod_condition(pod, "PodScheduled");
+	_cleanup_texts_ struct lambda_texts tx = { 0 };
+	const char *phase = lambda_json_text(&tx, status, "phase");
+	size_t i;
+	json_t *cs;
+
+	if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
+		return xasprintf("it is being deleted");
+	if (scheduled && strcmp(json_str(scheduled, "status"), "False") == 0 &&
+	    strcmp(json_str(scheduled, "reason"), "Unschedulable") == 0)
+		return xasprintf("%s: Unschedulable: %s", *phase ? phase : "Pending",
+				 lambda_json_text(&tx, scheduled, "message"));
+	json_array_foreach(json_object_get(status, "containerStatuses"), i, cs) {
+		const json_t *waiting = json_object_get(json_object_get(cs, "state"), "waiting");
+		if (waiting && is_fatal_reason(json_str(waiting, "reason")))
+			return lambda_container_state_text(json_object_get(cs, "state"));
+	}
+	if (strcmp(phase, "Failed") == 0 || strcmp(phase, "Succeeded") == 0) {
+		const char *reason = lambda_json_text(&tx, status, "reason");
+		const json_t *state = lambda_agent_state(pod);
+		_cleanup_free_ char *text = NULL;
+
+		/* The kubelet refusing the pod (nodeName bypasses the scheduler): OutOfcpu,
+		 * NodeAffinity, Evicted... are the pod's reason. */
+		if (*reason)
+			return xasprintf("%s: %s: %s", phase, reason, lambda_json_text(&tx, status, "message"));
+		/* A runtime that could not start the command (StartError) says why only here. */
+		if (json_object_get(state, "terminated")) {
+			text = lambda_container_state_text(state);
+			return xasprintf("%s; container %s: %s", phase, LAMBDA_AGENT_CONTAINER, text);
+		}
+		return xasprintf("%s (the agent's command exited)", phase);
+	}
+	return NULL;
+}
+
+static const char *agent_image(const json_t *pod)
+{
+	return json_str(lambda_agent_named_item(pod, "spec", "containers", LAMBDA_AGENT_CONTAINER), "image");
+}
+
+/* The -s socket as this version mounts it: a hostPath volume of that path, at the fixed path. */
+static bool mounts_socket(const json_t *pod, const char *socket_path)
+{
+	const json_t *volumes = json_object_get(json_object_get(pod, "spec"), "volumes");
+	const json_t *mounts = json_object_get(lambda_agent_named_item(pod, "spec", "containers", LAMBDA_AGENT_CONTAINER),
+					       "volumeMounts");
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(volumes, i, v) {
+		const json_t *m = json_array_find(mounts, "name", json_str(v, "name"));
+
+		if (strcmp(json_str(json_object_get(v, "hostPath"), "path"), socket_path) == 0 && m &&
+		    strcmp(json_str(m, "mountPath"), LAMBDA_AGENT_SOCKET_MOUNT) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Every field of ours has our value in live (a mutating webhook may add others). */
+static bool has_all_fields(const json_t *live, const json_t *ours)
+{
+	const char *key;
+	json_t *value;
+
+	if (!json_is_object(live))
+		return false;
+	json_object_foreach((json_t *)ours, key, value) {
+		if (!json_equal(json_object_get(live, key), value))
+			return false;
+	}
+	return true;
+}
+
+/* An agent is trusted only if it is the one this version creates (DESIGN.md §5): same program,
+ * same privileges and read-only root. Image, socket and pull policy are the user's choice and
+ * checked against what was asked for. */
+static const char *spec_mismatch(const json_t *pod, const struct lambda_agent_params *params)
+{
+	struct lambda_agent_params as_created = *params;
+	const json_t *live = lambda_agent_named_item(pod, "spec", "containers", LAMBDA_AGENT_CONTAINER);
+	json_auto_t *ours = NULL;
+	const json_t *ours_ctr;
+
+	as_created.name = json_str(json_object_get(pod, "metadata"), "name");
+	as_created.socket_path = NULL;
+	ours = lambda_agent_manifest(&as_created);
+	ours_ctr = json_array_get(json_object_get(json_object_get(ours, "spec"), "containers"), 0);
+	if (!has_all_fields(json_object_get(live, "securityContext"), json_object_get(ours_ctr, "securityContext")))
+		return "its securityContext is not this version's (privileged, read-only root filesystem)";
+	if (!json_equal(json_object_get(live, "command"), json_object_get(ours_ctr, "command")) ||
+	    json_object_get(live, "args"))
+		return "it runs another program than this version's agent";
+	if (!json_is_true(json_object_get(json_object_get(pod, "spec"), "hostPID")))
+		return "it does not share the node's PID namespace";
+	return NULL;
+}
+
+const char *lambda_agent_mismatch(const json_t *pod, const struct lambda_agent_params *params)
+{
+	const char *why;
+
+	if (strcmp(agent_image(pod), params->image) != 0)
+		return "it runs another image";
+	why = spec_mismatch(pod, params);
+	if (why)
+		return why;
+	if (params->socket_path && !mounts_socket(pod, params->socket_path))
+		return "it does not mount the runtime socket asked for with -s";
+	/* "Always" asks for the registry's current image, which an older agent may not run. */
+	if (params->pull_policy && strcmp(params->pull_policy, "Always") == 0 &&
+	    strcmp(json_str(lambda_agent_named_item(pod, "spec", "containers", LAMBDA_AGENT_CONTAINER), "imagePullPolicy"),
+		   "Always") != 0)
+		return "its image was not pulled with --image-pull-policy Always";
+	return NULL;
+}
