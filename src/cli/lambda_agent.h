@@ -1,6 +1,7 @@
-/* Debug agent pods on a node (lambda_agent_{judge,find,create,wait,programs,delete}.c): find a ready one, create one and wait until it is ready (failing
- * fast with the reason the API reports), count its sessions, delete it. See lambda_agent_spec.h
- * for the pod itself and how sessions are counted. */
+/* Debug agent pods on a node: find a ready one, create one and wait until it is ready (failing
+ * fast with the reason the API reports), count its sessions, delete it; one file per concern,
+ * lambda_agent_{judge,find,create,wait,programs,delete}.c. See lambda_agent_spec.h for the pod
+ * itself and how sessions are counted. */
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
