@@ -1,5 +1,6 @@
 #include "kube/incluster.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,23 +24,32 @@ static const char *serviceaccount_dir(void)
 	return dir && *dir ? dir : KUBE_SERVICEACCOUNT_DIR;
 }
 
-/* The namespace file is optional: a pod always has one, but a stripped mount may not. */
-static char *read_namespace(const char *dir)
+/* The namespace file is optional: a pod always has one, but a stripped mount may not. As
+ * client-go: a missing or empty file means "default"; a file that is there but cannot be read
+ * is an error (guessing "default" would silently act on another namespace). *ns is NULL when
+ * the file says nothing. */
+static int read_namespace(const char *dir, char **ns, struct cntr_err *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/namespace", dir);
-	struct cntr_err ignored;
 	char *text = NULL;
 	size_t len;
 
-	if (access(path, R_OK) < 0 || read_file_at(AT_FDCWD, path, &text, &len, &ignored) < 0)
-		return NULL;
+	*ns = NULL;
+	if (read_file_at(AT_FDCWD, path, &text, &len, err) < 0) {
+		if (err->errnum == ENOENT) {
+			cntr_err_clear(err);
+			return 0;
+		}
+		return cntr_err_prefix(err, "in-cluster config: namespace file: ");
+	}
 	while (len && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\r'))
 		text[--len] = '\0';
 	if (!len) {
 		free(text);
-		return NULL;
+		return 0;
 	}
-	return text;
+	*ns = text;
+	return 0;
 }
 
 int kube_incluster_load(const struct kube_config_opts *opts, struct kube_config **out,
@@ -61,7 +71,10 @@ int kube_incluster_load(const struct kube_config_opts *opts, struct kube_config 
 					: xasprintf("https://%s:%s", host, port);
 	cfg->ca_file = xasprintf("%s/ca.crt", dir);
 	cfg->token_file = xasprintf("%s/token", dir);
-	cfg->namespace = read_namespace(dir);
+	if (read_namespace(dir, &cfg->namespace, err) < 0) {
+		kube_config_free(cfg);
+		return -1;
+	}
 	cfg->namespace_from_config = cfg->namespace != NULL;
 	if (!cfg->namespace)
 		cfg->namespace = xstrdup("default");
