@@ -53,6 +53,23 @@ int read_file_at(int dirfd, const char *path, char **buf, size_t *len, struct cn
 	return 0;
 }
 
+ssize_t read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, (char *)buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

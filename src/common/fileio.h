@@ -1,6 +1,7 @@
 /* Whole-file reads and small writes, relative to a directory fd (AT_FDCWD for paths). */
 #pragma once
 #include <stddef.h>
+#include <sys/types.h>
 
 struct cntr_err;
 
@@ -13,6 +14,9 @@ int read_fd_all(int fd, char **buf, size_t *len);
 
 /* Write the whole string to dirfd/path (O_WRONLY, no create): procfs/cgroupfs knobs. */
 int write_file_at(int dirfd, const char *path, const char *text, struct cntr_err *err);
+
+/* read() until len bytes or EOF, retrying on EINTR. Returns the bytes read, or -1 (errno). */
+ssize_t read_full(int fd, void *buf, size_t len);
 
 /* write() until done, retrying on EINTR. Returns 0 or -1 with errno. */
 int write_all(int fd, const void *buf, size_t len);

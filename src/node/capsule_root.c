@@ -17,12 +17,6 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#ifndef MOUNT_ATTR_NOSUID
-#define MOUNT_ATTR_NOSUID 0x00000002
-#endif
-#ifndef MOUNT_ATTR_NODEV
-#define MOUNT_ATTR_NODEV 0x00000004
-#endif
 
 /* The upper layer: a detached tmpfs holding upper/ and work/. */
 static int create_upper(const char *tmp_size, struct cntr_err *err)

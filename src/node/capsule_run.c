@@ -1,6 +1,7 @@
 #include "capsule_run.h"
 
 #include "common/cleanup.h"
+#include "common/fileio.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -38,19 +39,6 @@ static double now_seconds(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
 }
 
 static void emit_line(const struct running *r, int which, const char *text, size_t len)

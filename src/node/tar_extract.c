@@ -2,6 +2,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/strutil.h"
 
@@ -52,23 +53,6 @@ static void pending_clear(struct pending *p)
 	free(p->path);
 	free(p->link);
 	memset(p, 0, sizeof(*p));
-}
-
-static ssize_t read_full(int fd, void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
 }
 
 static int skip_bytes(int fd, uint64_t len, struct cntr_err *err)
@@ -260,35 +244,15 @@ static int open_dir_creating(int root_fd, const char *dir)
 	return open_dir_creating_depth(root_fd, dir, 0);
 }
 
-/* Remove name (a file, a symlink, or a directory and everything below) under dir_fd, never
- * following a symlink. */
-static int remove_tree(int dir_fd, const char *name)
+static int remove_tree(int dir_fd, const char *name);
+
+/* Remove everything inside the directory dir_fd (an fd that can be read), never following a
+ * symlink. */
+static int clear_dir(int dir_fd)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd;
-
-	if (unlinkat(dir_fd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -1;
-	fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && remove_tree(dirfd(d), de->d_name) < 0)
-			return -1;
-	return unlinkat(dir_fd, name, AT_REMOVEDIR);
-}
-
-static int clear_dir(int parent_fd)
-{
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	int fd = openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
@@ -299,6 +263,21 @@ static int clear_dir(int parent_fd)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && remove_tree(dirfd(d), de->d_name) < 0)
 			return -1;
 	return 0;
+}
+
+/* Remove name (a file, a symlink, or a directory and everything below) under dir_fd. */
+static int remove_tree(int dir_fd, const char *name)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (unlinkat(dir_fd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || clear_dir(fd) < 0)
+		return -1;
+	return unlinkat(dir_fd, name, AT_REMOVEDIR);
 }
 
 static int copy_data(int in, int out, uint64_t size, struct cntr_err *err)
