@@ -79,7 +79,6 @@ need() {
 need debootstrap debootstrap
 need sha256sum coreutils
 
-sha256() { sha256sum "$1" | cut -d' ' -f1; }
 
 # ---- layer 1: the cached tool rootfs ----------------------------------------------------------
 key=$(printf '%s %s' "$PACKAGES" "$mirror" | sha256sum | cut -c1-12)
@@ -123,14 +122,7 @@ build_rootfs() {
 	mv "$rootfs.tmp" "$rootfs"
 }
 
-# Deterministic tar: same content, same digest, so registries and nodes dedupe the base layer.
-det_tar() { # DIR OUT [PATHS...]
-	dir=$1 dst=$2
-	shift 2
-	tar --sort=name --mtime='2023-01-01 00:00:00Z' --numeric-owner --xattrs --format=posix \
-		--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
-		-C "$dir" -cf "$dst" "$@"
-}
+. "$here/oci-lib.sh"
 
 # Two builds at once (two build trees' ctest) would share the cache: one builds, the other waits.
 mkdir -p "$cache"
@@ -144,7 +136,7 @@ else
 fi
 if [ ! -s "$base_tar.gz" ]; then
 	echo "build-agent: packing base layer" >&2
-	det_tar "$rootfs" "$base_tar" .
+	oci_det_tar "$rootfs" "$base_tar" .
 	gzip -n -f "$base_tar"
 	sha256sum "$base_tar.gz" | cut -d' ' -f1 >"$base_tar.gz.sha256"
 	zcat "$base_tar.gz" | sha256sum | cut -d' ' -f1 >"$base_tar.diffid"
@@ -155,12 +147,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/layer/usr/local/bin" "$work/oci/blobs/sha256"
 install -m 0755 "$cntr_bin" "$work/layer/usr/local/bin/cntr"
-det_tar "$work/layer" "$work/cntr.tar" ./usr/local/bin/cntr
-cntr_diffid=$(sha256 "$work/cntr.tar")
-gzip -n "$work/cntr.tar"
-cntr_digest=$(sha256 "$work/cntr.tar.gz")
-cntr_size=$(stat -c %s "$work/cntr.tar.gz")
-mv "$work/cntr.tar.gz" "$work/oci/blobs/sha256/$cntr_digest"
+oci_det_tar "$work/layer" "$work/cntr.tar" ./usr/local/bin/cntr
+set -- $(oci_gzip_layer "$work/cntr.tar")
+cntr_digest=$1 cntr_size=$2 cntr_diffid=$3
 
 base_digest=$(cat "$base_tar.gz.sha256")
 base_diffid=$(cat "$base_tar.diffid")
@@ -170,16 +159,8 @@ base_size=$(stat -c %s "$base_tar.gz")
 cp "$base_tar.gz" "$work/oci/blobs/sha256/$base_digest"
 
 # ---- config, manifest, index ------------------------------------------------------------------
-blob() { # write stdin as a blob; print "digest size"
-	cat >"$work/blob"
-	d=$(sha256 "$work/blob")
-	s=$(stat -c %s "$work/blob")
-	mv "$work/blob" "$work/oci/blobs/sha256/$d"
-	echo "$d $s"
-}
-
 created="2023-01-01T00:00:00Z"
-set -- $(blob <<EOF
+set -- $(oci_blob <<EOF
 {"created":"$created","architecture":"amd64","os":"linux",
  "config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","SHELL=/bin/bash"],
   "Cmd":["/bin/bash"],"WorkingDir":"/",
@@ -191,31 +172,11 @@ set -- $(blob <<EOF
 EOF
 )
 config_digest=$1 config_size=$2
-
-set -- $(blob <<EOF
-{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
- "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:$config_digest","size":$config_size},
- "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:$base_digest","size":$base_size},
-  {"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:$cntr_digest","size":$cntr_size}]}
-EOF
-)
-manifest_digest=$1 manifest_size=$2
-
-# containerd names the image from io.containerd.image.name (else "import-<date>"); skopeo and
-# podman find it by org.opencontainers.image.ref.name.
-cat >"$work/oci/index.json" <<EOF
-{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
- "manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:$manifest_digest","size":$manifest_size,
-  "platform":{"architecture":"amd64","os":"linux"},
-  "annotations":{"io.containerd.image.name":"$ref","org.opencontainers.image.ref.name":"$version"}}]}
-EOF
-echo '{"imageLayoutVersion":"1.0.0"}' >"$work/oci/oci-layout"
+layers='{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:'$base_digest'","size":'$base_size'},
+  {"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:'$cntr_digest'","size":'$cntr_size'}'
 
 exec 9>&- # the cache is no longer touched below
-mkdir -p "$(dirname "$out")"
-tar --sort=name --numeric-owner --owner=0 --group=0 --mtime="2023-01-01 00:00:00Z" \
-	-C "$work/oci" -cf "$out.tmp" oci-layout index.json blobs
-mv "$out.tmp" "$out"
+manifest_digest=$(oci_write_archive "$config_digest" "$config_size" "$layers" "$ref" "$version" "$out")
 echo "build-agent: wrote $out ($(du -h "$out" | cut -f1)) image $ref manifest sha256:$manifest_digest" >&2
 
 # ---- optional: load it into the local engines -------------------------------------------------

@@ -83,52 +83,19 @@ done
 printf 'root:x:0:0:root:/root:/bin/sh\ntcpdump:x:104:110::/nonexistent:/usr/sbin/nologin\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n' >"$root/etc/passwd"
 printf 'root:x:0:\ntcpdump:x:110:\nnogroup:x:65534:\n' >"$root/etc/group"
 
-det_tar() { # DIR OUT
-	tar --sort=name --mtime='2023-01-01 00:00:00Z' --numeric-owner --owner=0 --group=0 --format=posix \
-		--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -C "$1" -cf "$2" .
-}
-sha256() { sha256sum "$1" | cut -d' ' -f1; }
-blob() { # stdin -> blob; prints "digest size"
-	cat >"$work/blob"
-	d=$(sha256 "$work/blob")
-	s=$(stat -c %s "$work/blob")
-	mv "$work/blob" "$work/oci/blobs/sha256/$d"
-	echo "$d $s"
-}
-
-det_tar "$root" "$work/layer.tar"
-diff_id=$(sha256 "$work/layer.tar")
-gzip -n "$work/layer.tar"
-layer_digest=$(sha256 "$work/layer.tar.gz")
-layer_size=$(stat -c %s "$work/layer.tar.gz")
-mv "$work/layer.tar.gz" "$work/oci/blobs/sha256/$layer_digest"
-
+. "$here/oci-lib.sh"
+oci_det_tar "$root" "$work/layer.tar"
+set -- $(oci_gzip_layer "$work/layer.tar")
+layer="{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$1\",\"size\":$2}"
+diff_id=$3
 ref="docker.io/library/capsule-$name:latest"
-set -- $(blob <<EOF
+set -- $(oci_blob <<EOF
 {"created":"2023-01-01T00:00:00Z","architecture":"amd64","os":"linux",
  "config":{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":$ENTRYPOINT,"Cmd":$CMD,"WorkingDir":"/",
   "Labels":{"org.opencontainers.image.title":"capsule-$name"}},
  "rootfs":{"type":"layers","diff_ids":["sha256:$diff_id"]}}
 EOF
 )
-config_digest=$1 config_size=$2
-set -- $(blob <<EOF
-{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
- "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:$config_digest","size":$config_size},
- "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:$layer_digest","size":$layer_size}]}
-EOF
-)
-manifest_digest=$1 manifest_size=$2
-cat >"$work/oci/index.json" <<EOF
-{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
- "manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:$manifest_digest","size":$manifest_size,
-  "platform":{"architecture":"amd64","os":"linux"},
-  "annotations":{"io.containerd.image.name":"$ref","org.opencontainers.image.ref.name":"latest"}}]}
-EOF
-echo '{"imageLayoutVersion":"1.0.0"}' >"$work/oci/oci-layout"
-mkdir -p "$(dirname "$out")"
-tar --sort=name --numeric-owner --owner=0 --group=0 --mtime="2023-01-01 00:00:00Z" \
-	-C "$work/oci" -cf "$out.tmp" oci-layout index.json blobs
-mv "$out.tmp" "$out"
+oci_write_archive "$1" "$2" "$layer" "$ref" latest "$out" >/dev/null
 echo "build-capsule: wrote $out ($(du -h "$out" | cut -f1)), image $ref" >&2
 echo "$out"
