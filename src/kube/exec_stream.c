@@ -191,6 +191,11 @@ static int connect_server(struct exec_session *s, const struct kube_config *cfg,
 	if (kube_http_open(&s->http, cfg, path, NULL, err) < 0)
 		return -1;
 	curl_easy_setopt(s->http.curl, CURLOPT_CONNECT_ONLY, 1L);
+	/* The session owns a connection of its own, out of the shared cache of REST connections:
+	 * it becomes a WebSocket, never to be reused, and libcurl 7.88 cannot find the socket of a
+	 * CONNECT_ONLY connection kept in a shared cache (CURLINFO_ACTIVESOCKET, curl_easy_send and
+	 * curl_easy_recv all fail). */
+	curl_easy_setopt(s->http.curl, CURLOPT_SHARE, NULL);
 	/* A real API server picks h2 when offered; WebSocket upgrades need HTTP/1.1. */
 	curl_easy_setopt(s->http.curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	if (cfg->proxy_url)

@@ -11,6 +11,19 @@
 
 static const volatile sig_atomic_t *interrupt_flag;
 static bool interrupt_seen;
+/* Keep-alive across the requests of one command: every handle shares one connection cache (and
+ * TLS sessions and DNS), so REST calls after the first reuse its connection instead of a new
+ * TCP and TLS handshake each (libcurl checks that the TLS settings of a cached connection match
+ * before reusing it). One thread only: no locking callbacks needed. */
+static CURLSH *shared;
+
+static void global_cleanup(void)
+{
+	/* Closes the cached connections; every easy handle is gone by now. */
+	curl_share_cleanup(shared);
+	shared = NULL;
+	curl_global_cleanup();
+}
 
 int kube_http_global_init(struct cntr_err *err)
 {
@@ -23,6 +36,16 @@ int kube_http_global_init(struct cntr_err *err)
 	if (rc != CURLE_OK)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "libcurl initialisation failed: %s",
 				 curl_easy_strerror(rc));
+	shared = curl_share_init();
+	if (!shared || curl_share_setopt(shared, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+	    curl_share_setopt(shared, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+	    curl_share_setopt(shared, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+		curl_share_cleanup(shared);
+		shared = NULL;
+		curl_global_cleanup();
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "libcurl: cannot share connections between requests");
+	}
+	atexit(global_cleanup);
 	done = true;
 	return 0;
 }
@@ -170,6 +193,7 @@ int kube_http_open(struct kube_http *h, const struct kube_config *cfg, const cha
 		return -1;
 	}
 	curl_easy_setopt(h->curl, CURLOPT_URL, h->url);
+	curl_easy_setopt(h->curl, CURLOPT_SHARE, shared);
 	curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT, 30L);

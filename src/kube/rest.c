@@ -77,6 +77,12 @@ static int request_once(const struct kube_config *cfg, const char *method, const
 	if (kube_http_open(&h, cfg, path, NULL, err) < 0)
 		return -1;
 	curl_easy_setopt(h.curl, CURLOPT_CUSTOMREQUEST, method);
+	/* libcurl sends a request again, unasked, when a reused connection dies before any answer,
+	 * which would repeat a POST the server may have carried out (a second agent pod). What is
+	 * not idempotent goes on a connection of its own, so it is sent once, as Go's net/http
+	 * does; the connection then joins the shared cache for the requests after it. */
+	if (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0)
+		curl_easy_setopt(h.curl, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(h.curl, CURLOPT_TIMEOUT, KUBE_REST_TIMEOUT_S);
 	curl_easy_setopt(h.curl, CURLOPT_WRITEFUNCTION, kube_body_collect);
 	curl_easy_setopt(h.curl, CURLOPT_WRITEDATA, &received);

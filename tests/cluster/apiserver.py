@@ -384,9 +384,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def read_raw_body(self):
+        """The request body, read once, before any answer: on a kept-alive connection a body
+        left unread would be taken for the next request."""
+        if getattr(self, "raw_body", None) is None:
+            n = int(self.headers.get("Content-Length") or 0)
+            self.raw_body = self.rfile.read(n) if n else b""
+        return self.raw_body
+
     def read_body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n else b""
+        raw = self.read_raw_body()
         if not raw:
             return None
         try:
@@ -436,6 +443,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             url = url._replace(path=url.path[len(prefix):])
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        self.raw_body = None
+        if not url.path.endswith("/exec"):
+            self.read_raw_body()
         user = None
         try:
             user = self.authenticate()

@@ -626,8 +626,10 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertExit(r, 0)
         self.assertEqual(r.stdout, b"via-proxy\n")
         tunnels = len(proxy.targets)
-        # GET pod, POST agent, WATCH, exec, count sessions, DELETE: all tunnelled.
-        self.assertGreaterEqual(tunnels, 5)
+        # GET pod, POST agent, WATCH, exec, count sessions, DELETE: all tunnelled (the REST calls
+        # share kept-alive tunnels, the POST has its own, so has each exec).
+        self.assertGreaterEqual(tunnels, 4)
+        self.assertGreaterEqual(len(c.server.requests), 7)
         self.assertEqual(set(proxy.targets), {server})
 
         # Without proxy-url: $HTTPS_PROXY, unless $NO_PROXY names the server.
@@ -908,6 +910,27 @@ class LambdaCntrTests(ClusterTestCase):
                 self.assertExit(r, 2)
                 self.assertIn(text, r.stderr)
         self.assertEqual(len(c.server.requests), 0, "usage errors must not talk to the API")
+
+
+class ConnectionReuseTests(ClusterTestCase):
+    def test_warm_execute_reuses_one_connection_for_its_rest_calls(self):
+        """Keep-alive: the REST calls of one command share a connection; the exec WebSocket has
+        its own. Warm agent: GET the pod, list the agents, exec = 2 connections."""
+        c = self.cluster
+        c.target_pod("web")
+        self.assertExit(c.run("execute", "--keep", "web", "--", "true"), 0)
+        before, requests = c.server.connections, len(c.server.requests)
+        r = c.run("execute", "web", "--", "echo", "warm")
+        self.assertExit(r, 0)
+        made, asked = c.server.connections - before, len(c.server.requests) - requests
+        self.assertGreaterEqual(asked, 3, "GET pod, list agents, exec")
+        self.assertLessEqual(made, 2, "%d connections for %d requests" % (made, asked))
+        # --rm adds the agent program (its own WebSocket) and a DELETE on the kept-alive connection.
+        before, requests = c.server.connections, len(c.server.requests)
+        self.assertExit(c.run("execute", "--rm", "web", "--", "true"), 0)
+        made, asked = c.server.connections - before, len(c.server.requests) - requests
+        self.assertLessEqual(made, 3, "%d connections for %d requests" % (made, asked))
+        self.assertEqual(c.wait_no_agents(), [])
 
 
 class FaultInjectionTests(ClusterTestCase):
