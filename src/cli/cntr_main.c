@@ -1,5 +1,6 @@
 /* cntr: the node engine's command line. Parses arguments, resolves TARGET, runs the session
  * and turns every failure into one line on stderr and a documented exit code. */
+#include "cntr_agent.h"
 #include "cntr_capsule.h"
 #include "cntr_list.h"
 #include "cntr_usage.h"
@@ -267,6 +268,8 @@ int main(int argc, char **argv)
 	log_init("cntr", CNTR_LOG_WARN);
 	if (argc > 1 && strcmp(argv[1], "capsule") == 0)
 		return cntr_capsule_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "agent") == 0)
+		return cntr_agent_main(argc - 1, argv + 1);
 	if (parse_command_line(argc, argv, &cli, &err) < 0) {
 		log_error("%s", err.msg);
 		return err.code ? err.code : CNTR_EXIT_USAGE;

@@ -86,9 +86,15 @@ char *lambda_agent_failure(const json_t *pod)
 		 * NodeAffinity, Evicted... are the pod's reason. */
 		if (*reason)
 			return xasprintf("%s: %s: %s", phase, reason, lambda_json_text(&tx, status, "message"));
-		/* A runtime that could not start the command (StartError) says why only here. */
+		/* A runtime that could not start the command (StartError) says why only here; the
+		 * agent's command is cntr itself, so an image without it fails right there. */
 		if (json_object_get(state, "terminated")) {
 			text = lambda_container_state_text(state);
+			if (strstr(text, "\"cntr\"") && strstr(text, "not found"))
+				return xasprintf("agent image %s has no `cntr` on its PATH, so nothing could be attached; use "
+						 "the lambda-cntr agent image (-i/$CNTR_IMAGE, see images/README.md)",
+						 json_str(lambda_agent_named_item(pod, "spec", "containers", LAMBDA_AGENT_CONTAINER),
+							  "image"));
 			return xasprintf("%s; container %s: %s", phase, LAMBDA_AGENT_CONTAINER, text);
 		}
 		return xasprintf("%s (the agent's command exited)", phase);

@@ -9,71 +9,41 @@
 #include "common/cleanup.h"
 #include "common/strutil.h"
 
-/* Shell functions shared by the agent's command and the programs lambda-cntr execs in it.
- * POSIX sh (dash, busybox). `sessions WHICH ID` prints the PIDs of the agent's sessions: all of
- * them but session ID ("others"), or only session ID ("mine"). A session is a process named
- * cntr whose environ holds LAMBDA_CNTR_AGENT=<this agent>; LAMBDA_CNTR_SESSION=<id> tells whose
- * it is. The comm check uses the shell's own `read` so a busy node costs no fork per process. */
-#define SESSIONS_SH \
-	"nl='\n'; " \
-	"sessions() { for d in /proc/[0-9]*; do " \
-	"c=; read -r c 2>/dev/null < $d/comm; [ \"$c\" = cntr ] || continue; " \
-	"e=\"$nl$(tr '\\0' '\\n' 2>/dev/null < $d/environ)$nl\"; " \
-	"case \"$e\" in *\"${nl}LAMBDA_CNTR_AGENT=$LAMBDA_CNTR_AGENT$nl\"*) ;; *) continue;; esac; " \
-	"mine=no; if [ -n \"$2\" ]; then case \"$e\" in *\"${nl}LAMBDA_CNTR_SESSION=$2$nl\"*) mine=yes;; esac; fi; " \
-	"if [ \"$1\" = mine ]; then [ $mine = yes ] || continue; else [ $mine = no ] || continue; fi; " \
-	"echo \"${d#/proc/}\"; done; }; "
-
-/* The agent's own command: idle until unused for LAMBDA_CNTR_IDLE_SECONDS, exit on SIGTERM
- * at once (the sleep runs in the background so the trap is not delayed). */
-#define AGENT_MAIN_SH \
-	SESSIONS_SH \
-	"trap 'exit 0' TERM INT HUP; idle=0; " \
-	"while [ \"$idle\" -lt \"$LAMBDA_CNTR_IDLE_SECONDS\" ]; do " \
-	"sleep 2 & wait $!; " \
-	"if [ -n \"$(sessions others '')\" ]; then idle=0; else idle=$((idle+2)); fi; " \
-	"done; echo \"lambda-cntr agent: idle for ${idle}s, exiting\""
-
-/* $1 = session ID. Ends what is left of that session (a client interrupted or gone leaves its
- * cntr running: the API server does not kill exec'd processes when the stream closes): SIGHUP,
- * which cntr passes to the command, then SIGTERM, then SIGKILL, a few seconds apart. */
-#define END_SESSION_SH \
-	SESSIONS_SH \
-	"for sig in HUP TERM KILL; do " \
-	"pids=$(sessions mine \"$1\"); [ -n \"$pids\" ] || exit 0; kill -$sig $pids 2>/dev/null; " \
-	"i=0; while [ $i -lt 20 ] && [ -n \"$(sessions mine \"$1\")\" ]; do sleep 0.1; i=$((i+1)); done; " \
-	"done"
-
-/* $1 = our session ID: prints how many other sessions the agent has. */
-#define COUNT_OTHERS_SH SESSIONS_SH "sessions others \"$1\" | wc -l"
-
-static char **program_argv(const char *script, const char *session_id)
+/* The agent's programs are cntr's own (`cntr agent ...`, src/cli/cntr_agent.c): no shell in
+ * the agent, no shell code here. A session is a process named cntr whose environ holds
+ * LAMBDA_CNTR_AGENT=<this agent>; LAMBDA_CNTR_SESSION=<id> tells whose it is. */
+static char **agent_program_argv(const char *program, const char *session_id)
 {
-	char **argv = calloc(6, sizeof(char *));
+	char **argv = calloc(5, sizeof(char *));
 
 	if (!argv)
 		abort();
-	argv[0] = xstrdup("/bin/sh");
-	argv[1] = xstrdup("-c");
-	argv[2] = xstrdup(script);
-	argv[3] = xstrdup("lambda-cntr-agent"); /* $0 */
-	argv[4] = xstrdup(session_id);
+	argv[0] = xstrdup("cntr");
+	argv[1] = xstrdup("agent");
+	argv[2] = xstrdup(program);
+	argv[3] = session_id ? xstrdup(session_id) : NULL;
 	return argv;
 }
 
 char **lambda_agent_find_cntr_argv(void)
 {
-	return program_argv("command -v cntr", "");
+	char **argv = calloc(3, sizeof(char *));
+
+	if (!argv)
+		abort();
+	argv[0] = xstrdup("cntr");
+	argv[1] = xstrdup("--version");
+	return argv;
 }
 
 char **lambda_agent_count_others_argv(const char *session_id)
 {
-	return program_argv(COUNT_OTHERS_SH, session_id);
+	return agent_program_argv("count-others", session_id);
 }
 
 char **lambda_agent_end_session_argv(const char *session_id)
 {
-	return program_argv(END_SESSION_SH, session_id);
+	return agent_program_argv("end-session", session_id);
 }
 
 char *lambda_agent_session_id(void)
@@ -208,7 +178,7 @@ static json_t *container(const struct lambda_agent_params *p)
 		"{s:s, s:s, s:s, s:[s, s, s], s:o, s:o, s:{s:{s:s, s:s}, s:{s:s}}}",
 		"name", LAMBDA_AGENT_CONTAINER, "image", p->image,
 		"imagePullPolicy", p->pull_policy ? p->pull_policy : "IfNotPresent",
-		"command", "/bin/sh", "-c", AGENT_MAIN_SH,
+		"command", "cntr", "agent", "idle",
 		"env", environment(p), "securityContext", security_context(),
 		"resources", "requests", "cpu", "1m", "memory", "8Mi", "limits", "memory", "256Mi");
 

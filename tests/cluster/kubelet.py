@@ -243,6 +243,10 @@ class Kubelet:
             for c in pod["spec"]["containers"]:
                 if host:
                     has_cntr = not any(c.get("image", "").startswith(p) for p in self.images_without_cntr)
+                    if not has_cntr and (c.get("command") or [""])[0] == "cntr":
+                        # As containerd reports a command the image does not have.
+                        self._start_error(key, c, 'exec: "cntr": executable file not found in $PATH')
+                        return
                     runtime.containers[c["name"]] = node.HostContainer(pod, c, self.cntr_bin,
                                                                        self.host_bin_dir(), has_cntr)
                 else:
@@ -263,6 +267,23 @@ class Kubelet:
             for name, ctr in runtime.containers.items():
                 threading.Thread(target=self._watch_exit, args=(key, runtime, name, ctr, started),
                                  daemon=True).start()
+
+    def _start_error(self, key, container, why):
+        """The runtime could not start the container's command: StartError, exit code 128; with
+        restartPolicy Never the pod fails (the agent's case), as the kubelet reports it."""
+        now = now_rfc3339()
+        terminated = {"exitCode": 128, "reason": "StartError", "startedAt": "1970-01-01T00:00:00Z",
+                      "finishedAt": now, "containerID": "containerd://" + node.new_container_id(),
+                      "message": "failed to create containerd task: failed to create shim task: OCI "
+                                 "runtime create failed: runc create failed: unable to start container "
+                                 "process: %s: unknown" % why}
+
+        def failed(p, st):
+            st["phase"] = "Failed"
+            for cs in st["containerStatuses"]:
+                if cs["name"] == container["name"]:
+                    cs.update({"ready": False, "started": False, "state": {"terminated": terminated}})
+        self._set_status(key, failed)
 
     def _watch_exit(self, key, runtime, name, ctr, started):
         code = ctr.wait()

@@ -1,0 +1,113 @@
+/* `cntr agent ...`: the lambda-cntr agent pod's own programs, in the static binary instead of
+ * shell loops (docs/design.md §3). The agent pod's command is `cntr agent idle`: it idles at a
+ * few hundred KiB until it has had no session for LAMBDA_CNTR_IDLE_SECONDS, and exits at once
+ * on SIGTERM. lambda-cntr execs the others in the agent:
+ *   cntr agent count-others ID   how many sessions of the agent are not session ID
+ *   cntr agent end-session ID    what is left of session ID: SIGHUP (cntr passes it to the
+ *                                command), then SIGTERM, then SIGKILL, two seconds apart */
+#include "cntr_agent.h"
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/strutil.h"
+#include "node/agent_sessions.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <poll.h>
+#include <unistd.h>
+
+#define POLL_SECONDS 2
+#define MAX_SESSIONS 1024
+
+static const char *agent_name(void)
+{
+	const char *name = getenv("LAMBDA_CNTR_AGENT");
+	return name && *name ? name : NULL;
+}
+
+static int idle_main(void)
+{
+	const char *name = agent_name(), *limit_text = getenv("LAMBDA_CNTR_IDLE_SECONDS");
+	uint64_t limit = 600, idle = 0;
+	pid_t pids[MAX_SESSIONS];
+	sigset_t stop;
+	int sigfd;
+
+	if (!name) {
+		log_error("agent: LAMBDA_CNTR_AGENT is not set (the agent pod's spec sets it)");
+		return CNTR_EXIT_USAGE;
+	}
+	if (limit_text && parse_u64(limit_text, &limit) < 0) {
+		log_error("agent: LAMBDA_CNTR_IDLE_SECONDS='%s' is not a number of seconds", limit_text);
+		return CNTR_EXIT_USAGE;
+	}
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+	sigfd = signalfd(-1, &stop, SFD_CLOEXEC);
+	while (idle < limit) {
+		struct pollfd p = { .fd = sigfd, .events = POLLIN };
+		/* SIGTERM (pod deletion) ends the agent at once: a short grace period suffices. */
+		if (poll(&p, 1, POLL_SECONDS * 1000) > 0)
+			return 0;
+		if (agent_sessions_find(name, AGENT_SESSIONS_NOT_OF, "", pids, MAX_SESSIONS) > 0)
+			idle = 0;
+		else
+			idle += POLL_SECONDS;
+	}
+	printf("lambda-cntr agent: idle for %llus, exiting\n", (unsigned long long)idle);
+	return 0;
+}
+
+static int count_others_main(const char *id)
+{
+	pid_t pids[MAX_SESSIONS];
+
+	if (!agent_name())
+		return CNTR_EXIT_USAGE;
+	printf("%zu\n", agent_sessions_find(agent_name(), AGENT_SESSIONS_NOT_OF, id, pids, MAX_SESSIONS));
+	return 0;
+}
+
+static int end_session_main(const char *id)
+{
+	static const int signals[] = { SIGHUP, SIGTERM, SIGKILL };
+	pid_t pids[MAX_SESSIONS];
+
+	if (!agent_name() || !*id)
+		return CNTR_EXIT_USAGE;
+	for (size_t s = 0; s < sizeof(signals) / sizeof(signals[0]); s++) {
+		size_t n = agent_sessions_find(agent_name(), AGENT_SESSIONS_OF, id, pids, MAX_SESSIONS);
+		if (n == 0)
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			kill(pids[i], signals[s]);
+		for (int waited = 0; waited < 20; waited++) {
+			usleep(100 * 1000);
+			if (agent_sessions_find(agent_name(), AGENT_SESSIONS_OF, id, pids, MAX_SESSIONS) == 0)
+				return 0;
+		}
+	}
+	return 0;
+}
+
+int cntr_agent_main(int argc, char **argv)
+{
+	log_init("cntr", CNTR_LOG_WARN);
+	if (argc >= 2 && strcmp(argv[1], "idle") == 0)
+		return idle_main();
+	if (argc >= 3 && strcmp(argv[1], "count-others") == 0)
+		return count_others_main(argv[2]);
+	if (argc >= 3 && strcmp(argv[1], "end-session") == 0)
+		return end_session_main(argv[2]);
+	log_error("usage: cntr agent idle | count-others SESSION | end-session SESSION (the agent pod's programs)");
+	return CNTR_EXIT_USAGE;
+}
