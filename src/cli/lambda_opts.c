@@ -13,7 +13,7 @@
 #define DEFAULT_IMAGE "lambda-cntr-agent:" CNTR_VERSION
 
 enum { OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_TIMEOUT, OPT_KEEP, OPT_RM, OPT_AGENT_NS,
-       OPT_IDLE_TIMEOUT, OPT_PULL_POLICY, OPT_VERSION };
+       OPT_IDLE_TIMEOUT, OPT_PULL_POLICY, OPT_VERSION, OPT_FALLBACK, OPT_NO_KEEP_ALIVE };
 
 static const struct option long_options[] = {
 	{ "namespace", required_argument, NULL, 'n' },
@@ -28,6 +28,8 @@ static const struct option long_options[] = {
 	{ "keep", no_argument, NULL, OPT_KEEP },
 	{ "rm", no_argument, NULL, OPT_RM },
 	{ "agent-namespace", required_argument, NULL, OPT_AGENT_NS },
+	{ "fallback", required_argument, NULL, OPT_FALLBACK },
+	{ "no-keep-alive", no_argument, NULL, OPT_NO_KEEP_ALIVE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -71,6 +73,12 @@ void lambda_print_help(const char *program)
 	       "      --keep                leave the agent this command creates running (warm start)\n"
 	       "      --rm                  also delete a reused agent when no other session uses it\n"
 	       "      --agent-namespace NS  namespace for the agent pod (default: the pod's)\n"
+	       "      --fallback MODE       a pod in a VM (Kata, Firecracker...) or gVisor sandbox has\n"
+	       "                            nothing cntr can enter: `ephemeral` debugs it from an\n"
+	       "                            ephemeral container instead, `none` refuses (default: ask\n"
+	       "                            on a terminal, else refuse)\n"
+	       "      --no-keep-alive       do not keep a Knative/OpenFaaS function from scaling to\n"
+	       "                            zero while the session is open\n"
 	       "  -v, --verbose             print each step (twice: also cntr's steps)\n"
 	       "  -h, --help                this text\n"
 	       "      --version             print the version\n"
@@ -112,6 +120,17 @@ static int parse_pull_policy(const char *text, struct lambda_opts *opts, struct 
 			 "--image-pull-policy: \"%s\" is not Always, IfNotPresent or Never", text);
 }
 
+static int parse_fallback(const char *text, struct lambda_opts *opts, struct cntr_err *err)
+{
+	if (strcmp(text, "ephemeral") == 0)
+		opts->fallback = LAMBDA_FALLBACK_EPHEMERAL;
+	else if (strcmp(text, "none") == 0)
+		opts->fallback = LAMBDA_FALLBACK_NONE;
+	else
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "--fallback: \"%s\" is not ephemeral or none", text);
+	return 0;
+}
+
 static int parse_flag(int opt, struct lambda_opts *opts, struct cntr_err *err)
 {
 	switch (opt) {
@@ -125,6 +144,8 @@ static int parse_flag(int opt, struct lambda_opts *opts, struct cntr_err *err)
 	case OPT_AGENT_NS: opts->agent_namespace = optarg; return 0;
 	case OPT_KEEP: opts->keep = true; return 0;
 	case OPT_RM: opts->rm = true; return 0;
+	case OPT_NO_KEEP_ALIVE: opts->no_keep_alive = true; return 0;
+	case OPT_FALLBACK: return parse_fallback(optarg, opts, err);
 	case OPT_PULL_POLICY: return parse_pull_policy(optarg, opts, err);
 	case OPT_TIMEOUT: return parse_duration_flag("--timeout", optarg, &opts->timeout_s, err);
 	case OPT_IDLE_TIMEOUT:

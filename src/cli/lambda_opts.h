@@ -9,6 +9,10 @@ struct cntr_err;
 
 enum lambda_mode { LAMBDA_ATTACH, LAMBDA_EXECUTE };
 
+/* A VM-isolated or gVisor pod (lambda_runtimeclass.h): ask on a TTY (default), refuse, or use an
+ * ephemeral container (not available yet: refused with a message). */
+enum lambda_fallback { LAMBDA_FALLBACK_ASK = 0, LAMBDA_FALLBACK_NONE, LAMBDA_FALLBACK_EPHEMERAL };
+
 struct lambda_opts {
 	enum lambda_mode mode;
 	const char *program;         /* "lambda-cntr" or "kubectl cntr", for messages and help */
@@ -26,6 +30,8 @@ struct lambda_opts {
 	uint64_t idle_timeout_s;     /* --idle-timeout: the agent exits after this long unused */
 	bool keep;                   /* --keep: leave an agent we created running (warm) */
 	bool rm;                     /* --rm: also delete a reused agent when nobody uses it */
+	enum lambda_fallback fallback; /* --fallback: what to do with a pod cntr cannot enter */
+	bool no_keep_alive;          /* --no-keep-alive: never touch a serverless platform's objects */
 	int verbose;                 /* -v count */
 };
 

@@ -7,8 +7,10 @@
 
 #include "cli/lambda_agent.h"
 #include "cli/lambda_cntr_argv.h"
+#include "cli/lambda_keepalive.h"
 #include "cli/lambda_opts.h"
 #include "cli/lambda_phase.h"
+#include "cli/lambda_runtimeclass.h"
 #include "cli/lambda_signals.h"
 #include "cli/lambda_target.h"
 #include "common/cleanup.h"
@@ -18,6 +20,7 @@
 #include "kube/exec_stream.h"
 #include "kube/http.h"
 #include "kube/kubeconfig.h"
+#include "kube/rest.h"
 
 /* What one run holds, released by session_cleanup on every path out. */
 struct session {
@@ -28,6 +31,9 @@ struct session {
 	bool agent_ready;
 	bool exec_failed;  /* the session's exec ended in an error: our cntr may still run */
 	char *session_id;  /* marks our cntr in the agent (see lambda_agent_spec.h) */
+	json_t *pod;       /* the target pod as read at the start */
+	struct lambda_isolation_info isolation;
+	struct lambda_keepalive keepalive;
 };
 
 /* A ready agent on the target's node: a warm one when there is one, else a new one. */
@@ -142,11 +148,52 @@ static void session_cleanup(struct session *s)
 {
 	lambda_signals_allow_cleanup();
 	if (s->cfg)
+		lambda_keepalive_end(s->cfg, &s->keepalive);
+	lambda_keepalive_clear(&s->keepalive);
+	lambda_isolation_clear(&s->isolation);
+	json_decref(s->pod);
+	if (s->cfg)
 		release_agent(s);
 	lambda_agent_clear(&s->agent);
 	lambda_target_clear(&s->target);
 	kube_config_free(s->cfg);
 	free(s->session_id);
+}
+
+/* The pod object itself, for its RuntimeClass, labels and owners (lambda_runtimeclass.h,
+ * lambda_keepalive.h). */
+static int read_pod(struct session *s, struct cntr_err *err)
+{
+	_cleanup_kube_response_ struct kube_response resp = { 0 };
+	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", s->target.namespace, s->target.pod);
+
+	if (kube_get(s->cfg, path, &resp, err) < 0)
+		return -1;
+	s->pod = json_incref(resp.body);
+	return lambda_isolation_classify(s->cfg, s->pod, &s->isolation, err);
+}
+
+/* Keep a serverless function alive from here until session_cleanup (--no-keep-alive: never). */
+static void keep_alive(struct session *s, const char *holder)
+{
+	if (s->opts->no_keep_alive || s->keepalive.platform != LAMBDA_PLATFORM_NONE)
+		return;
+	lambda_keepalive_begin(s->cfg, s->pod, s->session_id, holder, s->opts->verbose > 0, &s->keepalive);
+}
+
+/* The RuntimeClass could not be read: ask cntr on the node (it refuses a VM or sandbox). */
+static int probe_isolation(struct session *s, struct cntr_err *err)
+{
+	char *probe_cmd[] = { "true", NULL };
+	_cleanup_strv_ char **cntr_argv = lambda_cntr_attach_argv(s->target.container_id, false, probe_cmd);
+	_cleanup_strv_ char **argv = cntr_argv ? lambda_agent_session_argv(s->session_id, NULL, cntr_argv) : NULL;
+
+	if (!s->isolation.unknown || !argv || !lambda_isolation_probe(s->cfg, &s->agent, argv, &s->isolation))
+		return 0;
+	s->isolation.unknown = 0;
+	return lambda_isolation_gate(s->opts, s->target.namespace, s->target.pod, &s->isolation, err) < 0
+		       ? -1 : cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+					"the ephemeral-container fallback is not available in this version");
 }
 
 static int setup(struct session *s, struct cntr_err *err)
@@ -166,17 +213,20 @@ static int setup(struct session *s, struct cntr_err *err)
 		return -1;
 	log_info("target %s/%s container %s: %s://%s on node %s", s->target.namespace, s->target.pod,
 		 s->target.container, s->target.runtime, s->target.container_id, s->target.node);
-	return 0;
+	return read_pod(s, err);
 }
 
 /* Exec through the agent; when the exec could not even start because the agent went away
  * (idle exit or another client's cleanup in the same instant), retry once with a new agent. */
 static int attach_through_agent(struct session *s, int *status, struct cntr_err *err)
 {
+	_cleanup_free_ char *holder = NULL;
 	int r;
 
-	if (acquire_agent(s, true, err) < 0)
+	if (acquire_agent(s, true, err) < 0 || probe_isolation(s, err) < 0)
 		return -1;
+	holder = xasprintf("agents in %s", s->agent.namespace);
+	keep_alive(s, holder);
 	r = exec_in_agent(s, status, err);
 	if (r == KUBE_EXEC_DONE && *status == CNTR_EXIT_NOTFOUND &&
 	    lambda_agent_check_cntr(s->cfg, &s->agent, s->opts->image, err) < 0)
@@ -201,7 +251,14 @@ int lambda_session_run(const struct lambda_opts *opts)
 
 	r = setup(&s, &err);
 	if (r == 0)
+		r = lambda_isolation_gate(opts, s.target.namespace, s.target.pod, &s.isolation, &err);
+	if (r == 1) {
+		keep_alive(&s, "ephemeral");
+		r = cntr_fail(&err, CNTR_EXIT_FAILURE, 0,
+			      "the ephemeral-container fallback is not available in this version");
+	} else if (r == 0) {
 		r = attach_through_agent(&s, &status, &err);
+	}
 	signo = lambda_signals_caught();
 	if (r < 0 && !signo)
 		log_error("%s", err.msg);

@@ -43,6 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kubelet  # noqa: E402
 import node  # noqa: E402
+import objects  # noqa: E402
 import wsexec  # noqa: E402
 from podstore import (SelectorError, Store, matches, now_rfc3339, parse_field_selector,  # noqa: E402
                       parse_label_selector)
@@ -148,6 +149,7 @@ class ApiServer:
         self.bookmarks_sent = 0
         self.lock = threading.Lock()
         self.store = Store()
+        self.objects = objects.ObjectStore()    # RuntimeClasses, Knative, apps/v1, HPAs (objects.py)
         self.state_dir = tempfile.mkdtemp(prefix="cntr-apiserver-")
         self.kubelet = kubelet.Kubelet(self.store, node_name, self.state_dir,
                                        cntr_bin or os.environ.get("CNTR_BIN"))
@@ -526,6 +528,12 @@ class _Handler(BaseHTTPRequestHandler):
             minor = "28" if self.api.v4_only else "29"
             return self.send_json(200, {"major": "1", "minor": minor, "gitVersion": "v1.%s.0" % minor,
                                         "platform": "linux/amd64"})
+        if path.startswith("/apis/"):
+            try:
+                if objects.route(self, self.api, method, path, user):
+                    return None
+            except objects.ObjectError as e:
+                raise ApiError(e.code, e.reason, e.message, e.details)
         m = re.match(r"^/api/v1/namespaces/([^/]+)/events$", path)
         if m and method == "GET":
             self.api.authorize(user, "list", "events", m.group(1))

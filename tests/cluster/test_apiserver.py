@@ -337,6 +337,48 @@ class StandInTests(unittest.TestCase):
         sock.close()
 
 
+    # -- plain objects beyond pods (objects.py: issue 11) -------------------------------------
+    def merge_patch(self, path, body):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=self.tls("alice"))
+        conn.request("PATCH", path, body=json.dumps(body),
+                     headers={"Content-Type": "application/merge-patch+json"})
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, json.loads(data)
+
+    def test_runtimeclasses_are_cluster_scoped_with_real_404_and_403(self):
+        self.server.objects.put("node.k8s.io/v1", "runtimeclasses", {"metadata": {"name": "kata"}, "handler": "kata-qemu"})
+        status, rc = self.request("GET", "/apis/node.k8s.io/v1/runtimeclasses/kata")
+        self.assertEqual((status, rc["kind"], rc["handler"]), (200, "RuntimeClass", "kata-qemu"))
+        status, body = self.request("GET", "/apis/node.k8s.io/v1/runtimeclasses/gvisor")
+        self.assertEqual((status, body["reason"], body["message"]),
+                         (404, "NotFound", 'runtimeclasses.node.k8s.io "gvisor" not found'))
+        self.server.forbid("get", "runtimeclasses.node.k8s.io")
+        status, body = self.request("GET", "/apis/node.k8s.io/v1/runtimeclasses/kata")
+        self.assertEqual(status, 403)
+        self.assertEqual(body["message"], 'runtimeclasses.node.k8s.io "kata" is forbidden: User "alice" cannot get '
+                         'resource "runtimeclasses" in API group "node.k8s.io" at the cluster scope')
+
+    def test_merge_patch_with_resource_version_precondition_and_409(self):
+        self.server.objects.put("serving.knative.dev/v1", "revisions",
+                                {"metadata": {"name": "r1", "annotations": {"a": "1", "b": "2"}}}, "default")
+        path = "/apis/serving.knative.dev/v1/namespaces/default/revisions/r1"
+        _, rev = self.request("GET", path)
+        status, new = self.merge_patch(path, {"metadata": {"resourceVersion": rev["metadata"]["resourceVersion"],
+                                                           "annotations": {"a": None, "c": "3"}}})
+        self.assertEqual(status, 200)
+        self.assertEqual(new["metadata"]["annotations"], {"b": "2", "c": "3"})
+        self.assertNotEqual(new["metadata"]["resourceVersion"], rev["metadata"]["resourceVersion"])
+        status, body = self.merge_patch(path, {"metadata": {"resourceVersion": rev["metadata"]["resourceVersion"],
+                                                            "annotations": {"d": "4"}}})
+        self.assertEqual((status, body["reason"]), (409, "Conflict"))
+        self.assertIn("the object has been modified", body["message"])
+        # A plain JSON body is no patch type: 415, as the real server answers.
+        status, body = self.request("PATCH", path, {"metadata": {}})
+        self.assertEqual((status, body["reason"]), (415, "UnsupportedMediaType"))
+
+
 if __name__ == "__main__":
     skip_unless_root()
     unittest.main()
