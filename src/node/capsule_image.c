@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -260,16 +262,47 @@ static int unpack_layout(const char *layout, char **cached, struct cntr_err *err
 	return rc;
 }
 
-/* An archive (a tar of a layout) is unpacked to a scratch layout first. */
+/* Which unpacked image an archive file is, without reading it again: its identity (device,
+ * inode, size, mtime) -> the cache directory, remembered in <cache>/.archive-<hash>. A local
+ * lookup key, FNV-1a is enough: a miss only costs one more unpack. */
+static char *archive_key_path(const struct stat *st)
+{
+	char id[128];
+	uint64_t h = 14695981039346656037ULL;
+	int n = snprintf(id, sizeof(id), "%llu:%llu:%lld:%lld.%ld", (unsigned long long)st->st_dev,
+			 (unsigned long long)st->st_ino, (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+			 st->st_mtim.tv_nsec);
+
+	for (int i = 0; i < n; i++)
+		h = (h ^ (unsigned char)id[i]) * 1099511628211ULL;
+	return xasprintf("%s/.archive-%016llx", cache_root(), (unsigned long long)h);
+}
+
+static char *archive_lookup(const struct stat *st)
+{
+	_cleanup_free_ char *key = archive_key_path(st), *dir = NULL;
+	struct stat d;
+
+	if (read_file_at(AT_FDCWD, key, &dir, NULL, NULL) < 0 || dir[0] != '/' || stat(dir, &d) < 0)
+		return NULL;
+	return steal_pointer(&dir);
+}
+
+/* An archive (a tar of a layout) is unpacked to a scratch layout first, once. */
 static int unpack_archive(const char *archive, char **cached, struct cntr_err *err)
 {
-	_cleanup_free_ char *tmp = NULL;
+	_cleanup_free_ char *tmp = NULL, *key = NULL;
 	_cleanup_close_ int fd = open(archive, O_RDONLY | O_CLOEXEC), tmp_fd = -1;
 	struct tar_options opts = { .whiteouts = false };
+	struct stat st;
 	int rc;
 
-	if (fd < 0)
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return cntr_fail_errno(err, "capsule image %s", archive);
+	if ((*cached = archive_lookup(&st))) {
+		log_info("capsule image %s: cached at %s", archive, *cached);
+		return 0;
+	}
 	if (mkdir_p(cache_root(), err) < 0)
 		return -1;
 	tmp = xasprintf("%s/.archive-%d", cache_root(), (int)getpid());
@@ -282,6 +315,9 @@ static int unpack_archive(const char *archive, char **cached, struct cntr_err *e
 	else
 		rc = unpack_layout(tmp, cached, err);
 	remove_dir(tmp);
+	key = archive_key_path(&st);
+	if (rc == 0 && write_text(key, *cached, err) < 0)
+		log_skip("remembering %s for %s: %s", *cached, archive, err->msg);
 	return rc;
 }
 
