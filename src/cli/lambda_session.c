@@ -161,15 +161,10 @@ static void session_cleanup(struct session *s)
 }
 
 /* The pod object itself, for its RuntimeClass, labels and owners (lambda_runtimeclass.h,
- * lambda_keepalive.h). */
+ * lambda_keepalive.h): the one lambda_target_resolve read, not a second GET. */
 static int read_pod(struct session *s, struct cntr_err *err)
 {
-	_cleanup_kube_response_ struct kube_response resp = { 0 };
-	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", s->target.namespace, s->target.pod);
-
-	if (kube_get(s->cfg, path, &resp, err) < 0)
-		return -1;
-	s->pod = json_incref(resp.body);
+	s->pod = json_incref(s->target.object);
 	return lambda_isolation_classify(s->cfg, s->pod, &s->isolation, err);
 }
 

@@ -314,7 +314,10 @@ int lambda_target_resolve(struct kube_config *cfg, const char *ns, const char *p
 					 "pod \"%s\" not found in namespace \"%s\"", pod, ns);
 		return cntr_err_prefix(err, "looking up pod \"%s\" in namespace \"%s\": ", pod, ns);
 	}
-	return lambda_target_from_pod(resp.body, container, t, err);
+	if (lambda_target_from_pod(resp.body, container, t, err) < 0)
+		return -1;
+	t->object = json_incref(resp.body);
+	return 0;
 }
 
 void lambda_target_clear(struct lambda_target *t)
@@ -325,5 +328,6 @@ void lambda_target_clear(struct lambda_target *t)
 	free(t->runtime);
 	free(t->container_id);
 	free(t->node);
+	json_decref(t->object);
 	memset(t, 0, sizeof(*t));
 }

@@ -12,6 +12,8 @@ struct lambda_target {
 	char *runtime;      /* "containerd", "cri-o" or "docker", as in the containerID URL */
 	char *container_id; /* 64 lowercase hex digits (lambda_ids.h), what cntr resolves */
 	char *node;         /* spec.nodeName */
+	json_t *object;     /* the pod as read by lambda_target_resolve (a reference), for what
+			     * else the session needs of it (RuntimeClass, labels, owners): one GET */
 };
 
 /* GET the pod and fill t. container names an app, init (sidecar) or ephemeral container; NULL
