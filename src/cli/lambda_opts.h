@@ -10,7 +10,7 @@ struct cntr_err;
 enum lambda_mode { LAMBDA_ATTACH, LAMBDA_EXECUTE };
 
 /* A VM-isolated or gVisor pod (lambda_runtimeclass.h): ask on a TTY (default), refuse, or use an
- * ephemeral container (not available yet: refused with a message). */
+ * ephemeral container (lambda_ephemeral.h). */
 enum lambda_fallback { LAMBDA_FALLBACK_ASK = 0, LAMBDA_FALLBACK_NONE, LAMBDA_FALLBACK_EPHEMERAL };
 
 struct lambda_opts {

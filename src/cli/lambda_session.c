@@ -7,6 +7,7 @@
 
 #include "cli/lambda_agent.h"
 #include "cli/lambda_cntr_argv.h"
+#include "cli/lambda_ephemeral.h"
 #include "cli/lambda_keepalive.h"
 #include "cli/lambda_opts.h"
 #include "cli/lambda_phase.h"
@@ -176,7 +177,15 @@ static void keep_alive(struct session *s, const char *holder)
 	lambda_keepalive_begin(s->cfg, s->pod, s->session_id, holder, s->opts->verbose > 0, &s->keepalive);
 }
 
-/* The RuntimeClass could not be read: ask cntr on the node (it refuses a VM or sandbox). */
+/* The fallback for a pod cntr cannot enter (lambda_ephemeral.h). */
+static int run_ephemeral(struct session *s, int *status, struct cntr_err *err)
+{
+	keep_alive(s, "ephemeral");
+	return lambda_ephemeral_run(s->cfg, s->opts, &s->target, s->pod, status, err);
+}
+
+/* The RuntimeClass could not be read: ask cntr on the node (it refuses a VM or sandbox). 1 when
+ * the ephemeral-container fallback was chosen. */
 static int probe_isolation(struct session *s, struct cntr_err *err)
 {
 	char *probe_cmd[] = { "true", NULL };
@@ -186,9 +195,7 @@ static int probe_isolation(struct session *s, struct cntr_err *err)
 	if (!s->isolation.unknown || !argv || !lambda_isolation_probe(s->cfg, &s->agent, argv, &s->isolation))
 		return 0;
 	s->isolation.unknown = 0;
-	return lambda_isolation_gate(s->opts, s->target.namespace, s->target.pod, &s->isolation, err) < 0
-		       ? -1 : cntr_fail(err, CNTR_EXIT_FAILURE, 0,
-					"the ephemeral-container fallback is not available in this version");
+	return lambda_isolation_gate(s->opts, s->target.namespace, s->target.pod, &s->isolation, err);
 }
 
 static int setup(struct session *s, struct cntr_err *err)
@@ -218,8 +225,11 @@ static int attach_through_agent(struct session *s, int *status, struct cntr_err 
 	_cleanup_free_ char *holder = NULL;
 	int r;
 
-	if (acquire_agent(s, true, err) < 0 || probe_isolation(s, err) < 0)
+	if (acquire_agent(s, true, err) < 0)
 		return -1;
+	r = probe_isolation(s, err);
+	if (r != 0)
+		return r < 0 ? -1 : run_ephemeral(s, status, err);
 	holder = xasprintf("agents in %s", s->agent.namespace);
 	keep_alive(s, holder);
 	r = exec_in_agent(s, status, err);
@@ -248,9 +258,7 @@ int lambda_session_run(const struct lambda_opts *opts)
 	if (r == 0)
 		r = lambda_isolation_gate(opts, s.target.namespace, s.target.pod, &s.isolation, &err);
 	if (r == 1) {
-		keep_alive(&s, "ephemeral");
-		r = cntr_fail(&err, CNTR_EXIT_FAILURE, 0,
-			      "the ephemeral-container fallback is not available in this version");
+		r = run_ephemeral(&s, &status, &err);
 	} else if (r == 0) {
 		r = attach_through_agent(&s, &status, &err);
 	}

@@ -563,15 +563,29 @@ static int exec_once(struct kube_config *cfg, void *ctx, long *refused, struct c
 	return r;
 }
 
+/* Connect, upgrade and relay for path (exec or attach); SIGPIPE ignored meanwhile. */
+static int run_stream(struct kube_config *cfg, const char *path, const struct kube_exec_opts *opts,
+		      int *exit_code, struct cntr_err *err)
+{
+	struct exec_call call = { .path = path, .opts = opts, .exit_code = exit_code };
+	struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
+	int r;
+
+	/* A closed local stdout (`| head`) must end the session with an error we report, not kill
+	 * the process before the caller can clean up. */
+	sigemptyset(&ignore.sa_mask);
+	sigaction(SIGPIPE, &ignore, &old_pipe);
+	r = kube_with_fresh_credentials(cfg, exec_once, &call, err);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	return r;
+}
+
 int kube_exec(struct kube_config *cfg, const char *ns, const char *pod, const char *container,
 	      char *const argv[], const struct kube_exec_opts *opts, int *exit_code,
 	      struct cntr_err *err)
 {
 	struct kube_exec_opts defaults;
 	_cleanup_free_ char *path = NULL;
-	struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
-	struct exec_call call;
-	int r;
 
 	if (!opts) {
 		kube_exec_opts_init(&defaults);
@@ -580,12 +594,26 @@ int kube_exec(struct kube_config *cfg, const char *ns, const char *pod, const ch
 	if (!argv || !argv[0])
 		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "exec: no command given");
 	path = kube_exec_path(ns, pod, container, argv, opts);
-	call = (struct exec_call){ .path = path, .opts = opts, .exit_code = exit_code };
-	/* A closed local stdout (`| head`) must end the session with an error we report, not kill
-	 * the process before the caller can clean up. */
-	sigemptyset(&ignore.sa_mask);
-	sigaction(SIGPIPE, &ignore, &old_pipe);
-	r = kube_with_fresh_credentials(cfg, exec_once, &call, err);
-	sigaction(SIGPIPE, &old_pipe, NULL);
-	return r;
+	return run_stream(cfg, path, opts, exit_code, err);
+}
+
+char *kube_attach_path(const char *ns, const char *pod, const char *container, const struct kube_exec_opts *opts)
+{
+	char *path = kube_pod_path(ns, pod, "attach");
+
+	if (container && *container)
+		kube_path_append_query(&path, "container", container);
+	kube_path_append_query(&path, "stdin", opts->forward_stdin ? "true" : "false");
+	kube_path_append_query(&path, "stdout", "true");
+	kube_path_append_query(&path, "stderr", opts->tty ? "false" : "true");
+	kube_path_append_query(&path, "tty", opts->tty ? "true" : "false");
+	return path;
+}
+
+int kube_attach(struct kube_config *cfg, const char *ns, const char *pod, const char *container,
+		const struct kube_exec_opts *opts, int *status, struct cntr_err *err)
+{
+	_cleanup_free_ char *path = kube_attach_path(ns, pod, container, opts);
+
+	return run_stream(cfg, path, opts, status, err);
 }

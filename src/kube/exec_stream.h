@@ -58,3 +58,13 @@ int kube_exec(struct kube_config *cfg, const char *ns, const char *pod, const ch
  * tty=..&container=..), each value percent-encoded. malloc'd. Exposed for unit tests. */
 char *kube_exec_path(const char *ns, const char *pod, const char *container, char *const argv[],
 		     const struct kube_exec_opts *opts);
+
+/* `pods/attach`: the same WebSocket channels, to the running process of container (an
+ * ephemeral container started with stdin). The kubelet reports only Success on channel 3 when
+ * the stream ends (the process's exit code is in the container's status), so *status is 0
+ * then; a Failure (e.g. the container is no longer running) is -1 with err. */
+int kube_attach(struct kube_config *cfg, const char *ns, const char *pod, const char *container,
+		const struct kube_exec_opts *opts, int *status, struct cntr_err *err);
+
+/* pods/NAME/attach?container=..&stdin=..&stdout=true&stderr=..&tty=.. malloc'd. */
+char *kube_attach_path(const char *ns, const char *pod, const char *container, const struct kube_exec_opts *opts);

@@ -62,12 +62,12 @@ static int fail_from_status(const struct kube_config *cfg, struct kube_http *h, 
 }
 
 static int request_once(const struct kube_config *cfg, const char *method, const char *path,
-			const json_t *body, struct kube_response *resp, long *retry_after_s,
-			bool *connection_lost, struct cntr_err *err)
+			const json_t *body, const char *content_type, struct kube_response *resp,
+			long *retry_after_s, bool *connection_lost, struct cntr_err *err)
 {
 	_cleanup_kube_http_ struct kube_http h = { 0 };
 	_cleanup_kube_body_ struct kube_body received = { 0 };
-	_cleanup_free_ char *payload = NULL;
+	_cleanup_free_ char *payload = NULL, *type_header = NULL;
 	curl_off_t retry_after;
 	CURLcode rc;
 
@@ -93,8 +93,10 @@ static int request_once(const struct kube_config *cfg, const char *method, const
 					 method, h.display_url);
 		/* The API server only takes patches in a patch media type; JSON merge patch is the
 		 * one a plain JSON object means. */
-		kube_http_add_header(&h, strcmp(method, "PATCH") == 0 ? "Content-Type: application/merge-patch+json"
-								  : "Content-Type: application/json");
+		if (!content_type)
+			content_type = strcmp(method, "PATCH") == 0 ? "application/merge-patch+json" : "application/json";
+		type_header = xasprintf("Content-Type: %s", content_type);
+		kube_http_add_header(&h, type_header);
 		curl_easy_setopt(h.curl, CURLOPT_POSTFIELDS, payload);
 		curl_easy_setopt(h.curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
 	} else if (strcmp(method, "GET") == 0) {
@@ -129,12 +131,13 @@ static bool worth_retrying(const char *method, long http_status, long retry_afte
 }
 
 static int request_with_retries(const struct kube_config *cfg, const char *method, const char *path,
-				const json_t *body, struct kube_response *resp, struct cntr_err *err)
+				const json_t *body, const char *content_type, struct kube_response *resp,
+				struct cntr_err *err)
 {
 	for (int attempt = 1;; attempt++) {
 		long retry_after_s = 0;
 		bool lost = false;
-		int r = request_once(cfg, method, path, body, resp, &retry_after_s, &lost, err);
+		int r = request_once(cfg, method, path, body, content_type, resp, &retry_after_s, &lost, err);
 
 		if (r == 0 || attempt == KUBE_RETRY_ATTEMPTS || kube_http_interrupted() ||
 		    !worth_retrying(method, resp->http_status, retry_after_s, lost))
@@ -155,6 +158,7 @@ static int request_with_retries(const struct kube_config *cfg, const char *metho
 struct request {
 	const char *method, *path;
 	const json_t *body;
+	const char *content_type;  /* NULL: application/json, merge patch for PATCH */
 	struct kube_response *resp;
 };
 
@@ -164,7 +168,7 @@ static int request_attempt(struct kube_config *cfg, void *ctx, long *http_status
 	int r;
 
 	kube_response_clear(q->resp);
-	r = request_with_retries(cfg, q->method, q->path, q->body, q->resp, err);
+	r = request_with_retries(cfg, q->method, q->path, q->body, q->content_type, q->resp, err);
 	*http_status = q->resp->http_status;
 	return r;
 }
@@ -173,6 +177,16 @@ int kube_request(struct kube_config *cfg, const char *method, const char *path,
 		 const json_t *body, struct kube_response *resp, struct cntr_err *err)
 {
 	struct request q = { .method = method, .path = path, .body = body, .resp = resp };
+
+	memset(resp, 0, sizeof(*resp));
+	return kube_with_fresh_credentials(cfg, request_attempt, &q, err);
+}
+
+int kube_patch(struct kube_config *cfg, const char *path, const json_t *body, const char *content_type,
+	       struct kube_response *resp, struct cntr_err *err)
+{
+	struct request q = { .method = "PATCH", .path = path, .body = body, .content_type = content_type,
+			     .resp = resp };
 
 	memset(resp, 0, sizeof(*resp));
 	return kube_with_fresh_credentials(cfg, request_attempt, &q, err);

@@ -40,6 +40,11 @@ static inline int kube_delete(struct kube_config *cfg, const char *path, const j
 	return kube_request(cfg, "DELETE", path, body, resp, err);
 }
 
+/* PATCH with an explicit patch media type ("application/strategic-merge-patch+json",
+ * "application/json-patch+json"...); otherwise as kube_request. */
+int kube_patch(struct kube_config *cfg, const char *path, const json_t *body, const char *content_type,
+	       struct kube_response *resp, struct cntr_err *err);
+
 void kube_response_clear(struct kube_response *resp);
 
 static inline void cleanup_kube_responsep(struct kube_response *r)

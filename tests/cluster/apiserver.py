@@ -45,6 +45,7 @@ import kubelet  # noqa: E402
 import node  # noqa: E402
 import objects  # noqa: E402
 import wsexec  # noqa: E402
+import ephemeral  # noqa: E402
 from podstore import (SelectorError, Store, matches, now_rfc3339, parse_field_selector,  # noqa: E402
                       parse_label_selector)
 
@@ -147,6 +148,7 @@ class ApiServer:
         self.connections = 0                    # TCP connections accepted
         self.pongs = 0                          # pongs received for the pings of "ping" faults
         self.bookmarks_sent = 0
+        self.attach_sessions = []               # wsexec.Session of every pods/attach (ephemeral.py)
         self.lock = threading.Lock()
         self.store = Store()
         self.objects = objects.ObjectStore()    # RuntimeClasses, Knative, apps/v1, HPAs (objects.py)
@@ -446,7 +448,7 @@ class _Handler(BaseHTTPRequestHandler):
             url = url._replace(path=url.path[len(prefix):])
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         self.raw_body = None
-        if not url.path.endswith("/exec"):
+        if not url.path.endswith(("/exec", "/attach")):
             self.read_raw_body()
         user = None
         try:
@@ -546,6 +548,9 @@ class _Handler(BaseHTTPRequestHandler):
         namespace, name, sub = m.groups()
         if sub == "exec" and name and namespace and method in ("GET", "POST"):
             return self.exec(namespace, name, query, user)
+        if sub and name and namespace and ephemeral.serve(self, self.api, method, namespace, name, sub, query,
+                                                          user, ApiError):
+            return None
         if sub:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if name is None and method == "GET":

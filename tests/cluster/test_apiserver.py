@@ -218,6 +218,60 @@ class StandInTests(unittest.TestCase):
         self.assertIn("400 Bad Request", head.split("\r\n")[0])
         sock.close()
 
+    def patch_ephemeral(self, pod, body, ctype="application/strategic-merge-patch+json"):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=self.tls())
+        conn.request("PATCH", "/api/v1/namespaces/default/pods/%s/ephemeralcontainers" % pod,
+                     body=json.dumps(body), headers={"Content-Type": ctype})
+        resp = conn.getresponse()
+        data = json.loads(resp.read())
+        conn.close()
+        return resp.status, data
+
+    def test_ephemeral_containers_are_only_added_and_attach_reports_success_not_the_exit_code(self):
+        self.request("POST", "/api/v1/namespaces/default/pods", self.pod("web"))
+        self.server.wait_pod("default", "web", lambda p: p["status"].get("phase") == "Running")
+        dbg = {"name": "dbg", "image": "busybox", "command": ["sh", "-c", "read x; echo got-$x; exit 3"],
+               "stdin": True, "stdinOnce": True, "targetContainerName": "main"}
+        status, body = self.patch_ephemeral("web", {"spec": {"ephemeralContainers": [dbg]}}, "application/json")
+        self.assertEqual((status, body["reason"]), (415, "UnsupportedMediaType"))
+        status, body = self.patch_ephemeral("nope", {"spec": {"ephemeralContainers": [dbg]}})
+        self.assertEqual((status, body["reason"]), (404, "NotFound"))
+        status, body = self.patch_ephemeral("web", {"spec": {"ephemeralContainers": [
+            dict(dbg, targetContainerName="nope")]}})
+        self.assertEqual((status, body["reason"]), (422, "Invalid"))
+        self.assertEqual(body["message"], 'Pod "web" is invalid: spec.ephemeralContainers[0].targetContainerName: '
+                                          'Not found: "nope"')
+        status, body = self.patch_ephemeral("web", {"spec": {"ephemeralContainers": [dbg]}})
+        self.assertEqual(status, 200)
+        self.assertEqual(body["kind"], "Pod")
+        self.assertEqual(body["spec"]["ephemeralContainers"], [dbg])
+        # Removing or changing an existing one: 422. A merge patch replaces the whole list.
+        status, body = self.patch_ephemeral("web", {"spec": {"ephemeralContainers": []}},
+                                            "application/merge-patch+json")
+        self.assertEqual((status, body["code"]), (422, 422))
+        self.assertIn('existing ephemeral containers "dbg" may not be removed', body["message"])
+        status, body = self.patch_ephemeral("web", [{"op": "replace", "path": "/spec/ephemeralContainers/0/image",
+                                                     "value": "other"}], "application/json-patch+json")
+        self.assertEqual(status, 422)
+        self.assertIn('existing ephemeral containers "dbg" may not be changed', body["message"])
+        pod = self.server.wait_pod("default", "web", lambda p: "running" in (
+            (p["status"].get("ephemeralContainerStatuses") or [{}])[0].get("state") or {}))
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io",
+                                               "/api/v1/namespaces/default/pods/web/attach?container=dbg"
+                                               "&stdin=true&stdout=true&stderr=true")
+        self.assertIn("101 Switching Protocols", head)
+        mask = b"\0\0\0\0"
+        sock.sendall(bytes([0x82, 0x80 | 4]) + mask + b"\x00hi\n")
+        messages = self.read_messages(sock, rest)
+        stdout = b"".join(m[1:] for op, m in messages if op == 2 and m[:1] == b"\x01")
+        status = [json.loads(m[1:]) for op, m in messages if op == 2 and m[:1] == b"\x03"]
+        self.assertEqual(stdout, b"got-hi\n")
+        self.assertEqual(status[0]["status"], "Success", "attach never reports the exit code")
+        sock.close()
+        pod = self.server.wait_pod("default", "web", lambda p: "terminated" in (
+            p["status"]["ephemeralContainerStatuses"][0]["state"]))
+        self.assertEqual(pod["status"]["ephemeralContainerStatuses"][0]["state"]["terminated"]["exitCode"], 3)
+
     # -- fault injection: each knob does what the real world does ------------------------------
     def test_fault_drop_and_reset_close_the_connection_without_an_answer(self):
         for action, errors in (("drop", (http.client.RemoteDisconnected, ConnectionError, ssl.SSLError)),
