@@ -3,6 +3,7 @@
  * few hundred KiB until it has had no session for LAMBDA_CNTR_IDLE_SECONDS, and exits at once
  * on SIGTERM. lambda-cntr execs the others in the agent:
  *   cntr agent count-others ID   how many sessions of the agent are not session ID
+ *   cntr agent count-mine ID     how many processes session ID still has (0: it ended)
  *   cntr agent end-session ID    what is left of session ID: SIGHUP (cntr passes it to the
  *                                command), then SIGTERM, then SIGKILL, two seconds apart */
 #include "cntr_agent.h"
@@ -67,13 +68,13 @@ static int idle_main(void)
 	return 0;
 }
 
-static int count_others_main(const char *id)
+static int count_main(enum agent_session_filter filter, const char *id)
 {
 	pid_t pids[MAX_SESSIONS];
 
 	if (!agent_name())
 		return CNTR_EXIT_USAGE;
-	printf("%zu\n", agent_sessions_find(agent_name(), AGENT_SESSIONS_NOT_OF, id, pids, MAX_SESSIONS));
+	printf("%zu\n", agent_sessions_find(agent_name(), filter, id, pids, MAX_SESSIONS));
 	return 0;
 }
 
@@ -105,9 +106,12 @@ int cntr_agent_main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "idle") == 0)
 		return idle_main();
 	if (argc >= 3 && strcmp(argv[1], "count-others") == 0)
-		return count_others_main(argv[2]);
+		return count_main(AGENT_SESSIONS_NOT_OF, argv[2]);
+	if (argc >= 3 && strcmp(argv[1], "count-mine") == 0)
+		return *argv[2] ? count_main(AGENT_SESSIONS_OF, argv[2]) : CNTR_EXIT_USAGE;
 	if (argc >= 3 && strcmp(argv[1], "end-session") == 0)
 		return end_session_main(argv[2]);
-	log_error("usage: cntr agent idle | count-others SESSION | end-session SESSION (the agent pod's programs)");
+	log_error("usage: cntr agent idle | count-others SESSION | count-mine SESSION | end-session SESSION "
+		  "(the agent pod's programs)");
 	return CNTR_EXIT_USAGE;
 }

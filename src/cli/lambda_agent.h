@@ -46,6 +46,9 @@ bool lambda_agent_pod_ready(const json_t *pod);
 bool lambda_agent_is_running(struct kube_config *cfg, const struct lambda_agent *a);
 
 /* Number of sessions in the agent right now other than session_id (ours). */
+/* How many processes session_id still has in agent a (0: it ended). */
+int lambda_agent_count_mine(struct kube_config *cfg, const struct lambda_agent *a, const char *session_id,
+			    int *count, struct cntr_err *err);
 int lambda_agent_count_others(struct kube_config *cfg, const struct lambda_agent *a,
 			      const char *session_id, int *count, struct cntr_err *err);
 

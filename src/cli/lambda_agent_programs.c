@@ -56,10 +56,10 @@ static int run_agent_program(struct kube_config *cfg, const struct lambda_agent 
 	return 0;
 }
 
-int lambda_agent_count_others(struct kube_config *cfg, const struct lambda_agent *a,
-			      const char *session_id, int *count, struct cntr_err *err)
+/* Runs a counting program (`cntr agent count-...`) in the agent and reads its number. */
+static int agent_count(struct kube_config *cfg, const struct lambda_agent *a, char **argv, int *count,
+		       struct cntr_err *err)
 {
-	_cleanup_strv_ char **argv = lambda_agent_count_others_argv(session_id);
 	_cleanup_free_ char *text = NULL;
 	uint64_t n;
 
@@ -72,6 +72,20 @@ int lambda_agent_count_others(struct kube_config *cfg, const struct lambda_agent
 	}
 	*count = (int)n;
 	return 0;
+}
+
+int lambda_agent_count_others(struct kube_config *cfg, const struct lambda_agent *a,
+			      const char *session_id, int *count, struct cntr_err *err)
+{
+	_cleanup_strv_ char **argv = lambda_agent_count_others_argv(session_id);
+	return agent_count(cfg, a, argv, count, err);
+}
+
+int lambda_agent_count_mine(struct kube_config *cfg, const struct lambda_agent *a, const char *session_id,
+			    int *count, struct cntr_err *err)
+{
+	_cleanup_strv_ char **argv = lambda_agent_count_mine_argv(session_id);
+	return agent_count(cfg, a, argv, count, err);
 }
 
 int lambda_agent_check_cntr(struct kube_config *cfg, const struct lambda_agent *a, const char *image,

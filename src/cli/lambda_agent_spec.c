@@ -41,6 +41,11 @@ char **lambda_agent_count_others_argv(const char *session_id)
 	return agent_program_argv("count-others", session_id);
 }
 
+char **lambda_agent_count_mine_argv(const char *session_id)
+{
+	return agent_program_argv("count-mine", session_id);
+}
+
 char **lambda_agent_end_session_argv(const char *session_id)
 {
 	return agent_program_argv("end-session", session_id);

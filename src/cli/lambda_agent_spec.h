@@ -61,6 +61,7 @@ char **lambda_agent_session_argv(const char *session_id, const char *term, char 
 /* Exec commands that print how many sessions other than session_id the agent has, and that end
  * whatever is left of session_id. NULL-terminated, free with strv_free. */
 char **lambda_agent_count_others_argv(const char *session_id);
+char **lambda_agent_count_mine_argv(const char *session_id);
 /* An exec command that prints where cntr is on the agent's PATH (fails when it is not). */
 char **lambda_agent_find_cntr_argv(void);
 char **lambda_agent_end_session_argv(const char *session_id);

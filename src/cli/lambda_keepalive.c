@@ -5,11 +5,13 @@
 #include <string.h>
 
 #include "cli/lambda_agent.h"
+#include "cli/lambda_ids.h"
 #include "cli/lambda_json.h"
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "kube/api_path.h"
 #include "kube/rest.h"
 #include "kube/safe_text.h"
 
@@ -47,7 +49,8 @@ enum lambda_platform lambda_keepalive_identify(const json_t *pod, struct lambda_
 	for (i = 0; i < sizeof(platforms) / sizeof(platforms[0]); i++) {
 		const char *name = json_str(labels, platforms[i].pod_label);
 
-		if (!*name)
+		/* A name from the API goes into a path: only a valid object name does. */
+		if (!*name || !lambda_object_name_is_valid(name))
 			continue;
 		k->platform = platforms[i].platform;
 		k->path = xasprintf("/apis/%s/namespaces/%s/%s/%s", platforms[i].api, ns, platforms[i].resource, name);
@@ -238,7 +241,7 @@ static bool session_running(struct kube_config *cfg, const char *session, const 
 		if (!slash)
 			return true;
 		*slash = '\0';
-		path = xasprintf("/api/v1/namespaces/%s/pods/%s", ns, pod_name);
+		path = kube_pod_path(ns, pod_name, NULL);
 		if (kube_get(cfg, path, &resp, &err) < 0)
 			return resp.http_status != 404;
 		st = json_array_find(json_object_get(json_object_get(resp.body, "status"), "ephemeralContainerStatuses"),
@@ -247,23 +250,20 @@ static bool session_running(struct kube_config *cfg, const char *session, const 
 	}
 	if (strncmp(holder, "agents in ", 10) != 0)
 		return true;
-	path = xasprintf("/api/v1/namespaces/%s/pods?labelSelector=%s%%3D%s", holder + 10,
-			 LAMBDA_AGENT_MANAGED_BY_LABEL, LAMBDA_AGENT_MANAGED_BY);
+	path = kube_pods_path(holder + 10);
+	kube_path_append_query(&path, "labelSelector", LAMBDA_AGENT_MANAGED_BY_LABEL "=" LAMBDA_AGENT_MANAGED_BY);
 	if (kube_get(cfg, path, &resp, &err) < 0)
 		return true;
 	items = json_object_get(resp.body, "items");
 	json_array_foreach(items, i, pod) {
 		struct lambda_agent a = { .name = (char *)json_str(json_object_get(pod, "metadata"), "name"),
 					  .namespace = (char *)(holder + 10) };
-		int count = 0;
+		int mine = 0;
 
 		if (strcmp(json_str(json_object_get(pod, "status"), "phase"), "Running") != 0)
 			continue;
-		int all = 0;
-
-		/* others(session) first: a session starting in between only makes ours look alive. */
-		if (lambda_agent_count_others(cfg, &a, session, &count, &err) < 0 ||
-		    lambda_agent_count_others(cfg, &a, "", &all, &err) < 0 || all > count)
+		/* One question, one answer: no window between two counts. */
+		if (lambda_agent_count_mine(cfg, &a, session, &mine, &err) < 0 || mine > 0)
 			return true;
 	}
 	return false;

@@ -1,5 +1,6 @@
 /* Which pods cntr cannot enter (lambda_runtimeclass.h): the handler table and its lookups. */
 #include "cli/lambda_runtimeclass.h"
+#include "cli/lambda_ids.h"
 
 #include <ctype.h>
 #include <fnmatch.h>
@@ -77,6 +78,8 @@ int lambda_isolation_classify(struct kube_config *cfg, const json_t *pod, struct
 	if (!*rc)
 		return 0;
 	info->runtime_class = xstrdup(rc);
+	if (!lambda_object_name_is_valid(rc))
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "the pod's runtimeClassName is not a valid name");
 	path = xasprintf("/apis/node.k8s.io/v1/runtimeclasses/%s", rc);
 	if (kube_get(cfg, path, &resp, err) < 0) {
 		if (resp.http_status != 403 && resp.http_status != 404)
