@@ -52,41 +52,26 @@ static int read_namespace(const char *dir, char **ns, struct cntr_err *err)
 	return 0;
 }
 
-int kube_incluster_load(const struct kube_config_opts *opts, struct kube_config **out,
-			struct cntr_err *err)
+int kube_incluster_fill(struct kube_config *cfg, struct cntr_err *err)
 {
 	const char *host = getenv("KUBERNETES_SERVICE_HOST");
 	const char *port = getenv("KUBERNETES_SERVICE_PORT");
 	const char *dir = serviceaccount_dir();
-	struct kube_config *cfg;
 
 	if (!kube_incluster_available())
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 				 "in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
-	cfg = calloc(1, sizeof(*cfg));
-	if (!cfg)
-		abort();
 	cfg->source = xasprintf("in-cluster service account (%s)", dir);
 	cfg->server = strchr(host, ':') ? xasprintf("https://[%s]:%s", host, port)
 					: xasprintf("https://%s:%s", host, port);
 	cfg->ca_file = xasprintf("%s/ca.crt", dir);
 	cfg->token_file = xasprintf("%s/token", dir);
-	if (read_namespace(dir, &cfg->namespace, err) < 0) {
-		kube_config_free(cfg);
+	if (read_namespace(dir, &cfg->namespace, err) < 0)
 		return -1;
-	}
 	cfg->namespace_from_config = cfg->namespace != NULL;
 	if (!cfg->namespace)
 		cfg->namespace = xstrdup("default");
-	if (access(cfg->ca_file, R_OK) < 0) {
-		cntr_fail_errno(err, "in-cluster config: CA certificate %s", cfg->ca_file);
-		kube_config_free(cfg);
-		return -1;
-	}
-	if (!(opts && opts->skip_credentials) && kube_config_resolve_credentials(cfg, err) < 0) {
-		kube_config_free(cfg);
-		return -1;
-	}
-	*out = cfg;
+	if (access(cfg->ca_file, R_OK) < 0)
+		return cntr_fail_errno(err, "in-cluster config: CA certificate %s", cfg->ca_file);
 	return 0;
 }

@@ -12,7 +12,8 @@ struct cntr_err;
 /* True when KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are both set. */
 bool kube_incluster_available(void);
 
-/* server https://HOST:PORT (IPv6 hosts bracketed), CA DIR/ca.crt, token DIR/token (read unless
- * opts->skip_credentials), namespace from DIR/namespace when present. */
-int kube_incluster_load(const struct kube_config_opts *opts, struct kube_config **out,
-			struct cntr_err *err);
+/* Fill a zeroed config (the caller owns and frees it, also on failure): server
+ * https://HOST:PORT (IPv6 hosts bracketed), CA DIR/ca.crt, token file DIR/token, namespace from
+ * DIR/namespace when present. Credentials are resolved by the loader (kubeconfig.c), as for
+ * every other source: this file depends on the config's type only. */
+int kube_incluster_fill(struct kube_config *cfg, struct cntr_err *err);

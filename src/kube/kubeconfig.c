@@ -407,6 +407,22 @@ static int load_default_file(struct kc_set *set, struct cntr_err *err)
 	return kc_set_add_file(set, path, err) < 0 ? -1 : 1;
 }
 
+/* The pod's service account, with credentials resolved here like any other source's. */
+static int load_incluster(const struct kube_config_opts *opts, struct kube_config **out, struct cntr_err *err)
+{
+	struct kube_config *cfg = calloc(1, sizeof(*cfg));
+
+	if (!cfg)
+		abort();
+	if (kube_incluster_fill(cfg, err) < 0 ||
+	    (!(opts && opts->skip_credentials) && kube_config_resolve_credentials(cfg, err) < 0)) {
+		kube_config_free(cfg);
+		return -1;
+	}
+	*out = cfg;
+	return 0;
+}
+
 int kube_config_load(const struct kube_config_opts *opts, struct kube_config **out, struct cntr_err *err)
 {
 	struct kc_set set = { 0 };
@@ -431,7 +447,7 @@ int kube_config_load(const struct kube_config_opts *opts, struct kube_config **o
 	if (found == 0) {
 		kc_set_free(&set);
 		if (kube_incluster_available())
-			return kube_incluster_load(opts, out, err);
+			return load_incluster(opts, out, err);
 		if (env && *env)
 			return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 					 "no kubeconfig: none of the files in $KUBECONFIG (%s) exists", env);

@@ -62,7 +62,17 @@ static void clear_namespace(void)
 	rmdir(in_dir("namespace"));
 }
 
-static const struct kube_config_opts no_credentials = { .skip_credentials = true };
+/* kube_incluster_fill on a fresh config; on failure the config is freed and *cfg is NULL. */
+static int load(struct kube_config **cfg, struct cntr_err *err)
+{
+	*cfg = calloc(1, sizeof(**cfg));
+	assert_non_null(*cfg);
+	if (kube_incluster_fill(*cfg, err) == 0)
+		return 0;
+	kube_config_free(*cfg);
+	*cfg = NULL;
+	return -1;
+}
 
 static void test_namespace_file_names_the_namespace(void **state)
 {
@@ -71,7 +81,7 @@ static void test_namespace_file_names_the_namespace(void **state)
 
 	clear_namespace();
 	write_text("namespace", "team-a\n");
-	assert_int_equal(kube_incluster_load(&no_credentials, &cfg, &err), 0);
+	assert_int_equal(load(&cfg, &err), 0);
 	assert_string_equal(cfg->namespace, "team-a");
 	assert_true(cfg->namespace_from_config);
 	kube_config_free(cfg);
@@ -83,13 +93,13 @@ static void test_missing_or_empty_namespace_file_means_default(void **state)
 	struct cntr_err err = { 0 };
 
 	clear_namespace();
-	assert_int_equal(kube_incluster_load(&no_credentials, &cfg, &err), 0);
+	assert_int_equal(load(&cfg, &err), 0);
 	assert_string_equal(cfg->namespace, "default");
 	assert_false(cfg->namespace_from_config);
 	kube_config_free(cfg);
 
 	write_text("namespace", " \n");
-	assert_int_equal(kube_incluster_load(&no_credentials, &cfg, &err), 0);
+	assert_int_equal(load(&cfg, &err), 0);
 	assert_string_equal(cfg->namespace, "default");
 	kube_config_free(cfg);
 }
@@ -102,7 +112,7 @@ static void test_unreadable_namespace_file_is_an_error_not_default(void **state)
 	clear_namespace();
 	/* There but not readable as a file (root reads any mode, so a directory stands in). */
 	assert_int_equal(mkdir(in_dir("namespace"), 0700), 0);
-	assert_int_equal(kube_incluster_load(&no_credentials, &cfg, &err), -1);
+	assert_int_equal(load(&cfg, &err), -1);
 	assert_null(cfg);
 	assert_int_equal(err.code, CNTR_EXIT_FAILURE);
 	assert_non_null(strstr(err.msg, "in-cluster config: namespace file: read "));
