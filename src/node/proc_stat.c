@@ -16,16 +16,23 @@ static const char *fields_after_comm(const char *text)
 	return paren ? paren + 1 : NULL;
 }
 
-char proc_stat_state(pid_t pid)
+#define CNTR_PF_EXITING 0x00000004U /* include/linux/sched.h */
+
+char proc_stat_state(pid_t pid, bool *exiting)
 {
 	char path[64], state = 0;
 	_cleanup_free_ char *text = NULL;
 	const char *fields;
+	unsigned flags = 0;
 
+	if (exiting)
+		*exiting = false;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || !(fields = fields_after_comm(text)) ||
-	    sscanf(fields, " %c", &state) != 1)
+	    sscanf(fields, " %c %*d %*d %*d %*d %*d %u", &state, &flags) < 1)
 		return 0;
+	if (exiting)
+		*exiting = flags & CNTR_PF_EXITING;
 	return state;
 }
 

@@ -206,13 +206,15 @@ int target_open(pid_t pid, unsigned long long start_time, struct target *t, stru
 bool target_has_exited(const struct target *t)
 {
 	int alive = t->pidfd >= 0 ? sys_pidfd_send_signal(t->pidfd, 0) : kill(t->pid, 0);
+	bool exiting;
 	char state;
 
 	if (alive < 0)
 		return errno == ESRCH;
-	/* Not reaped yet: the pidfd still names it, so /proc/PID is still this process. */
-	state = proc_stat_state(t->pid);
-	return state == 0 || state == 'Z' || state == 'X';
+	/* Not reaped yet: the pidfd still names it, so /proc/PID is still this process. A pid
+	 * namespace's init is still exiting while the kernel kills the rest of its namespace. */
+	state = proc_stat_state(t->pid, &exiting);
+	return state == 0 || state == 'Z' || state == 'X' || exiting;
 }
 
 int target_check_alive(const struct target *t, struct cntr_err *err)
