@@ -6,7 +6,8 @@
 #include "common/cleanup.h"
 #include "common/strutil.h"
 
-char **lambda_cntr_attach_argv(const char *container_id, bool verbose, char *const command[])
+char **lambda_cntr_attach_argv(const char *container_id, bool verbose, const char *profile,
+			       char *const command[])
 {
 	size_t n = command ? strv_len(command) : 0, i = 0;
 	_cleanup_strv_ char **argv = NULL;
@@ -14,8 +15,8 @@ char **lambda_cntr_attach_argv(const char *container_id, bool verbose, char *con
 	/* Checked again here: this is the line that must never carry anything else. */
 	if (!lambda_container_id_is_valid(container_id))
 		return NULL;
-	/* cntr attach -t id -v -- ID -- CMD... NULL */
-	argv = calloc(8 + n + 1, sizeof(char *));
+	/* cntr attach -t id -v --profile P -- ID -- CMD... NULL */
+	argv = calloc(10 + n + 1, sizeof(char *));
 	if (!argv)
 		abort();
 	argv[i++] = xstrdup("cntr");
@@ -24,6 +25,10 @@ char **lambda_cntr_attach_argv(const char *container_id, bool verbose, char *con
 	argv[i++] = xstrdup("id");
 	if (verbose)
 		argv[i++] = xstrdup("-v");
+	if (profile) {
+		argv[i++] = xstrdup("--profile");
+		argv[i++] = xstrdup(profile);
+	}
 	argv[i++] = xstrdup("--");
 	argv[i++] = xstrdup(container_id);
 	if (n) {

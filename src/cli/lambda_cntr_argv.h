@@ -3,8 +3,11 @@
  * its ID in the node's cgroup tree (never a PID, a name or a command); the `--` before it ends
  * cntr's options, so nothing in it can be read as one. lambda_ids.h checks the ID itself. */
 #pragma once
+/* profile: --profile for cntr (general, restricted, netadmin, sysadmin; checked by the option
+ * parser), or NULL for cntr's default. */
 #include <stdbool.h>
 
 /* NULL-terminated, free with strv_free; NULL when container_id is not a valid ID. command may
  * be NULL or empty (cntr then starts a shell). */
-char **lambda_cntr_attach_argv(const char *container_id, bool verbose, char *const command[]);
+char **lambda_cntr_attach_argv(const char *container_id, bool verbose, const char *profile,
+			       char *const command[]);

@@ -13,7 +13,7 @@
 #define DEFAULT_IMAGE "lambda-cntr-agent:" CNTR_VERSION
 
 enum { OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_TIMEOUT, OPT_KEEP, OPT_RM, OPT_AGENT_NS,
-       OPT_IDLE_TIMEOUT, OPT_PULL_POLICY, OPT_VERSION, OPT_FALLBACK, OPT_NO_KEEP_ALIVE };
+       OPT_IDLE_TIMEOUT, OPT_PULL_POLICY, OPT_VERSION, OPT_FALLBACK, OPT_NO_KEEP_ALIVE, OPT_PROFILE };
 
 static const struct option long_options[] = {
 	{ "namespace", required_argument, NULL, 'n' },
@@ -30,6 +30,7 @@ static const struct option long_options[] = {
 	{ "agent-namespace", required_argument, NULL, OPT_AGENT_NS },
 	{ "fallback", required_argument, NULL, OPT_FALLBACK },
 	{ "no-keep-alive", no_argument, NULL, OPT_NO_KEEP_ALIVE },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -77,6 +78,10 @@ void lambda_print_help(const char *program)
 	       "                            nothing cntr can enter: `ephemeral` debugs it from an\n"
 	       "                            ephemeral container instead, `none` refuses (default: ask\n"
 	       "                            on a terminal, else refuse)\n"
+	       "      --profile NAME        the session's identity: general (the container's, the\n"
+	       "                            default), restricted (no capability, no_new_privs, a\n"
+	       "                            seccomp filter), netadmin (+NET_ADMIN,NET_RAW), sysadmin\n"
+	       "                            (+SYS_ADMIN,SYS_PTRACE,...); see cntr --help\n"
 	       "      --no-keep-alive       do not keep a Knative/OpenFaaS function from scaling to\n"
 	       "                            zero while the session is open\n"
 	       "  -v, --verbose             print each step (twice: also cntr's steps)\n"
@@ -120,6 +125,20 @@ static int parse_pull_policy(const char *text, struct lambda_opts *opts, struct 
 			 "--image-pull-policy: \"%s\" is not Always, IfNotPresent or Never", text);
 }
 
+/* The session profiles cntr knows (cntr --profile, src/node/profile.c). */
+static int parse_profile(const char *text, struct lambda_opts *opts, struct cntr_err *err)
+{
+	static const char *const known[] = { "general", "restricted", "netadmin", "sysadmin" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(text, known[i]) == 0) {
+			opts->profile = known[i];
+			return 0;
+		}
+	return cntr_fail(err, CNTR_EXIT_USAGE, 0,
+			 "--profile: \"%s\" is not general, restricted, netadmin or sysadmin", text);
+}
+
 static int parse_fallback(const char *text, struct lambda_opts *opts, struct cntr_err *err)
 {
 	if (strcmp(text, "ephemeral") == 0)
@@ -145,6 +164,7 @@ static int parse_flag(int opt, struct lambda_opts *opts, struct cntr_err *err)
 	case OPT_KEEP: opts->keep = true; return 0;
 	case OPT_RM: opts->rm = true; return 0;
 	case OPT_NO_KEEP_ALIVE: opts->no_keep_alive = true; return 0;
+	case OPT_PROFILE: return parse_profile(optarg, opts, err);
 	case OPT_FALLBACK: return parse_fallback(optarg, opts, err);
 	case OPT_PULL_POLICY: return parse_pull_policy(optarg, opts, err);
 	case OPT_TIMEOUT: return parse_duration_flag("--timeout", optarg, &opts->timeout_s, err);

@@ -32,6 +32,7 @@ struct lambda_opts {
 	bool rm;                     /* --rm: also delete a reused agent when nobody uses it */
 	enum lambda_fallback fallback; /* --fallback: what to do with a pod cntr cannot enter */
 	bool no_keep_alive;          /* --no-keep-alive: never touch a serverless platform's objects */
+	const char *profile;         /* --profile: cntr's session profile, NULL = its default */
 	int verbose;                 /* -v count */
 };
 

@@ -69,7 +69,7 @@ static int acquire_agent(struct session *s, bool allow_reuse, struct cntr_err *e
  * shell in the privileged agent. NULL when the container ID is not one. */
 static char **session_argv(const struct session *s, bool tty)
 {
-	_cleanup_strv_ char **argv = lambda_cntr_attach_argv(s->target.container_id, s->opts->verbose >= 2,
+	_cleanup_strv_ char **argv = lambda_cntr_attach_argv(s->target.container_id, s->opts->verbose >= 2, s->opts->profile,
 							       s->opts->command);
 
 	if (!argv)
@@ -189,7 +189,7 @@ static int run_ephemeral(struct session *s, int *status, struct cntr_err *err)
 static int probe_isolation(struct session *s, struct cntr_err *err)
 {
 	char *probe_cmd[] = { "true", NULL };
-	_cleanup_strv_ char **cntr_argv = lambda_cntr_attach_argv(s->target.container_id, false, probe_cmd);
+	_cleanup_strv_ char **cntr_argv = lambda_cntr_attach_argv(s->target.container_id, false, NULL, probe_cmd);
 	_cleanup_strv_ char **argv = cntr_argv ? lambda_agent_session_argv(s->session_id, NULL, cntr_argv) : NULL;
 
 	if (!s->isolation.unknown || !argv || !lambda_isolation_probe(s->cfg, &s->agent, argv, &s->isolation))

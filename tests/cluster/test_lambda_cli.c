@@ -672,9 +672,9 @@ static void test_cntr_argv_is_attach_type_id_then_the_id_after_dashdash(void **s
 {
 	char *command[] = { "ls", "-la", "--", "x", NULL };
 	char *empty[] = { NULL };
-	char **shell = lambda_cntr_attach_argv(ID_1, false, NULL);
-	char **no_command = lambda_cntr_attach_argv(ID_1, false, empty);
-	char **with_command = lambda_cntr_attach_argv(ID_1, true, command);
+	char **shell = lambda_cntr_attach_argv(ID_1, false, NULL, NULL);
+	char **no_command = lambda_cntr_attach_argv(ID_1, false, NULL, empty);
+	char **with_command = lambda_cntr_attach_argv(ID_1, true, NULL, command);
 	static const char *const expect_shell[] = { "cntr", "attach", "-t", "id", "--", ID_1, NULL };
 	static const char *const expect_command[] = { "cntr", "attach", "-t", "id", "-v", "--", ID_1,
 						       "--", "ls", "-la", "--", "x", NULL };
@@ -694,10 +694,20 @@ static void test_cntr_argv_is_attach_type_id_then_the_id_after_dashdash(void **s
 		else
 			assert_null(with_command[i]);
 	}
+	/* A profile goes before the "--" that ends cntr's options. */
+	{
+		char **profiled = lambda_cntr_attach_argv(ID_1, false, "netadmin", NULL);
+		assert_string_equal(profiled[4], "--profile");
+		assert_string_equal(profiled[5], "netadmin");
+		assert_string_equal(profiled[6], "--");
+		assert_string_equal(profiled[7], ID_1);
+		assert_null(profiled[8]);
+		strv_free(profiled);
+	}
 	/* Never anything but an ID in the target's place. */
-	assert_null(lambda_cntr_attach_argv("1", false, NULL));
-	assert_null(lambda_cntr_attach_argv("-v", false, command));
-	assert_null(lambda_cntr_attach_argv("", false, NULL));
+	assert_null(lambda_cntr_attach_argv("1", false, NULL, NULL));
+	assert_null(lambda_cntr_attach_argv("-v", false, NULL, command));
+	assert_null(lambda_cntr_attach_argv("", false, NULL, NULL));
 	strv_free(shell);
 	strv_free(no_command);
 	strv_free(with_command);

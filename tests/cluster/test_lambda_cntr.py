@@ -178,6 +178,22 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertIn(b"agent image debian:bookworm has no `cntr` on its PATH", r.stderr)
         self.assertEqual(c.wait_no_agents(), [])
 
+    def test_profile_reaches_cntr_and_adds_exactly_its_capabilities(self):
+        c = self.cluster
+        c.target_pod("web")
+        plain = c.run("execute", "web", "--", "grep", "CapEff", "/proc/self/status")
+        self.assertExit(plain, 0)
+        net = c.run("execute", "--profile", "netadmin", "web", "--", "grep", "CapEff", "/proc/self/status")
+        self.assertExit(net, 0)
+        before, after = (int(r.stdout.split()[1], 16) for r in (plain, net))
+        self.assertEqual(after, before | 1 << 12 | 1 << 13)  # NET_ADMIN, NET_RAW
+        restricted = c.run("execute", "--profile", "restricted", "web", "--", "grep", "CapEff",
+                           "/proc/self/status")
+        self.assertEqual(int(restricted.stdout.split()[1], 16), 0)
+        bogus = c.run("execute", "--profile", "root", "web", "--", "true")
+        self.assertExit(bogus, 2)
+        self.assertIn(b"--profile", bogus.stderr)
+
     def test_execute_needs_a_command(self):
         r = self.cluster.run("execute", "web")
         self.assertExit(r, 2)
