@@ -14,6 +14,8 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
@@ -51,7 +53,57 @@ static int mount_hierarchy(const struct cgroup_entry *e, struct cntr_err *err)
 	return mnt;
 }
 
-static int join_hierarchy(const struct cgroup_entry *e, struct cntr_err *err)
+/* cntr's own mount of this hierarchy, where runtimes and systemd put it: the unified one at
+ * /sys/fs/cgroup (pure v2) or /sys/fs/cgroup/unified (hybrid), a v1 one at
+ * /sys/fs/cgroup/<controllers> ("name=systemd" -> systemd). -1 when not there. */
+static int open_own_hierarchy(const struct cgroup_entry *e)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct statfs sfs;
+	int fd;
+
+	if (e->hierarchy_id == 0)
+		dir = xstrdup(statfs("/sys/fs/cgroup", &sfs) == 0 && (unsigned long)sfs.f_type == CGROUP2_SUPER_MAGIC
+				      ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified");
+	else
+		dir = xasprintf("/sys/fs/cgroup/%s", str_has_prefix(e->controllers, "name=") ? e->controllers + 5
+											    : e->controllers);
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && (fstatfs(fd, &sfs) < 0 || ((unsigned long)sfs.f_type != CGROUP2_SUPER_MAGIC &&
+						  (unsigned long)sfs.f_type != CGROUP_SUPER_MAGIC))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Whether pid is listed in dir_fd/procs (a cgroup.procs file, PIDs in our pid namespace). */
+static bool cgroup_lists(int dir_fd, const char *procs, pid_t pid)
+{
+	_cleanup_free_ char *text = NULL;
+	char want[24];
+	size_t n = (size_t)snprintf(want, sizeof(want), "%d", (int)pid);
+
+	if (read_file_at(dir_fd, procs, &text, NULL, NULL) < 0)
+		return false;
+	for (const char *line = text; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != 0))
+		if (strncmp(line, want, n) == 0 && (line[n] == '\n' || line[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* The fast way on a host: cntr's own cgroup mounts, no fresh mount per hierarchy (a
+ * superblock lookup and an RCU-synchronised unmount each). Trusted only when the cgroup
+ * there really holds the target. */
+static bool join_through_own_mount(const struct cgroup_entry *e, const char *procs, pid_t pid)
+{
+	_cleanup_close_ int dir = open_own_hierarchy(e);
+	struct cntr_err ignored;
+
+	return dir >= 0 && cgroup_lists(dir, procs, pid) && write_file_at(dir, procs, "0", &ignored) == 0;
+}
+
+static int join_hierarchy(const struct cgroup_entry *e, pid_t pid, struct cntr_err *err)
 {
 	_cleanup_close_ int mnt = -1;
 	_cleanup_free_ char *procs = NULL;
@@ -60,6 +112,10 @@ static int join_hierarchy(const struct cgroup_entry *e, struct cntr_err *err)
 	while (*rel == '/')
 		rel++;
 	procs = xasprintf("%s%scgroup.procs", rel, *rel ? "/" : "");
+	if (join_through_own_mount(e, procs, pid)) {
+		log_debug("joined cgroup %s:%s", e->hierarchy_id ? e->controllers : "unified", e->path);
+		return 0;
+	}
 	mnt = mount_hierarchy(e, err);
 	if (mnt < 0)
 		return -1;
@@ -79,11 +135,22 @@ static bool paths_reachable(const struct cgroup_list *l)
 	return true;
 }
 
-/* Read the target's cgroup paths as seen from the current cgroup namespace and join them. */
+/* Whether we are already in the cgroup e names (same hierarchy, same path). */
+static bool already_there(const struct cgroup_list *own, const struct cgroup_entry *e)
+{
+	for (size_t i = 0; i < own->n; i++)
+		if (own->entries[i].hierarchy_id == e->hierarchy_id)
+			return strcmp(own->entries[i].path, e->path) == 0;
+	return false;
+}
+
+/* Read the target's cgroup paths as seen from the current cgroup namespace and join them
+ * (each move is an RCU-synchronised write: the hierarchies we already share are skipped). */
 static int join_from_current_ns(pid_t pid, struct cntr_err *err)
 {
-	_cleanup_free_ char *text = NULL;
-	struct cgroup_list list = { 0 };
+	_cleanup_free_ char *text = NULL, *own_text = NULL;
+	struct cgroup_list list = { 0 }, own = { 0 };
+	struct cntr_err ignored;
 	char path[64];
 	int rc = 0;
 
@@ -96,9 +163,14 @@ static int join_from_current_ns(pid_t pid, struct cntr_err *err)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, ENOENT,
 				 "the target's cgroup lies outside this cgroup namespace");
 	}
+	if (read_file_at(AT_FDCWD, "/proc/self/cgroup", &own_text, NULL, &ignored) < 0 ||
+	    proc_cgroup_parse(own_text, &own, &ignored) < 0)
+		cgroup_list_release(&own); /* compare with nothing: join every hierarchy */
 	for (size_t i = 0; i < list.n && rc == 0; i++)
-		rc = join_hierarchy(&list.entries[i], err);
+		if (!already_there(&own, &list.entries[i]))
+			rc = join_hierarchy(&list.entries[i], pid, err);
 	cgroup_list_release(&list);
+	cgroup_list_release(&own);
 	return rc;
 }
 

@@ -401,6 +401,24 @@ static int enter_skeleton(struct cntr_err *err)
 	return 0;
 }
 
+/* The first directory cover: a read-only bind of the skeleton's still empty /proc (the
+ * target's procfs goes there later; the bind keeps showing the empty directory). No tmpfs of
+ * its own: a superblock less to make and to tear down. */
+static int cover_with_empty_dir(const char *path, struct cntr_err *err)
+{
+	_cleanup_close_ int fd = sys_open_tree(AT_FDCWD, "/proc", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	struct cntr_mount_attr attr = { .attr_set = INERT_ATTRS | MOUNT_ATTR_NOEXEC };
+
+	if (fd < 0)
+		return cntr_fail_errno(err, "cover the host's /%s", path);
+	/* Kernels without mount_setattr: remount_tools_inert makes it read-only with the rest. */
+	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH, &attr) < 0 && errno != ENOSYS)
+		return cntr_fail_errno(err, "make the cover of /%s read-only", path);
+	if (sys_move_mount(fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return cntr_fail_errno(err, "cover the host's /%s", path);
+	return 0;
+}
+
 /* A further cover: a clone of the first one of its kind, already attached at first. */
 static int clone_cover(const char *first, const char *path, struct cntr_err *err)
 {
@@ -422,15 +440,11 @@ static int attach_entry(const struct tools_entry *e, const char **first_file, co
 		if (symlink(e->link, e->path) < 0)
 			return cntr_fail_errno(err, "create the symlink /%s in the session's root", e->path);
 		return 0;
-	case TOOLS_MASK_DIR: {
-		_cleanup_close_ int cover = -1;
+	case TOOLS_MASK_DIR:
 		if (*first_dir)
 			return clone_cover(*first_dir, e->path, err);
-		cover = mount_empty_tmpfs(e->path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-							   MOUNT_ATTR_NOEXEC, "4k", err);
 		*first_dir = e->path;
-		return cover < 0 ? -1 : 0;
-	}
+		return cover_with_empty_dir(e->path, err);
 	case TOOLS_MASK_FILE:
 		if (*first_file)
 			return clone_cover(*first_file, e->path, err);
