@@ -329,24 +329,27 @@ static void warn_about_hpa(struct kube_config *cfg, const char *ns, const char *
 	}
 }
 
-void lambda_keepalive_begin(struct kube_config *cfg, const json_t *pod, const char *session_id,
-			    const char *holder, bool verbose, struct lambda_keepalive *k)
+bool lambda_keepalive_prepare(const json_t *pod, const char *session_id, const char *holder,
+			      struct lambda_keepalive *k)
+{
+	enum lambda_platform platform = lambda_keepalive_identify(pod, k);
+
+	if (platform == LAMBDA_PLATFORM_NONE || platform == LAMBDA_PLATFORM_WORKLOAD)
+		return false;
+	k->mark = xasprintf(LAMBDA_KEEPALIVE_PREFIX "%s", session_id);
+	k->holder = xstrdup(holder);
+	return true;
+}
+
+void lambda_keepalive_begin(struct kube_config *cfg, const json_t *pod, bool verbose, struct lambda_keepalive *k)
 {
 	const char *ns = json_str(json_object_get(pod, "metadata"), "namespace");
 	struct cntr_err err = { 0 };
 
-	switch (lambda_keepalive_identify(pod, k)) {
-	case LAMBDA_PLATFORM_NONE:
+	if (k->platform == LAMBDA_PLATFORM_WORKLOAD && verbose)
+		warn_about_hpa(cfg, ns, k->owner_rs);
+	if (!k->mark)
 		return;
-	case LAMBDA_PLATFORM_WORKLOAD:
-		if (verbose)
-			warn_about_hpa(cfg, ns, k->owner_rs);
-		return;
-	default:
-		break;
-	}
-	k->mark = xasprintf(LAMBDA_KEEPALIVE_PREFIX "%s", session_id);
-	k->holder = xstrdup(holder);
 	release_stale(cfg, k, ns);
 	if (patch_object(cfg, k, apply_fn, NULL, &err) < 0) {
 		log_warn("%s; it may scale to zero during the session (RBAC: get, patch)", err.msg);

@@ -16,7 +16,8 @@
  * session ends its mark is removed, and the last mark out puts "previous" back (null: the key is
  * removed). Every PATCH is a JSON merge patch carrying metadata.resourceVersion, so a concurrent
  * change answers 409 and is retried on a fresh read: two sessions never lose each other's mark.
- * A mark whose session no longer runs in any agent of its namespace (lambda-cntr was SIGKILLed;
+ * A SIGKILLed lambda-cntr's mark is undone by its watchdog (lambda_watchdog.h). A mark whose
+ * session no longer runs in any agent of its namespace (lambda-cntr and its watchdog were lost;
  * the agent's idle exit or the node ended the session) is stale: the next lambda-cntr run on an
  * object releases it the same way, so it is undone exactly once. */
 #pragma once
@@ -58,10 +59,14 @@ json_t *lambda_keepalive_apply_patch(const json_t *obj, const char *field, const
 json_t *lambda_keepalive_release_patch(const json_t *obj, const char *field, const char *key,
 				       const char *const marks[]);
 
-/* Begin: identify the platform, release stale marks, add ours. Failures are warnings (a
- * session is not refused because a function could not be kept alive). verbose: report HPAs. */
-void lambda_keepalive_begin(struct kube_config *cfg, const json_t *pod, const char *session_id,
-			    const char *holder, bool verbose, struct lambda_keepalive *k);
+/* Identify the platform and name this session's mark (no I/O). true: there is an object to keep
+ * alive (Knative, OpenFaaS), so a watchdog should be started before lambda_keepalive_begin. */
+bool lambda_keepalive_prepare(const json_t *pod, const char *session_id, const char *holder,
+			      struct lambda_keepalive *k);
+
+/* Begin, after prepare: release stale marks, add ours. Failures are warnings (a session is not
+ * refused because a function could not be kept alive). verbose: report HPAs. */
+void lambda_keepalive_begin(struct kube_config *cfg, const json_t *pod, bool verbose, struct lambda_keepalive *k);
 
 /* Undo ours, once (a no-op when nothing was applied or it was undone already). */
 void lambda_keepalive_end(struct kube_config *cfg, struct lambda_keepalive *k);

@@ -9,6 +9,7 @@
 #include "cli/lambda_cntr_argv.h"
 #include "cli/lambda_ephemeral.h"
 #include "cli/lambda_keepalive.h"
+#include "cli/lambda_watchdog.h"
 #include "cli/lambda_opts.h"
 #include "cli/lambda_phase.h"
 #include "cli/lambda_runtimeclass.h"
@@ -35,6 +36,7 @@ struct session {
 	json_t *pod;       /* the target pod as read at the start */
 	struct lambda_isolation_info isolation;
 	struct lambda_keepalive keepalive;
+	struct lambda_watchdog watchdog; /* undoes the keep-alive if we are killed (lambda_watchdog.h) */
 };
 
 /* A ready agent on the target's node: a warm one when there is one, else a new one. */
@@ -150,6 +152,7 @@ static void session_cleanup(struct session *s)
 	lambda_signals_allow_cleanup();
 	if (s->cfg)
 		lambda_keepalive_end(s->cfg, &s->keepalive);
+	lambda_watchdog_stand_down(&s->watchdog);
 	lambda_keepalive_clear(&s->keepalive);
 	lambda_isolation_clear(&s->isolation);
 	json_decref(s->pod);
@@ -169,12 +172,29 @@ static int read_pod(struct session *s, struct cntr_err *err)
 	return lambda_isolation_classify(s->cfg, s->pod, &s->isolation, err);
 }
 
-/* Keep a serverless function alive from here until session_cleanup (--no-keep-alive: never). */
+/* In the watchdog, after lambda-cntr died: what session_cleanup would have done for the
+ * keep-alive, and our cntr in the agent ended first (a closed stream does not end it). */
+static void cleanup_after_death(void *ctx)
+{
+	struct session *s = ctx;
+	struct cntr_err err = { 0 };
+
+	if (s->agent.name)
+		lambda_agent_end_session(s->cfg, &s->agent, s->session_id, &err);
+	s->keepalive.applied = true; /* forked before the mark went on: undoing an absent one is a no-op */
+	lambda_keepalive_end(s->cfg, &s->keepalive);
+}
+
+/* Keep a serverless function alive from here until session_cleanup (--no-keep-alive: never).
+ * The watchdog starts before the mark goes on, so no moment exists where a SIGKILL leaves the
+ * mark with nobody to take it off. */
 static void keep_alive(struct session *s, const char *holder)
 {
 	if (s->opts->no_keep_alive || s->keepalive.platform != LAMBDA_PLATFORM_NONE)
 		return;
-	lambda_keepalive_begin(s->cfg, s->pod, s->session_id, holder, s->opts->verbose > 0, &s->keepalive);
+	if (lambda_keepalive_prepare(s->pod, s->session_id, holder, &s->keepalive))
+		lambda_watchdog_start(&s->watchdog, cleanup_after_death, s);
+	lambda_keepalive_begin(s->cfg, s->pod, s->opts->verbose > 0, &s->keepalive);
 }
 
 /* The fallback for a pod cntr cannot enter (lambda_ephemeral.h). */
@@ -250,7 +270,7 @@ static int attach_through_agent(struct session *s, int *status, struct cntr_err 
 
 int lambda_session_run(const struct lambda_opts *opts)
 {
-	struct session s = { .opts = opts, .session_id = lambda_agent_session_id() };
+	struct session s = { .opts = opts, .session_id = lambda_agent_session_id(), .watchdog = { .fd = -1 } };
 	struct cntr_err err = { 0 };
 	int status = CNTR_EXIT_FAILURE, r, signo;
 

@@ -25,6 +25,20 @@ static void global_cleanup(void)
 	curl_global_cleanup();
 }
 
+/* Connections, TLS sessions and DNS answers shared between requests; NULL on failure. */
+static CURLSH *new_connection_cache(void)
+{
+	CURLSH *share = curl_share_init();
+
+	if (share && (curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+		      curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+		      curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)) {
+		curl_share_cleanup(share);
+		share = NULL;
+	}
+	return share;
+}
+
 int kube_http_global_init(struct cntr_err *err)
 {
 	static bool done;
@@ -36,18 +50,21 @@ int kube_http_global_init(struct cntr_err *err)
 	if (rc != CURLE_OK)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "libcurl initialisation failed: %s",
 				 curl_easy_strerror(rc));
-	shared = curl_share_init();
-	if (!shared || curl_share_setopt(shared, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
-	    curl_share_setopt(shared, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
-	    curl_share_setopt(shared, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
-		curl_share_cleanup(shared);
-		shared = NULL;
+	shared = new_connection_cache();
+	if (!shared) {
 		curl_global_cleanup();
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "libcurl: cannot share connections between requests");
 	}
 	atexit(global_cleanup);
 	done = true;
 	return 0;
+}
+
+void kube_http_after_fork(void)
+{
+	/* The parent's cached connections are its own (a TLS stream cannot be shared): abandon
+	 * them without closing (that would send close_notify on the parent's connection). */
+	shared = new_connection_cache(); /* NULL: every request makes its own connection */
 }
 
 void kube_http_set_interrupt_flag(const volatile sig_atomic_t *flag)

@@ -23,6 +23,10 @@ struct kube_http {
 /* Call once before any request (wraps curl_global_init); safe to call repeatedly. */
 int kube_http_global_init(struct cntr_err *err);
 
+/* In a forked child that makes API calls of its own: a fresh connection cache (the parent's
+ * connections stay the parent's). */
+void kube_http_after_fork(void);
+
 /* Make every transfer (REST, watch, exec) abort soon after *flag becomes non-zero, e.g. from a
  * SIGINT/SIGTERM handler. Such transfers fail with err->code CNTR_EXIT_FAILURE and
  * kube_http_interrupted() returns true. NULL disables. */

@@ -19,6 +19,27 @@ MIN_SCALE = "autoscaling.knative.dev/min-scale"
 SCALE_ZERO = "com.openfaas.scale.zero"
 
 
+def children_of(pid):
+    out = []
+    for task in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+            out += [int(c) for c in f.read().split()]
+    return out
+
+
+def processes_running(needle):
+    """PIDs whose command line contains needle (bytes)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                if needle in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass  # it exited meanwhile
+    return found
+
+
 class Issue11Tests(ClusterTestCase):
     # -- helpers ------------------------------------------------------------------------------
     def runtime_class(self, name, handler):
@@ -154,10 +175,26 @@ class Issue11Tests(ClusterTestCase):
         self.assertExit(r, 0)
         self.assertEqual(self.patches(), [])
 
-    def test_keep_alive_of_a_sigkilled_session_is_undone_by_the_next_run(self):
+    def test_keep_alive_of_a_sigkilled_lambda_cntr_is_undone_by_its_watchdog(self):
+        self.knative("0")
+        proc = self.cluster.start("execute", "--keep", "hello", "--", "sh", "-c", "sleep 600")
+        self.wait_for(lambda: self.marks(self.revision()))
+        self.assertEqual(self.revision()["metadata"]["annotations"][MIN_SCALE], "1")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # No other run: the watchdog ends the session in the agent and puts the value back.
+        rev = self.wait_for(lambda: not self.marks(self.revision()) and self.revision())
+        self.assertEqual(rev["metadata"]["annotations"][MIN_SCALE], "0")
+        # The session's command ended too: cntr in the agent, its sh and its sleep.
+        self.wait_for(lambda: not processes_running(b"sleep 600") and not processes_running(b"sleep\0600"))
+
+    def test_keep_alive_of_a_session_whose_watchdog_died_too_is_undone_by_the_next_run(self):
         self.knative("0")
         proc = self.cluster.start("execute", "--keep", "hello", "--", "sh", "-c", "read x; sleep 1")
         self.wait_for(lambda: self.marks(self.revision()))
+        # A lost machine: lambda-cntr and its watchdog (its child, in a session of its own) die.
+        for child in children_of(proc.pid):
+            os.kill(child, signal.SIGKILL)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         self.assertEqual(self.revision()["metadata"]["annotations"][MIN_SCALE], "1")
