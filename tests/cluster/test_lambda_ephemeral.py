@@ -108,6 +108,54 @@ class EphemeralTests(ClusterTestCase):
         self.assertIn('cannot patch resource "pods/ephemeralcontainers"', r.stderr.decode())
         self.assertIn("RBAC", r.stderr.decode())
 
+    def test_on_a_terminal_it_asks_and_y_falls_back(self):
+        self.vm_pod()
+        status, screen = self.cluster.run_pty_steps(["attach", "vm"], [
+            (rb"\[y/N\] $", b"y\r"),
+            (rb"try pressing enter", b"\r"),
+            (PROMPT, b"exit 4\r"),
+        ])
+        self.assertEqual(status, 4, screen)
+        self.assertIn("VM", screen.split("[y/N]")[0], "the question comes after the reason")
+        self.assertIn(NOTICE, screen)
+        self.assertEqual(len(self.ephemeral_containers()), 1)
+
+    def test_on_a_terminal_any_other_answer_refuses_and_adds_nothing(self):
+        self.vm_pod()
+        status, screen = self.cluster.run_pty_steps(["attach", "vm"], [(rb"\[y/N\] $", b"\r")])
+        self.assertEqual(status, 125, screen)
+        self.assertIn("--fallback ephemeral", screen)
+        self.assertEqual(self.ephemeral_containers(), [])
+
+    def test_without_a_terminal_it_does_not_ask_and_refuses(self):
+        self.vm_pod()
+        r = self.cluster.run("execute", "vm", "--", "true", input=b"y\n")
+        self.assertExit(r, 125)
+        self.assertNotIn("[y/N]", r.stderr.decode())
+        self.assertEqual(self.ephemeral_containers(), [])
+
+
+class EphemeralOverV4Tests(ClusterTestCase):
+    """An API server older than 1.29 speaks only v4.channel.k8s.io on pods/attach: no close
+    frame, so stdin's end and the exit code travel differently."""
+    v4_only = True
+
+    vm_pod = EphemeralTests.vm_pod
+    ephemeral_containers = EphemeralTests.ephemeral_containers
+
+    def test_v4_attach_carries_stdin_tty_and_exit_code(self):
+        self.vm_pod()
+        r = self.cluster.run("execute", "--fallback", "ephemeral", "vm", "--", "sh", "-c",
+                             "read line; echo got-$line; exit 6", input=b"hi\n")
+        self.assertExit(r, 6)
+        self.assertEqual(r.stdout, b"got-hi\n")
+        status, screen = self.cluster.run_pty_steps(["attach", "--fallback", "ephemeral", "vm"], [
+            (rb"try pressing enter", b"\r"),
+            (PROMPT, b"stty size; exit 3\r"),
+        ])
+        self.assertEqual(status, 3, screen)
+        self.assertIn("33 101", screen)
+
 
 if __name__ == "__main__":
     unittest.main()
