@@ -55,6 +55,18 @@ void kube_exec_opts_init(struct kube_exec_opts *opts)
 
 /* ---------------------------------------------------------------- request path */
 
+/* The query exec and attach share: container and which streams the session carries. */
+static void append_stream_query(char **path, const char *container, const struct kube_exec_opts *opts)
+{
+	if (container && *container)
+		kube_path_append_query(path, "container", container);
+	kube_path_append_query(path, "stdin", opts->forward_stdin ? "true" : "false");
+	kube_path_append_query(path, "stdout", "true");
+	/* With a TTY the remote side has one output stream, as kubectl asks. */
+	kube_path_append_query(path, "stderr", opts->tty ? "false" : "true");
+	kube_path_append_query(path, "tty", opts->tty ? "true" : "false");
+}
+
 char *kube_exec_path(const char *ns, const char *pod, const char *container, char *const argv[],
 		     const struct kube_exec_opts *opts)
 {
@@ -62,13 +74,7 @@ char *kube_exec_path(const char *ns, const char *pod, const char *container, cha
 
 	for (char *const *a = argv; *a; a++)
 		kube_path_append_query(&path, "command", *a);
-	if (container && *container)
-		kube_path_append_query(&path, "container", container);
-	kube_path_append_query(&path, "stdin", opts->forward_stdin ? "true" : "false");
-	kube_path_append_query(&path, "stdout", "true");
-	/* With a TTY the remote side has one output stream, as kubectl asks. */
-	kube_path_append_query(&path, "stderr", opts->tty ? "false" : "true");
-	kube_path_append_query(&path, "tty", opts->tty ? "true" : "false");
+	append_stream_query(&path, container, opts);
 	return path;
 }
 
@@ -601,12 +607,7 @@ char *kube_attach_path(const char *ns, const char *pod, const char *container, c
 {
 	char *path = kube_pod_path(ns, pod, "attach");
 
-	if (container && *container)
-		kube_path_append_query(&path, "container", container);
-	kube_path_append_query(&path, "stdin", opts->forward_stdin ? "true" : "false");
-	kube_path_append_query(&path, "stdout", "true");
-	kube_path_append_query(&path, "stderr", opts->tty ? "false" : "true");
-	kube_path_append_query(&path, "tty", opts->tty ? "true" : "false");
+	append_stream_query(&path, container, opts);
 	return path;
 }
 
