@@ -6,11 +6,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-int read_fd_all(int fd, char **buf, size_t *len)
+int read_fd_upto(int fd, size_t max, char **buf, size_t *len)
 {
 	size_t cap = 4096, used = 0;
 	_cleanup_free_ char *data = malloc(cap);
@@ -34,12 +35,21 @@ int read_fd_all(int fd, char **buf, size_t *len)
 		if (n == 0)
 			break;
 		used += (size_t)n;
+		if (used > max) {
+			errno = EFBIG;
+			return -1;
+		}
 	}
 	data[used] = '\0';
 	*buf = steal_pointer(&data);
 	if (len)
 		*len = used;
 	return 0;
+}
+
+int read_fd_all(int fd, char **buf, size_t *len)
+{
+	return read_fd_upto(fd, SIZE_MAX / 2, buf, len);
 }
 
 int read_file_at(int dirfd, const char *path, char **buf, size_t *len, struct cntr_err *err)

@@ -12,6 +12,9 @@ int read_file_at(int dirfd, const char *path, char **buf, size_t *len, struct cn
 /* Same for an already open fd (read from its current offset). */
 int read_fd_all(int fd, char **buf, size_t *len);
 
+/* Same, failing with errno EFBIG once more than max bytes came (it stops reading there). */
+int read_fd_upto(int fd, size_t max, char **buf, size_t *len);
+
 /* Write the whole string to dirfd/path (O_WRONLY, no create): procfs/cgroupfs knobs. */
 int write_file_at(int dirfd, const char *path, const char *text, struct cntr_err *err);
 

@@ -15,7 +15,6 @@
 #include "common/fileio.h"
 #include "common/strutil.h"
 #include "kube/base64.h"
-#include "kube/bytebuf.h"
 #include "kube/safe_text.h"
 
 extern char **environ;
@@ -169,42 +168,13 @@ static int fail_with_hint(const struct kube_exec_plugin *p, int errnum, const ch
 	return -1;
 }
 
-/* Read fd to its end, or until more than max bytes came (*too_large). NUL-terminated. */
-static int read_capped(int fd, size_t max, char **output, size_t *len, bool *too_large)
-{
-	_cleanup_bytebuf_ struct bytebuf buf = { 0 };
-	char chunk[16384];
-
-	*too_large = false;
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		if ((size_t)n > max - buf.len) {
-			*too_large = true;
-			break;
-		}
-		bytebuf_append(&buf, chunk, (size_t)n);
-	}
-	bytebuf_append(&buf, "", 1);
-	*len = buf.len - 1;
-	*output = (char *)steal_pointer(&buf.data);
-	return 0;
-}
-
 /* Spawn with stdout into a pipe; stdin is ours or /dev/null. Returns the child's output. */
 static int spawn_and_read(const struct kube_exec_plugin *p, char **argv, char **envp, bool give_stdin,
 			  char **output, size_t *output_len, struct cntr_err *err)
 {
 	posix_spawn_file_actions_t actions;
 	_cleanup_close_ int rd = -1;
-	int pipefd[2], status = 0, rc;
-	bool too_large = false;
+	int pipefd[2], status = 0, rc, read_errno;
 	pid_t pid;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -219,17 +189,18 @@ static int spawn_and_read(const struct kube_exec_plugin *p, char **argv, char **
 	close(pipefd[1]);
 	if (rc != 0)
 		return fail_with_hint(p, rc, "cannot run it", err);
-	rc = read_capped(rd, EXEC_CREDENTIAL_OUTPUT_MAX, output, output_len, &too_large);
-	if (rc < 0 || too_large)
+	rc = read_fd_upto(rd, EXEC_CREDENTIAL_OUTPUT_MAX, output, output_len);
+	read_errno = rc < 0 ? errno : 0;
+	if (rc < 0)
 		kill(pid, SIGKILL); /* it would block on a pipe nobody reads */
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (rc < 0)
-		return cntr_fail_errno(err, "exec plugin %s: reading its output", p->command);
-	if (too_large) {
-		free(steal_pointer(output));
+	if (read_errno == EFBIG)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec plugin %s: its output is larger than %u MiB, "
 				 "more than any credential", p->command, EXEC_CREDENTIAL_OUTPUT_MAX >> 20);
+	if (rc < 0) {
+		errno = read_errno;
+		return cntr_fail_errno(err, "exec plugin %s: reading its output", p->command);
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;

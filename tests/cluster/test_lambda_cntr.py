@@ -560,6 +560,18 @@ class LambdaCntrTests(ClusterTestCase):
                 return int(f.read())
         return kubeconfig, run_count
 
+    def test_exec_plugin_with_endless_output_is_stopped_with_one_line(self):
+        c = self.cluster
+        c.target_pod("web")
+        plugin = c.write("endless-plugin", "#!/bin/sh\nexec yes '{\"kind\":\"ExecCredential\"}'\n", mode=0o755)
+        kubeconfig = c.kubeconfig_from("kc-endless", [(
+            "- name: me\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+            "      command: %s\n      interactiveMode: Never\n") % plugin])
+        r = c.run("execute", "--kubeconfig", kubeconfig, "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn("exec plugin %s: its output is larger than" % plugin, r.stderr.decode())
+        self.assertEqual(len(r.stderr.decode().strip().splitlines()), 1, r.stderr.decode())
+
     def test_exec_plugin_token_revoked_during_a_session_is_renewed_for_the_cleanup(self):
         # EKS tokens live 15 minutes: a longer session must still clean up after itself.
         c = self.cluster
