@@ -360,15 +360,21 @@ void lambda_keepalive_begin(struct kube_config *cfg, const json_t *pod, bool ver
 		 k->value, k->mark);
 }
 
-void lambda_keepalive_end(struct kube_config *cfg, struct lambda_keepalive *k)
+int lambda_keepalive_release(struct kube_config *cfg, const struct lambda_keepalive *k, struct cntr_err *err)
 {
 	const char *marks[] = { k->mark, NULL };
+
+	return k->mark ? patch_object(cfg, k, release_fn, (void *)marks, err) : 0;
+}
+
+void lambda_keepalive_end(struct kube_config *cfg, struct lambda_keepalive *k)
+{
 	struct cntr_err err = { 0 };
 
 	if (!k->applied)
 		return;
 	k->applied = false;
-	if (patch_object(cfg, k, release_fn, (void *)marks, &err) < 0)
+	if (lambda_keepalive_release(cfg, k, &err) < 0)
 		log_warn("%s; the next lambda-cntr run on it undoes the keep-alive", err.msg);
 	else
 		log_info("%s: keep-alive of this session undone", k->what);

@@ -68,6 +68,10 @@ bool lambda_keepalive_prepare(const json_t *pod, const char *session_id, const c
  * refused because a function could not be kept alive). verbose: report HPAs. */
 void lambda_keepalive_begin(struct kube_config *cfg, const json_t *pod, bool verbose, struct lambda_keepalive *k);
 
+/* Remove this session's mark wherever it is (none: nothing happens), whether or not this
+ * process applied it: for the watchdog, forked before the mark went on. */
+int lambda_keepalive_release(struct kube_config *cfg, const struct lambda_keepalive *k, struct cntr_err *err);
+
 /* Undo ours, once (a no-op when nothing was applied or it was undone already). */
 void lambda_keepalive_end(struct kube_config *cfg, struct lambda_keepalive *k);
 

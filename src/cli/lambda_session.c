@@ -181,8 +181,7 @@ static void cleanup_after_death(void *ctx)
 
 	if (s->agent.name)
 		lambda_agent_end_session(s->cfg, &s->agent, s->session_id, &err);
-	s->keepalive.applied = true; /* forked before the mark went on: undoing an absent one is a no-op */
-	lambda_keepalive_end(s->cfg, &s->keepalive);
+	lambda_keepalive_release(s->cfg, &s->keepalive, &err);
 }
 
 /* Keep a serverless function alive from here until session_cleanup (--no-keep-alive: never).
@@ -190,6 +189,7 @@ static void cleanup_after_death(void *ctx)
  * mark with nobody to take it off. */
 static void keep_alive(struct session *s, const char *holder)
 {
+	/* Identified already: this is the retry with a new agent, the keep-alive stays as it is. */
 	if (s->opts->no_keep_alive || s->keepalive.platform != LAMBDA_PLATFORM_NONE)
 		return;
 	if (lambda_keepalive_prepare(s->pod, s->session_id, holder, &s->keepalive))

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fileio.h"
 #include "common/err.h"
 #include "common/strutil.h"
 #include "kube/base64.h"
@@ -47,38 +48,20 @@ static struct kc_file *kc_set_add(struct kc_set *set, const char *path)
 	return f;
 }
 
-/* Read at most KUBE_CONFIG_SIZE_MAX + 1 bytes of path (NUL-terminated): enough to tell an
- * oversized file (kc_file_parse refuses it by name) without reading all of it, which matters
- * for a huge file, a device or a pipe that never ends. */
+/* Read path, stopping past KUBE_CONFIG_SIZE_MAX bytes (a huge file, a device or a pipe that
+ * never ends is not read to its end): the same one-line refusal as kc_file_parse's. */
 static int read_kubeconfig(const char *path, char **text, size_t *len, struct cntr_err *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	_cleanup_free_ char *buf = NULL;
-	size_t used = 0, cap = 0;
 
 	if (fd < 0)
 		return cntr_fail_errno(err, "kubeconfig: open %s", path);
-	while (used <= KUBE_CONFIG_SIZE_MAX) {
-		ssize_t n;
-		if (cap - used < 2) {
-			cap = cap ? cap * 2 : 16384;
-			buf = realloc(buf, cap);
-			if (!buf)
-				abort();
-		}
-		n = read(fd, buf + used, cap - used - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return cntr_fail_errno(err, "kubeconfig: read %s", path);
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	buf[used] = '\0';
-	*len = used;
-	*text = steal_pointer(&buf);
-	return 0;
+	if (read_fd_upto(fd, KUBE_CONFIG_SIZE_MAX, text, len) == 0)
+		return 0;
+	if (errno == EFBIG)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s: larger than %u MiB (the cap for a kubeconfig)", path,
+				 KUBE_CONFIG_SIZE_MAX >> 20);
+	return cntr_fail_errno(err, "kubeconfig: read %s", path);
 }
 
 static int kc_set_add_file(struct kc_set *set, const char *path, struct cntr_err *err)

@@ -144,15 +144,32 @@ static bool already_there(const struct cgroup_list *own, const struct cgroup_ent
 	return false;
 }
 
-/* Read the target's cgroup paths as seen from the current cgroup namespace and join them
- * (each move is an RCU-synchronised write: the hierarchies we already share are skipped). */
+/* Join the target's cgroups, given as seen from the current cgroup namespace (each move is an
+ * RCU-synchronised write: the hierarchies we already share are skipped). */
+static int join_listed(const struct cgroup_list *list, pid_t pid, struct cntr_err *err)
+{
+	_cleanup_free_ char *own_text = NULL;
+	struct cgroup_list own = { 0 };
+	struct cntr_err ignored;
+	int rc = 0;
+
+	if (read_file_at(AT_FDCWD, "/proc/self/cgroup", &own_text, NULL, &ignored) < 0 ||
+	    proc_cgroup_parse(own_text, &own, &ignored) < 0)
+		cgroup_list_release(&own); /* compare with nothing: join every hierarchy */
+	for (size_t i = 0; i < list->n && rc == 0; i++)
+		if (!already_there(&own, &list->entries[i]))
+			rc = join_hierarchy(&list->entries[i], pid, err);
+	cgroup_list_release(&own);
+	return rc;
+}
+
+/* After entering another cgroup namespace: the target's paths as that namespace sees them. */
 static int join_from_current_ns(pid_t pid, struct cntr_err *err)
 {
-	_cleanup_free_ char *text = NULL, *own_text = NULL;
-	struct cgroup_list list = { 0 }, own = { 0 };
-	struct cntr_err ignored;
+	_cleanup_free_ char *text = NULL;
+	struct cgroup_list list = { 0 };
 	char path[64];
-	int rc = 0;
+	int rc;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	if (read_file_at(AT_FDCWD, path, &text, NULL, err) < 0 || proc_cgroup_parse(text, &list, err) < 0)
@@ -163,14 +180,8 @@ static int join_from_current_ns(pid_t pid, struct cntr_err *err)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, ENOENT,
 				 "the target's cgroup lies outside this cgroup namespace");
 	}
-	if (read_file_at(AT_FDCWD, "/proc/self/cgroup", &own_text, NULL, &ignored) < 0 ||
-	    proc_cgroup_parse(own_text, &own, &ignored) < 0)
-		cgroup_list_release(&own); /* compare with nothing: join every hierarchy */
-	for (size_t i = 0; i < list.n && rc == 0; i++)
-		if (!already_there(&own, &list.entries[i]))
-			rc = join_hierarchy(&list.entries[i], pid, err);
+	rc = join_listed(&list, pid, err);
 	cgroup_list_release(&list);
-	cgroup_list_release(&own);
 	return rc;
 }
 
@@ -192,7 +203,7 @@ int join_target_cgroup(const struct target *t, struct cntr_err *err)
 
 	/* On a host the target's paths are below our cgroup namespace root: move right here. */
 	if (paths_reachable(&t->cgroups))
-		return join_from_current_ns(t->pid, err);
+		return join_listed(&t->cgroups, t->pid, err);
 	/* In a pod (own cgroup namespace) the target lies outside our root. With nsdelegate
 	 * (systemd, pure v2) a move is only allowed when the mover's namespace sees both the
 	 * source and the destination: the host's (PID 1's, visible with hostPID) does. */

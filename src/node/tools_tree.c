@@ -156,15 +156,17 @@ static int add_dir_entries(struct prepare_ctx *c, const char *src_dir, const cha
 /* One entry of a tools directory. base_rest: what is left of base_dir below this directory
  * (NULL when base_dir is elsewhere): an entry on that path is opened up, not cloned whole, so
  * the target's root can be attached inside without touching the tools. */
-static int add_one(struct prepare_ctx *c, const char *src_dir, const char *rel_dir, const char *name,
+static int add_one(struct prepare_ctx *c, const char *src_dir, const char *rel_dir, const struct dirent *de,
 		   const char *base_rest, struct cntr_err *err)
 {
+	const char *name = de->d_name;
 	_cleanup_free_ char *src = xasprintf("%s/%s", strcmp(src_dir, "/") ? src_dir : "", name);
 	_cleanup_free_ char *rel = *rel_dir ? xasprintf("%s/%s", rel_dir, name) : xstrdup(name);
 	size_t first = base_rest ? strcspn(base_rest, "/") : 0;
-	struct stat st;
+	struct stat st = { .st_mode = DTTOIF(de->d_type) };
 
-	if (lstat(src, &st) < 0)
+	/* readdir's type saves a stat per entry on every attach; some filesystems leave it out. */
+	if (de->d_type == DT_UNKNOWN && lstat(src, &st) < 0)
 		return cntr_fail_errno(err, "tools entry %s", src);
 	if (base_rest && strlen(name) == first && strncmp(base_rest, name, first) == 0) {
 		const char *rest = base_rest + first + (base_rest[first] == '/');
@@ -196,7 +198,7 @@ static int add_dir_entries(struct prepare_ctx *c, const char *src_dir, const cha
 			continue;
 		if (top && c->host && !in_list(tools_host_allowlist, de->d_name))
 			continue;
-		if (add_one(c, src_dir, rel_dir, de->d_name, base_rest, err) < 0)
+		if (add_one(c, src_dir, rel_dir, de, base_rest, err) < 0)
 			return -1;
 	}
 	if (errno)
