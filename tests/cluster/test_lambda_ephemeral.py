@@ -67,12 +67,12 @@ class EphemeralTests(ClusterTestCase):
             (PROMPT, b"stty size; tr '\\0' ' ' < /proc/1/cmdline; echo\r"),
             (rb"33 101[\s\S]*" + PROMPT.replace(b"$", b""), lambda master: set_winsize(master, 40, 120)),
             (rb"", b"i=0; while [ \"$(stty size)\" != \"40 120\" ] && [ $i -lt 50 ]; do sleep 0.1; "
-                   b"i=$((i+1)); done; stty size; exit 5\r"),
+                   b"i=$((i+1)); done; echo \"SZ:$(stty size)\"; exit 5\r"),
         ])
         self.assertEqual(status, 5, screen)
         self.assertIn("33 101", screen, "the terminal size did not reach the session")
         self.assertIn("sleep 2147483647", screen)
-        self.assertIn("40 120", screen, "the new terminal size did not reach the session")
+        self.assertIn("SZ:40 120", screen, "the new terminal size did not reach the session")
         self.assertIn(NOTICE, screen)
         self.assertTrue(self.ephemeral_containers()[0]["tty"])
 

@@ -167,8 +167,9 @@ class FromContainer(CapsuleTestCase):
     def test_another_containers_root_is_the_capsules_and_stays_untouched(self):
         pid = str(self.target.pid)
         out = self.lines_of(self.capsule("--from-container", str(self.tools.pid), pid, "--", "/bin/sh",
-                                         "-c", "cat /etc/hostname; readlink /bin; echo x > /proof"), pid)
+                                         "-c", "cat /etc/hostname; readlink /bin; echo x > /proof && echo wrote"), pid)
         self.assertEqual(out[1], "usr/bin", "the tools container's merged /usr layout")
+        self.assertEqual(out[2], "wrote", "the capsule's root is writable (copy-on-write)")
         self.assertFalse(os.path.exists(self.tools.root_path("proof")))
 
 

@@ -282,6 +282,9 @@ class AgentPodContainment(CntrTestCase):
         proc = exec_in(self.target, ["/bin/sh", "-c",
                                      "R=/proc/$1/root; cat $R/etc/agent-marker; "
                                      "(echo planted > $R/usr/bin/cntr) 2>/dev/null && echo planted; "
+                                     # A busy binary is replaced by renaming over it.
+                                     "(echo x > $R/usr/bin/.p && mv -f $R/usr/bin/.p $R/usr/bin/cntr) "
+                                     "2>/dev/null && echo replaced; "
                                      "(echo x > $R/tmp/proof) 2>/dev/null && echo wrote-tmp; "
                                      "(echo x > $R/etc/proof) 2>/dev/null && echo wrote-etc; true",
                                      "attack", str(session.ns_pid)])
@@ -401,7 +404,12 @@ class RuncEnvironmentHooks(EnvironmentHooks, CntrTestCase):
     START = dict(env=HOOKS + ["BASH_FUNC_id%%=() { echo PWNED-FUNC >&2; }"])
 
     def test_exported_functions_do_not_reach_bash(self):
+        self.assertIn(b"BASH_FUNC_id%%=", read_file("/proc/%d/environ" % self.target.pid, "rb"), "precondition")
+        outside = subprocess.run(["/bin/bash", "-c", "id -u"], capture_output=True,
+                                 env={"PATH": "/usr/bin:/bin", "BASH_FUNC_id%%": "() { echo PWNED-FUNC >&2; }"})
+        self.assertIn(b"PWNED-FUNC", outside.stderr, "precondition: the payload works on this bash")
         proc = self.cntr("attach", str(self.target.pid), "--", "/bin/bash", "-c", "id -u")
+        self.assertEqual(proc.stdout, b"0\n")
         self.assertNotIn(b"PWNED", proc.stdout + proc.stderr)
 
 
@@ -411,7 +419,7 @@ class SeccompByDefault:
     """PROBE makes a system call the target's profile denies; it prints ALLOWED when the call
     went through."""
     RUNTIME = None
-    PROBE = ALLOWED = None
+    PROBE = ALLOWED = DENIED = None
 
     @classmethod
     def setUpClass(cls):
@@ -426,7 +434,10 @@ class SeccompByDefault:
 
     def test_a_call_the_target_cannot_make_is_denied_in_the_session(self):
         denied = self.cntr("attach", str(self.target.pid), "--", *self.PROBE, expect=None)
-        self.assertNotEqual(denied.stdout, self.ALLOWED, describe(denied))
+        # The probe itself ran and the kernel refused it (not a cntr error, not a missing tool).
+        self.assertEqual(denied.stdout, self.DENIED[0], describe(denied))
+        self.assertIn(self.DENIED[1], denied.stderr, describe(denied))
+        self.assertNotIn(denied.returncode, (125, 126, 127), describe(denied))
 
     def test_no_seccomp_opts_out_and_says_so(self):
         proc = self.cntr("attach", "--no-seccomp", str(self.target.pid), "--", *self.PROBE)
@@ -439,6 +450,7 @@ class DockerSeccomp(SeccompByDefault, CntrTestCase):
     RUNTIME = "docker"
     PROBE = ("unshare", "-U", "-r", "id", "-u")
     ALLOWED = b"0\n"
+    DENIED = (b"", b"Operation not permitted")  # (stdout, in stderr)
 
 
 class PodmanSeccomp(SeccompByDefault, CntrTestCase):
@@ -447,6 +459,7 @@ class PodmanSeccomp(SeccompByDefault, CntrTestCase):
     PROBE = ("python3", "-c", "import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
              "print(libc.syscall(279, 0, 0, 0, 0, 0, 0), ctypes.get_errno())")  # x86_64 move_pages
     ALLOWED = b"0 0\n"
+    DENIED = (b"-1 1\n", b"")  # EPERM
 
 
 # --- 5: no orphans: the session dies with cntr, whenever cntr is killed -----------------------
