@@ -175,7 +175,7 @@ static int write_text(const char *path, const char *text, struct cntr_err *err)
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	size_t len = strlen(text);
 
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+	if (fd < 0 || write_all(fd, text, len) < 0)
 		return cntr_fail_errno(err, "write %s", path);
 	return 0;
 }

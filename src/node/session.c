@@ -179,6 +179,9 @@ __attribute__((noreturn)) static void run_setup_child(struct session *s)
 			master = steal_fd(&spare_master);
 			slave = steal_fd(&spare_slave);
 		}
+		/* The caller's size before the command can ask for it (the relay gets the master
+		 * only after the command started: setting it there alone races `stty size`). */
+		pty_sync_size(master);
 		ipc_send(sock, &pty, master);
 		close(master);
 		cleanup_closep(&spare_master);
