@@ -95,15 +95,15 @@ static bool cgroup_lists(int dir_fd, const char *procs, pid_t pid)
 /* The fast way on a host: cntr's own cgroup mounts, no fresh mount per hierarchy (a
  * superblock lookup and an RCU-synchronised unmount each). Trusted only when the cgroup
  * there really holds the target. */
-static bool join_through_own_mount(const struct cgroup_entry *e, const char *procs, pid_t pid)
+static bool join_through_own_mount(const struct cgroup_entry *e, const char *procs, pid_t pid, const char *who)
 {
 	_cleanup_close_ int dir = open_own_hierarchy(e);
 	struct cntr_err ignored;
 
-	return dir >= 0 && cgroup_lists(dir, procs, pid) && write_file_at(dir, procs, "0", &ignored) == 0;
+	return dir >= 0 && cgroup_lists(dir, procs, pid) && write_file_at(dir, procs, who, &ignored) == 0;
 }
 
-static int join_hierarchy(const struct cgroup_entry *e, pid_t pid, struct cntr_err *err)
+static int join_hierarchy(const struct cgroup_entry *e, pid_t pid, const char *who, struct cntr_err *err)
 {
 	_cleanup_close_ int mnt = -1;
 	_cleanup_free_ char *procs = NULL;
@@ -112,15 +112,15 @@ static int join_hierarchy(const struct cgroup_entry *e, pid_t pid, struct cntr_e
 	while (*rel == '/')
 		rel++;
 	procs = xasprintf("%s%scgroup.procs", rel, *rel ? "/" : "");
-	if (join_through_own_mount(e, procs, pid)) {
+	if (join_through_own_mount(e, procs, pid, who)) {
 		log_debug("joined cgroup %s:%s", e->hierarchy_id ? e->controllers : "unified", e->path);
 		return 0;
 	}
 	mnt = mount_hierarchy(e, err);
 	if (mnt < 0)
 		return -1;
-	/* "0" moves the writer itself: the session's command inherits the cgroup on fork. */
-	if (write_file_at(mnt, procs, "0", err) < 0)
+	/* The mover's PID ("0": the writer): the session's command inherits the cgroup on fork. */
+	if (write_file_at(mnt, procs, who, err) < 0)
 		return cntr_err_prefix(err, "join cgroup %s (%s): ", e->path,
 				       e->hierarchy_id ? e->controllers : "unified");
 	log_debug("joined cgroup %s:%s", e->hierarchy_id ? e->controllers : "unified", e->path);
@@ -144,27 +144,29 @@ static bool already_there(const struct cgroup_list *own, const struct cgroup_ent
 	return false;
 }
 
-/* Join the target's cgroups, given as seen from the current cgroup namespace (each move is an
- * RCU-synchronised write: the hierarchies we already share are skipped). */
-static int join_listed(const struct cgroup_list *list, pid_t pid, struct cntr_err *err)
+/* Move who into the target's cgroups, given as seen from the current cgroup namespace (each
+ * move is an RCU-synchronised write: the hierarchies who already shares are skipped). */
+static int join_listed(const struct cgroup_list *list, pid_t pid, const char *who, struct cntr_err *err)
 {
 	_cleanup_free_ char *own_text = NULL;
 	struct cgroup_list own = { 0 };
 	struct cntr_err ignored;
+	char own_path[40];
 	int rc = 0;
 
-	if (read_file_at(AT_FDCWD, "/proc/self/cgroup", &own_text, NULL, &ignored) < 0 ||
+	snprintf(own_path, sizeof(own_path), "/proc/%s/cgroup", strcmp(who, "0") == 0 ? "self" : who);
+	if (read_file_at(AT_FDCWD, own_path, &own_text, NULL, &ignored) < 0 ||
 	    proc_cgroup_parse(own_text, &own, &ignored) < 0)
 		cgroup_list_release(&own); /* compare with nothing: join every hierarchy */
 	for (size_t i = 0; i < list->n && rc == 0; i++)
 		if (!already_there(&own, &list->entries[i]))
-			rc = join_hierarchy(&list->entries[i], pid, err);
+			rc = join_hierarchy(&list->entries[i], pid, who, err);
 	cgroup_list_release(&own);
 	return rc;
 }
 
 /* After entering another cgroup namespace: the target's paths as that namespace sees them. */
-static int join_from_current_ns(pid_t pid, struct cntr_err *err)
+static int join_from_current_ns(pid_t pid, const char *who, struct cntr_err *err)
 {
 	_cleanup_free_ char *text = NULL;
 	struct cgroup_list list = { 0 };
@@ -180,7 +182,7 @@ static int join_from_current_ns(pid_t pid, struct cntr_err *err)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, ENOENT,
 				 "the target's cgroup lies outside this cgroup namespace");
 	}
-	rc = join_listed(&list, pid, err);
+	rc = join_listed(&list, pid, who, err);
 	cgroup_list_release(&list);
 	return rc;
 }
@@ -197,22 +199,25 @@ static int enter_cgroup_ns(const char *path, int fd, struct cntr_err *err)
 	return 0;
 }
 
-int join_target_cgroup(const struct target *t, struct cntr_err *err)
+int join_target_cgroup(const struct target *t, pid_t mover, struct cntr_err *err)
 {
 	struct cntr_err why;
+	char who[24];
+
+	snprintf(who, sizeof(who), "%d", (int)mover);
 
 	/* On a host the target's paths are below our cgroup namespace root: move right here. */
 	if (paths_reachable(&t->cgroups))
-		return join_listed(&t->cgroups, t->pid, err);
+		return join_listed(&t->cgroups, t->pid, who, err);
 	/* In a pod (own cgroup namespace) the target lies outside our root. With nsdelegate
 	 * (systemd, pure v2) a move is only allowed when the mover's namespace sees both the
 	 * source and the destination: the host's (PID 1's, visible with hostPID) does. */
-	if (enter_cgroup_ns("/proc/1/ns/cgroup", -1, &why) == 0 && join_from_current_ns(t->pid, &why) == 0)
+	if (enter_cgroup_ns("/proc/1/ns/cgroup", -1, &why) == 0 && join_from_current_ns(t->pid, who, &why) == 0)
 		return 0;
 	log_skip("join cgroup through the host cgroup namespace: %s", why.msg);
 	/* Without nsdelegate the target's own namespace works too. */
 	if (t->ns.fd[NS_CGROUP] >= 0 && enter_cgroup_ns("target cgroup ns", t->ns.fd[NS_CGROUP], err) == 0)
-		return join_from_current_ns(t->pid, err);
+		return join_from_current_ns(t->pid, who, err);
 	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 			 "cannot join the target's cgroup from this cgroup namespace (%s); run cntr in the "
 			 "host cgroup namespace (privileged pod with hostPID)", why.msg);

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -151,6 +152,59 @@ static int enter_namespace(const struct session *s, enum ns_kind kind, bool *nee
 	return 0;
 }
 
+/* Never more than the target (docs/security.md): its filters are copied unless --no-seccomp
+ * asked for a session without them. */
+static int copy_seccomp_filters(struct session *s, struct cntr_err *err)
+{
+	int mode = s->target.status.seccomp;
+
+	if (mode <= 0 && s->opts->default_seccomp && s->opts->copy_seccomp) {
+		log_info("seccomp: the target has no filter; the profile asks for cntr's built-in one");
+		return seccomp_add_default(&s->seccomp, err);
+	}
+	if (mode <= 0)
+		return 0;
+	if (!s->opts->copy_seccomp) {
+		log_warn("--no-seccomp: the session runs without the target's seccomp filter");
+		return 0;
+	}
+	if (mode == 1)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+				 "the target uses strict seccomp mode, which no shell can run under; "
+				 "--no-seccomp runs the session without it");
+	if (seccomp_read_filters(s->target.pid, &s->seccomp, err) < 0)
+		return cntr_err_hint(err, "--no-seccomp runs the session without the target's filter");
+	return 0;
+}
+
+/* The relay moves the setup child into the target's cgroups while the child builds the view
+ * (the moves are the slowest part of an attach: one RCU-synchronised write per hierarchy), then
+ * says "go". The command is cloned only after that, so it starts in the target's cgroups. */
+static const char cgroup_joined = 'G';
+
+static int move_into_cgroup(struct session *s, pid_t setup, struct cntr_err *err)
+{
+	if (join_target_cgroup(&s->target, setup, err) < 0)
+		return -1;
+	/* A child that already failed has closed its end: its error comes from collect_setup. */
+	if (send(s->sock[0], &cgroup_joined, 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+		return cntr_fail_errno(err, "tell the session's setup that it joined the target's cgroups");
+	return 0;
+}
+
+/* Anything but the relay's "go" (its end closed: it failed, and reports why) ends the setup. */
+static void wait_for_cgroup(int sock)
+{
+	char msg = 0;
+	ssize_t n;
+
+	do
+		n = recv(sock, &msg, 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || msg != cgroup_joined)
+		_exit(CNTR_EXIT_FAILURE);
+}
+
 __attribute__((noreturn)) static void run_setup_child(struct session *s)
 {
 	struct cntr_err err = { 0 };
@@ -167,7 +221,13 @@ __attribute__((noreturn)) static void run_setup_child(struct session *s)
 	 * container without devpts): the session then works, but `tty` cannot name it. */
 	if (s->tty && pty_open_in_session(&spare_master, &spare_slave, &err) < 0)
 		log_skip("terminal from cntr's /dev/pts: %s", err.msg);
-	if (join_target_cgroup(&s->target, &err) < 0 || build_view(s, &err, &need_proc) < 0)
+	if (copy_seccomp_filters(s, &err) < 0)
+		ipc_fail_and_exit(sock, &err);
+	/* Cloned here, still in cntr's own mount namespace: the session's has no way back to it. */
+	if (s->opts->mode == SESSION_ATTACH &&
+	    tools_tree_prepare(&s->opts->tools, s->opts->base_dir, s->target.ns.fd[NS_USER], &s->tools, &err) < 0)
+		ipc_fail_and_exit(sock, &err);
+	if (build_view(s, &err, &need_proc) < 0)
 		ipc_fail_and_exit(sock, &err);
 	pause_point("view");
 	if (s->tty) {
@@ -191,6 +251,7 @@ __attribute__((noreturn)) static void run_setup_child(struct session *s)
 		if (enter_namespace(s, joined_by_setup[i], &need_proc, &err) < 0)
 			ipc_fail_and_exit(sock, &err);
 	pause_point("joined");
+	wait_for_cgroup(sock);
 	if (target_check_alive(&s->target, &err) < 0)
 		ipc_fail_and_exit(sock, &err);
 	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
@@ -243,31 +304,6 @@ static int exit_status_of(int status)
 	return WEXITSTATUS(status);
 }
 
-/* Never more than the target (docs/security.md): its filters are copied unless --no-seccomp
- * asked for a session without them. */
-static int copy_seccomp_filters(struct session *s, struct cntr_err *err)
-{
-	int mode = s->target.status.seccomp;
-
-	if (mode <= 0 && s->opts->default_seccomp && s->opts->copy_seccomp) {
-		log_info("seccomp: the target has no filter; the profile asks for cntr's built-in one");
-		return seccomp_add_default(&s->seccomp, err);
-	}
-	if (mode <= 0)
-		return 0;
-	if (!s->opts->copy_seccomp) {
-		log_warn("--no-seccomp: the session runs without the target's seccomp filter");
-		return 0;
-	}
-	if (mode == 1)
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
-				 "the target uses strict seccomp mode, which no shell can run under; "
-				 "--no-seccomp runs the session without it");
-	if (seccomp_read_filters(s->target.pid, &s->seccomp, err) < 0)
-		return cntr_err_hint(err, "--no-seccomp runs the session without the target's filter");
-	return 0;
-}
-
 static int prepare(struct session *s, pid_t pid, unsigned long long start_time, struct cntr_err *err)
 {
 	bool attach = s->opts->mode == SESSION_ATTACH;
@@ -275,12 +311,6 @@ static int prepare(struct session *s, pid_t pid, unsigned long long start_time, 
 	if (attach && check_base_dir(s->opts->base_dir, err) < 0)
 		return -1;
 	if (target_open(pid, start_time, &s->target, err) < 0)
-		return -1;
-	if (copy_seccomp_filters(s, err) < 0)
-		return -1;
-	/* Cloned here, in cntr's own mount namespace: the session's has no way back to it. */
-	if (attach && tools_tree_prepare(&s->opts->tools, s->opts->base_dir, s->target.ns.fd[NS_USER],
-					 &s->tools, err) < 0)
 		return -1;
 	pause_point("opened");
 	s->tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
@@ -335,6 +365,12 @@ static int relay(struct session *s, pid_t setup, int sigfd, struct cntr_err *err
 
 	close(s->sock[1]);
 	s->sock[1] = -1;
+	if (move_into_cgroup(s, setup, err) < 0) {
+		kill(setup, SIGKILL);
+		waitpid(setup, NULL, 0);
+		sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
+		return -1;
+	}
 	rc = collect_setup(s, &command, &master, err);
 	waitpid(setup, NULL, 0);
 	if (rc < 0) {
@@ -396,7 +432,6 @@ int run_session(pid_t pid, unsigned long long start_time, const struct session_o
 	}
 	if (setup == 0)
 		run_setup_child(&s);
-	tools_tree_release(&s.tools); /* the setup child owns the tools now */
 	rc = relay(&s, setup, sigfd, err);
 out:
 	release(&s);
