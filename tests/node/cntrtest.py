@@ -420,11 +420,13 @@ def start_runc(image="busybox", read_only=False, user=None, caps=None, volume_di
     return Container("runc", state["pid"], cid, None, rootfs, stop)
 
 
-def start_containerd(image="busybox", read_only=False, env=()):
+def start_containerd(image="busybox", read_only=False, env=(), seccomp=False):
+    """seccomp: run under containerd's default profile (`ctr run --seccomp`; none otherwise)."""
     require_runtime("containerd")
     cid = new_id()
     ref = images()[image]["ref"]
     cmd = ["ctr", "-n", CTR_NAMESPACE, "run", "-d"] + (["--read-only"] if read_only else [])
+    cmd += ["--seccomp"] if seccomp else []
     for item in env:
         cmd += ["--env", item]
     subprocess.run(cmd + [ref, cid], check=True, stdin=subprocess.DEVNULL,

@@ -473,9 +473,11 @@ class SeccompByDefault:
     RUNTIME = None
     PROBE = ALLOWED = DENIED = None
 
+    START = {}
+
     @classmethod
     def setUpClass(cls):
-        cls.target = start(cls, cls.RUNTIME)
+        cls.target = start(cls, cls.RUNTIME, **cls.START)
 
     def test_session_has_the_targets_filters(self):
         target = proc_status(self.target.pid)
@@ -503,6 +505,15 @@ class DockerSeccomp(SeccompByDefault, CntrTestCase):
     PROBE = ("unshare", "-U", "-r", "id", "-u")
     ALLOWED = b"0\n"
     DENIED = (b"", b"Operation not permitted")  # (stdout, in stderr)
+
+
+class ContainerdSeccomp(SeccompByDefault, CntrTestCase):
+    """containerd's default profile (ctr run --seccomp) denies unshare() without CAP_SYS_ADMIN."""
+    RUNTIME = "containerd"
+    START = dict(seccomp=True)
+    PROBE = ("unshare", "-U", "-r", "id", "-u")
+    ALLOWED = b"0\n"
+    DENIED = (b"", b"Operation not permitted")
 
 
 class PodmanSeccomp(SeccompByDefault, CntrTestCase):
