@@ -2,6 +2,7 @@
 
 #include "cleanup.h"
 #include "err.h"
+#include "strutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int read_fd_upto(int fd, size_t max, char **buf, size_t *len)
@@ -116,5 +118,18 @@ int for_each_dir_entry(const char *path, dir_entry_fn fn, void *arg)
 	while ((de = readdir(dir)))
 		if (de->d_name[0] != '.')
 			fn(de->d_name, arg);
+	return 0;
+}
+
+int mkdir_parents(const char *path, struct cntr_err *err)
+{
+	_cleanup_free_ char *copy = xstrdup(path);
+
+	for (char *p = copy + (copy[0] == '/'); (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			return cntr_fail_errno(err, "create %s", copy);
+		*p = '/';
+	}
 	return 0;
 }

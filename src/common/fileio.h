@@ -15,6 +15,10 @@ int read_fd_all(int fd, char **buf, size_t *len);
 /* Same, failing with errno EFBIG once more than max bytes came (it stops reading there). */
 int read_fd_upto(int fd, size_t max, char **buf, size_t *len);
 
+/* Create every missing parent directory of path (mode 0755), relative to the cwd unless it
+ * starts with '/'; the last component itself is left alone. */
+int mkdir_parents(const char *path, struct cntr_err *err);
+
 /* Write the whole string to dirfd/path (O_WRONLY, no create): procfs/cgroupfs knobs. */
 int write_file_at(int dirfd, const char *path, const char *text, struct cntr_err *err);
 

@@ -180,20 +180,13 @@ static int write_text(const char *path, const char *text, struct cntr_err *err)
 	return 0;
 }
 
+/* The cache directory and its parents; only the cache itself is private to root. */
 static int mkdir_p(const char *path, struct cntr_err *err)
 {
-	_cleanup_free_ char *copy = xstrdup(path);
-
-	for (char *p = copy + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-			return cntr_fail_errno(err, "create %s", copy);
-		*p = '/';
-	}
-	if (mkdir(copy, 0700) < 0 && errno != EEXIST)
-		return cntr_fail_errno(err, "create %s", copy);
+	if (mkdir_parents(path, err) < 0)
+		return -1;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return cntr_fail_errno(err, "create %s", path);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "ipc.h"
 #include "mounts.h"
 #include "syscalls.h"
+#include "tmpfs.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -21,16 +22,10 @@
 /* The upper layer: a detached tmpfs holding upper/ and work/. */
 static int create_upper(const char *tmp_size, struct cntr_err *err)
 {
-	_cleanup_close_ int fs = sys_fsopen("tmpfs", FSOPEN_CLOEXEC);
-	int mnt;
+	int mnt = tmpfs_create_detached(tmp_size, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "the capsule's copy-on-write layer", err);
 
-	if (fs < 0 || sys_fsconfig(fs, CNTR_FSCONFIG_SET_STRING, "size", tmp_size, 0) < 0 ||
-	    sys_fsconfig(fs, CNTR_FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
-	    sys_fsconfig(fs, CNTR_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return cntr_fail(err, CNTR_EXIT_FAILURE, errno, "create the capsule's tmpfs (size %s)", tmp_size);
-	mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	if (mnt < 0)
-		return cntr_fail_errno(err, "mount the capsule's tmpfs");
+		return -1;
 	if (mkdirat(mnt, "upper", 0755) < 0 || mkdirat(mnt, "work", 0755) < 0) {
 		cntr_fail_errno(err, "prepare the capsule's tmpfs");
 		close(mnt);

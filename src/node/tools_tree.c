@@ -8,6 +8,7 @@
 #include "capsule_root.h"
 #include "mountinfo.h"
 #include "syscalls.h"
+#include "tmpfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -333,19 +334,6 @@ out:
 	return rc;
 }
 
-static int mkdir_parents(const char *rel, struct cntr_err *err)
-{
-	_cleanup_free_ char *path = xstrdup(rel);
-
-	for (char *p = path; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return cntr_fail_errno(err, "create /%s in the session's root", path);
-		*p = '/';
-	}
-	return 0;
-}
-
 static int make_mount_point(const char *rel, bool dir, struct cntr_err *err)
 {
 	if (mkdir_parents(rel, err) < 0)
@@ -364,16 +352,11 @@ static int make_mount_point(const char *rel, bool dir, struct cntr_err *err)
 /* A fresh tmpfs attached at "at"; returns the mount's fd (the caller may enter it). */
 static int mount_empty_tmpfs(const char *at, unsigned attrs, const char *size, struct cntr_err *err)
 {
-	_cleanup_close_ int fs = sys_fsopen("tmpfs", FSOPEN_CLOEXEC);
-	_cleanup_close_ int mnt = -1;
+	_cleanup_close_ int mnt = tmpfs_create_detached(size, attrs, "the session's skeleton", err);
 
-	/* tmpfs defaults to mode 1777: the skeleton and the covers are root's, 0755. */
-	if (fs < 0 || sys_fsconfig(fs, CNTR_FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
-	    sys_fsconfig(fs, CNTR_FSCONFIG_SET_STRING, "size", size, 0) < 0 ||
-	    sys_fsconfig(fs, CNTR_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return cntr_fail_errno(err, "create a tmpfs for %s", at);
-	mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, attrs);
-	if (mnt < 0 || sys_move_mount(mnt, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	if (mnt < 0)
+		return -1;
+	if (sys_move_mount(mnt, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return cntr_fail_errno(err, "mount a tmpfs on %s", at);
 	return steal_fd(&mnt);
 }
