@@ -203,13 +203,18 @@ int target_open(pid_t pid, unsigned long long start_time, struct target *t, stru
 	return -1;
 }
 
+/* Signal 0 through the pidfd (never a reused PID), or the PID on kernels without pidfds. */
+static int probe_target(const struct target *t)
+{
+	return t->pidfd >= 0 ? sys_pidfd_send_signal(t->pidfd, 0) : kill(t->pid, 0);
+}
+
 bool target_has_exited(const struct target *t)
 {
-	int alive = t->pidfd >= 0 ? sys_pidfd_send_signal(t->pidfd, 0) : kill(t->pid, 0);
 	bool exiting;
 	char state;
 
-	if (alive < 0)
+	if (probe_target(t) < 0)
 		return errno == ESRCH;
 	/* Not reaped yet: the pidfd still names it, so /proc/PID is still this process. A pid
 	 * namespace's init is still exiting while the kernel kills the rest of its namespace. */
@@ -219,8 +224,7 @@ bool target_has_exited(const struct target *t)
 
 int target_check_alive(const struct target *t, struct cntr_err *err)
 {
-	int alive = t->pidfd >= 0 ? sys_pidfd_send_signal(t->pidfd, 0) : kill(t->pid, 0);
-	if (alive < 0 && errno == ESRCH)
+	if (probe_target(t) < 0 && errno == ESRCH)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "target process %d exited during attach",
 				 (int)t->pid);
 	return 0;
