@@ -2,6 +2,7 @@
  * a throw-away copy-on-write root (docs/capsules.md). Parses the command line, builds the
  * session options shared by every target, and hands the targets to the policy runner. */
 #include "cntr_capsule.h"
+#include "cntr_seccomp_profile.h"
 
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -13,6 +14,7 @@
 #include "node/kernel.h"
 #include "node/profile.h"
 #include "node/resolve.h"
+#include "node/seccomp_choice.h"
 #include "node/session.h"
 
 #include <getopt.h>
@@ -50,6 +52,8 @@ struct capsule_cli {
 	char **targets;
 	size_t ntargets;
 	bool json;
+	const char *seccomp_spec;     /* --seccomp-profile: default, unconfined, target or a file */
+	struct seccomp_choice seccomp;
 };
 
 static int capsule_usage_error(struct cntr_err *err, const char *what, const char *value)
@@ -105,20 +109,6 @@ static int parse_timeout(const char *text, long *ms, struct cntr_err *err)
 	return 0;
 }
 
-static int parse_seccomp_profile(const char *name, struct session_opts *o, struct cntr_err *err)
-{
-	if (!strcmp(name, "unconfined")) {
-		o->copy_seccomp = false;
-		o->default_seccomp = false;
-	} else if (!strcmp(name, "default") || !strcmp(name, "target")) {
-		o->copy_seccomp = true;
-		o->default_seccomp = true;
-	} else {
-		return capsule_usage_error(err, "--seccomp-profile: use default or unconfined, not", name);
-	}
-	return 0;
-}
-
 static int parse_option(int c, struct capsule_cli *cli, struct cntr_err *err)
 {
 	switch (c) {
@@ -137,7 +127,8 @@ static int parse_option(int c, struct capsule_cli *cli, struct cntr_err *err)
 		cli->profile = session_profile_find(optarg);
 		return cli->profile ? 0 : capsule_usage_error(err, "unknown profile", optarg);
 	case OPT_SECCOMP_PROFILE:
-		return parse_seccomp_profile(optarg, &cli->opts, err);
+		cli->seccomp_spec = optarg;
+		return 0;
 	case OPT_TIMEOUT:
 		return parse_timeout(optarg, &cli->policy.timeout_ms, err);
 	case OPT_PARALLEL:
@@ -280,7 +271,9 @@ static int run_capsule(struct capsule_cli *cli, struct cntr_err *err)
 	struct session_ctx ctx = { .cli = cli };
 	size_t failed;
 
+	/* The profile first: a wrong one stops everything before any image or target is touched. */
 	if (check_privileges(err) < 0 || check_mount_api(err) < 0 ||
+	    cntr_seccomp_profile_apply(cli->seccomp_spec, &cli->opts, &cli->seccomp, err) < 0 ||
 	    capsule_lower(cli, &img, &lower, &default_argv, err) < 0)
 		return -1;
 	cli->opts.tools.capsule = lower;
@@ -289,6 +282,8 @@ static int run_capsule(struct capsule_cli *cli, struct cntr_err *err)
 		session_profile_apply(cli->profile, &cli->opts.caps);
 	if (!cli->opts.copy_seccomp)
 		log_warn("--seccomp-profile unconfined: the capsule runs without any seccomp filter");
+	else if (!cli->opts.seccomp_profile)
+		log_warn("--seccomp-profile target: the capsule runs only under its target's own filters");
 	if (cli->opts.caps.add)
 		log_warn("%s: the capsule gets capabilities beyond its default set (%#llx)",
 			 cli->profile && cli->profile->add ? "--profile" : "--cap-add",
@@ -316,7 +311,8 @@ int cntr_capsule_main(int argc, char **argv)
 	struct capsule_cli cli = {
 		.types = RESOLVE_DEFAULT,
 		.opts = { .mode = SESSION_ATTACH, .base_dir = "/var/lib/cntr", .copy_seccomp = true,
-			  .default_seccomp = true, .tools = { .capsule_tmp_size = DEFAULT_TMP_SIZE } },
+			  .tools = { .capsule_tmp_size = DEFAULT_TMP_SIZE } },
+		.seccomp_spec = "default",
 	};
 	struct cntr_err err = { 0 };
 	const char *base_dir = getenv("CNTR_BASE_DIR");
@@ -339,6 +335,7 @@ int cntr_capsule_main(int argc, char **argv)
 	}
 	log_init("cntr", cli.verbosity >= 2 ? CNTR_LOG_DEBUG : cli.verbosity ? CNTR_LOG_INFO : CNTR_LOG_WARN);
 	status = run_capsule(&cli, &err);
+	seccomp_choice_release(&cli.seccomp);
 	if (status < 0) {
 		log_error("%s", err.msg);
 		return err.code ? err.code : CNTR_EXIT_FAILURE;
@@ -368,9 +365,12 @@ void cntr_capsule_usage(FILE *out)
 	      "                          SYS_MODULE, SYS_RAWIO, SYS_BOOT, SYS_TIME, SYS_PTRACE,\n"
 	      "                          DAC_READ_SEARCH, MAC_*, BPF, PERFMON, SYSLOG and the like\n"
 	      "      --profile NAME      general, restricted, netadmin, sysadmin (as cntr attach)\n"
-	      "      --seccomp-profile default|unconfined\n"
-	      "                          default: the target's filters, or cntr's built-in one when\n"
-	      "                          it has none; unconfined: none (announced)\n"
+	      "      --seccomp-profile default|FILE|target|unconfined\n"
+	      "                          a seccomp profile on top of the target's own filters:\n"
+	      "                          default: cntr's built-in one (Docker's default in effect);\n"
+	      "                          FILE: a Docker/OCI JSON profile (compiled by cntr-seccomp)\n"
+	      "                          or a BPF file from 'cntr-seccomp compile'; target: only\n"
+	      "                          the target's filters; unconfined: none at all (announced)\n"
 	      "      --timeout D         per target (90s, 2m, 1h): SIGTERM, then SIGKILL 2 s later;\n"
 	      "                          the target's exit status is then 124\n"
 	      "      --parallel N        at most N targets at once (default: all, at most 32)\n"

@@ -13,11 +13,28 @@ import tempfile
 import time
 import unittest
 
-from cntrtest import (CMD_TIMEOUT, CntrTestCase, cntr_binary, cntr_env, describe, host_mount_table,
-                      images, ns_inodes, proc_status, start, start_unshare, read_file)
+from cntrtest import (CMD_TIMEOUT, DEBUG_PATH, CntrTestCase, cntr_binary, cntr_env, describe,
+                      host_mount_table, images, ns_inodes, proc_status, processes_running, start,
+                      start_unshare, read_file)
 from test_invariants import tree_snapshot
 
 CAP_SYS_ADMIN, CAP_NET_ADMIN = 21, 12
+
+
+def seccomp_tool():
+    """cntr-seccomp of this build (ctest sets CNTR_SECCOMP_BIN; empty without libseccomp)."""
+    path = os.environ.get("CNTR_SECCOMP_BIN")
+    if not path:
+        raise unittest.SkipTest("CNTR_SECCOMP_BIN is not set (no cntr-seccomp in this build)")
+    return path
+
+
+def tool_env(with_tool=True):
+    """cntr's environment, with cntr-seccomp on PATH (cntr looks there after its own directory)."""
+    path = os.environ.get("CNTR_SECCOMP_BIN")
+    if with_tool and path:
+        return cntr_env({"PATH": os.path.dirname(path) + ":" + DEBUG_PATH})
+    return cntr_env()
 
 
 class CapsuleTestCase(CntrTestCase):
@@ -26,8 +43,8 @@ class CapsuleTestCase(CntrTestCase):
         cls.image = images()["busybox"]["rootfs"]
         cls.target = start(cls, "runc")
 
-    def capsule(self, *args, expect=0):
-        proc = subprocess.run([cntr_binary(), "capsule", "run"] + list(args), env=cntr_env(),
+    def capsule(self, *args, expect=0, with_tool=True):
+        proc = subprocess.run([cntr_binary(), "capsule", "run"] + list(args), env=tool_env(with_tool),
                               stdin=subprocess.DEVNULL, capture_output=True, timeout=CMD_TIMEOUT)
         if expect is not None:
             self.assertEqual(proc.returncode, expect, describe(proc))
@@ -93,13 +110,32 @@ class Sandbox(CapsuleTestCase):
     def test_default_seccomp_blocks_unshare_even_where_the_target_has_no_filter(self):
         pid = str(self.root_target.pid)
         self.assertEqual(proc_status(self.root_target.pid)["Seccomp"], "0", "precondition")
-        out = self.lines_of(self.capsule(self.image, pid, "--", "/bin/sh", "-c",
-                                         "unshare -U true 2>/dev/null && echo unshared; echo done"), pid)
-        self.assertEqual(out, ["done"])
+        # The built-in profile is compiled into cntr: no cntr-seccomp needed for it.
+        proc = self.capsule(self.image, pid, "--", "/bin/sh", "-c",
+                            "grep Seccomp: /proc/self/status; unshare -U true && echo unshared; echo done",
+                            with_tool=False)
+        out = self.lines_of(proc, pid)
+        self.assertEqual(out[0].split(), ["Seccomp:", "2"])
+        self.assertEqual(out[-1], "done")
+        self.assertNotIn("unshared", out)
+        self.assertIn("Operation not permitted", proc.stderr.decode(), "EPERM, as Docker's default")
         loose = self.capsule("--seccomp-profile", "unconfined", self.image, pid, "--", "/bin/sh", "-c",
-                             "unshare -U true && echo unshared")
-        self.assertEqual(self.lines_of(loose, pid), ["unshared"])
+                             "grep Seccomp: /proc/self/status; unshare -U true && echo unshared")
+        self.assertEqual(self.lines_of(loose, pid), ["Seccomp:\t0", "unshared"])
         self.assertIn(b"unconfined", loose.stderr)
+
+    def test_default_profile_allows_namespaces_to_a_capsule_given_sys_admin(self):
+        # --cap-add SYS_ADMIN: the profile's includes.caps rules apply, so cntr recompiles the
+        # built-in profile for this capsule with cntr-seccomp.
+        seccomp_tool()
+        pid = str(self.root_target.pid)
+        proc = self.capsule("-v", "--cap-add", "SYS_ADMIN", self.image, pid, "--", "/bin/sh", "-c",
+                            "grep Seccomp: /proc/self/status; unshare -U true && echo unshared")
+        self.assertEqual(self.lines_of(proc, pid), ["Seccomp:\t2", "unshared"])
+        self.assertIn(b"recompiling profile default", proc.stderr)
+        missing = self.capsule("--cap-add", "SYS_ADMIN", self.image, pid, "--", "true", expect=125,
+                               with_tool=False)
+        self.assertIn(b"cntr-seccomp compile --caps", missing.stderr)
 
     def test_capabilities_are_the_targets_minus_the_dangerous_ones(self):
         pid = str(self.root_target.pid)
@@ -113,6 +149,117 @@ class Sandbox(CapsuleTestCase):
         added = self.capsule("--cap-add", "SYS_ADMIN", self.image, pid, "--", "/bin/sh", "-c",
                              "grep CapEff /proc/self/status")
         self.assertTrue(int(self.lines_of(added, pid)[0].split()[1], 16) >> CAP_SYS_ADMIN & 1)
+
+
+DENY_MKDIR = {
+    "defaultAction": "SCMP_ACT_ALLOW",
+    "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+    "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}],
+}
+
+
+class SeccompProfiles(CapsuleTestCase):
+    """--seccomp-profile FILE: a Docker/OCI JSON profile (compiled by cntr-seccomp) or a cntr
+    BPF file, installed on top of the target's own filters."""
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="cntr-seccomp.", dir="/var/tmp")
+        self.addCleanup(shutil.rmtree, self.work, True)
+
+    def write(self, name, content):
+        path = os.path.join(self.work, name)
+        with open(path, "w" if isinstance(content, str) else "wb") as f:
+            f.write(content)
+        return path
+
+    def mkdir_in_capsule(self, *flags, expect=0, with_tool=True):
+        pid = str(self.target.pid)
+        proc = self.capsule(*flags, self.image, pid, "--", "/bin/sh", "-c",
+                            "mkdir /made 2>&1 && echo made", expect=expect, with_tool=with_tool)
+        return self.lines_of(proc, pid), proc
+
+    def test_a_json_profile_denying_mkdir_with_errno_13_gives_eacces(self):
+        seccomp_tool()
+        profile = self.write("deny-mkdir.json", json.dumps(DENY_MKDIR))
+        out, _ = self.mkdir_in_capsule("--seccomp-profile", profile, expect=1)
+        self.assertEqual(len(out), 1, out)
+        self.assertIn("Permission denied", out[0], "errnoRet 13 is EACCES")
+        control, _ = self.mkdir_in_capsule()
+        self.assertEqual(control, ["made"], "precondition: without the profile mkdir works")
+
+    def test_a_precompiled_bpf_file_needs_no_tool_and_round_trips(self):
+        profile = self.write("deny-mkdir.json", json.dumps(DENY_MKDIR))
+        bpf = os.path.join(self.work, "deny-mkdir.bpf")
+        subprocess.run([seccomp_tool(), "compile", "-o", bpf, profile], check=True, timeout=CMD_TIMEOUT)
+        with open(bpf, "rb") as f:
+            data = f.read()
+        self.assertEqual(data[:8], b"CNTRBPF1")
+        count = int.from_bytes(data[12:16], "little")
+        self.assertEqual(len(data), 32 + 8 * count)
+        shown = subprocess.run([seccomp_tool(), "show", bpf], capture_output=True, text=True, check=True)
+        self.assertIn("instructions %d" % count, shown.stdout)
+        out, _ = self.mkdir_in_capsule("--seccomp-profile", bpf, expect=1, with_tool=False)
+        self.assertIn("Permission denied", out[0])
+        # The same bytes through the tool's stdin give the same program.
+        again = subprocess.run([seccomp_tool(), "compile", "-"], input=json.dumps(DENY_MKDIR).encode(),
+                               capture_output=True, check=True)
+        self.assertEqual(again.stdout, data)
+
+    def test_a_json_profile_without_the_tool_says_how_to_precompile(self):
+        profile = self.write("deny-mkdir.json", json.dumps(DENY_MKDIR))
+        _, proc = self.mkdir_in_capsule("--seccomp-profile", profile, expect=None, with_tool=False)
+        err = self.assertOneLineError(proc)
+        self.assertIn(profile, err)
+        self.assertIn("cntr-seccomp compile", err)
+
+    def test_a_bpf_file_compiled_for_other_capabilities_is_refused(self):
+        needs_admin = dict(DENY_MKDIR, syscalls=[dict(DENY_MKDIR["syscalls"][0],
+                                                      excludes={"caps": ["CAP_SYS_ADMIN"]})])
+        profile = self.write("admin.json", json.dumps(needs_admin))
+        bpf = os.path.join(self.work, "admin.bpf")
+        subprocess.run([seccomp_tool(), "compile", "-o", bpf, profile], check=True, timeout=CMD_TIMEOUT)
+        # Found per target (its capabilities decide): the target's line, then the summary.
+        _, proc = self.mkdir_in_capsule("--cap-add", "SYS_ADMIN", "--seccomp-profile", bpf, expect=125)
+        errors = [l for l in proc.stderr.decode().splitlines() if "cntr: error" in l]
+        self.assertEqual(len(errors), 1, describe(proc))
+        self.assertIn("--caps 0x200000", errors[0])
+        # From the JSON, cntr recompiles: with SYS_ADMIN the rule is excluded, mkdir works.
+        out, _ = self.mkdir_in_capsule("--cap-add", "SYS_ADMIN", "--seccomp-profile", profile)
+        self.assertEqual(out, ["made"])
+
+    def test_bad_profiles_fail_in_one_line_with_125_and_leave_nothing(self):
+        tool = seccomp_tool()
+        bad = {
+            "malformed.json": ('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [', "not JSON"),
+            "unknown-call.json": (json.dumps(dict(DENY_MKDIR, syscalls=[
+                {"names": ["mkdir", "no_such_call"], "action": "SCMP_ACT_ERRNO"}])),
+                "syscalls[0]: unknown system call no_such_call"),
+            "unknown-action.json": (json.dumps(dict(DENY_MKDIR, syscalls=[
+                {"names": ["mkdir"], "action": "SCMP_ACT_EXPLODE"}])),
+                "syscalls[0]: unknown action SCMP_ACT_EXPLODE"),
+            "unknown-op.json": (json.dumps(dict(DENY_MKDIR, syscalls=[
+                {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO",
+                 "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_ALMOST"}]}])),
+                "unknown operator SCMP_CMP_ALMOST"),
+            "truncated.bpf": (b"CNTRBPF1" + bytes(20), "not a cntr BPF file"),
+            "short.bpf": (b"CNTRBPF1" + (62).to_bytes(4, "little") + (3).to_bytes(4, "little") + bytes(16 + 8),
+                          "header says 3 instructions"),
+        }
+        mounts = host_mount_table()
+        for name, (content, problem) in bad.items():
+            with self.subTest(profile=name):
+                path = self.write(name, content)
+                _, proc = self.mkdir_in_capsule("--seccomp-profile", path, expect=None)
+                err = self.assertOneLineError(proc)
+                self.assertIn(path, err)
+                self.assertIn(problem, err)
+                self.assertNotIn("TARGET", err, "no target was started: no summary")
+        self.assertEqual(host_mount_table(), mounts)
+        self.assertEqual(processes_running(os.path.realpath(tool)), [])
+        self.assertEqual(processes_running(cntr_binary()), [])
+        missing = self.capsule("--seccomp-profile", os.path.join(self.work, "absent.json"), self.image,
+                               str(self.target.pid), "--", "true", expect=None)
+        self.assertIn("absent.json", self.assertOneLineError(missing))
 
 
 class ManyTargets(CapsuleTestCase):
