@@ -2,6 +2,7 @@
 container's root) run in one or many targets' context under a throw-away copy-on-write root,
 with its sandbox (shared namespaces, capabilities, seccomp) and policies (parallel, iterative,
 fail-fast, timeout), checked from outside on real containers."""
+import atexit
 import hashlib
 import io
 import json
@@ -29,6 +30,18 @@ def seccomp_tool():
     return path
 
 
+_lone_cntr = []
+
+
+def lone_cntr():
+    """A copy of cntr in a directory of its own: installed without cntr-seccomp beside it."""
+    if not _lone_cntr:
+        directory = tempfile.mkdtemp(prefix="cntr-alone.", dir="/var/tmp")
+        atexit.register(shutil.rmtree, directory, True)
+        _lone_cntr.append(shutil.copy2(cntr_binary(), os.path.join(directory, "cntr")))
+    return _lone_cntr[0]
+
+
 def tool_env(with_tool=True):
     """cntr's environment, with cntr-seccomp on PATH (cntr looks there after its own directory)."""
     path = os.environ.get("CNTR_SECCOMP_BIN")
@@ -44,7 +57,8 @@ class CapsuleTestCase(CntrTestCase):
         cls.target = start(cls, "runc")
 
     def capsule(self, *args, expect=0, with_tool=True):
-        proc = subprocess.run([cntr_binary(), "capsule", "run"] + list(args), env=tool_env(with_tool),
+        binary = cntr_binary() if with_tool else lone_cntr()
+        proc = subprocess.run([binary, "capsule", "run"] + list(args), env=tool_env(with_tool),
                               stdin=subprocess.DEVNULL, capture_output=True, timeout=CMD_TIMEOUT)
         if expect is not None:
             self.assertEqual(proc.returncode, expect, describe(proc))
