@@ -4,6 +4,7 @@
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/sha256.h"
 #include "common/strutil.h"
 #include "engine_json.h"
 #include "tar_extract.h"
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,10 +45,23 @@ static const char *digest_hex(const char *digest)
 	return digest + 7;
 }
 
+/* A blob is named by its content: one whose bytes hash to anything else was damaged or
+ * altered, and is never used. */
+static int check_digest(const char *hex, const char *actual, struct cntr_err *err)
+{
+	if (strcasecmp(hex, actual) == 0)
+		return 0;
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+			 "image: blob sha256:%.12s... does not match its digest (its content hashes to sha256:%.12s...): "
+			 "the image is damaged or was altered",
+			 hex, actual);
+}
+
 static int read_blob(const char *layout, const char *digest, char **text, struct cntr_err *err)
 {
 	const char *hex = digest_hex(digest);
 	_cleanup_free_ char *path = NULL;
+	char actual[65];
 	size_t len = 0;
 
 	if (!hex)
@@ -56,7 +71,22 @@ static int read_blob(const char *layout, const char *digest, char **text, struct
 		return -1;
 	if (len > JSON_MAX)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "image: %s is larger than a manifest can be", path);
-	return 0;
+	cntr_sha256_hex(*text, len, actual);
+	return check_digest(hex, actual, err);
+}
+
+/* Layers are hashed before they are unpacked (a second read, but only on the cold path: an
+ * image is unpacked once per manifest digest). */
+static int check_layer_digest(const char *blob, const char *hex, struct cntr_err *err)
+{
+	_cleanup_close_ int fd = open(blob, O_RDONLY | O_CLOEXEC);
+	char actual[65];
+
+	if (fd < 0)
+		return cntr_fail_errno(err, "image layer %s", blob);
+	if (cntr_sha256_fd(fd, actual) < 0)
+		return cntr_fail_errno(err, "read image layer %s", blob);
+	return check_digest(hex, actual, err);
 }
 
 static int span_string(struct json_span obj, const char *key, char *buf, size_t size)
@@ -138,6 +168,8 @@ static int unpack_layer(const char *layout, struct json_span layer, int root_fd,
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "image: a layer without a sha256 digest");
 	span_string(layer, "mediaType", media, sizeof(media));
 	blob = xasprintf("%s/blobs/sha256/%s", layout, hex);
+	if (check_layer_digest(blob, hex, err) < 0)
+		return -1;
 	fd = open_layer_stream(blob, media, &child, err);
 	if (fd < 0)
 		return -1;

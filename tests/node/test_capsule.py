@@ -428,6 +428,38 @@ class OciImages(CapsuleTestCase):
                         "the symlink was followed inside the root")
 
 
+    def tamper(self, layout, which):
+        """Change one byte of the manifest's config or first layer blob (its name stays)."""
+        def blob_path(digest):
+            return os.path.join(layout, "blobs", "sha256", digest.split(":", 1)[1])
+        with open(os.path.join(layout, "index.json")) as f:
+            manifest_digest = json.load(f)["manifests"][0]["digest"]
+        with open(blob_path(manifest_digest)) as f:
+            manifest = json.load(f)
+        path = blob_path(manifest["config"]["digest"] if which == "config" else manifest["layers"][0]["digest"])
+        with open(path, "r+b") as f:
+            data = bytearray(f.read())
+            data[len(data) // 2] ^= 0x20
+            f.seek(0)
+            f.write(data)
+
+    def test_a_blob_that_does_not_match_its_digest_is_refused_and_nothing_is_cached(self):
+        pid = str(self.target.pid)
+        for which in ("layer", "config"):
+            with self.subTest(blob=which):
+                layout = os.path.join(self.work, which)
+                write_layout(layout, [[("bin", "dir", None), ("bin/sh", "file", read_file("/bin/busybox", "rb"))]],
+                             {"Entrypoint": ["/bin/sh", "-c", "echo ran"], "Env": ["PATH=/bin"]})
+                self.tamper(layout, which)
+                proc = subprocess.run([cntr_binary(), "capsule", "run", layout, pid],
+                                      env=cntr_env({"CNTR_CAPSULE_CACHE": self.cache}),
+                                      stdin=subprocess.DEVNULL, capture_output=True, timeout=CMD_TIMEOUT)
+                err = self.assertOneLineError(proc)
+                self.assertIn("does not match its digest", err)
+                self.assertEqual(os.listdir(self.cache) if os.path.exists(self.cache) else [], [],
+                                 "nothing unpacked is kept, not even half")
+
+
 class TcpdumpCapsule(CntrTestCase):
     """The README's worked example: the tcpdump capsule built offline by images/build-capsule.sh
     captures the traffic of a shell-less web server container, with its network joined and
