@@ -96,6 +96,11 @@ int oci_seccomp_compile(const struct oci_seccomp_profile *p, const char *what, s
 	memset(out, 0, sizeof(*out));
 	if (!ctx)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s: libseccomp refused the default action", what);
+	/* A binary tree of syscall numbers instead of one long chain: an allowlist of ~370 calls
+	 * costs every system call of the capsule a few comparisons instead of ~100 on average. */
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (rc < 0)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, -rc, "%s: libseccomp cannot build a binary tree", what);
 	for (size_t i = 0; i < p->narches; i++) {
 		rc = seccomp_arch_add(ctx, p->arches[i]);
 		if (rc < 0 && rc != -EEXIST)
