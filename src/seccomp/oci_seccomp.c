@@ -55,9 +55,10 @@ struct parse_ctx {
 	struct cntr_err *err;
 };
 
-static int bad(struct parse_ctx *c, const char *fmt, const char *where, const char *detail)
+/* "FILE: syscalls[3]: unknown action SCMP_ACT_X": the file, the place, the problem, the value. */
+static int profile_error(struct parse_ctx *c, const char *problem, const char *where, const char *value)
 {
-	return cntr_fail(c->err, CNTR_EXIT_FAILURE, 0, "%s: %s%s%s", c->what, where, fmt, detail ? detail : "");
+	return cntr_fail(c->err, CNTR_EXIT_FAILURE, 0, "%s: %s%s%s", c->what, where, problem, value ? value : "");
 }
 
 static int parse_action(struct parse_ctx *c, const char *name, json_t *errno_ret, const char *where,
@@ -71,13 +72,13 @@ static int parse_action(struct parse_ctx *c, const char *name, json_t *errno_ret
 			return 0;
 		if (errno_ret && (!json_is_integer(errno_ret) || json_integer_value(errno_ret) < 0 ||
 				  json_integer_value(errno_ret) > 0xffff))
-			return bad(c, "errnoRet is not a number from 0 to 65535", where, NULL);
+			return profile_error(c, "errnoRet is not a number from 0 to 65535", where, NULL);
 		*action |= errno_ret ? (uint32_t)json_integer_value(errno_ret) : EPERM;
 		return 0;
 	}
 	if (!strcmp(name, "SCMP_ACT_NOTIFY"))
-		return bad(c, "SCMP_ACT_NOTIFY needs a listener, which cntr does not provide", where, NULL);
-	return bad(c, "unknown action ", where, name);
+		return profile_error(c, "SCMP_ACT_NOTIFY needs a listener, which cntr does not provide", where, NULL);
+	return profile_error(c, "unknown action ", where, name);
 }
 
 /* "SCMP_ARCH_X86_64" -> libseccomp's token. */
@@ -88,12 +89,12 @@ static int parse_arch(struct parse_ctx *c, json_t *name, const char *where, uint
 	size_t i;
 
 	if (!s || strncmp(s, "SCMP_ARCH_", 10) != 0 || strlen(s + 10) >= sizeof(lower))
-		return bad(c, "unknown architecture ", where, s ? s : "(not a string)");
+		return profile_error(c, "unknown architecture ", where, s ? s : "(not a string)");
 	for (i = 0; s[10 + i]; i++)
 		lower[i] = (char)tolower((unsigned char)s[10 + i]);
 	lower[i] = '\0';
 	*arch = seccomp_arch_resolve_name(lower);
-	return *arch ? 0 : bad(c, "unknown architecture ", where, s);
+	return *arch ? 0 : profile_error(c, "unknown architecture ", where, s);
 }
 
 static int add_arch(struct parse_ctx *c, json_t *name, const char *where)
@@ -108,7 +109,7 @@ static int add_arch(struct parse_ctx *c, json_t *name, const char *where)
 		if (c->out->arches[i] == arch)
 			return 0;
 	if (c->out->narches == OCI_SECCOMP_MAX_ARCHES)
-		return bad(c, "too many architectures", where, NULL);
+		return profile_error(c, "too many architectures", where, NULL);
 	c->out->arches[c->out->narches++] = arch;
 	return 0;
 }
@@ -121,14 +122,14 @@ static int parse_arches(struct parse_ctx *c, json_t *root)
 	size_t i;
 
 	if (list && map && json_array_size(list) && json_array_size(map))
-		return bad(c, "give architectures or archMap, not both", "", NULL);
+		return profile_error(c, "give architectures or archMap, not both", "", NULL);
 	if (list && !json_is_array(list))
-		return bad(c, "architectures is not a list", "", NULL);
+		return profile_error(c, "architectures is not a list", "", NULL);
 	json_array_foreach(list, i, item)
 		if (add_arch(c, item, "architectures: ") < 0)
 			return -1;
 	if (map && !json_is_array(map))
-		return bad(c, "archMap is not a list", "", NULL);
+		return profile_error(c, "archMap is not a list", "", NULL);
 	json_array_foreach(map, i, item) {
 		uint32_t arch;
 		json_t *sub;
@@ -152,12 +153,12 @@ static int parse_caps(struct parse_ctx *c, json_t *list, const char *where, uint
 
 	*caps = 0;
 	if (list && !json_is_array(list))
-		return bad(c, "caps is not a list", where, NULL);
+		return profile_error(c, "caps is not a list", where, NULL);
 	json_array_foreach(list, i, item) {
 		const char *name = json_string_value(item);
 		int cap = name ? cntr_cap_from_name(name) : -1;
 		if (cap < 0)
-			return bad(c, "unknown capability ", where, name ? name : "(not a string)");
+			return profile_error(c, "unknown capability ", where, name ? name : "(not a string)");
 		*caps |= 1ULL << cap;
 	}
 	c->out->caps_considered |= *caps;
@@ -194,7 +195,7 @@ static int rule_applies(struct parse_ctx *c, json_t *rule, const char *where, in
 	    parse_caps(c, json_object_get(exc, "caps"), where, &refuse) < 0)
 		return -1;
 	if (json_object_get(inc, "minKernel") && parse_kernel(min, &major, &minor) < 0)
-		return bad(c, "includes.minKernel is not a version like \"5.4\"", where, NULL);
+		return profile_error(c, "includes.minKernel is not a version like \"5.4\"", where, NULL);
 	*applies = (c->env->caps & need) == need && !(c->env->caps & refuse);
 	if (json_array_size(inc_arches) && !arch_listed(inc_arches, c->env->goarch))
 		*applies = 0;
@@ -212,7 +213,7 @@ static int parse_op(struct parse_ctx *c, const char *name, const char *where, in
 			*op = op_table[i].op;
 			return 0;
 		}
-	return bad(c, "unknown operator ", where, name ? name : "(missing)");
+	return profile_error(c, "unknown operator ", where, name ? name : "(missing)");
 }
 
 static int parse_u64_field(struct parse_ctx *c, json_t *v, const char *field, const char *where, uint64_t *out)
@@ -236,7 +237,7 @@ static int parse_args(struct parse_ctx *c, json_t *list, const char *where, stru
 	if (!list || json_is_null(list))
 		return 0;
 	if (!json_is_array(list))
-		return bad(c, "args is not a list", where, NULL);
+		return profile_error(c, "args is not a list", where, NULL);
 	r->args = calloc(json_array_size(list) + 1, sizeof(*r->args));
 	if (!r->args)
 		return cntr_fail_errno(c->err, "allocate a rule's arguments");
@@ -245,7 +246,7 @@ static int parse_args(struct parse_ctx *c, json_t *list, const char *where, stru
 		json_t *index = json_object_get(item, "index");
 
 		if (!json_is_integer(index) || json_integer_value(index) < 0 || json_integer_value(index) > 5)
-			return bad(c, "args: index is not 0 to 5", where, NULL);
+			return profile_error(c, "args: index is not 0 to 5", where, NULL);
 		a->index = (unsigned)json_integer_value(index);
 		if (parse_u64_field(c, json_object_get(item, "value"), "value", where, &a->value) < 0 ||
 		    parse_u64_field(c, json_object_get(item, "valueTwo"), "valueTwo", where, &a->value_two) < 0 ||
@@ -264,7 +265,7 @@ static int add_rule(struct parse_ctx *c, const char *name, uint32_t action, json
 	int nr = seccomp_syscall_resolve_name(name);
 
 	if (nr == __NR_SCMP_ERROR)
-		return bad(c, "unknown system call ", where, name);
+		return profile_error(c, "unknown system call ", where, name);
 	grown = realloc(p->rules, (p->nrules + 1) * sizeof(*p->rules));
 	if (!grown)
 		return cntr_fail_errno(c->err, "allocate the rules");
@@ -288,26 +289,26 @@ static int parse_rule(struct parse_ctx *c, json_t *rule, size_t index)
 
 	snprintf(where, sizeof(where), "syscalls[%zu]: ", index);
 	if (!json_is_object(rule))
-		return bad(c, "not an object", where, NULL);
+		return profile_error(c, "not an object", where, NULL);
 	if (!action_name)
-		return bad(c, "no action", where, NULL);
+		return profile_error(c, "no action", where, NULL);
 	if (parse_action(c, action_name, json_object_get(rule, "errnoRet"), where, &action) < 0 ||
 	    rule_applies(c, rule, where, &applies) < 0)
 		return -1;
 	if ((names && !json_is_array(names)) || (name && !json_is_string(name)) || (!json_array_size(names) && !name))
-		return bad(c, "names is not a list of system call names", where, NULL);
+		return profile_error(c, "names is not a list of system call names", where, NULL);
 	/* Every name is checked, even of a rule that does not apply here: a typo is found anyway. */
 	json_array_foreach(names, i, item) {
 		const char *s = json_string_value(item);
 		if (!s)
-			return bad(c, "names is not a list of system call names", where, NULL);
+			return profile_error(c, "names is not a list of system call names", where, NULL);
 		if (seccomp_syscall_resolve_name(s) == __NR_SCMP_ERROR)
-			return bad(c, "unknown system call ", where, s);
+			return profile_error(c, "unknown system call ", where, s);
 		if (applies && add_rule(c, s, action, json_object_get(rule, "args"), where) < 0)
 			return -1;
 	}
 	if (name && seccomp_syscall_resolve_name(json_string_value(name)) == __NR_SCMP_ERROR)
-		return bad(c, "unknown system call ", where, json_string_value(name));
+		return profile_error(c, "unknown system call ", where, json_string_value(name));
 	if (name && applies && add_rule(c, json_string_value(name), action, json_object_get(rule, "args"), where) < 0)
 		return -1;
 	return 0;
@@ -328,17 +329,17 @@ int oci_seccomp_parse(const char *text, size_t len, const char *what, const stru
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s: not JSON: %s (line %d, column %d)", what, jerr.text,
 				 jerr.line, jerr.column);
 	if (!json_is_object(root))
-		return bad(&c, "not a seccomp profile (a JSON object with defaultAction)", "", NULL);
+		return profile_error(&c, "not a seccomp profile (a JSON object with defaultAction)", "", NULL);
 	default_action = json_string_value(json_object_get(root, "defaultAction"));
 	if (!default_action)
-		return bad(&c, "no defaultAction", "", NULL);
+		return profile_error(&c, "no defaultAction", "", NULL);
 	if (parse_action(&c, default_action, json_object_get(root, "defaultErrnoRet"), "defaultAction: ",
 			 &out->default_action) < 0 ||
 	    parse_arches(&c, root) < 0)
 		goto fail;
 	rules = json_object_get(root, "syscalls");
 	if (rules && !json_is_array(rules) && !json_is_null(rules)) {
-		bad(&c, "syscalls is not a list", "", NULL);
+		profile_error(&c, "syscalls is not a list", "", NULL);
 		goto fail;
 	}
 	json_array_foreach(rules, i, rule)
