@@ -428,6 +428,18 @@ class OciImages(CapsuleTestCase):
                         "the symlink was followed inside the root")
 
 
+    def test_entrypoint_then_cmd_with_the_images_path_env_and_workdir_and_cmd_replaced_by_the_command(self):
+        layout = os.path.join(self.work, "layout")
+        write_layout(layout, [[("bin", "dir", None), ("bin/sh", "file", read_file("/bin/busybox", "rb")),
+                               ("opt", "dir", None), ("opt/bin", "dir", None),
+                               ("opt/bin/tool", "file", b"#!/bin/sh\necho \"$*|$(pwd)|$MODE\"\n")]],
+                     {"Entrypoint": ["tool", "first"], "Cmd": ["second"], "Env": ["PATH=/opt/bin:/bin", "MODE=check"],
+                      "WorkingDir": "/opt"})
+        pid = str(self.target.pid)
+        self.assertEqual(self.lines_of(self.run_capsule(layout, pid), pid), ["first second|/opt|check"])
+        # A command given after -- replaces Entrypoint and Cmd; it is found on the image's PATH.
+        self.assertEqual(self.lines_of(self.run_capsule(layout, pid, "--", "tool", "own"), pid), ["own|/opt|check"])
+
     def tamper(self, layout, which):
         """Change one byte of the manifest's config or first layer blob (its name stays)."""
         def blob_path(digest):
