@@ -250,9 +250,9 @@ static int run(struct cli *cli, struct cntr_err *err)
 		 ref.id[0] ? " container " : "", ref.id, (int)ref.pid);
 	if (resolve_tools_dir(cli->tools ? cli->tools : getenv("CNTR_TOOLS"), &tools_dir, err) < 0)
 		return -1;
-	/* --profile restricted: the built-in profile on top of the target's filters. */
 	if (cli->no_seccomp && seccomp_spec && strcmp(seccomp_spec, "unconfined") != 0)
 		return usage_error(err, "--no-seccomp and --seccomp-profile %s contradict each other", seccomp_spec);
+	/* --profile restricted: the built-in profile on top of the target's filters. */
 	if (!seccomp_spec && !cli->no_seccomp && cli->profile && cli->profile->default_seccomp)
 		seccomp_spec = "default";
 	if (seccomp_spec && cntr_seccomp_profile_apply(seccomp_spec, &opts, &seccomp, err) < 0)

@@ -82,8 +82,10 @@ int seccomp_choice_program(const struct seccomp_choice *c, uint64_t bnd, struct 
 				 (unsigned long long)c->prog.caps_considered, (unsigned long long)held,
 				 (unsigned long long)held);
 	log_info("seccomp: recompiling profile %s for capabilities %#llx", c->what, (unsigned long long)held);
-	if (seccomp_tool_compile(c->json, c->json_len, c->what, bnd, fresh, err) < 0 || check_arch(fresh, c->what, err) < 0)
+	if (seccomp_tool_compile(c->json, c->json_len, c->what, bnd, fresh, err) < 0 || check_arch(fresh, c->what, err) < 0) {
+		cntr_bpf_release(fresh);
 		return -1;
+	}
 	*use = fresh;
 	return 0;
 }

@@ -276,17 +276,19 @@ static int add_seccomp_profile(struct session *s, struct cntr_err *err)
 	struct cap_plan plan = plan_capabilities(&sets, t->inner_uid[ID_EFFECTIVE], &s->opts->caps);
 	struct cntr_bpf fresh;
 	const struct cntr_bpf *prog;
+	unsigned len;
 	int rc;
 
 	if (!s->opts->seccomp_profile)
 		return 0;
 	if (seccomp_choice_program(s->opts->seccomp_profile, plan.caller.bnd, &fresh, &prog, err) < 0)
 		return -1;
-	rc = seccomp_filters_append(&s->seccomp, prog->insns, prog->len, err);
+	len = prog->len;
+	rc = seccomp_filters_append(&s->seccomp, prog->insns, len, err);
 	cntr_bpf_release(&fresh);
 	if (rc == 0)
 		log_info("seccomp: profile %s (%u instructions) on top of the target's %zu filter(s)",
-			 s->opts->seccomp_profile->what, prog->len, s->seccomp.n - 1);
+			 s->opts->seccomp_profile->what, len, s->seccomp.n - 1);
 	return rc;
 }
 
