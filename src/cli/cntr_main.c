@@ -239,6 +239,8 @@ static int run(struct cli *cli, struct cntr_err *err)
 
 	if (strcmp(cli->command, "list") == 0)
 		return cntr_list(cli->types, cli->no_trunc, cli->json, err) < 0 ? -1 : 0;
+	if (cli->no_seccomp && seccomp_spec && strcmp(seccomp_spec, "unconfined") != 0)
+		return usage_error(err, "--no-seccomp and --seccomp-profile %s contradict each other", seccomp_spec);
 	/* Before resolving: an unprivileged caller sees too little of /proc to get a useful
 	 * "not found", so say what is really missing. */
 	if (check_privileges(err) < 0 || check_mount_api(err) < 0)
@@ -250,8 +252,6 @@ static int run(struct cli *cli, struct cntr_err *err)
 		 ref.id[0] ? " container " : "", ref.id, (int)ref.pid);
 	if (resolve_tools_dir(cli->tools ? cli->tools : getenv("CNTR_TOOLS"), &tools_dir, err) < 0)
 		return -1;
-	if (cli->no_seccomp && seccomp_spec && strcmp(seccomp_spec, "unconfined") != 0)
-		return usage_error(err, "--no-seccomp and --seccomp-profile %s contradict each other", seccomp_spec);
 	/* --profile restricted: the built-in profile on top of the target's filters. */
 	if (!seccomp_spec && !cli->no_seccomp && cli->profile && cli->profile->default_seccomp)
 		seccomp_spec = "default";
