@@ -13,6 +13,7 @@
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,18 @@ static int read_profile(const char *path, char **text, size_t *len, struct cntr_
 	return 0;
 }
 
+/* One line on stderr (cntr passes it on as a warning). */
+static void warn_skipped(const char *name, char **skipped)
+{
+	const struct scmp_version *v = seccomp_version();
+
+	fprintf(stderr, "cntr-seccomp: warning: %s: libseccomp %u.%u.%u does not know", name, v->major, v->minor,
+		v->micro);
+	for (char **s = skipped; *s; s++)
+		fprintf(stderr, "%s %s", s == skipped ? "" : ",", *s);
+	fputs(": left out of the allowed calls, they fail with the default action\n", stderr);
+}
+
 /* The profile as a cntr BPF file's bytes, for a capsule holding caps. */
 static int compile_profile(const char *path, const char *name, const struct oci_seccomp_env *env,
 			   unsigned char **bytes, size_t *size, struct cntr_err *err)
@@ -92,6 +105,8 @@ static int compile_profile(const char *path, const char *name, const struct oci_
 
 	if (read_profile(path, &text, &len, err) < 0 || oci_seccomp_parse(text, len, name, env, &profile, err) < 0)
 		return -1;
+	if (profile.nskipped)
+		warn_skipped(name, profile.skipped);
 	rc = oci_seccomp_compile(&profile, name, &prog, err);
 	prog.caps_considered = profile.caps_considered;
 	prog.caps_assumed = profile.caps_considered & env->caps;

@@ -6,6 +6,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/fileio.h"
+#include "common/log.h"
 #include "common/strutil.h"
 
 #include <errno.h>
@@ -84,6 +85,20 @@ static int tool_failed(int errfd, int status, const char *what, const char *tool
 			 str_has_prefix(msg, TOOL_NAME ": ") ? msg + strlen(TOOL_NAME ": ") : msg);
 }
 
+/* What the tool warned about (names it left out) reaches the user as cntr's warnings. */
+static void pass_on_warnings(int errfd)
+{
+	static const char prefix[] = TOOL_NAME ": warning: ";
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	char *save = NULL;
+
+	if (read_back(errfd, MAX_TOOL_MESSAGE, &text, &len) < 0)
+		return;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		log_warn("seccomp profile %s", str_has_prefix(line, prefix) ? line + strlen(prefix) : line);
+}
+
 int seccomp_tool_compile(const char *json, size_t len, const char *what, uint64_t caps, struct cntr_bpf *out,
 			 struct cntr_err *err)
 {
@@ -121,6 +136,7 @@ int seccomp_tool_compile(const char *json, size_t len, const char *what, uint64_
 			return cntr_fail_errno(err, "wait for " TOOL_NAME);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return tool_failed(errfd, status, what, tool, err);
+	pass_on_warnings(errfd);
 	if (read_back(outfd, CNTR_BPF_MAX_FILE, &bytes, &size) < 0)
 		return cntr_fail_errno(err, "read what %s wrote", tool);
 	return cntr_bpf_parse(bytes, size, what, out, err);

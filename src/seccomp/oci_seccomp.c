@@ -257,16 +257,12 @@ static int parse_args(struct parse_ctx *c, json_t *list, const char *where, stru
 	return 0;
 }
 
-static int add_rule(struct parse_ctx *c, const char *name, uint32_t action, json_t *args, const char *where)
+static int add_rule(struct parse_ctx *c, const char *name, int nr, uint32_t action, json_t *args, const char *where)
 {
 	struct oci_seccomp_profile *p = c->out;
 	struct oci_seccomp_rule *r;
-	void *grown;
-	int nr = seccomp_syscall_resolve_name(name);
+	void *grown = realloc(p->rules, (p->nrules + 1) * sizeof(*p->rules));
 
-	if (nr == __NR_SCMP_ERROR)
-		return profile_error(c, "unknown system call ", where, name);
-	grown = realloc(p->rules, (p->nrules + 1) * sizeof(*p->rules));
 	if (!grown)
 		return cntr_fail_errno(c->err, "allocate the rules");
 	p->rules = grown;
@@ -278,10 +274,43 @@ static int add_rule(struct parse_ctx *c, const char *name, uint32_t action, json
 	return parse_args(c, args, where, r);
 }
 
+static int note_skipped(struct parse_ctx *c, const char *name)
+{
+	struct oci_seccomp_profile *p = c->out;
+	void *grown = realloc(p->skipped, (p->nskipped + 2) * sizeof(*p->skipped));
+
+	if (!grown)
+		return cntr_fail_errno(c->err, "allocate the skipped names");
+	p->skipped = grown;
+	p->skipped[p->nskipped++] = xstrdup(name);
+	p->skipped[p->nskipped] = NULL;
+	return 0;
+}
+
+/* A name libseccomp does not know is a typo or a call newer than this libseccomp. Where
+ * leaving it out can only make the profile stricter (an allow rule of an allowlist: the call
+ * keeps the default action), it is left out and reported, as runc does, so Docker's current
+ * profiles work; anywhere else the profile cannot be enforced as written: an error. Checked
+ * for every name, also of a rule that does not apply here. */
+static int add_name(struct parse_ctx *c, const char *name, uint32_t action, int applies, json_t *args,
+		    const char *where)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+	int harmless = action == SCMP_ACT_ALLOW && c->out->default_action != SCMP_ACT_ALLOW &&
+		       c->out->default_action != SCMP_ACT_LOG;
+
+	if (nr == __NR_SCMP_ERROR && !harmless)
+		return profile_error(c, "unknown system call ", where, name);
+	if (nr == __NR_SCMP_ERROR)
+		return applies ? note_skipped(c, name) : 0;
+	return applies ? add_rule(c, name, nr, action, args, where) : 0;
+}
+
 static int parse_rule(struct parse_ctx *c, json_t *rule, size_t index)
 {
 	char where[48];
 	json_t *names = json_object_get(rule, "names"), *name = json_object_get(rule, "name"), *item;
+	json_t *args = json_object_get(rule, "args");
 	const char *action_name = json_string_value(json_object_get(rule, "action"));
 	uint32_t action;
 	int applies;
@@ -297,21 +326,13 @@ static int parse_rule(struct parse_ctx *c, json_t *rule, size_t index)
 		return -1;
 	if ((names && !json_is_array(names)) || (name && !json_is_string(name)) || (!json_array_size(names) && !name))
 		return profile_error(c, "names is not a list of system call names", where, NULL);
-	/* Every name is checked, even of a rule that does not apply here: a typo is found anyway. */
 	json_array_foreach(names, i, item) {
-		const char *s = json_string_value(item);
-		if (!s)
+		if (!json_is_string(item))
 			return profile_error(c, "names is not a list of system call names", where, NULL);
-		if (seccomp_syscall_resolve_name(s) == __NR_SCMP_ERROR)
-			return profile_error(c, "unknown system call ", where, s);
-		if (applies && add_rule(c, s, action, json_object_get(rule, "args"), where) < 0)
+		if (add_name(c, json_string_value(item), action, applies, args, where) < 0)
 			return -1;
 	}
-	if (name && seccomp_syscall_resolve_name(json_string_value(name)) == __NR_SCMP_ERROR)
-		return profile_error(c, "unknown system call ", where, json_string_value(name));
-	if (name && applies && add_rule(c, json_string_value(name), action, json_object_get(rule, "args"), where) < 0)
-		return -1;
-	return 0;
+	return name ? add_name(c, json_string_value(name), action, applies, args, where) : 0;
 }
 
 int oci_seccomp_parse(const char *text, size_t len, const char *what, const struct oci_seccomp_env *env,
@@ -358,6 +379,9 @@ void oci_seccomp_release(struct oci_seccomp_profile *p)
 		free(p->rules[i].args);
 	}
 	free(p->rules);
+	for (size_t i = 0; i < p->nskipped; i++)
+		free(p->skipped[i]);
+	free(p->skipped);
 	memset(p, 0, sizeof(*p));
 }
 

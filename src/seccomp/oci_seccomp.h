@@ -40,10 +40,15 @@ struct oci_seccomp_profile {
 	struct oci_seccomp_rule *rules;           /* only those that apply in env */
 	size_t nrules;
 	uint64_t caps_considered;                 /* every capability includes/excludes name */
+	char **skipped;                           /* allowed names libseccomp does not know: they
+						   * keep the default action (NULL-terminated) */
+	size_t nskipped;
 };
 
 /* Parse and evaluate a profile. what names it in messages ("FILE: syscalls[3]: ..."). Unknown
- * syscall names, actions, operators, architectures and capabilities are errors. */
+ * actions, operators, architectures and capabilities are errors; so are system call names
+ * libseccomp does not know, except in allow rules of a profile that denies by default (they
+ * are left out, listed in skipped: the call stays denied). */
 int oci_seccomp_parse(const char *text, size_t len, const char *what, const struct oci_seccomp_env *env,
 		      struct oci_seccomp_profile *out, struct cntr_err *err);
 void oci_seccomp_release(struct oci_seccomp_profile *p);

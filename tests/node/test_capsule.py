@@ -241,6 +241,21 @@ class SeccompProfiles(CapsuleTestCase):
         out, _ = self.mkdir_in_capsule("--cap-add", "SYS_ADMIN", "--seccomp-profile", profile)
         self.assertEqual(out, ["made"])
 
+    def test_an_allowlist_naming_calls_newer_than_libseccomp_runs_with_them_denied_and_says_so(self):
+        seccomp_tool()
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        with open(os.path.join(root, "profiles", "default.json")) as f:
+            profile = json.load(f)
+        profile["syscalls"][0]["names"].append("a_call_from_the_future")
+        path = self.write("future.json", json.dumps(profile))
+        pid = str(self.target.pid)
+        proc = self.capsule("--seccomp-profile", path, self.image, pid, "--", "/bin/sh", "-c",
+                            "echo ran; unshare -U true 2>/dev/null || echo denied")
+        self.assertEqual(self.lines_of(proc, pid), ["ran", "denied"])
+        warnings = [l for l in proc.stderr.decode().splitlines() if "a_call_from_the_future" in l]
+        self.assertEqual(len(warnings), 1, describe(proc))
+        self.assertIn("cntr: warning: seccomp profile %s: libseccomp" % path, warnings[0])
+
     def test_bad_profiles_fail_in_one_line_with_125_and_leave_nothing(self):
         tool = seccomp_tool()
         bad = {

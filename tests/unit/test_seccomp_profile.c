@@ -247,6 +247,30 @@ static void test_every_mistake_is_named(void **state)
 	expect_error("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"defaultAction\": \"SCMP_ACT_ERRNO\"}", "duplicate");
 }
 
+static void test_unknown_names_in_an_allowlist_are_left_out_and_listed(void **state)
+{
+	struct cntr_err err = { 0 };
+	struct oci_seccomp_profile p;
+
+	/* Docker's current profiles allow calls newer than this libseccomp: leaving them out keeps
+	 * them denied, which only makes the profile stricter. */
+	assert_int_equal(parse("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": "
+			       "[\"read\", \"not_a_call_yet\", \"write\"], \"action\": \"SCMP_ACT_ALLOW\"},"
+			       "{\"names\": [\"also_new\"], \"action\": \"SCMP_ACT_ALLOW\","
+			       " \"includes\": {\"caps\": [\"CAP_SYS_ADMIN\"]}}]}",
+			       0, &p, &err),
+			 0);
+	assert_int_equal(p.nrules, 2);
+	assert_int_equal(p.nskipped, 1);
+	assert_string_equal(p.skipped[0], "not_a_call_yet");
+	assert_null(p.skipped[1]);
+	oci_seccomp_release(&p);
+	/* In a denylist the same name would be a restriction cntr cannot enforce. */
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"not_a_call_yet\"],"
+		     " \"action\": \"SCMP_ACT_ALLOW\"}]}",
+		     "unknown system call not_a_call_yet");
+}
+
 /* Install p in a child (no_new_privs) and report what syscall(nr, a0) returned: the errno, or
  * 0 when it succeeded. */
 static int errno_under(const struct cntr_bpf *p, long nr, long a0)
@@ -350,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_includes_and_excludes_by_arch_and_kernel),
 		cmocka_unit_test(test_architectures_and_arch_map),
 		cmocka_unit_test(test_every_mistake_is_named),
+		cmocka_unit_test(test_unknown_names_in_an_allowlist_are_left_out_and_listed),
 		cmocka_unit_test(test_compiled_rules_give_the_errno_asked_for),
 		cmocka_unit_test(test_builtin_profile_is_docker_like),
 	};
