@@ -8,6 +8,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "node/capsule_cache.h"
 #include "node/capsule_image.h"
 #include "node/capsule_run.h"
 #include "node/creds.h"
@@ -267,7 +268,7 @@ static int run_capsule(struct capsule_cli *cli, struct cntr_err *err)
 	_cleanup_free_ char *lower = NULL;
 	_cleanup_free_ struct capsule_target *targets = NULL;
 	_cleanup_strv_ char **default_argv = NULL;
-	__attribute__((cleanup(capsule_image_release))) struct capsule_image img = { 0 };
+	__attribute__((cleanup(capsule_image_release))) struct capsule_image img = { .hold_fd = -1 };
 	struct session_ctx ctx = { .cli = cli };
 	size_t failed;
 
@@ -306,6 +307,44 @@ static int run_capsule(struct capsule_cli *cli, struct cntr_err *err)
 	return failed ? 1 : 0;
 }
 
+/* `cntr capsule prune [--older-than D]`: the cache's entries no run holds. */
+static int capsule_prune_main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "older-than", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	struct capsule_prune_opts opts = { 0 };
+	struct cntr_err err = { 0 };
+	long ms = 0;
+	int c;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		if (c == 'h') {
+			cntr_capsule_usage(stdout);
+			return 0;
+		}
+		if (c == '?' || (c == 'o' && parse_timeout(optarg, &ms, &err) < 0)) {
+			if (c == '?')
+				capsule_usage_error(&err, "unknown or incomplete option", argv[optind - 1]);
+			log_error("%s", err.msg);
+			return CNTR_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		capsule_usage_error(&err, "prune takes no arguments, got", argv[optind]);
+		log_error("%s", err.msg);
+		return CNTR_EXIT_USAGE;
+	}
+	opts.older_than_s = ms / 1000;
+	if (capsule_cache_prune(&opts, stdout, &err) < 0) {
+		log_error("%s", err.msg);
+		return err.code ? err.code : CNTR_EXIT_FAILURE;
+	}
+	return 0;
+}
+
 int cntr_capsule_main(int argc, char **argv)
 {
 	struct capsule_cli cli = {
@@ -321,6 +360,8 @@ int cntr_capsule_main(int argc, char **argv)
 	if (base_dir && *base_dir)
 		cli.opts.base_dir = base_dir;
 	log_init("cntr", CNTR_LOG_WARN);
+	if (argc >= 2 && strcmp(argv[1], "prune") == 0)
+		return capsule_prune_main(argc - 1, argv + 1);
 	if (argc < 2 || strcmp(argv[1], "run") != 0) {
 		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 			cntr_capsule_usage(stdout);
@@ -348,6 +389,7 @@ void cntr_capsule_usage(FILE *out)
 	fputs("Usage:\n"
 	      "  cntr capsule run [OPTIONS] IMAGE TARGET... -- CMD [ARG...]\n"
 	      "  cntr capsule run [OPTIONS] --from-container TARGET TARGET... -- CMD [ARG...]\n"
+	      "  cntr capsule prune [--older-than D]\n"
 	      "\n"
 	      "Runs CMD from IMAGE (a directory: an unpacked image root) in each TARGET's context: its\n"
 	      "namespaces (see --share), cgroup, uid/gid, the target's root at /var/lib/cntr. The\n"
@@ -383,6 +425,10 @@ void cntr_capsule_usage(FILE *out)
 	      "\n"
 	      "Output: each line of a target's stdout/stderr as \"[TARGET] line\" on ours; then a\n"
 	      "summary (TARGET, EXIT, SECONDS) on stderr. Exit status: one target: its own; several:\n"
-	      "0 when every target succeeded, else 1; 2 usage; 125 cntr failed.\n",
+	      "0 when every target succeeded, else 1; 2 usage; 125 cntr failed.\n"
+	      "\n"
+	      "prune: removes the unpacked images of $CNTR_CAPSULE_CACHE (default\n"
+	      "/var/cache/cntr/capsules) that no running capsule uses (--older-than D: and that\n"
+	      "were not used within D), and what interrupted unpacks left.\n",
 	      out);
 }

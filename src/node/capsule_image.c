@@ -1,5 +1,7 @@
 #include "capsule_image.h"
 
+#include "capsule_cache.h"
+
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -30,12 +32,6 @@
 #else
 #define IMAGE_ARCH ""
 #endif
-
-static const char *cache_root(void)
-{
-	const char *dir = getenv("CNTR_CAPSULE_CACHE");
-	return dir && *dir == '/' ? dir : CAPSULE_CACHE_DEFAULT;
-}
 
 /* "sha256:<64 hex>" -> the hex part; anything else (a path in disguise) is refused. */
 static const char *digest_hex(const char *digest)
@@ -269,15 +265,15 @@ static int unpack_layout(const char *layout, char **cached, struct cntr_err *err
 	if (find_manifest(layout, index, digest, sizeof(digest), 0, err) < 0 ||
 	    read_blob(layout, digest, &manifest, err) < 0)
 		return -1;
-	dir = xasprintf("%s/%s", cache_root(), digest_hex(digest));
+	dir = xasprintf("%s/%s", capsule_cache_root(), digest_hex(digest));
 	if (stat(dir, &st) == 0) {
 		log_info("capsule image %s: cached at %s", layout, dir);
 		*cached = steal_pointer(&dir);
 		return 0;
 	}
-	if (read_manifest_config(layout, manifest, &config, err) < 0 || mkdir_p(cache_root(), err) < 0)
+	if (read_manifest_config(layout, manifest, &config, err) < 0 || mkdir_p(capsule_cache_root(), err) < 0)
 		return -1;
-	tmp = xasprintf("%s/.unpacking-%s-%d", cache_root(), digest_hex(digest), (int)getpid());
+	tmp = xasprintf("%s/.unpacking-%s-%d", capsule_cache_root(), digest_hex(digest), (int)getpid());
 	if (mkdir(tmp, 0700) < 0)
 		return cntr_fail_errno(err, "create %s", tmp);
 	rootfs = xasprintf("%s/rootfs", tmp);
@@ -307,7 +303,7 @@ static char *archive_key_path(const struct stat *st)
 
 	for (int i = 0; i < n; i++)
 		h = (h ^ (unsigned char)id[i]) * 1099511628211ULL;
-	return xasprintf("%s/.archive-%016llx", cache_root(), (unsigned long long)h);
+	return xasprintf("%s/.archive-%016llx", capsule_cache_root(), (unsigned long long)h);
 }
 
 static char *archive_lookup(const struct stat *st)
@@ -335,9 +331,9 @@ static int unpack_archive(const char *archive, char **cached, struct cntr_err *e
 		log_info("capsule image %s: cached at %s", archive, *cached);
 		return 0;
 	}
-	if (mkdir_p(cache_root(), err) < 0)
+	if (mkdir_p(capsule_cache_root(), err) < 0)
 		return -1;
-	tmp = xasprintf("%s/.archive-%d", cache_root(), (int)getpid());
+	tmp = xasprintf("%s/.archive-%d", capsule_cache_root(), (int)getpid());
 	if (mkdir(tmp, 0700) < 0)
 		return cntr_fail_errno(err, "create %s", tmp);
 	tmp_fd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -397,6 +393,7 @@ int capsule_image_open(const char *image, struct capsule_image *out, struct cntr
 	struct stat st;
 
 	memset(out, 0, sizeof(*out));
+	out->hold_fd = -1;
 	if (!real || stat(real, &st) < 0)
 		return cntr_fail(err, CNTR_EXIT_USAGE, errno, "capsule image %s", image);
 	if (S_ISREG(st.st_mode)) {
@@ -414,16 +411,21 @@ int capsule_image_open(const char *image, struct capsule_image *out, struct cntr
 		return cntr_fail(err, CNTR_EXIT_USAGE, 0,
 				 "capsule image %s: give a directory, an OCI image layout or an OCI archive", image);
 	}
+	if (capsule_cache_hold(dir, &out->hold_fd, err) < 0)
+		return -1;
 	out->rootfs = xasprintf("%s/rootfs", dir);
 	return read_config(dir, out, err);
 }
 
 void capsule_image_release(struct capsule_image *img)
 {
+	if (img->hold_fd >= 0)
+		close(img->hold_fd);
 	free(img->rootfs);
 	strv_free(img->entrypoint);
 	strv_free(img->cmd);
 	strv_free(img->env);
 	free(img->workdir);
 	memset(img, 0, sizeof(*img));
+	img->hold_fd = -1;
 }

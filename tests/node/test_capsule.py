@@ -16,7 +16,27 @@ import unittest
 
 from cntrtest import (CMD_TIMEOUT, DEBUG_PATH, CntrTestCase, cntr_binary, cntr_env, describe,
                       host_mount_table, images, ns_inodes, proc_status, processes_running, start,
-                      start_unshare, read_file)
+                      start_unshare, read_file, wait_for)
+
+
+def pid_ns(pid):
+    """The pid namespace of a process, None once it is gone."""
+    try:
+        return os.readlink("/proc/%d/ns/pid" % pid)
+    except OSError:
+        return None
+
+
+def pids_of(comm):
+    """Host PIDs of the processes named comm."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and read_file("/proc/%s/comm" % entry).strip() == comm:
+                found.append(int(entry))
+        except OSError:
+            pass
+    return found
 from test_invariants import tree_snapshot
 
 CAP_SYS_ADMIN, CAP_NET_ADMIN = 21, 12
@@ -326,6 +346,27 @@ class ManyTargets(CapsuleTestCase):
         ran = [line for line in proc.stdout.decode().splitlines() if line.endswith("] ran")]
         self.assertEqual(ran, ["[%s] ran" % refs[0], "[%s] ran" % refs[1]])
 
+    def test_sigkill_of_cntr_ends_every_targets_session(self):
+        refs = [str(t.pid) for t in self.targets[:3]]
+        before = set(pids_of("sleep"))  # the targets' own processes, among others
+        run = subprocess.Popen([cntr_binary(), "capsule", "run", self.image] + refs +
+                               ["--", "/bin/sh", "-c", "echo $$; exec sleep 300"], env=cntr_env(),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.addCleanup(run.wait)
+        self.addCleanup(run.kill)
+        lines = [run.stdout.readline().decode() for _ in refs]
+        # The commands' PIDs as the host numbers them: the sleeps whose pid namespace is a target's.
+        target_ns = {ns_inodes(t.pid)["pid"] for t in self.targets[:3]}
+        sleeps = wait_for(lambda: [p for p in pids_of("sleep") if pid_ns(p) in target_ns and p not in before]
+                          or None, "the capsules' commands")
+        self.assertEqual(len(lines), 3)
+        self.addCleanup(lambda: [os.kill(p, 9) for p in sleeps if pid_ns(p) in target_ns])
+        run.kill()
+        run.wait()
+        wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in sleeps) or None,
+                 "the sessions to end with cntr")
+        wait_for(lambda: processes_running(cntr_binary()) == [] or None, "cntr's per-target processes to end")
+
     def test_timeout_ends_a_target_with_124(self):
         start_time = time.monotonic()
         proc = self.capsule("--timeout", "1s", self.image, str(self.targets[0].pid), "--", "sleep", "100",
@@ -485,6 +526,74 @@ class OciImages(CapsuleTestCase):
                 self.assertIn("does not match its digest", err)
                 self.assertEqual(os.listdir(self.cache) if os.path.exists(self.cache) else [], [],
                                  "nothing unpacked is kept, not even half")
+
+
+class CachePrune(CapsuleTestCase):
+    """`cntr capsule prune`: unpacked images no run holds go, and what interrupted unpacks left;
+    an image a running capsule uses stays."""
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="cntr-prune.", dir="/var/tmp")
+        self.addCleanup(shutil.rmtree, self.work, True)
+        self.cache = os.path.join(self.work, "cache")
+        self.env = cntr_env({"CNTR_CAPSULE_CACHE": self.cache})
+
+    def run_cntr(self, *args, expect=0):
+        proc = subprocess.run([cntr_binary(), "capsule"] + list(args), env=self.env, stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=CMD_TIMEOUT)
+        if expect is not None:
+            self.assertEqual(proc.returncode, expect, describe(proc))
+        return proc
+
+    def entries(self):
+        return sorted(e for e in os.listdir(self.cache) if not e.startswith("."))
+
+    def test_unused_images_and_leftovers_go_and_the_next_run_unpacks_again(self):
+        pid = str(self.target.pid)
+        self.run_cntr("run", images()["busybox"]["oci"], pid, "--", "true")
+        self.assertEqual(len(self.entries()), 1)
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        stale = os.path.join(self.cache, ".unpacking-%s-%d" % ("0" * 64, dead.pid))
+        live = os.path.join(self.cache, ".unpacking-%s-%d" % ("1" * 64, os.getpid()))
+        os.makedirs(os.path.join(stale, "rootfs"))
+        os.makedirs(live)
+        out = self.run_cntr("prune").stdout.decode()
+        self.assertIn("1 removed", out)
+        self.assertEqual(self.entries(), [])
+        self.assertFalse(os.path.exists(stale), "the scratch directory of a process that is gone")
+        self.assertTrue(os.path.exists(live), "the scratch directory of a live process stays")
+        self.assertEqual([e for e in os.listdir(self.cache) if e.startswith(".archive-")], [],
+                         "the archive's key to the removed entry")
+        again = self.run_cntr("run", "-v", images()["busybox"]["oci"], pid, "--", "true")
+        self.assertIn(b"unpacking", again.stderr)
+
+    def test_an_image_in_use_or_used_recently_stays(self):
+        pid = str(self.target.pid)
+        running = subprocess.Popen([cntr_binary(), "capsule", "run", images()["busybox"]["oci"], pid, "--",
+                                    "/bin/sh", "-c", "echo started; sleep 30"], env=self.env,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.addCleanup(running.wait)
+        self.addCleanup(running.kill)
+        self.assertIn(b"started", running.stdout.readline())
+        held = self.run_cntr("prune").stdout.decode()
+        self.assertIn("in use", held)
+        self.assertEqual(len(self.entries()), 1)
+        running.kill()
+        running.wait()
+        wait_for(lambda: processes_running(cntr_binary()) == [] or None, "the killed run's processes to end")
+        recent = self.run_cntr("prune", "--older-than", "1h").stdout.decode()
+        self.assertIn("kept    ", recent)
+        self.assertIn("used 0s ago", recent.replace("used 1s ago", "used 0s ago"))
+        self.assertIn("0 removed", recent)
+        self.assertEqual(len(self.entries()), 1)
+        self.assertIn("1 removed", self.run_cntr("prune").stdout.decode())
+        self.assertEqual(self.entries(), [])
+
+    def test_prune_of_a_missing_cache_and_bad_options(self):
+        self.assertIn(b"nothing cached", self.run_cntr("prune").stdout)
+        self.assertOneLineError(self.run_cntr("prune", "--older-than", "soon", expect=None), 2)
+        self.assertOneLineError(self.run_cntr("prune", "extra", expect=None), 2)
 
 
 class TcpdumpCapsule(CntrTestCase):
