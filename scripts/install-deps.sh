@@ -10,6 +10,8 @@ PACKAGES=(
 	libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev libcmocka-dev
 	# fuzzing (make fuzz): clang and its runtimes, which hold libFuzzer (-fsanitize=fuzzer)
 	clang libclang-rt-14-dev
+	# cntr-seccomp: Docker/OCI seccomp profiles compiled to BPF for the static cntr
+	libseccomp-dev
 	# tests and demo
 	python3 openssl curl busybox-static util-linux iproute2 procps
 	# container runtimes

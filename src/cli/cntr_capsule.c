@@ -2,17 +2,20 @@
  * a throw-away copy-on-write root (docs/capsules.md). Parses the command line, builds the
  * session options shared by every target, and hands the targets to the policy runner. */
 #include "cntr_capsule.h"
+#include "cntr_seccomp_profile.h"
 
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "node/capsule_cache.h"
 #include "node/capsule_image.h"
 #include "node/capsule_run.h"
 #include "node/creds.h"
 #include "node/kernel.h"
 #include "node/profile.h"
 #include "node/resolve.h"
+#include "node/seccomp_choice.h"
 #include "node/session.h"
 
 #include <getopt.h>
@@ -50,6 +53,8 @@ struct capsule_cli {
 	char **targets;
 	size_t ntargets;
 	bool json;
+	const char *seccomp_spec;     /* --seccomp-profile: default, unconfined, target or a file */
+	struct seccomp_choice seccomp;
 };
 
 static int capsule_usage_error(struct cntr_err *err, const char *what, const char *value)
@@ -105,20 +110,6 @@ static int parse_timeout(const char *text, long *ms, struct cntr_err *err)
 	return 0;
 }
 
-static int parse_seccomp_profile(const char *name, struct session_opts *o, struct cntr_err *err)
-{
-	if (!strcmp(name, "unconfined")) {
-		o->copy_seccomp = false;
-		o->default_seccomp = false;
-	} else if (!strcmp(name, "default") || !strcmp(name, "target")) {
-		o->copy_seccomp = true;
-		o->default_seccomp = true;
-	} else {
-		return capsule_usage_error(err, "--seccomp-profile: use default or unconfined, not", name);
-	}
-	return 0;
-}
-
 static int parse_option(int c, struct capsule_cli *cli, struct cntr_err *err)
 {
 	switch (c) {
@@ -137,7 +128,8 @@ static int parse_option(int c, struct capsule_cli *cli, struct cntr_err *err)
 		cli->profile = session_profile_find(optarg);
 		return cli->profile ? 0 : capsule_usage_error(err, "unknown profile", optarg);
 	case OPT_SECCOMP_PROFILE:
-		return parse_seccomp_profile(optarg, &cli->opts, err);
+		cli->seccomp_spec = optarg;
+		return 0;
 	case OPT_TIMEOUT:
 		return parse_timeout(optarg, &cli->policy.timeout_ms, err);
 	case OPT_PARALLEL:
@@ -276,11 +268,13 @@ static int run_capsule(struct capsule_cli *cli, struct cntr_err *err)
 	_cleanup_free_ char *lower = NULL;
 	_cleanup_free_ struct capsule_target *targets = NULL;
 	_cleanup_strv_ char **default_argv = NULL;
-	__attribute__((cleanup(capsule_image_release))) struct capsule_image img = { 0 };
+	__attribute__((cleanup(capsule_image_release))) struct capsule_image img = { .hold_fd = -1 };
 	struct session_ctx ctx = { .cli = cli };
 	size_t failed;
 
+	/* The profile first: a wrong one stops everything before any image or target is touched. */
 	if (check_privileges(err) < 0 || check_mount_api(err) < 0 ||
+	    cntr_seccomp_profile_apply(cli->seccomp_spec, &cli->opts, &cli->seccomp, err) < 0 ||
 	    capsule_lower(cli, &img, &lower, &default_argv, err) < 0)
 		return -1;
 	cli->opts.tools.capsule = lower;
@@ -289,6 +283,8 @@ static int run_capsule(struct capsule_cli *cli, struct cntr_err *err)
 		session_profile_apply(cli->profile, &cli->opts.caps);
 	if (!cli->opts.copy_seccomp)
 		log_warn("--seccomp-profile unconfined: the capsule runs without any seccomp filter");
+	else if (!cli->opts.seccomp_profile)
+		log_warn("--seccomp-profile target: the capsule runs only under its target's own filters");
 	if (cli->opts.caps.add)
 		log_warn("%s: the capsule gets capabilities beyond its default set (%#llx)",
 			 cli->profile && cli->profile->add ? "--profile" : "--cap-add",
@@ -311,12 +307,51 @@ static int run_capsule(struct capsule_cli *cli, struct cntr_err *err)
 	return failed ? 1 : 0;
 }
 
+/* `cntr capsule prune [--older-than D]`: the cache's entries no run holds. */
+static int capsule_prune_main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "older-than", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	struct capsule_prune_opts opts = { 0 };
+	struct cntr_err err = { 0 };
+	long ms = 0;
+	int c;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		if (c == 'h') {
+			cntr_capsule_usage(stdout);
+			return 0;
+		}
+		if (c == '?' || (c == 'o' && parse_timeout(optarg, &ms, &err) < 0)) {
+			if (c == '?')
+				capsule_usage_error(&err, "unknown or incomplete option", argv[optind - 1]);
+			log_error("%s", err.msg);
+			return CNTR_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		capsule_usage_error(&err, "prune takes no arguments, got", argv[optind]);
+		log_error("%s", err.msg);
+		return CNTR_EXIT_USAGE;
+	}
+	opts.older_than_s = ms / 1000;
+	if (capsule_cache_prune(&opts, stdout, &err) < 0) {
+		log_error("%s", err.msg);
+		return err.code ? err.code : CNTR_EXIT_FAILURE;
+	}
+	return 0;
+}
+
 int cntr_capsule_main(int argc, char **argv)
 {
 	struct capsule_cli cli = {
 		.types = RESOLVE_DEFAULT,
 		.opts = { .mode = SESSION_ATTACH, .base_dir = "/var/lib/cntr", .copy_seccomp = true,
-			  .default_seccomp = true, .tools = { .capsule_tmp_size = DEFAULT_TMP_SIZE } },
+			  .tools = { .capsule_tmp_size = DEFAULT_TMP_SIZE } },
+		.seccomp_spec = "default",
 	};
 	struct cntr_err err = { 0 };
 	const char *base_dir = getenv("CNTR_BASE_DIR");
@@ -325,6 +360,8 @@ int cntr_capsule_main(int argc, char **argv)
 	if (base_dir && *base_dir)
 		cli.opts.base_dir = base_dir;
 	log_init("cntr", CNTR_LOG_WARN);
+	if (argc >= 2 && strcmp(argv[1], "prune") == 0)
+		return capsule_prune_main(argc - 1, argv + 1);
 	if (argc < 2 || strcmp(argv[1], "run") != 0) {
 		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 			cntr_capsule_usage(stdout);
@@ -339,6 +376,7 @@ int cntr_capsule_main(int argc, char **argv)
 	}
 	log_init("cntr", cli.verbosity >= 2 ? CNTR_LOG_DEBUG : cli.verbosity ? CNTR_LOG_INFO : CNTR_LOG_WARN);
 	status = run_capsule(&cli, &err);
+	seccomp_choice_release(&cli.seccomp);
 	if (status < 0) {
 		log_error("%s", err.msg);
 		return err.code ? err.code : CNTR_EXIT_FAILURE;
@@ -351,6 +389,7 @@ void cntr_capsule_usage(FILE *out)
 	fputs("Usage:\n"
 	      "  cntr capsule run [OPTIONS] IMAGE TARGET... -- CMD [ARG...]\n"
 	      "  cntr capsule run [OPTIONS] --from-container TARGET TARGET... -- CMD [ARG...]\n"
+	      "  cntr capsule prune [--older-than D]\n"
 	      "\n"
 	      "Runs CMD from IMAGE (a directory: an unpacked image root) in each TARGET's context: its\n"
 	      "namespaces (see --share), cgroup, uid/gid, the target's root at /var/lib/cntr. The\n"
@@ -368,9 +407,12 @@ void cntr_capsule_usage(FILE *out)
 	      "                          SYS_MODULE, SYS_RAWIO, SYS_BOOT, SYS_TIME, SYS_PTRACE,\n"
 	      "                          DAC_READ_SEARCH, MAC_*, BPF, PERFMON, SYSLOG and the like\n"
 	      "      --profile NAME      general, restricted, netadmin, sysadmin (as cntr attach)\n"
-	      "      --seccomp-profile default|unconfined\n"
-	      "                          default: the target's filters, or cntr's built-in one when\n"
-	      "                          it has none; unconfined: none (announced)\n"
+	      "      --seccomp-profile default|FILE|target|unconfined\n"
+	      "                          a seccomp profile on top of the target's own filters:\n"
+	      "                          default: cntr's built-in one (Docker's default in effect);\n"
+	      "                          FILE: a Docker/OCI JSON profile (compiled by cntr-seccomp)\n"
+	      "                          or a BPF file from 'cntr-seccomp compile'; target: only\n"
+	      "                          the target's filters; unconfined: none at all (announced)\n"
 	      "      --timeout D         per target (90s, 2m, 1h): SIGTERM, then SIGKILL 2 s later;\n"
 	      "                          the target's exit status is then 124\n"
 	      "      --parallel N        at most N targets at once (default: all, at most 32)\n"
@@ -383,6 +425,10 @@ void cntr_capsule_usage(FILE *out)
 	      "\n"
 	      "Output: each line of a target's stdout/stderr as \"[TARGET] line\" on ours; then a\n"
 	      "summary (TARGET, EXIT, SECONDS) on stderr. Exit status: one target: its own; several:\n"
-	      "0 when every target succeeded, else 1; 2 usage; 125 cntr failed.\n",
+	      "0 when every target succeeded, else 1; 2 usage; 125 cntr failed.\n"
+	      "\n"
+	      "prune: removes the unpacked images of $CNTR_CAPSULE_CACHE (default\n"
+	      "/var/cache/cntr/capsules) that no running capsule uses (--older-than D: and that\n"
+	      "were not used within D), and what interrupted unpacks left.\n",
 	      out);
 }

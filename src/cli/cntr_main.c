@@ -3,6 +3,7 @@
 #include "cntr_agent.h"
 #include "cntr_capsule.h"
 #include "cntr_list.h"
+#include "cntr_seccomp_profile.h"
 #include "cntr_usage.h"
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -13,6 +14,7 @@
 #include "node/profile.h"
 #include "node/pause_point.h"
 #include "node/resolve.h"
+#include "node/seccomp_choice.h"
 #include "node/session.h"
 
 #include <getopt.h>
@@ -26,7 +28,7 @@
 #define DEFAULT_BASE_DIR "/var/lib/cntr"
 
 enum { OPT_CAP_ADD = 256, OPT_CAP_DROP, OPT_PROFILE, OPT_NO_TRUNC, OPT_JSON, OPT_SECCOMP, OPT_NO_SECCOMP,
-       OPT_TOOLS, OPT_RW_TOOLS, OPT_HOST };
+       OPT_TOOLS, OPT_RW_TOOLS, OPT_HOST, OPT_SECCOMP_PROFILE };
 
 struct cli {
 	const char *command;     /* attach, exec, list */
@@ -36,6 +38,7 @@ struct cli {
 	const struct session_profile *profile;
 	bool no_trunc, json, no_seccomp, rw_tools, host;
 	const char *tools;       /* --tools DIR or $CNTR_TOOLS */
+	const char *seccomp_spec; /* --seccomp-profile (NULL: the target's filters only) */
 	const char *target;
 	char **argv;             /* the command to run, NULL-terminated (may be empty) */
 };
@@ -87,6 +90,7 @@ static int parse_options(int argc, char **argv, struct cli *cli, struct cntr_err
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "seccomp", no_argument, NULL, OPT_SECCOMP },  /* the default; kept for old scripts */
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+		{ "seccomp-profile", required_argument, NULL, OPT_SECCOMP_PROFILE },
 		{ "tools", required_argument, NULL, OPT_TOOLS },
 		{ "rw-tools", no_argument, NULL, OPT_RW_TOOLS },
 		{ "host", no_argument, NULL, OPT_HOST },
@@ -133,6 +137,9 @@ static int parse_options(int argc, char **argv, struct cli *cli, struct cntr_err
 			break;
 		case OPT_NO_SECCOMP:
 			cli->no_seccomp = true;
+			break;
+		case OPT_SECCOMP_PROFILE:
+			cli->seccomp_spec = optarg;
 			break;
 		case OPT_TOOLS:
 			cli->tools = optarg;
@@ -224,13 +231,16 @@ static int run(struct cli *cli, struct cntr_err *err)
 		.argv = cli->argv,
 		.caps = cli->caps,
 		.copy_seccomp = !cli->no_seccomp,
-		.default_seccomp = cli->profile && cli->profile->default_seccomp,
 		.tools = { .writable = cli->rw_tools },
 	};
 	_cleanup_free_ char *tools_dir = NULL;
+	__attribute__((cleanup(seccomp_choice_release))) struct seccomp_choice seccomp = { 0 };
+	const char *seccomp_spec = cli->seccomp_spec;
 
 	if (strcmp(cli->command, "list") == 0)
 		return cntr_list(cli->types, cli->no_trunc, cli->json, err) < 0 ? -1 : 0;
+	if (cli->no_seccomp && seccomp_spec && strcmp(seccomp_spec, "unconfined") != 0)
+		return usage_error(err, "--no-seccomp and --seccomp-profile %s contradict each other", seccomp_spec);
 	/* Before resolving: an unprivileged caller sees too little of /proc to get a useful
 	 * "not found", so say what is really missing. */
 	if (check_privileges(err) < 0 || check_mount_api(err) < 0)
@@ -241,6 +251,11 @@ static int run(struct cli *cli, struct cntr_err *err)
 	log_info("target '%s' is %s%s%s pid %d", cli->host ? "--host" : cli->target, ref.runtime,
 		 ref.id[0] ? " container " : "", ref.id, (int)ref.pid);
 	if (resolve_tools_dir(cli->tools ? cli->tools : getenv("CNTR_TOOLS"), &tools_dir, err) < 0)
+		return -1;
+	/* --profile restricted: the built-in profile on top of the target's filters. */
+	if (!seccomp_spec && !cli->no_seccomp && cli->profile && cli->profile->default_seccomp)
+		seccomp_spec = "default";
+	if (seccomp_spec && cntr_seccomp_profile_apply(seccomp_spec, &opts, &seccomp, err) < 0)
 		return -1;
 	opts.tools.dir = tools_dir;
 	if (tools_dir && strcmp(tools_dir, "/") == 0 && opts.mode == SESSION_ATTACH)

@@ -1,9 +1,12 @@
 #include "capsule_image.h"
 
+#include "capsule_cache.h"
+
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/sha256.h"
 #include "common/strutil.h"
 #include "engine_json.h"
 #include "tar_extract.h"
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,12 +33,6 @@
 #define IMAGE_ARCH ""
 #endif
 
-static const char *cache_root(void)
-{
-	const char *dir = getenv("CNTR_CAPSULE_CACHE");
-	return dir && *dir == '/' ? dir : CAPSULE_CACHE_DEFAULT;
-}
-
 /* "sha256:<64 hex>" -> the hex part; anything else (a path in disguise) is refused. */
 static const char *digest_hex(const char *digest)
 {
@@ -43,10 +41,23 @@ static const char *digest_hex(const char *digest)
 	return digest + 7;
 }
 
+/* A blob is named by its content: one whose bytes hash to anything else was damaged or
+ * altered, and is never used. */
+static int check_digest(const char *hex, const char *actual, struct cntr_err *err)
+{
+	if (strcasecmp(hex, actual) == 0)
+		return 0;
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+			 "image: blob sha256:%.12s... does not match its digest (its content hashes to sha256:%.12s...): "
+			 "the image is damaged or was altered",
+			 hex, actual);
+}
+
 static int read_blob(const char *layout, const char *digest, char **text, struct cntr_err *err)
 {
 	const char *hex = digest_hex(digest);
 	_cleanup_free_ char *path = NULL;
+	char actual[65];
 	size_t len = 0;
 
 	if (!hex)
@@ -56,7 +67,22 @@ static int read_blob(const char *layout, const char *digest, char **text, struct
 		return -1;
 	if (len > JSON_MAX)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "image: %s is larger than a manifest can be", path);
-	return 0;
+	cntr_sha256_hex(*text, len, actual);
+	return check_digest(hex, actual, err);
+}
+
+/* Layers are hashed before they are unpacked (a second read, but only on the cold path: an
+ * image is unpacked once per manifest digest). */
+static int check_layer_digest(const char *blob, const char *hex, struct cntr_err *err)
+{
+	_cleanup_close_ int fd = open(blob, O_RDONLY | O_CLOEXEC);
+	char actual[65];
+
+	if (fd < 0)
+		return cntr_fail_errno(err, "image layer %s", blob);
+	if (cntr_sha256_fd(fd, actual) < 0)
+		return cntr_fail_errno(err, "read image layer %s", blob);
+	return check_digest(hex, actual, err);
 }
 
 static int span_string(struct json_span obj, const char *key, char *buf, size_t size)
@@ -138,6 +164,8 @@ static int unpack_layer(const char *layout, struct json_span layer, int root_fd,
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "image: a layer without a sha256 digest");
 	span_string(layer, "mediaType", media, sizeof(media));
 	blob = xasprintf("%s/blobs/sha256/%s", layout, hex);
+	if (check_layer_digest(blob, hex, err) < 0)
+		return -1;
 	fd = open_layer_stream(blob, media, &child, err);
 	if (fd < 0)
 		return -1;
@@ -230,15 +258,15 @@ static int unpack_layout(const char *layout, char **cached, struct cntr_err *err
 	if (find_manifest(layout, index, digest, sizeof(digest), 0, err) < 0 ||
 	    read_blob(layout, digest, &manifest, err) < 0)
 		return -1;
-	dir = xasprintf("%s/%s", cache_root(), digest_hex(digest));
+	dir = xasprintf("%s/%s", capsule_cache_root(), digest_hex(digest));
 	if (stat(dir, &st) == 0) {
 		log_info("capsule image %s: cached at %s", layout, dir);
 		*cached = steal_pointer(&dir);
 		return 0;
 	}
-	if (read_manifest_config(layout, manifest, &config, err) < 0 || mkdir_p(cache_root(), err) < 0)
+	if (read_manifest_config(layout, manifest, &config, err) < 0 || mkdir_p(capsule_cache_root(), err) < 0)
 		return -1;
-	tmp = xasprintf("%s/.unpacking-%s-%d", cache_root(), digest_hex(digest), (int)getpid());
+	tmp = xasprintf("%s/.unpacking-%s-%d", capsule_cache_root(), digest_hex(digest), (int)getpid());
 	if (mkdir(tmp, 0700) < 0)
 		return cntr_fail_errno(err, "create %s", tmp);
 	rootfs = xasprintf("%s/rootfs", tmp);
@@ -268,7 +296,7 @@ static char *archive_key_path(const struct stat *st)
 
 	for (int i = 0; i < n; i++)
 		h = (h ^ (unsigned char)id[i]) * 1099511628211ULL;
-	return xasprintf("%s/.archive-%016llx", cache_root(), (unsigned long long)h);
+	return xasprintf("%s/.archive-%016llx", capsule_cache_root(), (unsigned long long)h);
 }
 
 static char *archive_lookup(const struct stat *st)
@@ -296,9 +324,9 @@ static int unpack_archive(const char *archive, char **cached, struct cntr_err *e
 		log_info("capsule image %s: cached at %s", archive, *cached);
 		return 0;
 	}
-	if (mkdir_p(cache_root(), err) < 0)
+	if (mkdir_p(capsule_cache_root(), err) < 0)
 		return -1;
-	tmp = xasprintf("%s/.archive-%d", cache_root(), (int)getpid());
+	tmp = xasprintf("%s/.archive-%d", capsule_cache_root(), (int)getpid());
 	if (mkdir(tmp, 0700) < 0)
 		return cntr_fail_errno(err, "create %s", tmp);
 	tmp_fd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -358,6 +386,7 @@ int capsule_image_open(const char *image, struct capsule_image *out, struct cntr
 	struct stat st;
 
 	memset(out, 0, sizeof(*out));
+	out->hold_fd = -1;
 	if (!real || stat(real, &st) < 0)
 		return cntr_fail(err, CNTR_EXIT_USAGE, errno, "capsule image %s", image);
 	if (S_ISREG(st.st_mode)) {
@@ -375,16 +404,21 @@ int capsule_image_open(const char *image, struct capsule_image *out, struct cntr
 		return cntr_fail(err, CNTR_EXIT_USAGE, 0,
 				 "capsule image %s: give a directory, an OCI image layout or an OCI archive", image);
 	}
+	if (capsule_cache_hold(dir, &out->hold_fd, err) < 0)
+		return -1;
 	out->rootfs = xasprintf("%s/rootfs", dir);
 	return read_config(dir, out, err);
 }
 
 void capsule_image_release(struct capsule_image *img)
 {
+	if (img->hold_fd >= 0)
+		close(img->hold_fd);
 	free(img->rootfs);
 	strv_free(img->entrypoint);
 	strv_free(img->cmd);
 	strv_free(img->env);
 	free(img->workdir);
 	memset(img, 0, sizeof(*img));
+	img->hold_fd = -1;
 }

@@ -13,9 +13,9 @@ struct capsule_image {
 	char **cmd;
 	char **env;          /* KEY=VALUE */
 	char *workdir;       /* or NULL */
+	int hold_fd;         /* a cached entry's shared lock for the run (capsule_cache_hold), or -1 */
 };
 
 int capsule_image_open(const char *image, struct capsule_image *out, struct cntr_err *err);
 void capsule_image_release(struct capsule_image *img);
 
-#define CAPSULE_CACHE_DEFAULT "/var/cache/cntr/capsules"

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,10 +93,16 @@ static int start_one(struct running *r, struct capsule_target *t, capsule_sessio
 	}
 	fflush(stdout);
 	fflush(stderr);
+	pid_t parent = getpid();
 	r->pid = fork();
 	if (r->pid == 0) {
 		/* stdin: the targets cannot share one; each session reads nothing. */
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		/* No orphan (docs/security.md): this target's relay dies with cntr, even by SIGKILL,
+		 * and its session with it (the session's processes die with their relay). A parent
+		 * gone before the prctl is seen by getppid. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(125);
 		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0 ||
 		    dup2(err[1], STDERR_FILENO) < 0)
 			_exit(125);

@@ -44,9 +44,11 @@ int ipc_recv(int sock, struct ipc_msg *msg, int *fd)
 	ssize_t n;
 
 	*fd = -1;
+	/* ECONNRESET: a child closed its end with our "go" (session.c) still unread. The kernel
+	 * reports that once, ahead of the messages the child sent before: read on. */
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && (errno == EINTR || errno == ECONNRESET));
 	if (n <= 0)
 		return (int)n;
 	if ((size_t)n != sizeof(*msg)) {

@@ -10,7 +10,7 @@
 static const struct session_profile profiles[] = {
 	{ .name = "general", .summary = "the target's capabilities, no_new_privs and seccomp filter" },
 	{ .name = "restricted", .drop_all = true, .no_new_privs = true, .default_seccomp = true,
-	  .summary = "no capability, no_new_privs, the target's seccomp filter or cntr's built-in one" },
+	  .summary = "no capability, no_new_privs, cntr's default seccomp profile on top of the target's filter" },
 	{ .name = "netadmin", .add = CAP(CAP_NET_ADMIN) | CAP(CAP_NET_RAW),
 	  .summary = "the target's identity plus NET_ADMIN and NET_RAW (tcpdump, ip, iptables)" },
 	{ .name = "sysadmin",

@@ -12,7 +12,7 @@ struct session_profile {
 	uint64_t add;          /* capabilities on top of the target's */
 	bool drop_all;         /* no capability at all (before add) */
 	bool no_new_privs;
-	bool default_seccomp;  /* the target's filter, else cntr's built-in one */
+	bool default_seccomp;  /* cntr's built-in seccomp profile on top of the target's filters */
 	const char *summary;   /* one line for --help and -v */
 };
 

@@ -113,6 +113,25 @@ int seccomp_install_filters(const struct seccomp_filters *f, struct cntr_err *er
 	return 0;
 }
 
+int seccomp_filters_append(struct seccomp_filters *f, const struct sock_filter *insns, unsigned len,
+			   struct cntr_err *err)
+{
+	void *grown = realloc(f->progs, (f->n + 1) * sizeof(*f->progs));
+	struct sock_filter *copy = calloc(len, sizeof(*copy));
+
+	if (grown)
+		f->progs = grown;
+	if (!grown || !copy || len > 0xffff) {
+		free(copy);
+		return cntr_fail(err, CNTR_EXIT_FAILURE, ENOMEM, "allocate the seccomp profile's program");
+	}
+	memcpy(copy, insns, len * sizeof(*copy));
+	f->progs[f->n].insns = copy;
+	f->progs[f->n].len = (unsigned short)len;
+	f->n++;
+	return 0;
+}
+
 void seccomp_filters_release(struct seccomp_filters *f)
 {
 	for (size_t i = 0; i < f->n; i++)

@@ -21,5 +21,6 @@ int seccomp_read_filters(pid_t pid, struct seccomp_filters *out, struct cntr_err
 int seccomp_install_filters(const struct seccomp_filters *f, struct cntr_err *err);
 void seccomp_filters_release(struct seccomp_filters *f);
 
-/* Append cntr's built-in default filter (seccomp_default.c) to f, installed after the others. */
-int seccomp_add_default(struct seccomp_filters *f, struct cntr_err *err);
+/* Append a copy of a program to f, installed after the others (a --seccomp-profile). */
+int seccomp_filters_append(struct seccomp_filters *f, const struct sock_filter *insns, unsigned len,
+			   struct cntr_err *err);

@@ -13,6 +13,7 @@
 #include "pause_point.h"
 #include "pty.h"
 #include "seccomp.h"
+#include "seccomp_choice.h"
 #include "target.h"
 #include "tools_tree.h"
 
@@ -153,15 +154,11 @@ static int enter_namespace(const struct session *s, enum ns_kind kind, bool *nee
 }
 
 /* Never more than the target (docs/security.md): its filters are copied unless --no-seccomp
- * asked for a session without them. */
+ * (or --seccomp-profile unconfined) asked for a session without them. */
 static int copy_seccomp_filters(struct session *s, struct cntr_err *err)
 {
 	int mode = s->target.status.seccomp;
 
-	if (mode <= 0 && s->opts->default_seccomp && s->opts->copy_seccomp) {
-		log_info("seccomp: the target has no filter; the profile asks for cntr's built-in one");
-		return seccomp_add_default(&s->seccomp, err);
-	}
 	if (mode <= 0)
 		return 0;
 	if (!s->opts->copy_seccomp) {
@@ -175,6 +172,33 @@ static int copy_seccomp_filters(struct session *s, struct cntr_err *err)
 	if (seccomp_read_filters(s->target.pid, &s->seccomp, err) < 0)
 		return cntr_err_hint(err, "--no-seccomp runs the session without the target's filter");
 	return 0;
+}
+
+/* The chosen profile goes on top of the target's filters: the kernel applies the strictest
+ * answer of all, so a profile can only take away. Its includes/excludes.caps are evaluated
+ * against the bounding set the command will have. */
+static int add_seccomp_profile(struct session *s, struct cntr_err *err)
+{
+	const struct target *t = &s->target;
+	struct cap_sets sets = { t->status.cap_bnd, t->status.cap_prm, t->status.cap_eff, t->status.cap_inh,
+				 t->status.cap_amb };
+	struct cap_plan plan = plan_capabilities(&sets, t->inner_uid[ID_EFFECTIVE], &s->opts->caps);
+	struct cntr_bpf fresh;
+	const struct cntr_bpf *prog;
+	unsigned len;
+	int rc;
+
+	if (!s->opts->seccomp_profile)
+		return 0;
+	if (seccomp_choice_program(s->opts->seccomp_profile, plan.caller.bnd, &fresh, &prog, err) < 0)
+		return -1;
+	len = prog->len;
+	rc = seccomp_filters_append(&s->seccomp, prog->insns, len, err);
+	cntr_bpf_release(&fresh);
+	if (rc == 0)
+		log_info("seccomp: profile %s (%u instructions) on top of the target's %zu filter(s)",
+			 s->opts->seccomp_profile->what, len, s->seccomp.n - 1);
+	return rc;
 }
 
 /* The relay moves the setup child into the target's cgroups while the child builds the view
@@ -221,7 +245,7 @@ __attribute__((noreturn)) static void run_setup_child(struct session *s)
 	 * container without devpts): the session then works, but `tty` cannot name it. */
 	if (s->tty && pty_open_in_session(&spare_master, &spare_slave, &err) < 0)
 		log_skip("terminal from cntr's /dev/pts: %s", err.msg);
-	if (copy_seccomp_filters(s, &err) < 0)
+	if (copy_seccomp_filters(s, &err) < 0 || add_seccomp_profile(s, &err) < 0)
 		ipc_fail_and_exit(sock, &err);
 	/* Cloned here, still in cntr's own mount namespace: the session's has no way back to it. */
 	if (s->opts->mode == SESSION_ATTACH &&

@@ -13,6 +13,7 @@
 #include "tools_tree.h"
 
 struct cntr_err;
+struct seccomp_choice;
 
 struct session_opts {
 	enum session_mode mode;
@@ -20,7 +21,8 @@ struct session_opts {
 	char *const *argv;      /* NULL/empty: default shell */
 	struct cap_change caps; /* --cap-add, --cap-drop, --profile */
 	bool copy_seccomp;      /* the target's filters (brief ptrace stop); off: --no-seccomp */
-	bool default_seccomp;   /* a target without filters gets cntr's built-in one (--profile) */
+	const struct seccomp_choice *seccomp_profile; /* installed on top of the target's filters:
+						       * --seccomp-profile, --profile restricted */
 	struct tools_opts tools; /* attach: what the session's "/" is made of */
 	char *const *extra_env; /* KEY=VALUE set over the command's environment (a capsule's image) */
 	const char *workdir;    /* attach: the command's cwd instead of base_dir (a capsule's image) */

@@ -442,12 +442,31 @@ static void entry_from_header(const unsigned char *h, struct pending *p, struct 
 		e->gid = (uint32_t)p->gid;
 }
 
+/* Every entry is created through openat2(RESOLVE_IN_ROOT): without it (Linux < 5.6) there is
+ * no safe way to place a layer's entries, so say so before touching anything. */
+static int check_openat2(int root_fd, struct cntr_err *err)
+{
+	int probe = open_in_root(root_fd, "", O_PATH | O_DIRECTORY);
+
+	if (probe >= 0) {
+		close(probe);
+		return 0;
+	}
+	if (errno == ENOSYS)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, ENOSYS,
+				 "unpacking an image needs openat2 (Linux 5.6); on this kernel give an unpacked "
+				 "directory as IMAGE or use --from-container");
+	return cntr_fail_errno(err, "open the directory to unpack into");
+}
+
 int tar_extract(int fd, int root_fd, const struct tar_options *o, struct cntr_err *err)
 {
 	unsigned char h[BLOCK];
 	struct pending p = { 0 };
 	int rc = -1;
 
+	if (check_openat2(root_fd, err) < 0)
+		return -1;
 	for (;;) {
 		struct entry e = { 0 };
 		ssize_t n = read_full(fd, h, BLOCK);

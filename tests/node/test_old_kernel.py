@@ -2,9 +2,11 @@
 the real cntr with the system calls a given kernel lacks failing with ENOSYS (tests/node/
 without_syscalls.c, a seccomp filter) and checks what the user sees."""
 import os
+import shutil
+import tempfile
 import unittest
 
-from cntrtest import (CntrTestCase, cntr_binary, cntr_env, describe, ns_inodes, start)
+from cntrtest import (CntrTestCase, cntr_binary, cntr_env, describe, images, ns_inodes, start)
 import subprocess
 
 SYSCALLS = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "pidfd_open": 434,
@@ -48,6 +50,22 @@ class OlderKernelTests(CntrTestCase):
         fds = sorted(int(fd) for fd in out[2:] if fd)
         self.assertEqual(fds[:3], [0, 1, 2])
         self.assertLessEqual(len(fds), 4, "only 0-2 (and ls's own directory fd): %s" % fds)
+
+    def test_a_capsule_archive_without_openat2_is_a_one_line_125_and_nothing_is_cached(self):
+        # Linux 5.2 to 5.5: images cannot be unpacked safely; a directory IMAGE still works.
+        cache = tempfile.mkdtemp(prefix="cntr-cache.", dir="/var/tmp")
+        self.addCleanup(shutil.rmtree, cache, True)
+        spec = images()["busybox"]
+        proc = subprocess.run(without("openat2") + [cntr_binary(), "capsule", "run", spec["oci"],
+                                                   str(self.target.pid), "--", "true"],
+                              capture_output=True, env=cntr_env({"CNTR_CAPSULE_CACHE": cache}),
+                              stdin=subprocess.DEVNULL, timeout=120)
+        err = self.assertOneLineError(proc, 125)
+        self.assertIn("openat2 (Linux 5.6)", err)
+        self.assertEqual([e for e in os.listdir(cache) if not e.startswith(".archive")], [])
+        ok = self.run_without(["openat2"], "capsule", "run", spec["rootfs"], str(self.target.pid), "--",
+                              "/bin/sh", "-c", "echo ran")
+        self.assertIn(b"] ran", ok.stdout)
 
     def test_without_mount_setattr_the_tools_are_still_read_only(self):
         # Linux 5.2 to 5.11: the tools are remounted read-only one by one once attached.

@@ -1,9 +1,13 @@
 """Flags that change the session on purpose (docs/design.md §1 "Details"): --cap-add gives more
 capabilities only when asked (and says so), the target's seccomp filter is copied unless
 --no-seccomp (which says so), -v reports steps on stderr and leaves stdout alone."""
+import json
+import os
+import shutil
+import tempfile
 import unittest
 
-from cntrtest import CntrTestCase, parse_status, proc_status, start
+from cntrtest import DEBUG_PATH, CntrTestCase, parse_status, proc_status, start
 
 CAP_SYS_PTRACE = 19
 CAP_KILL = 5
@@ -71,7 +75,7 @@ class CapDropAndProfiles(CntrTestCase):
         self.assertEqual(int(inside["CapEff"], 16), 0)
         self.assertEqual(int(inside["CapBnd"], 16), 0)
         self.assertEqual(inside["NoNewPrivs"], "1")
-        self.assertEqual(inside["Seccomp"], "2", "cntr's built-in filter when the target has none")
+        self.assertEqual(inside["Seccomp"], "2", "cntr's built-in profile")
         out = self.cntr("attach", "--profile", "restricted", str(self.target.pid), "--", "/bin/sh",
                         "-c", "unshare -U true 2>/dev/null && echo unshared; echo done").stdout
         self.assertEqual(out, b"done\n")
@@ -123,6 +127,36 @@ class Seccomp(CntrTestCase):
                 self.assertEqual(inside["Seccomp"], "2")
                 self.assertEqual(inside["Seccomp_filters"], target["Seccomp_filters"])
                 self.assertEqual(err, "")
+
+    def test_seccomp_profile_default_goes_on_top_of_the_targets_filters(self):
+        target = proc_status(self.target.pid)
+        inside, err = self.session_status("--seccomp-profile", "default")
+        self.assertEqual(int(inside["Seccomp_filters"]), int(target["Seccomp_filters"]) + 1)
+        self.assertEqual(err, "")
+
+    def test_seccomp_profile_file_for_attach_and_exec(self):
+        tool = os.environ.get("CNTR_SECCOMP_BIN")
+        if not tool:
+            self.skipTest("CNTR_SECCOMP_BIN is not set (no cntr-seccomp in this build)")
+        work = tempfile.mkdtemp(prefix="cntr-seccomp.", dir="/var/tmp")
+        self.addCleanup(shutil.rmtree, work, True)
+        profile = os.path.join(work, "deny-mkdir.json")
+        with open(profile, "w") as f:
+            json.dump({"defaultAction": "SCMP_ACT_ALLOW",
+                       "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}, f)
+        env = {"PATH": os.path.dirname(tool) + ":" + DEBUG_PATH}
+        for mode, made in (("attach", "/var/lib/cntr/cntr-made"), ("exec", "/cntr-made")):
+            with self.subTest(mode=mode):
+                denied = self.cntr(mode, "--seccomp-profile", profile, str(self.target.pid), "--", "/bin/sh",
+                                   "-c", "mkdir %s 2>&1; rmdir %s 2>/dev/null; true" % (made, made),
+                                   env=env).stdout.decode()
+                self.assertIn("Permission denied", denied)
+                allowed = self.cntr(mode, str(self.target.pid), "--", "/bin/sh", "-c",
+                                    "mkdir %s && rmdir %s && echo made" % (made, made)).stdout
+                self.assertEqual(allowed, b"made\n", "precondition: without the profile mkdir works")
+        proc = self.cntr("attach", "--no-seccomp", "--seccomp-profile", profile, str(self.target.pid), "--",
+                         "true", expect=2)
+        self.assertIn(b"contradict", proc.stderr)
 
     def test_target_keeps_running_after_the_copy(self):
         self.session_status()
