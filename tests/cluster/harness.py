@@ -287,6 +287,36 @@ class ClusterTestCase(unittest.TestCase):
             result.stderr.decode(errors="replace")))
 
 
+# PID 1 of the node's pid namespace: runs the test as its only child and reaps every orphan
+# (runc's, the agents') as an init does, then exits with the test's status.
+_NODE_INIT = r"""
+import os, signal, sys
+child = os.fork()
+if child == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(sig, lambda s, _: os.kill(child, s))
+while True:
+    pid, status = os.wait()
+    if pid == child:
+        sys.exit(os.waitstatus_to_exitcode(status) & 0xff)
+"""
+
+
+def run_as_node():
+    """Re-run this test script in a pid and mount namespace of its own whose init the test owns:
+    the stand-in's node for `cntr attach --host` (PID 1 of the agent's pid namespace). The real
+    PID 1 of these machines denies even root its /proc entries; a real node's does not. Every
+    pod of the stand-in then runs in that namespace, as on a node."""
+    if os.environ.get("LAMBDA_CNTR_TEST_NODE") == "1":
+        return
+    binaries_or_skip()
+    env = dict(os.environ, LAMBDA_CNTR_TEST_NODE="1")
+    argv = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", sys.executable, "-c", _NODE_INIT,
+            sys.executable] + sys.argv
+    os.execvpe("unshare", argv, env)
+
+
 def kill_leftovers(needle):
     for pid in pids_with_cmdline(needle):
         try:
