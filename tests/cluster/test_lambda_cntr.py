@@ -1006,7 +1006,7 @@ class FaultInjectionTests(ClusterTestCase):
             with self.subTest(action=action):
                 c.server.inject("POST", r"/pods$", action)
                 r = c.run("execute", "web", "--", "true")
-                self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace default: POST ")
+                self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace lambda-cntr-system: POST ")
         self.assertNoAgentLeft()
 
     def test_agent_created_but_its_answer_lost_is_not_left_behind(self):
@@ -1014,7 +1014,7 @@ class FaultInjectionTests(ClusterTestCase):
         c.target_pod("web")
         c.server.inject("POST", r"/pods$", "lose-answer")
         r = c.run("execute", "web", "--", "true")
-        self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace default: POST ")
+        self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace lambda-cntr-system: POST ")
         self.assertEqual(c.agent_creates(), 1, "the stand-in did not create the agent")
         self.assertNoAgentLeft()
 
@@ -1037,7 +1037,7 @@ class FaultInjectionTests(ClusterTestCase):
         c.target_pod("web")
         c.server.inject("POST", r"/pods$", "status", code=500)
         r = c.run("execute", "web", "--", "true")
-        self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace default: "
+        self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace lambda-cntr-system: "
                                      "Internal error occurred: etcdserver: request timed out")
         self.assertEqual(c.agent_creates(), 0)
 

@@ -232,21 +232,21 @@ class ProfileCapabilityTests(ClusterTestCase):
         runc_default = caps("KILL", "NET_BIND_SERVICE", "AUDIT_WRITE")
         self.assertEqual(int(target["CapEff"], 16), runc_default, "the target is what runc gives by default")
         self.assertEqual(int(target["CapBnd"], 16), runc_default)
+        inherited = (int(target["CapInh"], 16), int(target["CapAmb"], 16), target["NoNewPrivs"], target["Seccomp"])
         expected = {
-            "general": (runc_default, target["NoNewPrivs"], target["Seccomp"]),
-            "restricted": (0, "1", "2"),
-            "netadmin": (runc_default | caps("NET_ADMIN", "NET_RAW"), target["NoNewPrivs"], target["Seccomp"]),
+            "general": (runc_default,) + inherited,
+            "restricted": (0, 0, 0, "1", "2"),
+            "netadmin": (runc_default | caps("NET_ADMIN", "NET_RAW"),) + inherited,
             "sysadmin": (runc_default | caps("SYS_ADMIN", "SYS_PTRACE", "NET_ADMIN", "NET_RAW", "DAC_OVERRIDE",
-                                             "DAC_READ_SEARCH", "KILL"), target["NoNewPrivs"], target["Seccomp"]),
+                                             "DAC_READ_SEARCH", "KILL"),) + inherited,
         }
-        for profile, (mask, nnp, seccomp) in expected.items():
+        for profile, (mask, inh, amb, nnp, seccomp) in expected.items():
             with self.subTest(profile=profile):
                 got = self.session_status(profile)
                 for field in ("CapEff", "CapPrm", "CapBnd"):
                     self.assertEqual(int(got[field], 16), mask, "%s %s: %s, wanted %#018x" % (
                         profile, field, got[field], mask))
-                self.assertEqual(int(got["CapInh"], 16), 0)
-                self.assertEqual(int(got["CapAmb"], 16), 0)
+                self.assertEqual((int(got["CapInh"], 16), int(got["CapAmb"], 16)), (inh, amb))
                 self.assertEqual((got["NoNewPrivs"], got["Seccomp"]), (nnp, seccomp))
 
 
