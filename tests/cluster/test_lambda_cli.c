@@ -110,6 +110,9 @@ static void test_usage_errors(void **state)
 		{ { "lambda-cntr", "attach", "web", "-n", NULL }, "missing value" },
 		{ { "lambda-cntr", "debug", "web", NULL }, "unknown command" },
 		{ { "lambda-cntr", "attach", "--image-pull-policy", "always", "web", NULL }, "not Always, IfNotPresent or Never" },
+		{ { "lambda-cntr", "node", NULL }, "missing NODE" },
+		{ { "lambda-cntr", "node", "n1", "n2", NULL }, "unexpected argument \"n2\"" },
+		{ { "lambda-cntr", "node", "-c", "app", "n1", NULL }, "node takes no container" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -124,6 +127,24 @@ static void test_usage_errors(void **state)
 		if (!strstr(err.msg, cases[i].msg))
 			fail_msg("case %zu: \"%s\" does not mention \"%s\"", i, err.msg, cases[i].msg);
 	}
+}
+
+static void test_node_takes_a_node_and_an_optional_command(void **state)
+{
+	struct lambda_opts o;
+	struct cntr_err err;
+
+	assert_int_equal(parse(ARGV("lambda-cntr", "node", "--profile", "sysadmin", "worker-3"), 5, &o, &err),
+			 LAMBDA_PARSE_RUN);
+	assert_int_equal(o.mode, LAMBDA_NODE);
+	assert_string_equal(o.node, "worker-3");
+	assert_string_equal(o.profile, "sysadmin");
+	assert_null(o.pod);
+	assert_null(o.command);
+	assert_int_equal(parse(ARGV("lambda-cntr", "node", "worker-3", "--", "ps", "-e"), 6, &o, &err),
+			 LAMBDA_PARSE_RUN);
+	assert_string_equal(o.command[0], "ps");
+	assert_string_equal(o.command[1], "-e");
 }
 
 static void test_help_and_version(void **state)
@@ -790,6 +811,31 @@ static void test_target_names_must_be_kubernetes_names(void **state)
 	json_decref(p);
 }
 
+static void test_cntr_host_argv_is_attach_host_then_the_command_after_dashdash(void **state)
+{
+	char *command[] = { "ps", "-e", NULL };
+	char **shell = lambda_cntr_host_argv(false, NULL, NULL);
+	char **full = lambda_cntr_host_argv(true, "restricted", command);
+	static const char *const expect_shell[] = { "cntr", "attach", "--host", NULL };
+	static const char *const expect_full[] = { "cntr", "attach", "--host", "-v", "--profile", "restricted",
+						    "--", "ps", "-e", NULL };
+
+	for (size_t i = 0; i < sizeof(expect_shell) / sizeof(expect_shell[0]); i++) {
+		if (expect_shell[i])
+			assert_string_equal(shell[i], expect_shell[i]);
+		else
+			assert_null(shell[i]);
+	}
+	for (size_t i = 0; i < sizeof(expect_full) / sizeof(expect_full[0]); i++) {
+		if (expect_full[i])
+			assert_string_equal(full[i], expect_full[i]);
+		else
+			assert_null(full[i]);
+	}
+	strv_free(shell);
+	strv_free(full);
+}
+
 static void test_cntr_argv_is_attach_type_id_then_the_id_after_dashdash(void **state)
 {
 	char *command[] = { "ls", "-la", "--", "x", NULL };
@@ -922,6 +968,8 @@ int main(void)
 		cmocka_unit_test(test_target_with_a_bad_container_id_is_refused_naming_it_escaped),
 		cmocka_unit_test(test_target_names_must_be_kubernetes_names),
 		cmocka_unit_test(test_cntr_argv_is_attach_type_id_then_the_id_after_dashdash),
+		cmocka_unit_test(test_cntr_host_argv_is_attach_host_then_the_command_after_dashdash),
+		cmocka_unit_test(test_node_takes_a_node_and_an_optional_command),
 		cmocka_unit_test(test_server_text_in_states_and_events_is_escaped),
 	};
 
