@@ -98,4 +98,10 @@ int lambda_agent_acquire(struct kube_config *cfg, const struct lambda_opts *o, b
  * this run should (one we created unless --keep, a reused one with --rm), never while another
  * session uses it. Leaves u->agent as it is (lambda_agent_use_clear frees). */
 void lambda_agent_release(struct kube_config *cfg, const struct lambda_opts *o, struct lambda_agent_use *u);
+/* After the session's exec returned r (*status when r is KUBE_EXEC_DONE): 1 when the exec could
+ * not even start because the agent went away (idle exit, another client's cleanup) and a new
+ * agent is now ready, so the caller runs the exec once more; 0 when r stands; -1 with err (also
+ * when a 127 means the agent image has no cntr). */
+int lambda_agent_retry_if_gone(struct kube_config *cfg, const struct lambda_opts *o, struct lambda_agent_use *u,
+			       int r, int status, struct cntr_err *err);
 void lambda_agent_use_clear(struct lambda_agent_use *u);

@@ -11,6 +11,7 @@
 #include "cli/lambda_signals.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "kube/exec_stream.h"
 
 int lambda_agent_use_init(struct kube_config *cfg, const struct lambda_opts *o, const char *node,
 			  const char *session_id, struct lambda_agent_use *u, struct cntr_err *err)
@@ -89,6 +90,26 @@ void lambda_agent_release(struct kube_config *cfg, const struct lambda_opts *o, 
 			 (unsigned long long)o->idle_timeout_s);
 	else
 		log_info("deleted agent %s/%s", a->namespace, a->name);
+}
+
+int lambda_agent_retry_if_gone(struct kube_config *cfg, const struct lambda_opts *o, struct lambda_agent_use *u,
+			       int r, int status, struct cntr_err *err)
+{
+	if (r == KUBE_EXEC_DONE && status == CNTR_EXIT_NOTFOUND &&
+	    lambda_agent_check_cntr(cfg, &u->agent, o->image, err) < 0)
+		return -1;
+	if (r >= 0 || lambda_signals_caught() || lambda_agent_is_running(cfg, &u->agent))
+		return 0;
+	log_info("agent %s went away before the session started (%s); starting a new one", u->agent.name,
+		 err->msg);
+	cntr_err_clear(err);
+	lambda_agent_release(cfg, o, u);
+	lambda_agent_clear(&u->agent);
+	u->ready = false;
+	u->exec_failed = false;
+	if (lambda_agent_acquire(cfg, o, false, u, err) < 0)
+		return -1;
+	return 1;
 }
 
 void lambda_agent_use_clear(struct lambda_agent_use *u)

@@ -96,19 +96,11 @@ static int start_session(struct node_session *s, int *status, struct cntr_err *e
 	    lambda_agent_acquire(s->cfg, s->opts, true, &s->use, err) < 0)
 		return -1;
 	r = exec_host_session(s, status, err);
-	if (r == KUBE_EXEC_DONE && *status == CNTR_EXIT_NOTFOUND &&
-	    lambda_agent_check_cntr(s->cfg, &s->use.agent, s->opts->image, err) < 0)
-		return -1;
-	if (r >= 0 || lambda_signals_caught() || lambda_agent_is_running(s->cfg, &s->use.agent))
-		return r;
-	log_info("agent %s went away before the session started (%s); starting a new one", s->use.agent.name,
-		 err->msg);
-	lambda_agent_release(s->cfg, s->opts, &s->use);
-	lambda_agent_clear(&s->use.agent);
-	s->use.ready = false;
-	if (lambda_agent_acquire(s->cfg, s->opts, false, &s->use, err) < 0)
-		return -1;
-	return exec_host_session(s, status, err);
+	switch (lambda_agent_retry_if_gone(s->cfg, s->opts, &s->use, r, *status, err)) {
+	case 0: return r;
+	case 1: return exec_host_session(s, status, err);
+	default: return -1;
+	}
 }
 
 static void node_cleanup(struct node_session *s)

@@ -166,12 +166,11 @@ static int setup(struct session *s, struct cntr_err *err)
 
 /* Where agents go and who creates them: only when an agent is needed (not for a pod cntr
  * cannot enter). */
-static int acquire_agent(struct session *s, bool allow_reuse, struct cntr_err *err)
+static int acquire_agent(struct session *s, struct cntr_err *err)
 {
-	if (!s->use.namespace &&
-	    lambda_agent_use_init(s->cfg, s->opts, s->target.node, s->session_id, &s->use, err) < 0)
+	if (lambda_agent_use_init(s->cfg, s->opts, s->target.node, s->session_id, &s->use, err) < 0)
 		return -1;
-	return lambda_agent_acquire(s->cfg, s->opts, allow_reuse, &s->use, err);
+	return lambda_agent_acquire(s->cfg, s->opts, true, &s->use, err);
 }
 
 /* Exec through the agent; when the exec could not even start because the agent went away
@@ -181,7 +180,7 @@ static int attach_through_agent(struct session *s, int *status, struct cntr_err 
 	_cleanup_free_ char *holder = NULL;
 	int r;
 
-	if (acquire_agent(s, true, err) < 0)
+	if (acquire_agent(s, err) < 0)
 		return -1;
 	r = probe_isolation(s, err);
 	if (r != 0)
@@ -189,19 +188,11 @@ static int attach_through_agent(struct session *s, int *status, struct cntr_err 
 	holder = xasprintf("agents in %s", s->use.agent.namespace);
 	keep_alive(s, holder);
 	r = exec_in_agent(s, status, err);
-	if (r == KUBE_EXEC_DONE && *status == CNTR_EXIT_NOTFOUND &&
-	    lambda_agent_check_cntr(s->cfg, &s->use.agent, s->opts->image, err) < 0)
-		return -1;
-	if (r >= 0 || lambda_signals_caught() || lambda_agent_is_running(s->cfg, &s->use.agent))
-		return r;
-	log_info("agent %s went away before the session started (%s); starting a new one",
-		 s->use.agent.name, err->msg);
-	lambda_agent_release(s->cfg, s->opts, &s->use);
-	lambda_agent_clear(&s->use.agent);
-	s->use.ready = false;
-	if (acquire_agent(s, false, err) < 0)
-		return -1;
-	return exec_in_agent(s, status, err);
+	switch (lambda_agent_retry_if_gone(s->cfg, s->opts, &s->use, r, *status, err)) {
+	case 0: return r;
+	case 1: return exec_in_agent(s, status, err);
+	default: return -1;
+	}
 }
 
 int lambda_session_run(const struct lambda_opts *opts)
