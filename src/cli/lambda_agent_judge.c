@@ -173,13 +173,50 @@ static bool is_our_env_entry(const json_t *entry, const char *pod_name)
 	return false;
 }
 
+/* The fields of the agent container: ours, and what the API server fills in by default.
+ * Anything else (lifecycle hooks, exec probes, args, envFrom, workingDir...) would run or
+ * change something as root next to every session. */
+static const char *const container_fields[] = {
+	"name", "image", "imagePullPolicy", "command", "env", "securityContext", "resources", "volumeMounts",
+	"terminationMessagePath", "terminationMessagePolicy",
+};
+
+static bool is_container_field(const char *key)
+{
+	for (size_t i = 0; i < sizeof(container_fields) / sizeof(container_fields[0]); i++) {
+		if (strcmp(key, container_fields[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Exactly our container: with hostPID, any other container of the pod (a sidecar, an init or
+ * ephemeral container added later) would see every session's processes on the node. */
+static const char *pod_containers_mismatch(const json_t *pod)
+{
+	const json_t *spec = json_object_get(pod, "spec");
+
+	if (json_array_size(json_object_get(spec, "containers")) != 1 ||
+	    json_array_size(json_object_get(spec, "initContainers")) != 0 ||
+	    json_array_size(json_object_get(spec, "ephemeralContainers")) != 0)
+		return "it runs other containers than this version's agent";
+	if (*json_str(spec, "runtimeClassName"))
+		return "it runs under a RuntimeClass";
+	return NULL;
+}
+
 /* Only our environment and at most the -s socket mounted: no volume over cntr or its PATH. */
 static const char *container_extras_mismatch(const json_t *live, const char *pod_name)
 {
 	const json_t *mounts = json_object_get(live, "volumeMounts");
+	const char *key;
 	size_t i;
 	json_t *item;
 
+	json_object_foreach((json_t *)live, key, item) {
+		if (strcmp(key, "args") != 0 && !is_container_field(key))
+			return "its container has fields this version's agent does not (hooks, probes...)";
+	}
 	if (json_object_get(live, "envFrom"))
 		return "its environment is not this version's";
 	json_array_foreach(json_object_get(live, "env"), i, item) {
@@ -267,6 +304,9 @@ const char *lambda_agent_mismatch(const json_t *pod, const struct lambda_agent_p
 
 	if (!has_our_owner(pod))
 		return "it is not owned by lambda-cntr's agent pods (labels or ownerReferences differ)";
+	why = pod_containers_mismatch(pod);
+	if (why)
+		return why;
 	if (params->creator && strcmp(creator, params->creator) != 0)
 		return "it was created by another user";
 	if (strcmp(agent_image(pod), params->image) != 0)

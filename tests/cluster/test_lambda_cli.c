@@ -668,6 +668,12 @@ static void test_look_alike_agents_are_ignored_with_the_reason(void **state)
 		  "image digest differs" },
 		{ "no recorded digest", "{\"metadata\":{\"annotations\":{\"lambda-cntr.io/image-id\":null}}}",
 		  "its image digest was not recorded by its creator" },
+		{ "a sidecar", "{\"spec\":{\"initContainers\":[{\"name\":\"x\",\"image\":\"img:1\"}]}}",
+		  "it runs other containers than this version's agent" },
+		{ "an ephemeral container added later",
+		  "{\"spec\":{\"ephemeralContainers\":[{\"name\":\"debugger\",\"image\":\"img:1\"}]}}",
+		  "it runs other containers than this version's agent" },
+		{ "in a sandbox", "{\"spec\":{\"runtimeClassName\":\"gvisor\"}}", "it runs under a RuntimeClass" },
 		{ "no imageID", "{\"status\":{\"containerStatuses\":[{\"name\":\"agent\",\"imageID\":\"\"}]}}",
 		  "its image digest is unknown (no imageID in its status)" },
 	};
@@ -689,6 +695,22 @@ static void test_look_alike_agents_are_ignored_with_the_reason(void **state)
 		json_decref(patch);
 		json_decref(pod);
 	}
+	/* A hook or an exec probe runs as root next to every session; the defaults the API server
+	 * fills in do not count. */
+	agent = running_agent(lambda_agent_manifest(&params), IMAGE_ID_A, true);
+	json_object_set_new(agent_container(agent), "terminationMessagePath", json_string("/dev/termination-log"));
+	json_object_set_new(agent_container(agent), "terminationMessagePolicy", json_string("File"));
+	assert_null(lambda_agent_mismatch(agent, &params));
+	json_object_set_new(agent_container(agent), "readinessProbe",
+			    json_pack("{s:{s:[s, s, s]}}", "exec", "command", "sh", "-c", "true"));
+	assert_string_equal(lambda_agent_mismatch(agent, &params),
+			    "its container has fields this version's agent does not (hooks, probes...)");
+	json_object_del(agent_container(agent), "readinessProbe");
+	json_object_set_new(agent_container(agent), "lifecycle",
+			    json_pack("{s:{s:{s:[s]}}}", "postStart", "exec", "command", "/evil"));
+	assert_string_equal(lambda_agent_mismatch(agent, &params),
+			    "its container has fields this version's agent does not (hooks, probes...)");
+	json_decref(agent);
 	/* An added variable (LD_PRELOAD, PATH) or volume changes what runs when a session starts. */
 	agent = running_agent(lambda_agent_manifest(&params), IMAGE_ID_A, true);
 	json_array_append_new(json_object_get(agent_container(agent), "env"),
