@@ -11,7 +11,9 @@
 #include "cli/lambda_signals.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/cleanup.h"
 #include "kube/exec_stream.h"
+#include "kube/safe_text.h"
 
 int lambda_agent_use_init(struct kube_config *cfg, const struct lambda_opts *o, const char *node,
 			  const char *session_id, struct lambda_agent_use *u, struct cntr_err *err)
@@ -21,7 +23,10 @@ int lambda_agent_use_init(struct kube_config *cfg, const struct lambda_opts *o, 
 	if (lambda_agent_namespace(cfg, o->agent_namespace, &u->namespace, err) < 0)
 		return -1;
 	u->creator = lambda_agent_creator(cfg);
-	log_info("agents for node %s: namespace %s, created by \"%s\"", node, u->namespace, u->creator);
+	if (log_get_level() >= CNTR_LOG_INFO) {
+		_cleanup_free_ char *who = kube_safe_text(u->creator);
+		log_info("agents for node %s: namespace %s, created by \"%s\"", node, u->namespace, who);
+	}
 	return 0;
 }
 
