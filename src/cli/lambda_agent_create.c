@@ -91,21 +91,13 @@ int lambda_agent_create(struct kube_config *cfg, const struct lambda_agent_param
 /* Record the imageID the new agent runs (LAMBDA_AGENT_IMAGE_ID_ANNOTATION), so that a later
  * session can check a warm agent runs the image its creator saw. Best effort: without the right
  * to patch pods the agent serves this session and is never reused. */
-static void record_image_id(struct kube_config *cfg, const struct lambda_agent *a)
+static void record_image_id(struct kube_config *cfg, const struct lambda_agent *a, const char *image_id)
 {
-	_cleanup_kube_response_ struct kube_response got = { 0 };
 	_cleanup_kube_response_ struct kube_response patched = { 0 };
 	_cleanup_free_ char *path = kube_pod_path(a->namespace, a->name, NULL);
 	struct cntr_err err = { 0 };
 	json_auto_t *patch = NULL;
-	const char *image_id;
 
-	if (kube_get(cfg, path, &got, &err) < 0) {
-		log_info("agent %s will not be reused: reading its image digest: %s", a->name, err.msg);
-		return;
-	}
-	image_id = json_str(lambda_agent_named_item(got.body, "status", "containerStatuses", LAMBDA_AGENT_CONTAINER),
-			    "imageID");
 	if (!*image_id) {
 		log_info("agent %s will not be reused: its status gives no imageID", a->name);
 		return;
@@ -118,15 +110,15 @@ static void record_image_id(struct kube_config *cfg, const struct lambda_agent *
 int lambda_agent_start(struct kube_config *cfg, const struct lambda_agent_params *params,
 		       uint64_t timeout_s, struct lambda_agent *a, struct cntr_err *err)
 {
-	_cleanup_free_ char *rv = NULL;
+	_cleanup_free_ char *rv = NULL, *image_id = NULL;
 
 	if (lambda_agent_create(cfg, params, a, &rv, err) < 0)
 		return -1;
 	lambda_phase("agent %s/%s created for node %s (image %s)", a->namespace, a->name, params->node,
 		     params->image);
-	if (lambda_agent_wait_ready(cfg, a, params->node, rv, timeout_s, err) < 0)
+	if (lambda_agent_wait_ready(cfg, a, params->node, rv, timeout_s, &image_id, err) < 0)
 		return -1;
 	lambda_phase("agent %s ready", a->name);
-	record_image_id(cfg, a);
+	record_image_id(cfg, a, image_id);
 	return 0;
 }
