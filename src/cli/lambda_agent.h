@@ -65,3 +65,43 @@ int lambda_agent_delete(struct kube_config *cfg, const struct lambda_agent *a,
 			struct cntr_err *err);
 
 void lambda_agent_clear(struct lambda_agent *a);
+
+/* The agent namespace (lambda_agent_namespace.c): explicit_ns (--agent-namespace) when given,
+ * else LAMBDA_AGENT_DEFAULT_NAMESPACE when it exists (or cannot be read: 403), else an error
+ * (125) saying to install it or pass --agent-namespace. *ns malloc'd. */
+int lambda_agent_namespace(struct kube_config *cfg, const char *explicit_ns, char **ns, struct cntr_err *err);
+
+/* Who creates agents, as the API server names this client (lambda_agent_creator.c). Never
+ * fails: falls back to the kubeconfig's user name. malloc'd. */
+char *lambda_agent_creator(struct kube_config *cfg);
+
+/* One session's use of an agent (lambda_agent_lifecycle.c), shared by the pod and node flows. */
+struct lambda_opts;
+struct lambda_agent_use {
+	struct lambda_agent agent;
+	char *namespace;   /* where agents go (lambda_agent_namespace) */
+	char *creator;     /* lambda_agent_creator */
+	const char *node;
+	bool ready;
+	bool exec_failed;  /* the session's exec ended in an error: our cntr may still run */
+	const char *session_id;
+};
+
+/* Resolve the agent namespace and creator for a session on node. */
+int lambda_agent_use_init(struct kube_config *cfg, const struct lambda_opts *o, const char *node,
+			  const char *session_id, struct lambda_agent_use *u, struct cntr_err *err);
+/* A ready agent on u->node: a warm one (allow_reuse) that passes lambda_agent_mismatch, else a
+ * new one. */
+int lambda_agent_acquire(struct kube_config *cfg, const struct lambda_opts *o, bool allow_reuse,
+			 struct lambda_agent_use *u, struct cntr_err *err);
+/* Let the agent go: end our session in it after an interrupt or a broken exec, then delete it if
+ * this run should (one we created unless --keep, a reused one with --rm), never while another
+ * session uses it. Leaves u->agent as it is (lambda_agent_use_clear frees). */
+void lambda_agent_release(struct kube_config *cfg, const struct lambda_opts *o, struct lambda_agent_use *u);
+/* After the session's exec returned r (*status when r is KUBE_EXEC_DONE): 1 when the exec could
+ * not even start because the agent went away (idle exit, another client's cleanup) and a new
+ * agent is now ready, so the caller runs the exec once more; 0 when r stands; -1 with err (also
+ * when a 127 means the agent image has no cntr). */
+int lambda_agent_retry_if_gone(struct kube_config *cfg, const struct lambda_opts *o, struct lambda_agent_use *u,
+			       int r, int status, struct cntr_err *err);
+void lambda_agent_use_clear(struct lambda_agent_use *u);

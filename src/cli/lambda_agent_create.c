@@ -28,6 +28,9 @@ static int hint_for_refused_agent(struct cntr_err *err, const char *ns)
 		return cntr_err_hint(err, "the agent must be privileged with hostPID: run it in a namespace whose Pod "
 				     "Security level allows that (--agent-namespace NS, or label the namespace "
 				     "pod-security.kubernetes.io/enforce=privileged)");
+	if (strstr(err->msg, "namespaces \"") && strstr(err->msg, "not found"))
+		return cntr_err_hint(err, "install lambda-cntr's namespace (kubectl apply -f deploy/) or pass "
+				     "--agent-namespace NS");
 	if (strstr(err->msg, "exceeded quota") || strstr(err->msg, "failed quota") ||
 	    strstr(err->msg, "per Container"))
 		return cntr_err_hint(err, "namespace %s limits resources (ResourceQuota/LimitRange); use "
@@ -85,17 +88,37 @@ int lambda_agent_create(struct kube_config *cfg, const struct lambda_agent_param
 	}
 }
 
+/* Record the imageID the new agent runs (LAMBDA_AGENT_IMAGE_ID_ANNOTATION), so that a later
+ * session can check a warm agent runs the image its creator saw. Best effort: without the right
+ * to patch pods the agent serves this session and is never reused. */
+static void record_image_id(struct kube_config *cfg, const struct lambda_agent *a, const char *image_id)
+{
+	_cleanup_kube_response_ struct kube_response patched = { 0 };
+	_cleanup_free_ char *path = kube_pod_path(a->namespace, a->name, NULL);
+	struct cntr_err err = { 0 };
+	json_auto_t *patch = NULL;
+
+	if (!*image_id) {
+		log_info("agent %s will not be reused: its status gives no imageID", a->name);
+		return;
+	}
+	patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", LAMBDA_AGENT_IMAGE_ID_ANNOTATION, image_id);
+	if (kube_patch(cfg, path, patch, "application/merge-patch+json", &patched, &err) < 0)
+		log_info("agent %s will not be reused: recording its image digest: %s", a->name, err.msg);
+}
+
 int lambda_agent_start(struct kube_config *cfg, const struct lambda_agent_params *params,
 		       uint64_t timeout_s, struct lambda_agent *a, struct cntr_err *err)
 {
-	_cleanup_free_ char *rv = NULL;
+	_cleanup_free_ char *rv = NULL, *image_id = NULL;
 
 	if (lambda_agent_create(cfg, params, a, &rv, err) < 0)
 		return -1;
 	lambda_phase("agent %s/%s created for node %s (image %s)", a->namespace, a->name, params->node,
 		     params->image);
-	if (lambda_agent_wait_ready(cfg, a, params->node, rv, timeout_s, err) < 0)
+	if (lambda_agent_wait_ready(cfg, a, params->node, rv, timeout_s, &image_id, err) < 0)
 		return -1;
 	lambda_phase("agent %s ready", a->name);
+	record_image_id(cfg, a, image_id);
 	return 0;
 }

@@ -63,9 +63,9 @@ int lambda_agent_find(struct kube_config *cfg, const struct lambda_agent_params 
 			if (!why_not)
 				found = json_str(meta, "name");
 			else
-				log_info("not reusing agent %s: %s", json_str(meta, "name"), why_not);
+				log_info("agent %s ignored: %s", json_str(meta, "name"), why_not);
 		} else if ((strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0) &&
-			 !json_object_get(meta, "deletionTimestamp"))
+			   !json_object_get(meta, "deletionTimestamp") && json_array_size(json_object_get(meta, "ownerReferences")) == 0)
 			delete_quietly(cfg, ns, json_str(meta, "name"));
 	}
 	if (!found)

@@ -19,6 +19,7 @@ const json_t *lambda_agent_state(const json_t *pod);
 int lambda_agent_create(struct kube_config *cfg, const struct lambda_agent_params *params,
 			struct lambda_agent *a, char **rv, struct cntr_err *err);
 
-/* Wait until agent a is ready, watching from rv (lambda_agent_wait.c). */
+/* Wait until agent a is ready, watching from rv (lambda_agent_wait.c); *image_id: the imageID
+ * its container runs then (malloc'd, "" when the status gives none). */
 int lambda_agent_wait_ready(struct kube_config *cfg, const struct lambda_agent *a, const char *node,
-			    const char *rv, uint64_t timeout_s, struct cntr_err *err);
+			    const char *rv, uint64_t timeout_s, char **image_id, struct cntr_err *err);

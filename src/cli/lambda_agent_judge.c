@@ -141,6 +141,137 @@ static bool has_all_fields(const json_t *live, const json_t *ours)
 	return true;
 }
 
+/* Owned by this version's agent-pod scheme: our labels, and no owner (a pod some controller made
+ * is not one lambda-cntr created). */
+static bool has_our_owner(const json_t *pod)
+{
+	const json_t *meta = json_object_get(pod, "metadata");
+	const json_t *labels = json_object_get(meta, "labels");
+	const json_t *owners = json_object_get(meta, "ownerReferences");
+
+	return strcmp(json_str(labels, LAMBDA_AGENT_MANAGED_BY_LABEL), LAMBDA_AGENT_MANAGED_BY) == 0 &&
+	       strcmp(json_str(labels, "app.kubernetes.io/name"), "lambda-cntr-agent") == 0 &&
+	       strcmp(json_str(labels, LAMBDA_AGENT_SCHEME_LABEL), LAMBDA_AGENT_SCHEME) == 0 &&
+	       json_array_size(owners) == 0;
+}
+
+/* An environment entry this version gives its agent, with a value it could have given: the
+ * pod's own name, a number of seconds, the -s socket at its fixed path. Anything else (PATH,
+ * LD_PRELOAD...) would change what runs when a session starts. */
+static bool is_our_env_entry(const json_t *entry, const char *pod_name)
+{
+	const char *name = json_str(entry, "name"), *value = json_str(entry, "value");
+
+	if (json_object_get(entry, "valueFrom"))
+		return false;
+	if (strcmp(name, "LAMBDA_CNTR_AGENT") == 0)
+		return strcmp(value, pod_name) == 0;
+	if (strcmp(name, "LAMBDA_CNTR_IDLE_SECONDS") == 0)
+		return *value && strspn(value, "0123456789") == strlen(value);
+	if (strcmp(name, "DOCKER_HOST") == 0 || strcmp(name, "CONTAINER_RUNTIME_ENDPOINT") == 0)
+		return strcmp(value, "unix://" LAMBDA_AGENT_SOCKET_MOUNT) == 0;
+	return false;
+}
+
+/* The fields of the agent container: ours, and what the API server fills in by default.
+ * Anything else (lifecycle hooks, exec probes, args, envFrom, workingDir...) would run or
+ * change something as root next to every session. */
+static const char *const container_fields[] = {
+	"name", "image", "imagePullPolicy", "command", "env", "securityContext", "resources", "volumeMounts",
+	"terminationMessagePath", "terminationMessagePolicy",
+};
+
+static bool is_container_field(const char *key)
+{
+	for (size_t i = 0; i < sizeof(container_fields) / sizeof(container_fields[0]); i++) {
+		if (strcmp(key, container_fields[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Exactly our container: with hostPID, any other container of the pod (a sidecar, an init or
+ * ephemeral container added later) would see every session's processes on the node. */
+static const char *pod_containers_mismatch(const json_t *pod)
+{
+	const json_t *spec = json_object_get(pod, "spec");
+
+	if (json_array_size(json_object_get(spec, "containers")) != 1 ||
+	    json_array_size(json_object_get(spec, "initContainers")) != 0 ||
+	    json_array_size(json_object_get(spec, "ephemeralContainers")) != 0)
+		return "it runs other containers than this version's agent";
+	if (*json_str(spec, "runtimeClassName"))
+		return "it runs under a RuntimeClass";
+	return NULL;
+}
+
+/* Only our environment and at most the -s socket mounted: no volume over cntr or its PATH. */
+static const char *container_extras_mismatch(const json_t *live, const char *pod_name)
+{
+	const json_t *mounts = json_object_get(live, "volumeMounts");
+	const char *key;
+	size_t i;
+	json_t *item;
+
+	json_object_foreach((json_t *)live, key, item) {
+		if (strcmp(key, "args") != 0 && !is_container_field(key))
+			return "its container has fields this version's agent does not (hooks, probes...)";
+	}
+	if (json_object_get(live, "envFrom"))
+		return "its environment is not this version's";
+	json_array_foreach(json_object_get(live, "env"), i, item) {
+		if (!is_our_env_entry(item, pod_name))
+			return "its environment is not this version's";
+	}
+	json_array_foreach(mounts, i, item) {
+		if (strcmp(json_str(item, "mountPath"), LAMBDA_AGENT_SOCKET_MOUNT) != 0 ||
+		    strcmp(json_str(item, "name"), LAMBDA_AGENT_SOCKET_VOLUME) != 0 ||
+		    !json_is_true(json_object_get(item, "readOnly")))
+			return "it mounts volumes this version's agent does not";
+	}
+	if (json_object_get(live, "volumeDevices"))
+		return "it mounts volumes this version's agent does not";
+	return NULL;
+}
+
+/* The digest a reference pins ("name@sha256:HEX" -> "HEX"), or NULL for a tag. */
+static const char *pinned_digest(const char *image)
+{
+	const char *at = strstr(image, "@sha256:");
+
+	return at ? at + strlen("@sha256:") : NULL;
+}
+
+/* imageID as runtimes report it: "repo@sha256:HEX" (containerd, CRI-O), "docker-pullable://
+ * repo@sha256:HEX" (dockershim) or "sha256:HEX" (an image only loaded on the node). */
+static bool image_id_has_digest(const char *image_id, const char *hex)
+{
+	const char *digest = strstr(image_id, "sha256:");
+
+	if (!*hex || !digest || (digest != image_id && digest[-1] != '@'))
+		return false;
+	return strcmp(digest + strlen("sha256:"), hex) == 0;
+}
+
+/* The image the agent runs is the one expected: the digest the reference pins, else the imageID
+ * its creator recorded when the agent became Ready (lambda_agent_record_image). */
+static const char *digest_mismatch(const json_t *pod, const char *image)
+{
+	const char *running = json_str(lambda_agent_named_item(pod, "status", "containerStatuses", LAMBDA_AGENT_CONTAINER),
+				       "imageID");
+	const char *pinned = pinned_digest(image);
+	const char *recorded = json_str(json_object_get(json_object_get(pod, "metadata"), "annotations"),
+					LAMBDA_AGENT_IMAGE_ID_ANNOTATION);
+
+	if (!*running)
+		return "its image digest is unknown (no imageID in its status)";
+	if (pinned)
+		return image_id_has_digest(running, pinned) ? NULL : "image digest differs";
+	if (!*recorded)
+		return "its image digest was not recorded by its creator";
+	return strcmp(recorded, running) == 0 ? NULL : "image digest differs";
+}
+
 /* An agent is trusted only if it is the one this version creates (DESIGN.md §5): same program,
  * same privileges and read-only root. Image, socket and pull policy are the user's choice and
  * checked against what was asked for. */
@@ -162,16 +293,27 @@ static const char *spec_mismatch(const json_t *pod, const struct lambda_agent_pa
 		return "it runs another program than this version's agent";
 	if (!json_is_true(json_object_get(json_object_get(pod, "spec"), "hostPID")))
 		return "it does not share the node's PID namespace";
-	return NULL;
+	return container_extras_mismatch(live, as_created.name);
 }
 
 const char *lambda_agent_mismatch(const json_t *pod, const struct lambda_agent_params *params)
 {
+	const char *creator = json_str(json_object_get(json_object_get(pod, "metadata"), "annotations"),
+				       LAMBDA_AGENT_CREATOR_ANNOTATION);
 	const char *why;
 
+	if (!has_our_owner(pod))
+		return "it is not owned by lambda-cntr's agent pods (labels or ownerReferences differ)";
+	why = pod_containers_mismatch(pod);
+	if (why)
+		return why;
+	if (params->creator && strcmp(creator, params->creator) != 0)
+		return "it was created by another user";
 	if (strcmp(agent_image(pod), params->image) != 0)
 		return "it runs another image";
 	why = spec_mismatch(pod, params);
+	if (!why)
+		why = digest_mismatch(pod, params->image);
 	if (why)
 		return why;
 	if (params->socket_path && !mounts_socket(pod, params->socket_path))

@@ -130,8 +130,9 @@ static const char *const no_injection[][2] = {
 
 static json_t *labels(const struct lambda_agent_params *p)
 {
-	json_t *l = json_pack("{s:s, s:s, s:s}", LAMBDA_AGENT_MANAGED_BY_LABEL, LAMBDA_AGENT_MANAGED_BY,
-			      "app.kubernetes.io/name", "lambda-cntr-agent", no_injection[0][0], no_injection[0][1]);
+	json_t *l = json_pack("{s:s, s:s, s:s, s:s}", LAMBDA_AGENT_MANAGED_BY_LABEL, LAMBDA_AGENT_MANAGED_BY,
+			      "app.kubernetes.io/name", "lambda-cntr-agent", LAMBDA_AGENT_SCHEME_LABEL,
+			      LAMBDA_AGENT_SCHEME, no_injection[0][0], no_injection[0][1]);
 
 	/* Label values are limited to 63 characters; lookups use the spec.nodeName field
 	 * selector anyway, the label is for people (kubectl get pods -l ...). */
@@ -140,12 +141,14 @@ static json_t *labels(const struct lambda_agent_params *p)
 	return l;
 }
 
-static json_t *annotations(void)
+static json_t *annotations(const struct lambda_agent_params *p)
 {
 	json_t *a = json_object();
 
 	for (size_t i = 0; i < sizeof(no_injection) / sizeof(no_injection[0]); i++)
 		json_object_set_new(a, no_injection[i][0], json_string(no_injection[i][1]));
+	if (p->creator)
+		json_object_set_new(a, LAMBDA_AGENT_CREATOR_ANNOTATION, json_string(p->creator));
 	return a;
 }
 
@@ -207,5 +210,5 @@ json_t *lambda_agent_manifest(const struct lambda_agent_params *p)
 							       "hostPath", "path", p->socket_path, "type", "Socket"));
 	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:o}", "apiVersion", "v1", "kind", "Pod",
 			 "metadata", "name", p->name, "namespace", p->namespace, "labels", labels(p),
-			 "annotations", annotations(), "spec", spec);
+			 "annotations", annotations(p), "spec", spec);
 }

@@ -27,6 +27,19 @@
 #define LAMBDA_AGENT_MANAGED_BY "lambda-cntr"
 #define LAMBDA_AGENT_NODE_LABEL "lambda-cntr.io/node"
 #define LAMBDA_AGENT_CONTAINER "agent"
+/* What ties a pod to this version's agent-pod mode (the owner check of a warm agent): this label
+ * with this value, and no ownerReferences (a controller's pod, such as the installed mode's
+ * DaemonSet agents, is someone else's). */
+#define LAMBDA_AGENT_SCHEME_LABEL "lambda-cntr.io/agent-scheme"
+#define LAMBDA_AGENT_SCHEME "pod-v1"
+/* Who created the agent (the user the API server names in a SelfSubjectReview); only that user
+ * reuses it. */
+#define LAMBDA_AGENT_CREATOR_ANNOTATION "lambda-cntr.io/created-by"
+/* The imageID (repository digest) its creator saw the agent run once it was Ready; a reuser
+ * requires the running container's imageID to be the same (lambda_agent_judge.c). */
+#define LAMBDA_AGENT_IMAGE_ID_ANNOTATION "lambda-cntr.io/image-id"
+/* The namespace agents go to when --agent-namespace is not given, if it exists (deploy/). */
+#define LAMBDA_AGENT_DEFAULT_NAMESPACE "lambda-cntr-system"
 #define LAMBDA_AGENT_GRACE_SECONDS 2
 /* Where the runtime socket given with -s appears in the agent, whatever its path on the node:
  * outside every directory a session's tree is built from (see lambda_agent_spec.c). */
@@ -40,6 +53,7 @@ struct lambda_agent_params {
 	const char *image;
 	const char *pull_policy;  /* imagePullPolicy; NULL: IfNotPresent */
 	const char *socket_path;  /* on the node; NULL: no hostPath volume */
+	const char *creator;      /* LAMBDA_AGENT_CREATOR_ANNOTATION; NULL: none (unit tests) */
 	uint64_t idle_timeout_s;
 };
 

@@ -30,6 +30,7 @@ struct wait_state {
 	char *failure;   /* malloc'd reason when the agent cannot become ready */
 	char *last_rv;   /* to re-watch after the server ends a stream */
 	char *last_text; /* what the agent was doing, for the timeout message */
+	char *image_id;  /* the agent container's imageID once ready */
 };
 
 static void show_progress(struct wait_state *w, const json_t *pod)
@@ -76,6 +77,8 @@ static int on_agent_event(const struct kube_watch_event *ev, void *userdata, str
 	show_progress(w, ev->object);
 	if (lambda_agent_pod_ready(ev->object)) {
 		w->ready = true;
+		w->image_id = xstrdup(json_str(lambda_agent_named_item(ev->object, "status", "containerStatuses",
+									LAMBDA_AGENT_CONTAINER), "imageID"));
 		return 1;
 	}
 	w->failure = lambda_agent_failure(ev->object);
@@ -140,7 +143,7 @@ static int fail_not_ready(struct kube_config *cfg, const struct lambda_agent *a,
 }
 
 int lambda_agent_wait_ready(struct kube_config *cfg, const struct lambda_agent *a, const char *node, const char *rv,
-		      uint64_t timeout_s, struct cntr_err *err)
+		      uint64_t timeout_s, char **image_id, struct cntr_err *err)
 {
 	struct wait_state w = { .name = a->name, .last_rv = xstrdup(rv) };
 	_cleanup_free_ char *path = kube_pods_path(a->namespace);
@@ -193,5 +196,6 @@ int lambda_agent_wait_ready(struct kube_config *cfg, const struct lambda_agent *
 	free(w.failure);
 	free(w.last_rv);
 	free(w.last_text);
+	*image_id = w.image_id ? w.image_id : xstrdup("");
 	return r;
 }

@@ -38,3 +38,28 @@ char **lambda_cntr_attach_argv(const char *container_id, bool verbose, const cha
 	}
 	return steal_pointer(&argv);
 }
+
+char **lambda_cntr_host_argv(bool verbose, const char *profile, char *const command[])
+{
+	size_t n = command ? strv_len(command) : 0, i = 0;
+	char **argv = calloc(7 + n + 1, sizeof(char *));
+
+	/* cntr attach --host -v --profile P -- CMD... NULL */
+	if (!argv)
+		abort();
+	argv[i++] = xstrdup("cntr");
+	argv[i++] = xstrdup("attach");
+	argv[i++] = xstrdup("--host");
+	if (verbose)
+		argv[i++] = xstrdup("-v");
+	if (profile) {
+		argv[i++] = xstrdup("--profile");
+		argv[i++] = xstrdup(profile);
+	}
+	if (n) {
+		argv[i++] = xstrdup("--");
+		for (size_t k = 0; k < n; k++)
+			argv[i++] = xstrdup(command[k]);
+	}
+	return argv;
+}

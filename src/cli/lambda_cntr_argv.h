@@ -11,3 +11,8 @@
  * be NULL or empty (cntr then starts a shell). */
 char **lambda_cntr_attach_argv(const char *container_id, bool verbose, const char *profile,
 			       char *const command[]);
+
+/* `cntr attach --host [-v] [--profile P] [-- CMD...]`: a session on the node itself (the init of
+ * the hostPID agent's pid namespace), its root at /var/lib/cntr. NULL-terminated, free with
+ * strv_free. */
+char **lambda_cntr_host_argv(bool verbose, const char *profile, char *const command[]);

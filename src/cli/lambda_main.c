@@ -1,7 +1,9 @@
-/* lambda-cntr (and kubectl-cntr): debug a pod's container with cntr through the Kubernetes API. */
+/* lambda-cntr (and kubectl-cntr): debug a pod's container, or a node, with cntr through the
+ * Kubernetes API. */
 #include <stdio.h>
 #include <unistd.h>
 
+#include "cli/lambda_node.h"
 #include "cli/lambda_opts.h"
 #include "cli/lambda_phase.h"
 #include "cli/lambda_session.h"
@@ -31,5 +33,7 @@ int main(int argc, char **argv)
 	}
 	log_init(program, opts.verbose >= 2 ? CNTR_LOG_DEBUG : opts.verbose ? CNTR_LOG_INFO : CNTR_LOG_WARN);
 	lambda_phase_init(program, opts.verbose > 0 || isatty(STDERR_FILENO));
+	if (opts.mode == LAMBDA_NODE)
+		return lambda_node_run(&opts);
 	return lambda_session_run(&opts);
 }

@@ -50,12 +50,15 @@ void lambda_print_help(const char *program)
 	printf("Usage:\n"
 	       "  %1$s attach  [flags] POD [CONTAINER] [-- CMD [ARG...]]\n"
 	       "  %1$s execute [flags] POD [CONTAINER] -- CMD [ARG...]\n"
+	       "  %1$s node    [flags] NODE [-- CMD [ARG...]]\n"
 	       "\n"
 	       "Open a debug session inside a container of a running pod: a privileged agent pod on\n"
 	       "the pod's node runs `cntr attach <container-id>`, so the session has the agent image's\n"
 	       "tools, the container's namespaces, cgroup and credentials, and its root filesystem at\n"
 	       "/var/lib/cntr. `attach` is interactive (a TTY when the local terminal is one);\n"
-	       "`execute` runs one command and exits with its status.\n"
+	       "`execute` runs one command and exits with its status. `node` debugs NODE itself,\n"
+	       "like `kubectl debug node/NODE`: the session is in the node's namespaces with the\n"
+	       "node's root at /var/lib/cntr and the agent image's tools at / (cntr attach --host).\n"
 	       "\n"
 	       "Flags:\n"
 	       "  -n, --namespace NS        namespace of POD (default: the context's, else \"default\")\n"
@@ -73,7 +76,8 @@ void lambda_print_help(const char *program)
 	       "      --idle-timeout DUR    an agent exits after this long without sessions (default 10m)\n"
 	       "      --keep                leave the agent this command creates running (warm start)\n"
 	       "      --rm                  also delete a reused agent when no other session uses it\n"
-	       "      --agent-namespace NS  namespace for the agent pod (default: the pod's)\n"
+	       "      --agent-namespace NS  namespace for the agent pod (default: lambda-cntr-system\n"
+	       "                            when it exists, else an error: never the pod's unasked)\n"
 	       "      --fallback MODE       a pod in a VM (Kata, Firecracker...) or gVisor sandbox has\n"
 	       "                            nothing cntr can enter: `ephemeral` debugs it from an\n"
 	       "                            ephemeral container instead, `none` refuses (default: ask\n"
@@ -90,15 +94,17 @@ void lambda_print_help(const char *program)
 	       "DURATION: 90s, 2m, 1h, 1h30m or plain seconds.\n"
 	       "\n"
 	       "Permissions (RBAC): get pods in the pod's namespace; list, watch, create, delete pods\n"
-	       "and get, create pods/exec (a WebSocket exec needs both) in the agent namespace; list\n"
-	       "events there is optional (better timeout messages). The agent is privileged with\n"
-	       "hostPID: its namespace must allow that (Pod Security \"privileged\").\n"
+	       "and get, create pods/exec (a WebSocket exec needs both) in the agent namespace; patch\n"
+	       "pods (warm reuse), get namespaces and list events there are optional; node: get nodes\n"
+	       "(optional). The agent is privileged with hostPID: its namespace must allow that (Pod\n"
+	       "Security \"privileged\"). A warm agent is reused only when its owner, creator (you),\n"
+	       "spec and image digest are what this version creates; -v names the ones ignored.\n"
 	       "\n"
 	       "Exit status:\n"
 	       "  the command's own status (128+N when it was killed by signal N)\n"
 	       "  2    usage error\n"
-	       "  125  lambda-cntr failed: configuration, API error, pod or container not found or not\n"
-	       "       running, agent pod could not start (reason printed)\n"
+	       "  125  lambda-cntr failed: configuration, API error, pod, container or node not found,\n"
+	       "       not running, no agent namespace, agent pod could not start (reason printed)\n"
 	       "  126  the command could not be executed;  127  the command was not found\n"
 	       "  130  interrupted (SIGINT);  143  terminated (SIGTERM)\n",
 	       program);
@@ -196,15 +202,33 @@ static int parse_mode(const char *word, struct lambda_opts *opts, struct cntr_er
 		opts->mode = LAMBDA_ATTACH;
 	else if (strcmp(word, "execute") == 0 || strcmp(word, "exec") == 0)
 		opts->mode = LAMBDA_EXECUTE;
+	else if (strcmp(word, "node") == 0)
+		opts->mode = LAMBDA_NODE;
 	else
-		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "unknown command \"%s\": use attach or execute",
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "unknown command \"%s\": use attach, execute or node",
 				 word);
 	return 0;
 }
 
-/* Positionals: POD [CONTAINER]. */
+/* node NODE: one positional, and nothing that names a container. */
+static int take_node(char **words, int n, struct lambda_opts *opts, struct cntr_err *err)
+{
+	if (n < 1)
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "missing NODE; see --help");
+	if (n > 1)
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0,
+				 "unexpected argument \"%s\"; put the command after \"--\"", words[1]);
+	if (opts->container)
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "node takes no container (-c)");
+	opts->node = words[0];
+	return 0;
+}
+
+/* Positionals: POD [CONTAINER] (node: NODE). */
 static int take_positionals(char **words, int n, struct lambda_opts *opts, struct cntr_err *err)
 {
+	if (opts->mode == LAMBDA_NODE)
+		return take_node(words, n, opts, err);
 	if (n < 1)
 		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "missing POD; see --help");
 	if (n > 2)
@@ -263,7 +287,7 @@ int lambda_opts_parse(int argc, char **argv, struct lambda_opts *opts, struct cn
 			return -1;
 	}
 	if (optind >= dashdash)
-		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "missing command: attach or execute; see --help");
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "missing command: attach, execute or node; see --help");
 	if (parse_mode(argv[optind], opts, err) < 0)
 		return -1;
 	if (take_positionals(&argv[optind + 1], dashdash - optind - 1, opts, err) < 0)

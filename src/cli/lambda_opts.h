@@ -1,13 +1,14 @@
 /* The command line of lambda-cntr (also run as kubectl-cntr):
  *   lambda-cntr attach  [flags] POD [CONTAINER] [-- CMD [ARG...]]
- *   lambda-cntr execute [flags] POD [CONTAINER] -- CMD [ARG...] */
+ *   lambda-cntr execute [flags] POD [CONTAINER] -- CMD [ARG...]
+ *   lambda-cntr node    [flags] NODE [-- CMD [ARG...]] */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
 
 struct cntr_err;
 
-enum lambda_mode { LAMBDA_ATTACH, LAMBDA_EXECUTE };
+enum lambda_mode { LAMBDA_ATTACH, LAMBDA_EXECUTE, LAMBDA_NODE };
 
 /* A VM-isolated or gVisor pod (lambda_runtimeclass.h): ask on a TTY (default), refuse, or use an
  * ephemeral container (lambda_ephemeral.h). */
@@ -17,10 +18,11 @@ struct lambda_opts {
 	enum lambda_mode mode;
 	const char *program;         /* "lambda-cntr" or "kubectl cntr", for messages and help */
 	const char *pod;
+	const char *node;            /* node: the node to debug (lambda_node.h) */
 	const char *container;       /* -c or the second positional; NULL = the only one */
 	char **command;              /* after "--"; NULL-terminated, NULL when none */
 	const char *namespace;       /* -n; NULL = the kubeconfig context's */
-	const char *agent_namespace; /* --agent-namespace; NULL = the target's */
+	const char *agent_namespace; /* --agent-namespace; NULL = lambda-cntr-system if it exists */
 	const char *image;           /* -i, $CNTR_IMAGE, else the default agent image */
 	const char *pull_policy;     /* --image-pull-policy: Always, IfNotPresent (default), Never */
 	const char *socket_path;     /* -s, $SOCKET_PATH; NULL = no runtime socket in the agent */

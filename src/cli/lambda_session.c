@@ -29,42 +29,13 @@ struct session {
 	const struct lambda_opts *opts;
 	struct kube_config *cfg;
 	struct lambda_target target;
-	struct lambda_agent agent;
-	bool agent_ready;
-	bool exec_failed;  /* the session's exec ended in an error: our cntr may still run */
+	struct lambda_agent_use use;  /* the agent, ready or not (lambda_agent.h) */
 	char *session_id;  /* marks our cntr in the agent (see lambda_agent_spec.h) */
 	json_t *pod;       /* the target pod as read at the start */
 	struct lambda_isolation_info isolation;
 	struct lambda_keepalive keepalive;
 	struct lambda_watchdog watchdog; /* undoes the keep-alive if we are killed (lambda_watchdog.h) */
 };
-
-/* A ready agent on the target's node: a warm one when there is one, else a new one. */
-static int acquire_agent(struct session *s, bool allow_reuse, struct cntr_err *err)
-{
-	const struct lambda_opts *o = s->opts;
-	const char *ns = o->agent_namespace ? o->agent_namespace : s->target.namespace;
-	struct lambda_agent_params params = {
-		.namespace = ns, .node = s->target.node, .image = o->image, .pull_policy = o->pull_policy,
-		.socket_path = o->socket_path, .idle_timeout_s = o->idle_timeout_s,
-	};
-	int r;
-
-	if (allow_reuse) {
-		r = lambda_agent_find(s->cfg, &params, &s->agent, err);
-		if (r < 0)
-			return -1;
-		if (r == 0) {
-			s->agent_ready = true;
-			lambda_phase("reusing agent %s/%s on node %s", ns, s->agent.name, s->target.node);
-			return 0;
-		}
-	}
-	if (lambda_agent_start(s->cfg, &params, o->timeout_s, &s->agent, err) < 0)
-		return -1;
-	s->agent_ready = true;
-	return 0;
-}
 
 /* ["env", "LAMBDA_CNTR_SESSION=<id>", "cntr", "attach", "-t", "id", ...]: cntr itself is the
  * session (env only marks it and execs cntr), so one `exit` ends the session and nobody gets a
@@ -95,56 +66,11 @@ static int exec_in_agent(struct session *s, int *status, struct cntr_err *err)
 	eopts.interrupt_fd = lambda_signals_fd();
 	lambda_phase("attaching to %s/%s container %s (%s://%.12s) through agent %s", s->target.namespace,
 		     s->target.pod, s->target.container, s->target.runtime, s->target.container_id,
-		     s->agent.name);
-	r = kube_exec(s->cfg, s->agent.namespace, s->agent.name, LAMBDA_AGENT_CONTAINER, argv, &eopts,
+		     s->use.agent.name);
+	r = kube_exec(s->cfg, s->use.agent.namespace, s->use.agent.name, LAMBDA_AGENT_CONTAINER, argv, &eopts,
 		      status, err);
-	s->exec_failed = r < 0;
+	s->use.exec_failed = r < 0;
 	return r;
-}
-
-/* Delete the agent if this run should: one we created unless --keep, a reused one with --rm;
- * never while another session uses it (it then exits by itself after --idle-timeout). */
-static void release_agent(struct session *s)
-{
-	struct cntr_err err = { 0 };
-	int others = 0;
-
-	if (!s->agent.name)
-		return;
-	/* Interrupted, or the connection lost: our cntr may still run in the agent (closing the
-	 * stream does not stop it). */
-	if ((lambda_signals_caught() || s->exec_failed) && s->agent_ready &&
-	    lambda_agent_end_session(s->cfg, &s->agent, s->session_id, &err) < 0) {
-		if (lambda_signals_caught())
-			log_warn("%s", err.msg);
-		else
-			log_info("%s", err.msg);  /* the agent may be what failed */
-	}
-	/* An agent we created that never became ready is useless warm: always remove it. */
-	if ((s->agent.created ? s->opts->keep : !s->opts->rm) && !(s->agent.created && !s->agent_ready)) {
-		log_info("leaving agent %s/%s running (%s); it exits after %llus without sessions",
-			 s->agent.namespace, s->agent.name, s->agent.created ? "--keep" : "reused",
-			 (unsigned long long)s->opts->idle_timeout_s);
-		return;
-	}
-	if (s->agent_ready && lambda_agent_count_others(s->cfg, &s->agent, s->session_id, &others, &err) < 0) {
-		if (!s->agent.created) {
-			log_warn("%s; leaving agent %s running", err.msg, s->agent.name);
-			return;
-		}
-		log_info("%s; deleting our agent anyway", err.msg);
-		others = 0;
-	}
-	if (others > 0) {
-		lambda_phase("agent %s is still used by %d other session(s): left running", s->agent.name,
-			     others);
-		return;
-	}
-	if (lambda_agent_delete(s->cfg, &s->agent, &err) < 0)
-		log_warn("%s; it exits by itself after %llus without sessions", err.msg,
-			 (unsigned long long)s->opts->idle_timeout_s);
-	else
-		log_info("deleted agent %s/%s", s->agent.namespace, s->agent.name);
 }
 
 static void session_cleanup(struct session *s)
@@ -157,8 +83,8 @@ static void session_cleanup(struct session *s)
 	lambda_isolation_clear(&s->isolation);
 	json_decref(s->pod);
 	if (s->cfg)
-		release_agent(s);
-	lambda_agent_clear(&s->agent);
+		lambda_agent_release(s->cfg, s->opts, &s->use);
+	lambda_agent_use_clear(&s->use);
 	lambda_target_clear(&s->target);
 	kube_config_free(s->cfg);
 	free(s->session_id);
@@ -179,8 +105,8 @@ static void cleanup_after_death(void *ctx)
 	struct session *s = ctx;
 	struct cntr_err err = { 0 };
 
-	if (s->agent.name)
-		lambda_agent_end_session(s->cfg, &s->agent, s->session_id, &err);
+	if (s->use.agent.name)
+		lambda_agent_end_session(s->cfg, &s->use.agent, s->session_id, &err);
 	lambda_keepalive_release(s->cfg, &s->keepalive, &err);
 }
 
@@ -212,7 +138,7 @@ static int probe_isolation(struct session *s, struct cntr_err *err)
 	_cleanup_strv_ char **cntr_argv = lambda_cntr_attach_argv(s->target.container_id, false, NULL, probe_cmd);
 	_cleanup_strv_ char **argv = cntr_argv ? lambda_agent_session_argv(s->session_id, NULL, cntr_argv) : NULL;
 
-	if (!s->isolation.unknown || !argv || !lambda_isolation_probe(s->cfg, &s->agent, argv, &s->isolation))
+	if (!s->isolation.unknown || !argv || !lambda_isolation_probe(s->cfg, &s->use.agent, argv, &s->isolation))
 		return 0;
 	s->isolation.unknown = 0;
 	return lambda_isolation_gate(s->opts, s->target.namespace, s->target.pod, &s->isolation, err);
@@ -238,6 +164,15 @@ static int setup(struct session *s, struct cntr_err *err)
 	return read_pod(s, err);
 }
 
+/* Where agents go and who creates them: only when an agent is needed (not for a pod cntr
+ * cannot enter). */
+static int acquire_agent(struct session *s, struct cntr_err *err)
+{
+	if (lambda_agent_use_init(s->cfg, s->opts, s->target.node, s->session_id, &s->use, err) < 0)
+		return -1;
+	return lambda_agent_acquire(s->cfg, s->opts, true, &s->use, err);
+}
+
 /* Exec through the agent; when the exec could not even start because the agent went away
  * (idle exit or another client's cleanup in the same instant), retry once with a new agent. */
 static int attach_through_agent(struct session *s, int *status, struct cntr_err *err)
@@ -245,27 +180,19 @@ static int attach_through_agent(struct session *s, int *status, struct cntr_err 
 	_cleanup_free_ char *holder = NULL;
 	int r;
 
-	if (acquire_agent(s, true, err) < 0)
+	if (acquire_agent(s, err) < 0)
 		return -1;
 	r = probe_isolation(s, err);
 	if (r != 0)
 		return r < 0 ? -1 : run_ephemeral(s, status, err);
-	holder = xasprintf("agents in %s", s->agent.namespace);
+	holder = xasprintf("agents in %s", s->use.agent.namespace);
 	keep_alive(s, holder);
 	r = exec_in_agent(s, status, err);
-	if (r == KUBE_EXEC_DONE && *status == CNTR_EXIT_NOTFOUND &&
-	    lambda_agent_check_cntr(s->cfg, &s->agent, s->opts->image, err) < 0)
-		return -1;
-	if (r >= 0 || lambda_signals_caught() || lambda_agent_is_running(s->cfg, &s->agent))
-		return r;
-	log_info("agent %s went away before the session started (%s); starting a new one",
-		 s->agent.name, err->msg);
-	release_agent(s);
-	lambda_agent_clear(&s->agent);
-	s->agent_ready = false;
-	if (acquire_agent(s, false, err) < 0)
-		return -1;
-	return exec_in_agent(s, status, err);
+	switch (lambda_agent_retry_if_gone(s->cfg, s->opts, &s->use, r, *status, err)) {
+	case 0: return r;
+	case 1: return exec_in_agent(s, status, err);
+	default: return -1;
+	}
 }
 
 int lambda_session_run(const struct lambda_opts *opts)

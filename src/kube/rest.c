@@ -61,6 +61,18 @@ static int fail_from_status(const struct kube_config *cfg, struct kube_http *h, 
 	return -1;
 }
 
+/* Whether a request must go out exactly once (see request_once). Reviews (SelfSubjectReview,
+ * SubjectAccessReview, TokenReview: paths ending in "reviews") are POSTs the server answers
+ * without storing anything, so a repeat is harmless and they may share the connection. */
+static bool must_be_sent_once(const char *method, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (strcmp(method, "PATCH") == 0)
+		return true;
+	return strcmp(method, "POST") == 0 && !(n >= 7 && strcmp(path + n - 7, "reviews") == 0);
+}
+
 static int request_once(const struct kube_config *cfg, const char *method, const char *path,
 			const json_t *body, const char *content_type, struct kube_response *resp,
 			long *retry_after_s, bool *connection_lost, struct cntr_err *err)
@@ -81,7 +93,7 @@ static int request_once(const struct kube_config *cfg, const char *method, const
 	 * which would repeat a POST the server may have carried out (a second agent pod). What is
 	 * not idempotent goes on a connection of its own, so it is sent once, as Go's net/http
 	 * does; the connection then joins the shared cache for the requests after it. */
-	if (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0)
+	if (must_be_sent_once(method, path))
 		curl_easy_setopt(h.curl, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(h.curl, CURLOPT_TIMEOUT, KUBE_REST_TIMEOUT_S);
 	curl_easy_setopt(h.curl, CURLOPT_WRITEFUNCTION, kube_body_collect);

@@ -46,6 +46,7 @@ import node  # noqa: E402
 import objects  # noqa: E402
 import wsexec  # noqa: E402
 import ephemeral  # noqa: E402
+import coreapi  # noqa: E402
 from podstore import (SelectorError, Store, matches, now_rfc3339, parse_field_selector,  # noqa: E402
                       parse_label_selector)
 
@@ -149,6 +150,9 @@ class ApiServer:
         self.pongs = 0                          # pongs received for the pings of "ping" faults
         self.bookmarks_sent = 0
         self.attach_sessions = []               # wsexec.Session of every pods/attach (ephemeral.py)
+        self.extra_nodes = set()                # Node objects beyond the kubelet's own (coreapi.py)
+        self.serve_self_subject_review = True   # False: a server before 1.28 (404)
+        self.user_groups = {}                   # user -> groups a SelfSubjectReview reports
         self.lock = threading.Lock()
         self.store = Store()
         self.objects = objects.ObjectStore()    # RuntimeClasses, Knative, apps/v1, HPAs (objects.py)
@@ -210,6 +214,9 @@ class ApiServer:
                     return fault
         return None
 
+    def node_names(self):
+        return sorted({self.kubelet.node_name} | self.extra_nodes)
+
     def count(self, method, path_re):
         return sum(1 for _, m, p, _ in self.requests if m == method and re.search(path_re, p))
 
@@ -231,9 +238,10 @@ class ApiServer:
     def authorize(self, user, verb, resource, namespace, name=None):
         if any((u in ("*", user)) and v == verb and r == resource for u, v, r in self.forbidden):
             subject = '%s "%s"' % (resource.split("/")[0], name) if name else resource.split("/")[0]
+            scope = 'the namespace "%s"' % namespace if namespace else "the cluster scope"
             raise ApiError(403, "Forbidden",
-                           '%s is forbidden: User "%s" cannot %s resource "%s" in API group "" in '
-                           'the namespace "%s"' % (subject, user, verb, resource, namespace),
+                           '%s is forbidden: User "%s" cannot %s resource "%s" in API group "" %s %s' % (
+                               subject, user, verb, resource, "in" if namespace else "at", scope),
                            {"name": name, "kind": resource.split("/")[0]} if name else {"kind": resource})
 
     def record_event(self, pod, kind, reason, message):
@@ -530,6 +538,11 @@ class _Handler(BaseHTTPRequestHandler):
             minor = "28" if self.api.v4_only else "29"
             return self.send_json(200, {"major": "1", "minor": minor, "gitVersion": "v1.%s.0" % minor,
                                         "platform": "linux/amd64"})
+        try:
+            if coreapi.route(self, self.api, method, path, user):
+                return None
+        except coreapi.CoreError as e:
+            raise ApiError(e.code, e.reason, e.message, e.details)
         if path.startswith("/apis/"):
             try:
                 if objects.route(self, self.api, method, path, user):

@@ -26,6 +26,8 @@ import node  # noqa: E402
 
 SKIP = 77
 MANAGED_BY = "app.kubernetes.io/managed-by=lambda-cntr"
+# Where agents go unless --agent-namespace says otherwise: it exists once deploy/ is applied.
+AGENT_NS = "lambda-cntr-system"
 
 
 def binaries_or_skip():
@@ -68,13 +70,15 @@ def sleeper(name, command=None, **extra):
 class Cluster:
     """The stand-in plus everything a test needs around it."""
 
-    def __init__(self, v4_only=False):
+    def __init__(self, v4_only=False, agent_namespace=True):
         self.lambda_bin, self.cntr_bin = binaries_or_skip()
         self.pki = pki_dir()
         self.tmp = tempfile.mkdtemp(prefix="lambda-cntr-test-")
         self.server = apiserver.ApiServer(self.pki, v4_only=v4_only, cntr_bin=self.cntr_bin,
                                           tokens={"tok-carol": "carol", "tok-dave": "dave"}).start()
         self.store = self.server.store
+        if agent_namespace:  # as after `kubectl apply -f deploy/`
+            self.store.namespaces.add(AGENT_NS)
         self.kubeconfig = self.kubeconfig_cert("alice")
         self.started = []
 
@@ -153,11 +157,11 @@ class Cluster:
             return self.server.wait_pod(namespace, name, lambda p: p and p["status"].get("phase") == "Running")
         return self.store.get(namespace, name)
 
-    def agents(self, namespace="default"):
+    def agents(self, namespace=AGENT_NS):
         items, _ = self.store.list(namespace, apiserver.parse_label_selector(MANAGED_BY), [])
         return items
 
-    def wait_no_agents(self, namespace="default", timeout=20):
+    def wait_no_agents(self, namespace=AGENT_NS, timeout=20):
         deadline = time.monotonic() + timeout
         while self.agents(namespace) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -271,15 +275,46 @@ def pids_with_cmdline(needle):
 
 class ClusterTestCase(unittest.TestCase):
     v4_only = False
+    agent_namespace = True  # False: a cluster without lambda-cntr-system
 
     def setUp(self):
-        self.cluster = Cluster(v4_only=self.v4_only)
+        self.cluster = Cluster(v4_only=self.v4_only, agent_namespace=self.agent_namespace)
         self.addCleanup(self.cluster.close)
 
     def assertExit(self, result, code, msg=None):
         self.assertEqual(result.returncode, code, msg or "exit %d, wanted %d\nstdout: %s\nstderr: %s" % (
             result.returncode, code, result.stdout.decode(errors="replace"),
             result.stderr.decode(errors="replace")))
+
+
+# PID 1 of the node's pid namespace: runs the test as its only child and reaps every orphan
+# (runc's, the agents') as an init does, then exits with the test's status.
+_NODE_INIT = r"""
+import os, signal, sys
+child = os.fork()
+if child == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(sig, lambda s, _: os.kill(child, s))
+while True:
+    pid, status = os.wait()
+    if pid == child:
+        sys.exit(os.waitstatus_to_exitcode(status) & 0xff)
+"""
+
+
+def run_as_node():
+    """Re-run this test script in a pid and mount namespace of its own whose init the test owns:
+    the stand-in's node for `cntr attach --host` (PID 1 of the agent's pid namespace). The real
+    PID 1 of these machines denies even root its /proc entries; a real node's does not. Every
+    pod of the stand-in then runs in that namespace, as on a node."""
+    if os.environ.get("LAMBDA_CNTR_TEST_NODE") == "1":
+        return
+    binaries_or_skip()
+    env = dict(os.environ, LAMBDA_CNTR_TEST_NODE="1")
+    argv = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", sys.executable, "-c", _NODE_INIT,
+            sys.executable] + sys.argv
+    os.execvpe("unshare", argv, env)
 
 
 def kill_leftovers(needle):

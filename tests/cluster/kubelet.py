@@ -2,6 +2,7 @@
 reports — scheduling (or Unschedulable), image pull (or ErrImagePull/ImagePullBackOff), Running
 and Ready, container exits (Succeeded/Failed/CrashLoopBackOff) and graceful deletion."""
 
+import hashlib
 import os
 import signal
 import stat
@@ -51,9 +52,29 @@ class Kubelet:
         self.admission_failure = None      # (reason, message): the kubelet rejects new pods
         self.start_delay = 0.3
         self.vanish_on_next_exec = False   # see ApiServer exec: the container dies right then
+        self.image_digests = {}            # image reference -> digest (hex) this node holds for it
         self.gate = threading.Event()      # cleared by pause(): new pods wait in Pending
         self.gate.set()
         self.record_event = lambda pod, kind, reason, message: None  # set by the API server
+
+    def image_id(self, image):
+        """containerStatuses[].imageID as containerd's CRI reports it: the repository digest
+        (`docker.io/library/NAME@sha256:HEX`, no tag). A reference by digest runs that digest;
+        a tag runs whatever this node holds for it (image_digests, a test knob: a re-tagged image),
+        by default a digest derived from the reference."""
+        name, _, digest = image.partition("@")
+        if digest.startswith("sha256:"):
+            hexdigest = digest[len("sha256:"):]
+        else:
+            hexdigest = self.image_digests.get(image) or hashlib.sha256(image.encode()).hexdigest()
+        last = name.rsplit("/", 1)[-1]
+        if ":" in last:
+            name = name[:len(name) - len(last)] + last.split(":", 1)[0]
+        if "/" not in name:
+            name = "docker.io/library/" + name
+        elif "." not in name.split("/", 1)[0] and ":" not in name.split("/", 1)[0]:
+            name = "docker.io/" + name
+        return "%s@sha256:%s" % (name, hexdigest)
 
     # -- entry points called by the API server ------------------------------------------------
     def pod_created(self, pod):
@@ -261,7 +282,7 @@ class Kubelet:
                 for cs in st["containerStatuses"]:
                     ctr = runtime.containers[cs["name"]]
                     cs.update({"ready": True, "started": True, "containerID": "containerd://" + ctr.id,
-                               "imageID": "docker.io/library/%s@sha256:%s" % (cs["image"], "0" * 64),
+                               "imageID": self.image_id(cs["image"]),
                                "state": {"running": {"startedAt": started}}})
             self._set_status(key, running)
             for name, ctr in runtime.containers.items():

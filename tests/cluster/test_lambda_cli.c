@@ -110,6 +110,9 @@ static void test_usage_errors(void **state)
 		{ { "lambda-cntr", "attach", "web", "-n", NULL }, "missing value" },
 		{ { "lambda-cntr", "debug", "web", NULL }, "unknown command" },
 		{ { "lambda-cntr", "attach", "--image-pull-policy", "always", "web", NULL }, "not Always, IfNotPresent or Never" },
+		{ { "lambda-cntr", "node", NULL }, "missing NODE" },
+		{ { "lambda-cntr", "node", "n1", "n2", NULL }, "unexpected argument \"n2\"" },
+		{ { "lambda-cntr", "node", "-c", "app", "n1", NULL }, "node takes no container" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -124,6 +127,24 @@ static void test_usage_errors(void **state)
 		if (!strstr(err.msg, cases[i].msg))
 			fail_msg("case %zu: \"%s\" does not mention \"%s\"", i, err.msg, cases[i].msg);
 	}
+}
+
+static void test_node_takes_a_node_and_an_optional_command(void **state)
+{
+	struct lambda_opts o;
+	struct cntr_err err;
+
+	assert_int_equal(parse(ARGV("lambda-cntr", "node", "--profile", "sysadmin", "worker-3"), 5, &o, &err),
+			 LAMBDA_PARSE_RUN);
+	assert_int_equal(o.mode, LAMBDA_NODE);
+	assert_string_equal(o.node, "worker-3");
+	assert_string_equal(o.profile, "sysadmin");
+	assert_null(o.pod);
+	assert_null(o.command);
+	assert_int_equal(parse(ARGV("lambda-cntr", "node", "worker-3", "--", "ps", "-e"), 6, &o, &err),
+			 LAMBDA_PARSE_RUN);
+	assert_string_equal(o.command[0], "ps");
+	assert_string_equal(o.command[1], "-e");
 }
 
 static void test_help_and_version(void **state)
@@ -513,6 +534,27 @@ static void test_agent_failure_reasons(void **state)
 	}
 }
 
+static json_t *agent_container(json_t *pod)
+{
+	return json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0);
+}
+
+/* An agent pod as its creator leaves it: Ready, its container running image_id, and that
+ * imageID recorded in its annotation when record is true. Takes pod. */
+static json_t *running_agent(json_t *pod, const char *image_id, bool record)
+{
+	json_object_set_new(pod, "status", json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "phase", "Running",
+						     "containerStatuses", "name", "agent", "image",
+						     json_string_value(json_object_get(agent_container(pod), "image")), "imageID", image_id));
+	if (record)
+		json_object_set_new(json_object_get(json_object_get(pod, "metadata"), "annotations"),
+				    LAMBDA_AGENT_IMAGE_ID_ANNOTATION, json_string(image_id));
+	return pod;
+}
+
+#define IMAGE_ID_A "docker.io/library/img@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define IMAGE_ID_B "docker.io/library/img@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
 static void test_warm_agent_fits_only_with_the_same_image_and_the_socket_asked_for(void **state)
 {
 	struct lambda_agent_params with_socket = { .name = "a", .namespace = "ns", .node = "n1", .image = "img:1",
@@ -522,8 +564,8 @@ static void test_warm_agent_fits_only_with_the_same_image_and_the_socket_asked_f
 
 	plain.socket_path = NULL;
 	other_image.image = "img:2";
-	socket_agent = lambda_agent_manifest(&with_socket);
-	plain_agent = lambda_agent_manifest(&plain);
+	socket_agent = running_agent(lambda_agent_manifest(&with_socket), IMAGE_ID_A, true);
+	plain_agent = running_agent(lambda_agent_manifest(&plain), IMAGE_ID_A, true);
 	assert_null(lambda_agent_mismatch(socket_agent, &with_socket));
 	assert_null(lambda_agent_mismatch(socket_agent, &plain)); /* more than needed is fine */
 	assert_null(lambda_agent_mismatch(plain_agent, &plain));
@@ -532,23 +574,19 @@ static void test_warm_agent_fits_only_with_the_same_image_and_the_socket_asked_f
 	plain.pull_policy = "Always";
 	assert_non_null(strstr(lambda_agent_mismatch(socket_agent, &plain), "Always"));
 	json_decref(plain_agent);
-	plain_agent = lambda_agent_manifest(&plain);
+	plain_agent = running_agent(lambda_agent_manifest(&plain), IMAGE_ID_A, true);
 	assert_null(lambda_agent_mismatch(plain_agent, &plain));
 	json_decref(socket_agent);
 	json_decref(plain_agent);
 }
 
-static json_t *agent_container(json_t *pod)
-{
-	return json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0);
-}
 
 static void test_warm_agent_is_trusted_only_with_this_versions_spec(void **state)
 {
 	struct lambda_agent_params params = { .name = "lambda-cntr-n1-abcde", .namespace = "ns", .node = "n1",
 					      .image = "img:1", .socket_path = "/run/containerd/containerd.sock",
 					      .idle_timeout_s = 60 };
-	json_t *agent = lambda_agent_manifest(&params);
+	json_t *agent = running_agent(lambda_agent_manifest(&params), IMAGE_ID_A, true);
 	json_t *sc = json_object_get(agent_container(agent), "securityContext");
 	json_t *mount = json_array_get(json_object_get(agent_container(agent), "volumeMounts"), 0);
 
@@ -572,10 +610,137 @@ static void test_warm_agent_is_trusted_only_with_this_versions_spec(void **state
 	json_decref(agent);
 
 	/* The socket where older versions mounted it (its node path, maybe inside /usr or /etc). */
-	agent = lambda_agent_manifest(&params);
+	agent = running_agent(lambda_agent_manifest(&params), IMAGE_ID_A, true);
 	mount = json_array_get(json_object_get(agent_container(agent), "volumeMounts"), 0);
 	json_object_set_new(mount, "mountPath", json_string("/run/containerd/containerd.sock"));
-	assert_non_null(strstr(lambda_agent_mismatch(agent, &params), "-s"));
+	assert_string_equal(lambda_agent_mismatch(agent, &params), "it mounts volumes this version's agent does not");
+	json_decref(agent);
+}
+
+/* RFC 7386 merge patch of target, in place (arrays and scalars replace). */
+static void merge_patch(json_t *target, const json_t *patch)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach((json_t *)patch, key, value) {
+		json_t *old = json_object_get(target, key);
+
+		if (json_is_null(value))
+			json_object_del(target, key);
+		else if (json_is_object(value) && json_is_object(old))
+			merge_patch(old, value);
+		else
+			json_object_set(target, key, value);
+	}
+}
+
+/* A look-alike: our labels on a pod whose spec, owner, creator or image is not what this
+ * version creates for this user. Each is ignored with the reason -v prints. */
+static void test_look_alike_agents_are_ignored_with_the_reason(void **state)
+{
+	struct lambda_agent_params params = { .name = "lambda-cntr-n1-abcde", .namespace = "ns", .node = "n1",
+					      .image = "img:1", .creator = "alice", .idle_timeout_s = 60 };
+	struct lambda_agent_params bob = params, pinned = params;
+	static const struct {
+		const char *what;
+		const char *edit; /* a merge patch of the agent as created */
+		const char *reason;
+	} cases[] = {
+		{ "not privileged", "{\"spec\":{\"containers\":[{\"name\":\"agent\",\"image\":\"img:1\","
+		  "\"command\":[\"cntr\",\"agent\",\"idle\"],\"securityContext\":{\"readOnlyRootFilesystem\":true}}]}}",
+		  "its securityContext is not this version's (privileged, read-only root filesystem)" },
+		{ "no hostPID", "{\"spec\":{\"hostPID\":false}}", "it does not share the node's PID namespace" },
+		{ "another command", "{\"spec\":{\"containers\":[{\"name\":\"agent\",\"image\":\"img:1\","
+		  "\"command\":[\"sh\",\"-c\",\"sleep 1d\"],\"securityContext\":{\"privileged\":true,"
+		  "\"runAsUser\":0,\"readOnlyRootFilesystem\":true}}]}}",
+		  "it runs another program than this version's agent" },
+		{ "no scheme label", "{\"metadata\":{\"labels\":{\"lambda-cntr.io/agent-scheme\":null}}}",
+		  "it is not owned by lambda-cntr's agent pods (labels or ownerReferences differ)" },
+		{ "a controller's pod", "{\"metadata\":{\"ownerReferences\":[{\"apiVersion\":\"apps/v1\","
+		  "\"kind\":\"DaemonSet\",\"name\":\"x\",\"uid\":\"1\",\"controller\":true}]}}",
+		  "it is not owned by lambda-cntr's agent pods (labels or ownerReferences differ)" },
+		{ "another creator", "{\"metadata\":{\"annotations\":{\"lambda-cntr.io/created-by\":\"mallory\"}}}",
+		  "it was created by another user" },
+		{ "no creator", "{\"metadata\":{\"annotations\":{\"lambda-cntr.io/created-by\":null}}}",
+		  "it was created by another user" },
+		{ "a re-tagged image", "{\"metadata\":{\"annotations\":{\"lambda-cntr.io/image-id\":\"" IMAGE_ID_B "\"}}}",
+		  "image digest differs" },
+		{ "no recorded digest", "{\"metadata\":{\"annotations\":{\"lambda-cntr.io/image-id\":null}}}",
+		  "its image digest was not recorded by its creator" },
+		{ "a sidecar", "{\"spec\":{\"initContainers\":[{\"name\":\"x\",\"image\":\"img:1\"}]}}",
+		  "it runs other containers than this version's agent" },
+		{ "an ephemeral container added later",
+		  "{\"spec\":{\"ephemeralContainers\":[{\"name\":\"debugger\",\"image\":\"img:1\"}]}}",
+		  "it runs other containers than this version's agent" },
+		{ "in a sandbox", "{\"spec\":{\"runtimeClassName\":\"gvisor\"}}", "it runs under a RuntimeClass" },
+		{ "no imageID", "{\"status\":{\"containerStatuses\":[{\"name\":\"agent\",\"imageID\":\"\"}]}}",
+		  "its image digest is unknown (no imageID in its status)" },
+	};
+	json_t *agent;
+
+	agent = running_agent(lambda_agent_manifest(&params), IMAGE_ID_A, true);
+	assert_null(lambda_agent_mismatch(agent, &params));
+	bob.creator = "bob";
+	assert_string_equal(lambda_agent_mismatch(agent, &bob), "it was created by another user");
+	json_decref(agent);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *patch = json_loads(cases[i].edit, 0, NULL);
+		json_t *pod = running_agent(lambda_agent_manifest(&params), IMAGE_ID_A, true);
+
+		assert_non_null(patch);
+		merge_patch(pod, patch);
+		print_message("look-alike: %s\n", cases[i].what);
+		assert_string_equal(lambda_agent_mismatch(pod, &params), cases[i].reason);
+		json_decref(patch);
+		json_decref(pod);
+	}
+	/* A hook or an exec probe runs as root next to every session; the defaults the API server
+	 * fills in do not count. */
+	agent = running_agent(lambda_agent_manifest(&params), IMAGE_ID_A, true);
+	json_object_set_new(agent_container(agent), "terminationMessagePath", json_string("/dev/termination-log"));
+	json_object_set_new(agent_container(agent), "terminationMessagePolicy", json_string("File"));
+	assert_null(lambda_agent_mismatch(agent, &params));
+	json_object_set_new(agent_container(agent), "readinessProbe",
+			    json_pack("{s:{s:[s, s, s]}}", "exec", "command", "sh", "-c", "true"));
+	assert_string_equal(lambda_agent_mismatch(agent, &params),
+			    "its container has fields this version's agent does not (hooks, probes...)");
+	json_object_del(agent_container(agent), "readinessProbe");
+	json_object_set_new(agent_container(agent), "lifecycle",
+			    json_pack("{s:{s:{s:[s]}}}", "postStart", "exec", "command", "/evil"));
+	assert_string_equal(lambda_agent_mismatch(agent, &params),
+			    "its container has fields this version's agent does not (hooks, probes...)");
+	json_decref(agent);
+	/* An added variable (LD_PRELOAD, PATH) or volume changes what runs when a session starts. */
+	agent = running_agent(lambda_agent_manifest(&params), IMAGE_ID_A, true);
+	json_array_append_new(json_object_get(agent_container(agent), "env"),
+			      json_pack("{s:s, s:s}", "name", "LD_PRELOAD", "value", "/x.so"));
+	assert_string_equal(lambda_agent_mismatch(agent, &params), "its environment is not this version's");
+	json_decref(agent);
+	agent = running_agent(lambda_agent_manifest(&params), IMAGE_ID_A, true);
+	json_object_set_new(agent_container(agent), "volumeMounts",
+			    json_pack("[{s:s, s:s}]", "name", "tools", "mountPath", "/usr/bin"));
+	assert_string_equal(lambda_agent_mismatch(agent, &params), "it mounts volumes this version's agent does not");
+	json_decref(agent);
+
+	/* A reference by digest pins the image: the running imageID must carry that digest, whatever
+	 * was recorded. */
+	pinned.image = "registry.example/img@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	agent = running_agent(lambda_agent_manifest(&pinned), "registry.example/img@sha256:"
+			      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false);
+	assert_null(lambda_agent_mismatch(agent, &pinned));
+	json_decref(agent);
+	agent = running_agent(lambda_agent_manifest(&pinned), IMAGE_ID_B, true);
+	assert_string_equal(lambda_agent_mismatch(agent, &pinned), "image digest differs");
+	json_decref(agent);
+	/* "sha256:HEX" alone (an image loaded on the node) counts; a digest inside a name does not. */
+	agent = running_agent(lambda_agent_manifest(&pinned), "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+			      false);
+	assert_null(lambda_agent_mismatch(agent, &pinned));
+	json_decref(agent);
+	agent = running_agent(lambda_agent_manifest(&pinned), "evil-sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+			      false);
+	assert_string_equal(lambda_agent_mismatch(agent, &pinned), "image digest differs");
 	json_decref(agent);
 }
 
@@ -666,6 +831,31 @@ static void test_target_names_must_be_kubernetes_names(void **state)
 	assert_false(lambda_object_name_is_valid("Web"));
 	assert_false(lambda_object_name_is_valid(""));
 	json_decref(p);
+}
+
+static void test_cntr_host_argv_is_attach_host_then_the_command_after_dashdash(void **state)
+{
+	char *command[] = { "ps", "-e", NULL };
+	char **shell = lambda_cntr_host_argv(false, NULL, NULL);
+	char **full = lambda_cntr_host_argv(true, "restricted", command);
+	static const char *const expect_shell[] = { "cntr", "attach", "--host", NULL };
+	static const char *const expect_full[] = { "cntr", "attach", "--host", "-v", "--profile", "restricted",
+						    "--", "ps", "-e", NULL };
+
+	for (size_t i = 0; i < sizeof(expect_shell) / sizeof(expect_shell[0]); i++) {
+		if (expect_shell[i])
+			assert_string_equal(shell[i], expect_shell[i]);
+		else
+			assert_null(shell[i]);
+	}
+	for (size_t i = 0; i < sizeof(expect_full) / sizeof(expect_full[0]); i++) {
+		if (expect_full[i])
+			assert_string_equal(full[i], expect_full[i]);
+		else
+			assert_null(full[i]);
+	}
+	strv_free(shell);
+	strv_free(full);
 }
 
 static void test_cntr_argv_is_attach_type_id_then_the_id_after_dashdash(void **state)
@@ -795,10 +985,13 @@ int main(void)
 		cmocka_unit_test(test_last_warning_event_is_the_newest_warning),
 		cmocka_unit_test(test_warm_agent_fits_only_with_the_same_image_and_the_socket_asked_for),
 		cmocka_unit_test(test_warm_agent_is_trusted_only_with_this_versions_spec),
+		cmocka_unit_test(test_look_alike_agents_are_ignored_with_the_reason),
 		cmocka_unit_test(test_container_id_must_be_a_known_runtime_and_64_hex_digits),
 		cmocka_unit_test(test_target_with_a_bad_container_id_is_refused_naming_it_escaped),
 		cmocka_unit_test(test_target_names_must_be_kubernetes_names),
 		cmocka_unit_test(test_cntr_argv_is_attach_type_id_then_the_id_after_dashdash),
+		cmocka_unit_test(test_cntr_host_argv_is_attach_host_then_the_command_after_dashdash),
+		cmocka_unit_test(test_node_takes_a_node_and_an_optional_command),
 		cmocka_unit_test(test_server_text_in_states_and_events_is_escaped),
 	};
 

@@ -18,11 +18,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import (PROMPT, ClusterTestCase, binaries_or_skip, pids_with_cmdline, read_until,  # noqa: E402
+from harness import (AGENT_NS, PROMPT, ClusterTestCase, binaries_or_skip, pids_with_cmdline, read_until,  # noqa: E402
                      set_winsize, sleeper)
 
 FORBIDDEN_CREATE = ('pods is forbidden: User "alice" cannot create resource "pods" in API group "" '
-                    'in the namespace "default"')
+                    'in the namespace "lambda-cntr-system"')
 
 
 def wait_for_process(cmdline, timeout=30):
@@ -318,13 +318,13 @@ class LambdaCntrTests(ClusterTestCase):
                 self.assertExit(r, 125)
                 self.assertRegex(r.stderr, rb'pods "lambda-cntr-node-1-[a-z0-9]{5}" is forbidden: User "alice" '
                                            rb'cannot ' + verb.encode() +
-                                           rb' resource "pods/exec" in API group "" in the namespace "default"')
+                                           rb' resource "pods/exec" in API group "" in the namespace "lambda-cntr-system"')
                 self.assertEqual(c.wait_no_agents(), [], "the agent we created was left behind")
 
     def test_pod_security_refusal_names_the_fix_and_agent_namespace_works(self):
         c = self.cluster
         c.target_pod("web")
-        c.server.pod_security["default"] = "baseline"
+        c.server.pod_security[AGENT_NS] = "baseline"  # an agent namespace not labelled privileged
         r = c.run("execute", "web", "--", "true")
         self.assertExit(r, 125)
         self.assertIn(b'violates PodSecurity "baseline:latest": host namespaces (hostPID=true), privileged '
@@ -506,13 +506,13 @@ class LambdaCntrTests(ClusterTestCase):
         c.target_pod("web")
         self.assertExit(c.run("execute", "--keep", "--idle-timeout", "4s", "web", "--", "true"), 0)
         name = c.agents()[0]["metadata"]["name"]
-        pod = c.server.wait_pod("default", name, lambda p: p["status"].get("phase") == "Succeeded", timeout=60)
+        pod = c.server.wait_pod(AGENT_NS, name, lambda p: p["status"].get("phase") == "Succeeded", timeout=60)
         self.assertEqual(pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"], 0)
         # A finished agent of another node, as an idle exit leaves it there.
         c.server.create_pod({"metadata": {"name": "lambda-cntr-node-2-xxxxx", "labels": {
             "app.kubernetes.io/managed-by": "lambda-cntr"}}, "spec": {
-                "nodeName": "node-2", "restartPolicy": "Never", "containers": [sleeper("agent")]}})
-        c.store.update("default", "lambda-cntr-node-2-xxxxx", lambda p: p["status"].update(phase="Succeeded"))
+                "nodeName": "node-2", "restartPolicy": "Never", "containers": [sleeper("agent")]}}, AGENT_NS)
+        c.store.update(AGENT_NS, "lambda-cntr-node-2-xxxxx", lambda p: p["status"].update(phase="Succeeded"))
         # The next run garbage-collects the finished agents and starts a new one.
         self.assertExit(c.run("execute", "web", "--", "true"), 0)
         self.assertEqual(c.wait_no_agents(), [])
@@ -523,6 +523,7 @@ class LambdaCntrTests(ClusterTestCase):
         c.target_pod("web")
         self.assertExit(c.run("execute", "--keep", "--agent-namespace", "debug", "web", "--", "true"), 0)
         self.assertEqual(len(c.agents("debug")), 1)
+        self.assertEqual(c.agents(AGENT_NS), [])
         self.assertEqual(c.agents("default"), [])
 
     # -- configuration ------------------------------------------------------------------------
@@ -801,11 +802,11 @@ class LambdaCntrTests(ClusterTestCase):
         self.assertExit(c.run("execute", "--keep", "web", "--", "true"), 0)
         (agent,) = c.agents()
         # An agent as an older lambda-cntr created it: writable root.
-        c.store.update("default", agent["metadata"]["name"], lambda p: p["spec"]["containers"][0][
+        c.store.update(AGENT_NS, agent["metadata"]["name"], lambda p: p["spec"]["containers"][0][
             "securityContext"].pop("readOnlyRootFilesystem"))
         r = c.run("execute", "-v", "web", "--", "true")
         self.assertExit(r, 0)
-        self.assertIn(b"not reusing agent " + agent["metadata"]["name"].encode() +
+        self.assertIn(b"agent " + agent["metadata"]["name"].encode() + b" ignored"
                       b": its securityContext is not this version's (privileged, read-only root filesystem)",
                       r.stderr)
         self.assertEqual(c.agent_creates(), 2)
@@ -1005,7 +1006,7 @@ class FaultInjectionTests(ClusterTestCase):
             with self.subTest(action=action):
                 c.server.inject("POST", r"/pods$", action)
                 r = c.run("execute", "web", "--", "true")
-                self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace default: POST ")
+                self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace lambda-cntr-system: POST ")
         self.assertNoAgentLeft()
 
     def test_agent_created_but_its_answer_lost_is_not_left_behind(self):
@@ -1013,7 +1014,7 @@ class FaultInjectionTests(ClusterTestCase):
         c.target_pod("web")
         c.server.inject("POST", r"/pods$", "lose-answer")
         r = c.run("execute", "web", "--", "true")
-        self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace default: POST ")
+        self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace lambda-cntr-system: POST ")
         self.assertEqual(c.agent_creates(), 1, "the stand-in did not create the agent")
         self.assertNoAgentLeft()
 
@@ -1036,7 +1037,7 @@ class FaultInjectionTests(ClusterTestCase):
         c.target_pod("web")
         c.server.inject("POST", r"/pods$", "status", code=500)
         r = c.run("execute", "web", "--", "true")
-        self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace default: "
+        self.assertOneLineFailure(r, "creating the agent pod on node node-1 in namespace lambda-cntr-system: "
                                      "Internal error occurred: etcdserver: request timed out")
         self.assertEqual(c.agent_creates(), 0)
 
