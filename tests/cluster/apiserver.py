@@ -255,7 +255,10 @@ class ApiServer:
         directory (in name order, as kubectl apply -f DIR), as an admin would; raises ApiError as
         the API would answer. Returns [(kind, namespace, name)]."""
         import manifests
-        return manifests.apply(self, path)
+        try:
+            return manifests.apply(self, path)
+        except objects.ObjectError as e:
+            raise ApiError(e.code, e.reason, e.message, e.details)
 
     def publish_authentication_configmap(self):
         """kube-system/extension-apiserver-authentication, as kube-apiserver publishes it for
