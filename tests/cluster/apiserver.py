@@ -84,6 +84,14 @@ class UserInfo(str):
         return obj
 
 
+def token_user(entry):
+    """A UserInfo from a tokens entry: (user, groups), or a plain user name (what tests set
+    directly, and what every user was before RBAC: a member of system:masters)."""
+    if isinstance(entry, str):
+        return UserInfo(entry, ["system:masters"])
+    return UserInfo(entry[0], entry[1])
+
+
 class ApiError(Exception):
     def __init__(self, code, reason, message, details=None):
         super().__init__(message)
@@ -162,12 +170,7 @@ class ApiServer:
     def __init__(self, pki, port=0, v4_only=False, tokens=None, cntr_bin=None, node_name="node-1"):
         self.pki = pki
         self.v4_only = v4_only
-        self.tokens = {}                        # bearer token -> (user name, groups)
-        for token, user in (tokens or {}).items():
-            if isinstance(user, str):
-                self.tokens[token] = (user, ["system:masters"])
-            else:
-                self.tokens[token] = (user[0], list(user[1]))
+        self.tokens = dict(tokens or {})        # bearer token -> (user name, groups) or user name
         self.service_endpoints = {}             # (namespace, service) -> https URL (aggregation)
         self.forbidden = set()                  # (user or "*", verb, resource)
         self.pod_security = {}                  # namespace -> enforced level (baseline, restricted)
@@ -514,7 +517,7 @@ class ApiServer:
         if found is None:
             answer["status"] = {"authenticated": False, "user": {}, "audiences": spec.get("audiences") or []}
         else:
-            user = UserInfo(*found)
+            user = token_user(found)
             answer["status"] = {"authenticated": True, "audiences": spec.get("audiences") or [],
                                 "user": {"username": str(user), "uid": "uid-" + str(user), "groups": user.groups}}
         return answer
@@ -708,7 +711,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return UserInfo(name, groups)
         auth = self.headers.get("Authorization", "")
         if auth.startswith("Bearer ") and auth[7:].strip() in self.api.tokens:
-            return UserInfo(*self.api.tokens[auth[7:].strip()])
+            return token_user(self.api.tokens[auth[7:].strip()])
         raise ApiError(401, "Unauthorized", "Unauthorized")
 
     def do_GET(self):
