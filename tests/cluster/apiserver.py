@@ -747,16 +747,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.raw_body = None
         if not url.path.endswith(("/exec", "/attach")):
             self.read_raw_body()
-        user = None
+        user, logged = None, False
         try:
             user = self.authenticate()
             self.api.requests.append((user, method, url.path, query))
+            logged = True
             self.lost_answer = None
             self.early_fault(self.fault_kind(method, url.path, query), url.path + "?" + url.query)
             self.throttle(url.path, query)
             self.route(method, url.path, query, user, url.query)
         except ApiError as e:
-            self.api.requests.append((user, method, url.path, query))
+            if not logged:  # refused before it was recorded (401)
+                self.api.requests.append((user, method, url.path, query))
             self.send_json(e.code, e.body)
         except _Answered:
             pass
