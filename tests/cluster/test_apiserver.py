@@ -638,6 +638,42 @@ class InstalledModeStandInTests(StandInTests):
         self.assertEqual(self.request("DELETE", "/apis/apps/v1/namespaces/a/daemonsets/agent")[0], 200)
         self.server.wait_pod("a", pod["metadata"]["name"], lambda p: p is None)
 
+    def test_daemonset_agent_runs_on_the_host_and_execs_the_real_cntr(self):
+        """The path the broker takes: a privileged hostPID DaemonSet pod with a read-only root,
+        and pods/exec into it running `cntr attach` on a target container."""
+        if not os.access(os.environ.get("CNTR_BIN", ""), os.X_OK):
+            self.skipTest("CNTR_BIN (the static cntr) is not built")
+        self.server.create_namespace({"metadata": {"name": "lambda-cntr-system", "labels": {
+            "pod-security.kubernetes.io/enforce": "privileged"}}})
+        labels = {"app.kubernetes.io/name": "lambda-cntr-agent"}
+        agent = {"name": "agent", "image": "lambda-cntr-agent:test", "command": ["cntr", "agent", "idle"],
+                 "env": [{"name": "LAMBDA_CNTR_AGENT", "value": "daemonset"}],
+                 "securityContext": {"privileged": True, "readOnlyRootFilesystem": True}}
+        status, _ = self.request("POST", "/apis/apps/v1/namespaces/lambda-cntr-system/daemonsets", {
+            "metadata": {"name": "lambda-cntr-agent"}, "spec": {"selector": {"matchLabels": labels}, "template": {
+                "metadata": {"labels": labels}, "spec": {"hostPID": True, "containers": [agent],
+                                                         "terminationGracePeriodSeconds": 1}}}})
+        self.assertEqual(status, 201)
+        self.request("POST", "/api/v1/namespaces/a/pods", self.pod("web"))
+        target = self.server.wait_pod("a", "web", lambda p: p["status"].get("phase") == "Running")
+        container_id = target["status"]["containerStatuses"][0]["containerID"].split("://")[1]
+        _, pods = self.request("GET", "/api/v1/namespaces/lambda-cntr-system/pods?labelSelector=" +
+                               urllib.parse.quote("app.kubernetes.io/name=lambda-cntr-agent"))
+        name = pods["items"][0]["metadata"]["name"]
+        self.server.wait_pod("lambda-cntr-system", name, lambda p: p["status"].get("phase") == "Running")
+        command = ["cntr", "attach", "-t", "id", "--profile", "restricted", "--", container_id, "--",
+                   "sh", "-c", "hostname; grep CapEff /proc/self/status"]
+        query = urllib.parse.urlencode([("command", c) for c in command] + [("stdout", "true"), ("stderr", "true")])
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io",
+                                               "/api/v1/namespaces/lambda-cntr-system/pods/%s/exec?%s" % (name, query))
+        self.assertIn("101", head)
+        messages = self.read_messages(sock, rest)
+        out = b"".join(m[1:] for op, m in messages if op == 2 and m[:1] == b"\x01")
+        self.assertEqual(out.split(), [b"web", b"CapEff:", b"0000000000000000"],
+                         [m for _, m in messages])
+        status = [json.loads(m[1:]) for op, m in messages if op == 2 and m[:1] == b"\x03"]
+        self.assertEqual(status[-1]["status"], "Success")
+
     def test_events_are_created_through_both_apis_and_listed_by_object(self):
         status, ev = self.request("POST", "/api/v1/namespaces/a/events", {
             "metadata": {"generateName": "web."}, "involvedObject": {"kind": "Pod", "namespace": "a", "name": "web"},
