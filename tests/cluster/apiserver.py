@@ -194,7 +194,7 @@ class ApiServer:
         self.namespace_objects = {}             # name -> Namespace created through the API
         self.daemonsets = daemonsets.Controller(self)
         for plural, obj in rbac.BOOTSTRAP:
-            self.objects.put(rbac.RBAC_GV, plural, obj)
+            self.objects.put(rbac.RBAC_GV, plural, obj, obj["metadata"].get("namespace"))
         self.state_dir = tempfile.mkdtemp(prefix="cntr-apiserver-")
         self.kubelet = kubelet.Kubelet(self.store, node_name, self.state_dir,
                                        cntr_bin or os.environ.get("CNTR_BIN"))

@@ -7,7 +7,8 @@ resourceNames, verbs, nonResourceURLs); RoleBindings (in their namespace) and Cl
 server's privileged-group authorizer does, before RBAC is asked.
 
 Also the validation the real API applies to these four kinds on create, and the bootstrap policy
-every cluster has (cluster-admin, system:discovery, system:basic-user)."""
+every cluster has (cluster-admin, system:discovery, system:basic-user, system:auth-delegator,
+kube-system's extension-apiserver-authentication-reader)."""
 
 RBAC_GV = "rbac.authorization.k8s.io/v1"
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -26,6 +27,14 @@ BOOTSTRAP = [
     ("clusterrolebindings", {"metadata": {"name": "system:discovery"},
                              "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "system:discovery"},
                              "subjects": [{"apiGroup": RBAC_GROUP, "kind": "Group", "name": "system:authenticated"}]}),
+    # What aggregated API servers are bound to (kubeadm and the API server create these).
+    ("clusterroles", {"metadata": {"name": "system:auth-delegator"}, "rules": [
+        {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
+        {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]}]}),
+    ("roles", {"metadata": {"name": "extension-apiserver-authentication-reader", "namespace": "kube-system"},
+               "rules": [{"apiGroups": [""], "resources": ["configmaps"],
+                          "resourceNames": ["extension-apiserver-authentication"],
+                          "verbs": ["get", "list", "watch"]}]}),
     ("clusterroles", {"metadata": {"name": "system:basic-user"}, "rules": [
         {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews",
                                                                "selfsubjectrulesreviews"], "verbs": ["create"]}]}),

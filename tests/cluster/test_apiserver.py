@@ -7,6 +7,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import struct
@@ -173,13 +174,15 @@ class StandInTests(unittest.TestCase):
         self.assertEqual((events[0]["object"]["code"], events[0]["object"]["reason"]), (410, "Expired"))
         self.assertTrue(rv.isdigit())
 
-    def exec_handshake(self, protocols, path="/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true"):
-        sock = self.tls().wrap_socket(socket.create_connection(("127.0.0.1", self.server.port)),
-                                      server_hostname="localhost")
+    def exec_handshake(self, protocols, path="/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true",
+                       token=None):
+        sock = self.tls(cert=None if token else "alice").wrap_socket(
+            socket.create_connection(("127.0.0.1", self.server.port)), server_hostname="localhost")
         key = base64.b64encode(os.urandom(16)).decode()
+        auth = "Authorization: Bearer %s\r\n" % token if token else ""
         sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n"
-                      % (path, key, protocols)).encode())
+                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Protocol: %s\r\n%s\r\n"
+                      % (path, key, protocols, auth)).encode())
         data = b""
         while b"\r\n\r\n" not in data:
             data += sock.recv(4096)
@@ -526,6 +529,31 @@ class InstalledModeStandInTests(StandInTests):
         self.assertEqual(self.as_erin("GET", "/api/v1/nodes")[0], 403)
         self.assertEqual(self.as_erin("GET", "/version")[0], 200)  # system:discovery
 
+    def test_websocket_exec_is_authorized_as_get_and_create_pods_exec(self):
+        """A WebSocket exec is a GET: RequestInfo makes it `get pods/exec`, and servers >= 1.31
+        also require `create` — a ServiceAccount holding only `create pods/exec` is refused."""
+        token = self.server.service_account_token("a", "robot")
+        self.request("POST", RBAC + "/namespaces/a/roles", {"metadata": {"name": "exec"}, "rules": [
+            {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}]})
+        self.request("POST", RBAC + "/namespaces/a/rolebindings", {
+            "metadata": {"name": "exec"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                                      "name": "exec"},
+            "subjects": [{"kind": "ServiceAccount", "name": "robot"}]})
+        path = "/api/v1/namespaces/a/pods/web/exec?command=true&stdout=true"
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io", path, token=token)
+        length = int(re.search(r"Content-Length: (\d+)", head).group(1))
+        while len(rest) < length:
+            rest += sock.recv(4096)
+        sock.close()
+        self.assertIn(" 403 ", head.splitlines()[0])
+        self.assertEqual(json.loads(rest)["message"], 'pods "web" is forbidden: User "system:serviceaccount:a:robot" '
+                         'cannot get resource "pods/exec" in API group "" in the namespace "a"')
+        self.request("PUT", RBAC + "/namespaces/a/roles/exec", {"metadata": {"name": "exec"}, "rules": [
+            {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "get"]}]})
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io", path, token=token)
+        sock.close()
+        self.assertIn(" 404 ", head.splitlines()[0])  # authorized; the pod does not exist
+
     def test_rbac_objects_are_validated_listed_and_deleted(self):
         status, body = self.request("POST", RBAC + "/clusterrolebindings", {
             "metadata": {"name": "bad"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
@@ -599,6 +627,18 @@ class InstalledModeStandInTests(StandInTests):
         self.assertEqual(json.loads(cm["data"]["requestheader-allowed-names"]), ["front-proxy-client"])
         self.assertEqual(json.loads(cm["data"]["requestheader-username-headers"]), ["X-Remote-User"])
         self.assertEqual(json.loads(cm["data"]["requestheader-group-headers"]), ["X-Remote-Group"])
+        # Aggregated servers read it through kube-system's bootstrap Role, bound to them.
+        broker = self.server.service_account_token("lambda-cntr-system", "lambda-cntr-broker")
+        cm_path = "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication"
+        self.assertEqual(self.request("GET", cm_path, cert=None, token=broker)[0], 403)
+        self.request("POST", RBAC + "/namespaces/kube-system/rolebindings", {
+            "metadata": {"name": "broker-auth-reader"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                        "name": "extension-apiserver-authentication-reader"},
+            "subjects": [{"kind": "ServiceAccount", "namespace": "lambda-cntr-system", "name": "lambda-cntr-broker"}]})
+        self.assertEqual(self.request("GET", cm_path, cert=None, token=broker)[0], 200)
+        self.assertEqual(self.request("GET", "/api/v1/namespaces/kube-system/configmaps/other", cert=None,
+                                      token=broker)[0], 403)
         path = "/api/v1/namespaces/a/configmaps"
         status, made = self.request("POST", path, {"metadata": {"name": "profiles"}, "data": {"b": "restricted"}})
         self.assertEqual((status, made["kind"]), (201, "ConfigMap"))
