@@ -878,6 +878,13 @@ class InstalledModeStandInTests(StandInTests):
         return path
 
 
+
+# InstalledModeStandInTests borrows StandInTests' helpers, not its tests (those run once, there).
+for _name in dir(StandInTests):
+    if _name.startswith("test_") and _name not in InstalledModeStandInTests.__dict__:
+        setattr(InstalledModeStandInTests, _name, None)
+
+
 INSTALL_YAML = """
 apiVersion: v1
 kind: Namespace
