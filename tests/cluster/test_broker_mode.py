@@ -80,11 +80,12 @@ class ModeChoiceTests(ClusterTestCase):
 
     def test_auto_mode_is_pod_mode_when_the_group_is_not_served(self):
         c = self.cluster
+        c.server.throttle_next = 1  # discovery is retried like any request (429 + Retry-After)
         r = c.run("-v", "execute", "web", "--", "echo", "ok")
         self.assertExit(r, 0)
         self.assertEqual(r.stdout, b"ok\n")
         self.assertIn("mode: pod (the API server does not serve debug.lambda-cntr.io/v1alpha1", r.stderr.decode())
-        self.assertEqual(len(self.discovery_requests()), 1)
+        self.assertEqual(len(self.discovery_requests()), 2)
         self.assertGreater(c.agent_creates(), 0)  # today's agent pod flow
 
     def test_auto_mode_stops_with_one_line_when_the_broker_is_registered_but_unavailable(self):
