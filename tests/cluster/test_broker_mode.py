@@ -29,7 +29,8 @@ import backend_fixture  # noqa: E402
 from harness import PROMPT, ClusterTestCase  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEPLOY = os.path.join(os.path.dirname(os.path.dirname(HERE)), "deploy")
+# deploy/ of this tree, or another install (env LAMBDA_CNTR_DEPLOY) to try the tests against.
+DEPLOY = os.environ.get("LAMBDA_CNTR_DEPLOY") or os.path.join(os.path.dirname(os.path.dirname(HERE)), "deploy")
 SYSTEM_NS = "lambda-cntr-system"
 GROUP_VERSION = "debug.lambda-cntr.io/v1alpha1"
 VERSION_PATH = "/apis/" + GROUP_VERSION
