@@ -13,7 +13,7 @@ PACKAGES=(
 	# cntr-seccomp: Docker/OCI seccomp profiles compiled to BPF for the static cntr
 	libseccomp-dev
 	# tests and demo
-	python3 openssl curl busybox-static util-linux iproute2 procps
+	python3 python3-yaml openssl curl busybox-static util-linux iproute2 procps
 	# container runtimes
 	runc containerd podman docker.io skopeo uidmap
 	# benchmarks (bench/) and the agent image builder (images/)

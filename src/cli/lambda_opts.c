@@ -13,7 +13,8 @@
 #define DEFAULT_IMAGE "lambda-cntr-agent:" CNTR_VERSION
 
 enum { OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_TIMEOUT, OPT_KEEP, OPT_RM, OPT_AGENT_NS,
-       OPT_IDLE_TIMEOUT, OPT_PULL_POLICY, OPT_VERSION, OPT_FALLBACK, OPT_NO_KEEP_ALIVE, OPT_PROFILE };
+       OPT_IDLE_TIMEOUT, OPT_PULL_POLICY, OPT_VERSION, OPT_FALLBACK, OPT_NO_KEEP_ALIVE, OPT_PROFILE,
+       OPT_MODE };
 
 static const struct option long_options[] = {
 	{ "namespace", required_argument, NULL, 'n' },
@@ -31,6 +32,7 @@ static const struct option long_options[] = {
 	{ "fallback", required_argument, NULL, OPT_FALLBACK },
 	{ "no-keep-alive", no_argument, NULL, OPT_NO_KEEP_ALIVE },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -52,13 +54,17 @@ void lambda_print_help(const char *program)
 	       "  %1$s execute [flags] POD [CONTAINER] -- CMD [ARG...]\n"
 	       "  %1$s node    [flags] NODE [-- CMD [ARG...]]\n"
 	       "\n"
-	       "Open a debug session inside a container of a running pod: a privileged agent pod on\n"
-	       "the pod's node runs `cntr attach <container-id>`, so the session has the agent image's\n"
+	       "Open a debug session inside a container of a running pod: a privileged agent on the\n"
+	       "pod's node runs `cntr attach <container-id>`, so the session has the agent image's\n"
 	       "tools, the container's namespaces, cgroup and credentials, and its root filesystem at\n"
 	       "/var/lib/cntr. `attach` is interactive (a TTY when the local terminal is one);\n"
 	       "`execute` runs one command and exits with its status. `node` debugs NODE itself,\n"
 	       "like `kubectl debug node/NODE`: the session is in the node's namespaces with the\n"
 	       "node's root at /var/lib/cntr and the agent image's tools at / (cntr attach --host).\n"
+	       "\n"
+	       "Modes: where lambda-cntr is installed in the cluster (deploy/), the API server serves\n"
+	       "debug.lambda-cntr.io/v1alpha1 and the session goes through its broker to the agent\n"
+	       "DaemonSet (broker mode); otherwise an agent pod is created on the node (pod mode).\n"
 	       "\n"
 	       "Flags:\n"
 	       "  -n, --namespace NS        namespace of POD (default: the context's, else \"default\")\n"
@@ -88,23 +94,29 @@ void lambda_print_help(const char *program)
 	       "                            (+SYS_ADMIN,SYS_PTRACE,...); see cntr --help\n"
 	       "      --no-keep-alive       do not keep a Knative/OpenFaaS function from scaling to\n"
 	       "                            zero while the session is open\n"
+	       "      --mode MODE           auto (default: broker mode when the API server serves\n"
+	       "                            debug.lambda-cntr.io/v1alpha1, else pod mode), pod or\n"
+	       "                            broker (env LAMBDA_CNTR_MODE)\n"
 	       "  -v, --verbose             print each step (twice: also cntr's steps)\n"
 	       "  -h, --help                this text\n"
 	       "      --version             print the version\n"
 	       "DURATION: 90s, 2m, 1h, 1h30m or plain seconds.\n"
 	       "\n"
-	       "Permissions (RBAC): get pods in the pod's namespace; list, watch, create, delete pods\n"
-	       "and get, create pods/exec (a WebSocket exec needs both) in the agent namespace; patch\n"
-	       "pods (warm reuse), get namespaces and list events there are optional; node: get nodes\n"
-	       "(optional). The agent is privileged with hostPID: its namespace must allow that (Pod\n"
-	       "Security \"privileged\"). A warm agent is reused only when its owner, creator (you),\n"
-	       "spec and image digest are what this version creates; -v names the ones ignored.\n"
+	       "Permissions (RBAC). Broker mode: get pods and create pods/exec on the pod (what\n"
+	       "`kubectl exec` needs). Pod mode: get pods in the pod's namespace; list, watch, create,\n"
+	       "delete pods and get, create pods/exec (a WebSocket exec needs both) in the agent\n"
+	       "namespace; patch pods (warm reuse), get namespaces and list events there are optional;\n"
+	       "node: get nodes (optional). The agent is privileged with hostPID: its namespace must\n"
+	       "allow that (Pod Security \"privileged\"). A warm agent is reused only when its owner,\n"
+	       "creator (you), spec and image digest are what this version creates; -v names the\n"
+	       "ones ignored.\n"
 	       "\n"
 	       "Exit status:\n"
 	       "  the command's own status (128+N when it was killed by signal N)\n"
 	       "  2    usage error\n"
 	       "  125  lambda-cntr failed: configuration, API error, pod, container or node not found,\n"
-	       "       not running, no agent namespace, agent pod could not start (reason printed)\n"
+	       "       not running, no agent namespace, agent pod could not start, the broker refused\n"
+	       "       or is unavailable (reason printed)\n"
 	       "  126  the command could not be executed;  127  the command was not found\n"
 	       "  130  interrupted (SIGINT);  143  terminated (SIGTERM)\n",
 	       program);
@@ -145,6 +157,19 @@ static int parse_profile(const char *text, struct lambda_opts *opts, struct cntr
 			 "--profile: \"%s\" is not general, restricted, netadmin or sysadmin", text);
 }
 
+static int parse_api_mode(const char *flag, const char *text, struct lambda_opts *opts, struct cntr_err *err)
+{
+	static const char *const names[] = { [LAMBDA_API_AUTO] = "auto", [LAMBDA_API_POD] = "pod",
+					      [LAMBDA_API_BROKER] = "broker" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(text, names[i]) == 0) {
+			opts->api_mode = (enum lambda_api_mode)i;
+			return 0;
+		}
+	return cntr_fail(err, CNTR_EXIT_USAGE, 0, "%s: \"%s\" is not auto, pod or broker", flag, text);
+}
+
 static int parse_fallback(const char *text, struct lambda_opts *opts, struct cntr_err *err)
 {
 	if (strcmp(text, "ephemeral") == 0)
@@ -171,6 +196,7 @@ static int parse_flag(int opt, struct lambda_opts *opts, struct cntr_err *err)
 	case OPT_RM: opts->rm = true; return 0;
 	case OPT_NO_KEEP_ALIVE: opts->no_keep_alive = true; return 0;
 	case OPT_PROFILE: return parse_profile(optarg, opts, err);
+	case OPT_MODE: return parse_api_mode("--mode", optarg, opts, err);
 	case OPT_FALLBACK: return parse_fallback(optarg, opts, err);
 	case OPT_PULL_POLICY: return parse_pull_policy(optarg, opts, err);
 	case OPT_TIMEOUT: return parse_duration_flag("--timeout", optarg, &opts->timeout_s, err);
@@ -181,7 +207,7 @@ static int parse_flag(int opt, struct lambda_opts *opts, struct cntr_err *err)
 	}
 }
 
-static void set_defaults(struct lambda_opts *opts, const char *program)
+static int set_defaults(struct lambda_opts *opts, const char *program, struct cntr_err *err)
 {
 	const char *env;
 
@@ -194,6 +220,8 @@ static void set_defaults(struct lambda_opts *opts, const char *program)
 	opts->image = env && *env ? env : DEFAULT_IMAGE;
 	env = getenv("SOCKET_PATH");
 	opts->socket_path = env && *env ? env : NULL;
+	env = getenv("LAMBDA_CNTR_MODE");
+	return env && *env ? parse_api_mode("LAMBDA_CNTR_MODE", env, opts, err) : 0;
 }
 
 static int parse_mode(const char *word, struct lambda_opts *opts, struct cntr_err *err)
@@ -261,7 +289,8 @@ int lambda_opts_parse(int argc, char **argv, struct lambda_opts *opts, struct cn
 {
 	int dashdash = argc, opt;
 
-	set_defaults(opts, lambda_program_name(argv[0]));
+	if (set_defaults(opts, lambda_program_name(argv[0]), err) < 0)
+		return -1;
 	/* "--" separates our arguments from the command: split there before getopt, whose
 	 * argument permutation would otherwise mix the command into our positionals. */
 	for (int i = 1; i < argc; i++) {

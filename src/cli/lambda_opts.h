@@ -14,6 +14,11 @@ enum lambda_mode { LAMBDA_ATTACH, LAMBDA_EXECUTE, LAMBDA_NODE };
  * ephemeral container (lambda_ephemeral.h). */
 enum lambda_fallback { LAMBDA_FALLBACK_ASK = 0, LAMBDA_FALLBACK_NONE, LAMBDA_FALLBACK_EPHEMERAL };
 
+/* How the session reaches the node (--mode, $LAMBDA_CNTR_MODE): through the installed broker
+ * (an aggregated API, lambda_broker.h), through an agent pod this command creates or reuses, or
+ * whichever the cluster offers (discovery of the broker's API group). */
+enum lambda_api_mode { LAMBDA_API_AUTO = 0, LAMBDA_API_POD, LAMBDA_API_BROKER };
+
 struct lambda_opts {
 	enum lambda_mode mode;
 	const char *program;         /* "lambda-cntr" or "kubectl cntr", for messages and help */
@@ -36,6 +41,7 @@ struct lambda_opts {
 	bool no_keep_alive;          /* --no-keep-alive: never touch a serverless platform's objects */
 	const char *profile;         /* --profile: cntr's session profile, NULL = its default */
 	int verbose;                 /* -v count */
+	enum lambda_api_mode api_mode; /* --mode auto|pod|broker */
 };
 
 /* What the caller should do after parsing. */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/lambda_agent.h"
+#include "cli/lambda_broker.h"
 #include "cli/lambda_cntr_argv.h"
 #include "cli/lambda_ephemeral.h"
 #include "cli/lambda_keepalive.h"
@@ -144,20 +145,32 @@ static int probe_isolation(struct session *s, struct cntr_err *err)
 	return lambda_isolation_gate(s->opts, s->target.namespace, s->target.pod, &s->isolation, err);
 }
 
-static int setup(struct session *s, struct cntr_err *err)
+static const char *session_namespace(const struct session *s)
+{
+	return s->opts->namespace ? s->opts->namespace : s->cfg->namespace;
+}
+
+static int load_config(struct session *s, struct cntr_err *err)
 {
 	const struct lambda_opts *o = s->opts;
 	struct kube_config_opts copts = { .kubeconfig = o->kubeconfig, .context = o->context };
-	const char *ns;
 
 	if (kube_http_global_init(err) < 0 || lambda_signals_install(err) < 0)
 		return -1;
 	if (kube_config_load(&copts, &s->cfg, err) < 0)
 		return -1;
-	ns = o->namespace ? o->namespace : s->cfg->namespace;
 	log_info("using %s, context %s, server %s, namespace %s", s->cfg->source,
-		 s->cfg->context_name ? s->cfg->context_name : "(in-cluster)", s->cfg->server, ns);
-	if (lambda_target_resolve(s->cfg, ns, o->pod, o->container, &s->target, err) < 0)
+		 s->cfg->context_name ? s->cfg->context_name : "(in-cluster)", s->cfg->server,
+		 session_namespace(s));
+	return 0;
+}
+
+/* Pod mode: the target pod read, its container resolved and its isolation classified. */
+static int setup(struct session *s, struct cntr_err *err)
+{
+	const struct lambda_opts *o = s->opts;
+
+	if (lambda_target_resolve(s->cfg, session_namespace(s), o->pod, o->container, &s->target, err) < 0)
 		return -1;
 	log_info("target %s/%s container %s: %s://%s on node %s", s->target.namespace, s->target.pod,
 		 s->target.container, s->target.runtime, s->target.container_id, s->target.node);
@@ -195,20 +208,36 @@ static int attach_through_agent(struct session *s, int *status, struct cntr_err 
 	}
 }
 
+/* Pod mode: an agent pod of ours (or a warm one) on the target's node, or the
+ * ephemeral-container fallback for a pod cntr cannot enter. */
+static int run_pod_mode(struct session *s, int *status, struct cntr_err *err)
+{
+	int r = setup(s, err);
+
+	if (r == 0)
+		r = lambda_isolation_gate(s->opts, s->target.namespace, s->target.pod, &s->isolation, err);
+	if (r == 1)
+		return run_ephemeral(s, status, err);
+	if (r == 0)
+		return attach_through_agent(s, status, err);
+	return r;
+}
+
 int lambda_session_run(const struct lambda_opts *opts)
 {
 	struct session s = { .opts = opts, .session_id = lambda_agent_session_id(), .watchdog = { .fd = -1 } };
 	struct cntr_err err = { 0 };
 	int status = CNTR_EXIT_FAILURE, r, signo;
+	bool broker = false;
 
-	r = setup(&s, &err);
+	r = load_config(&s, &err);
 	if (r == 0)
-		r = lambda_isolation_gate(opts, s.target.namespace, s.target.pod, &s.isolation, &err);
-	if (r == 1) {
-		r = run_ephemeral(&s, &status, &err);
-	} else if (r == 0) {
-		r = attach_through_agent(&s, &status, &err);
-	}
+		r = lambda_broker_choose(s.cfg, opts, LAMBDA_BROKER_POD, &broker, &err);
+	if (r == 0 && broker)
+		r = lambda_broker_session(s.cfg, opts, LAMBDA_BROKER_POD, session_namespace(&s), opts->pod, &status,
+					  &err);
+	else if (r == 0)
+		r = run_pod_mode(&s, &status, &err);
 	signo = lambda_signals_caught();
 	if (r < 0 && !signo)
 		log_error("%s", err.msg);

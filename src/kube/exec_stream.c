@@ -67,14 +67,20 @@ static void append_stream_query(char **path, const char *container, const struct
 	kube_path_append_query(path, "tty", opts->tty ? "true" : "false");
 }
 
+void kube_exec_query_append(char **path, const char *container, char *const argv[],
+			    const struct kube_exec_opts *opts)
+{
+	for (char *const *a = argv; a && *a; a++)
+		kube_path_append_query(path, "command", *a);
+	append_stream_query(path, container, opts);
+}
+
 char *kube_exec_path(const char *ns, const char *pod, const char *container, char *const argv[],
 		     const struct kube_exec_opts *opts)
 {
 	char *path = kube_pod_path(ns, pod, "exec");
 
-	for (char *const *a = argv; *a; a++)
-		kube_path_append_query(&path, "command", *a);
-	append_stream_query(&path, container, opts);
+	kube_exec_query_append(&path, container, argv, opts);
 	return path;
 }
 
@@ -262,7 +268,8 @@ static int fail_refused_upgrade(struct exec_session *s, const struct kube_upgrad
 			s->peer_closed = true;
 	}
 	msg = kube_status_message(resp->status, body, len);
-	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: %s", msg);
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s%s",
+			 s->opts->refusal_prefix ? s->opts->refusal_prefix : "exec: ", msg);
 }
 
 static int upgrade(struct exec_session *s, const struct kube_config *cfg, const char *path,
@@ -600,6 +607,18 @@ int kube_exec(struct kube_config *cfg, const char *ns, const char *pod, const ch
 	if (!argv || !argv[0])
 		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "exec: no command given");
 	path = kube_exec_path(ns, pod, container, argv, opts);
+	return run_stream(cfg, path, opts, exit_code, err);
+}
+
+int kube_exec_at(struct kube_config *cfg, const char *path, const struct kube_exec_opts *opts, int *exit_code,
+		 struct cntr_err *err)
+{
+	struct kube_exec_opts defaults;
+
+	if (!opts) {
+		kube_exec_opts_init(&defaults);
+		opts = &defaults;
+	}
 	return run_stream(cfg, path, opts, exit_code, err);
 }
 

@@ -34,6 +34,9 @@ struct kube_exec_opts {
 	 * the session with an error: for programs whose output is read into memory. 0: no limit
 	 * (a session's output is streamed to out_fd/err_fd, never held). */
 	size_t output_max;
+	/* Put before the Status message of a refused upgrade; NULL = "exec: ". A broker's refusal
+	 * (403 naming the user and verb) reads best as the Status message alone (""). */
+	const char *refusal_prefix;
 };
 
 /* Default opts: no tty, stdin forwarded, fds 0/1/2, no interrupt fd. */
@@ -58,6 +61,18 @@ int kube_exec(struct kube_config *cfg, const char *ns, const char *pod, const ch
  * tty=..&container=..), each value percent-encoded. malloc'd. Exposed for unit tests. */
 char *kube_exec_path(const char *ns, const char *pod, const char *container, char *const argv[],
 		     const struct kube_exec_opts *opts);
+
+/* The same session on another path: path carries its own query (see kube_exec_query_append),
+ * e.g. an aggregated API's connect subresource
+ * (/apis/debug.lambda-cntr.io/v1alpha1/namespaces/NS/pods/POD/attach?...), which speaks the
+ * exec channel protocol. Same upgrade, channels, exit status and errors as kube_exec. */
+int kube_exec_at(struct kube_config *cfg, const char *path, const struct kube_exec_opts *opts, int *exit_code,
+		 struct cntr_err *err);
+
+/* Append the query of an exec to *path: command=... for each of argv (NULL or empty: none),
+ * then container (when given), stdin, stdout, stderr, tty as kube_exec sends them. */
+void kube_exec_query_append(char **path, const char *container, char *const argv[],
+			    const struct kube_exec_opts *opts);
 
 /* `pods/attach`: the same WebSocket channels, to the running process of container (an
  * ephemeral container started with stdin). The kubelet reports only Success on channel 3 when

@@ -15,8 +15,19 @@ Status with or without Retry-After, a watch cut mid-stream or carrying BOOKMARK 
 whose session is cut, whose container fails after the upgrade (a Status on channel 3, as servers
 >= 1.30 report post-upgrade errors), or that is pinged. Accepted connections are counted.
 
+Authorization is the real server's: RBAC (Roles, ClusterRoles and their bindings under
+rbac.authorization.k8s.io/v1, see rbac.py; `system:masters` may do anything) on top of which the
+forbid() toggles refuse; SubjectAccessReviews and TokenReviews answer from the same evaluator and
+tokens. Client certificates give the user (CN) and groups (O); bearer tokens map to users given
+by tests (add_token, service_account_token; a plain `tokens={TOKEN: USER}` entry is a member of
+system:masters, as every user could do everything before RBAC). Installed-mode objects
+(issue 8): Namespaces, ConfigMaps (kube-system/extension-apiserver-authentication describes the
+front-proxy PKI of mkcerts.sh), ServiceAccounts, Services, DaemonSets run by a controller
+(daemonsets.py), Events created through the API, APIServices with API aggregation
+(aggregator.py), and apply_manifests() for multi-document YAML such as deploy/.
+
 Importable (tests drive an ApiServer object directly) or runnable:
-    apiserver.py --pki DIR [--port N] [--v4-only] [--token TOKEN=USER ...]
+    apiserver.py --pki DIR [--port N] [--v4-only] [--token TOKEN=USER[:GROUP,...] ...]
 """
 
 import argparse
@@ -41,9 +52,13 @@ from http.server import BaseHTTPRequestHandler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import aggregator  # noqa: E402
+import daemonsets  # noqa: E402
 import kubelet  # noqa: E402
 import node  # noqa: E402
 import objects  # noqa: E402
+import rbac  # noqa: E402
+import validation  # noqa: E402
 import wsexec  # noqa: E402
 import ephemeral  # noqa: E402
 import coreapi  # noqa: E402
@@ -55,6 +70,27 @@ NAME_INVALID = ("a lowercase RFC 1123 subdomain must consist of lower case alpha
                 "'-' or '.', and must start and end with an alphanumeric character (e.g. "
                 "'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?"
                 "(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+
+
+class UserInfo(str):
+    """An authenticated user: the name (a str, as every handler uses it) with its groups and
+    extra, as the authenticator found them."""
+
+    def __new__(cls, name, groups=(), extra=None):
+        obj = super().__new__(cls, name)
+        groups = list(groups)
+        if "system:authenticated" not in groups:
+            groups.append("system:authenticated")
+        obj.groups, obj.extra = groups, dict(extra or {})
+        return obj
+
+
+def token_user(entry):
+    """A UserInfo from a tokens entry: (user, groups), or a plain user name (what tests set
+    directly, and what every user was before RBAC: a member of system:masters)."""
+    if isinstance(entry, str):
+        return UserInfo(entry, ["system:masters"])
+    return UserInfo(entry[0], entry[1])
 
 
 class ApiError(Exception):
@@ -135,7 +171,8 @@ class ApiServer:
     def __init__(self, pki, port=0, v4_only=False, tokens=None, cntr_bin=None, node_name="node-1"):
         self.pki = pki
         self.v4_only = v4_only
-        self.tokens = dict(tokens or {})        # bearer token -> user name
+        self.tokens = dict(tokens or {})        # bearer token -> (user name, groups) or user name
+        self.service_endpoints = {}             # (namespace, service) -> https URL (aggregation)
         self.forbidden = set()                  # (user or "*", verb, resource)
         self.pod_security = {}                  # namespace -> enforced level (baseline, restricted)
         self.events = []                        # core/v1 Events, oldest first
@@ -153,9 +190,15 @@ class ApiServer:
         self.extra_nodes = set()                # Node objects beyond the kubelet's own (coreapi.py)
         self.serve_self_subject_review = True   # False: a server before 1.28 (404)
         self.user_groups = {}                   # user -> groups a SelfSubjectReview reports
+        self.reviews = []                       # SubjectAccessReviews answered, oldest first
         self.lock = threading.Lock()
         self.store = Store()
-        self.objects = objects.ObjectStore()    # RuntimeClasses, Knative, apps/v1, HPAs (objects.py)
+        self.objects = objects.ObjectStore()    # RuntimeClasses, Knative, apps/v1, RBAC... (objects.py)
+        self.rbac = rbac.Evaluator(self.objects)
+        self.namespace_objects = {}             # name -> Namespace created through the API
+        self.daemonsets = daemonsets.Controller(self)
+        for plural, obj in rbac.BOOTSTRAP:
+            self.objects.put(rbac.RBAC_GV, plural, obj, obj["metadata"].get("namespace"))
         self.state_dir = tempfile.mkdtemp(prefix="cntr-apiserver-")
         self.kubelet = kubelet.Kubelet(self.store, node_name, self.state_dir,
                                        cntr_bin or os.environ.get("CNTR_BIN"))
@@ -167,6 +210,7 @@ class ApiServer:
         # A real API server would pick h2 when offered; the stand-in only speaks HTTP/1.1, so
         # offering nothing else is the honest refusal.
         self.tls.set_alpn_protocols(["http/1.1"])
+        self.publish_authentication_configmap()
         self.httpd = _ThreadingServer(("127.0.0.1", port), _Handler)
         self.httpd.api = self
         self.port = self.httpd.server_address[1]
@@ -191,7 +235,53 @@ class ApiServer:
 
     # -- test knobs ---------------------------------------------------------------------------
     def forbid(self, verb, resource, user="*"):
+        """Refuse verb on resource ("pods", "pods/exec", "runtimeclasses.node.k8s.io") to user,
+        whatever RBAC says."""
         self.forbidden.add((user, verb, resource))
+
+    def add_token(self, token, user, groups=()):
+        """A bearer token for user in groups (besides system:authenticated): RBAC decides."""
+        self.tokens[token] = (user, list(groups))
+
+    def service_account_token(self, namespace, name):
+        """A token of ServiceAccount namespace/name (user system:serviceaccount:NS:NAME)."""
+        token = "sa-%s-%s-%s" % (namespace, name, secrets.token_hex(8))
+        self.tokens[token] = (rbac.service_account_user(namespace, name), rbac.service_account_groups(namespace))
+        return token
+
+    def set_service_endpoint(self, namespace, name, url):
+        """The address behind Service namespace/name (an https URL), or None to take it away:
+        what the aggregator proxies an APIService of that service to."""
+        if url is None:
+            self.service_endpoints.pop((namespace, name), None)
+        else:
+            self.service_endpoints[(namespace, name)] = url
+
+    def apply_manifests(self, path):
+        """Create (or replace) every object of a YAML file or of the *.yaml/*.yml files of a
+        directory (in name order, as kubectl apply -f DIR), as an admin would; raises ApiError as
+        the API would answer. Returns [(kind, namespace, name)]."""
+        import manifests
+        try:
+            return manifests.apply(self, path)
+        except objects.ObjectError as e:
+            raise ApiError(e.code, e.reason, e.message, e.details)
+
+    def publish_authentication_configmap(self):
+        """kube-system/extension-apiserver-authentication, as kube-apiserver publishes it for
+        aggregated API servers: the client CA and the front-proxy (request header) settings."""
+        def read(name):
+            with open(os.path.join(self.pki, name)) as f:
+                return f.read()
+        data = {"client-ca-file": read("ca.crt")}
+        if os.path.exists(os.path.join(self.pki, "front-proxy-ca.crt")):
+            data.update({"requestheader-client-ca-file": read("front-proxy-ca.crt"),
+                         "requestheader-allowed-names": json.dumps(["front-proxy-client"]),
+                         "requestheader-username-headers": json.dumps(["X-Remote-User"]),
+                         "requestheader-group-headers": json.dumps(["X-Remote-Group"]),
+                         "requestheader-extra-headers-prefix": json.dumps(["X-Remote-Extra-"])})
+        self.objects.put("v1", "configmaps", {"metadata": {"name": "extension-apiserver-authentication"},
+                                              "data": data}, "kube-system")
 
     def inject(self, kind, path_re, action, times=1, code=500, retry_after=None, after=0.5,
                every=0.2, message=None, query_re=None):
@@ -235,14 +325,209 @@ class ApiServer:
             namespace, name, json.dumps(self.store.get(namespace, name))))
 
     # -- REST semantics -----------------------------------------------------------------------
-    def authorize(self, user, verb, resource, namespace, name=None):
-        if any((u in ("*", user)) and v == verb and r == resource for u, v, r in self.forbidden):
-            subject = '%s "%s"' % (resource.split("/")[0], name) if name else resource.split("/")[0]
-            scope = 'the namespace "%s"' % namespace if namespace else "the cluster scope"
-            raise ApiError(403, "Forbidden",
-                           '%s is forbidden: User "%s" cannot %s resource "%s" in API group "" %s %s' % (
-                               subject, user, verb, resource, "in" if namespace else "at", scope),
-                           {"name": name, "kind": resource.split("/")[0]} if name else {"kind": resource})
+    def authorize(self, user, verb, resource, namespace, name=None, group=""):
+        """403 Status unless user may verb resource ("pods" or "pods/exec") of group."""
+        res, _, sub = resource.partition("/")
+        self.authorize_attributes(user, rbac.Attributes(verb, res, group, sub, namespace or "", name or ""))
+
+    def authorize_path(self, user, verb, path):
+        self.authorize_attributes(user, rbac.Attributes(verb, path=path))
+
+    def authorize_attributes(self, user, attrs):
+        allowed, _ = self.decide(user, getattr(user, "groups", ["system:masters"]), attrs)
+        if not allowed:
+            raise ApiError(403, "Forbidden", attrs.forbidden_message(user), attrs.forbidden_details())
+
+    def decide(self, user, groups, attrs):
+        """(allowed, reason): the forbid() toggles, then RBAC."""
+        if attrs.is_resource:
+            names = {attrs.full_resource, attrs.full_resource + "." + attrs.group}
+            if any(u in ("*", user) and v == attrs.verb and r in names for u, v, r in self.forbidden):
+                return False, ""
+        return self.rbac.decide(user, groups, attrs)
+
+    # -- stored objects (objects.py) ----------------------------------------------------------
+    def create_object(self, gv, plural, obj, namespace=None):
+        """POST of a stored kind: namespace check, validation, storage, controllers."""
+        kind, namespaced = objects.RESOURCES[(gv, plural)]
+        if not isinstance(obj, dict):
+            raise bad_request("the body of the request was in an unknown format")
+        meta = obj.setdefault("metadata", {})
+        if namespaced:
+            if meta.get("namespace") and namespace and meta["namespace"] != namespace:
+                raise bad_request("the namespace of the provided object does not match the namespace "
+                                  "sent on the request")
+            namespace = namespace or meta.get("namespace") or "default"
+            if namespace not in self.store.namespaces:
+                raise not_found(namespace, "namespaces")
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + "".join(
+                random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+        if obj.get("kind", kind) != kind:
+            raise bad_request('the kind of the provided object "%s" does not match "%s"' % (obj.get("kind"), kind))
+        validation.validate(gv, plural, kind, obj)
+        created = self.objects.put(gv, plural, obj, namespace)
+        if plural == "daemonsets":
+            self.daemonsets.created(created)
+        return self.decorate_object(created)
+
+    def update_object(self, gv, plural, namespace, name, obj):
+        kind, _ = objects.RESOURCES[(gv, plural)]
+        obj.setdefault("metadata", {})["name"] = name
+        validation.validate(gv, plural, kind, obj)
+        return self.decorate_object(self.objects.update(gv, plural, namespace, name, obj))
+
+    def delete_object(self, gv, plural, namespace, name):
+        obj = self.objects.get(gv, plural, namespace, name)
+        answer = self.objects.delete(gv, plural, namespace, name)
+        if plural == "daemonsets" and obj is not None:
+            self.daemonsets.deleted(obj)
+        return answer
+
+    def decorate_object(self, obj):
+        """Status that controllers keep up to date, computed when read."""
+        if obj.get("kind") == "DaemonSet":
+            return self.daemonsets.status(obj)
+        if obj.get("kind") == "APIService":
+            return aggregator.decorate(self, obj)
+        return obj
+
+    @staticmethod
+    def object_selected(obj, query):
+        try:
+            labels = parse_label_selector(query.get("labelSelector", [""])[0])
+        except SelectorError as e:
+            raise bad_request(str(e))
+        return all(p(obj["metadata"].get("labels") or {}) for p in labels)
+
+    # -- namespaces -----------------------------------------------------------------------------
+    def namespace_object(self, name):
+        obj = self.namespace_objects.get(name) or {
+            "kind": "Namespace", "apiVersion": "v1",
+            "metadata": {"name": name, "uid": "ns-" + name, "creationTimestamp": now_rfc3339(),
+                         "resourceVersion": "1",
+                         "labels": {"kubernetes.io/metadata.name": name}}}
+        obj = json.loads(json.dumps(obj))
+        obj["spec"] = {"finalizers": ["kubernetes"]}
+        obj["status"] = {"phase": "Active"}
+        return obj
+
+    def create_namespace(self, obj):
+        meta = (obj or {}).get("metadata") or {}
+        name = meta.get("name") or ""
+        causes = validation._name(obj or {}, validation.DNS1123_LABEL, validation.LABEL_MSG)
+        if causes:
+            raise ApiError(422, "Invalid", 'Namespace "%s" is invalid: %s' % (name, ", ".join("%s: %s" % c for c in causes)),
+                           {"name": name, "kind": "Namespace"})
+        if name in self.store.namespaces:
+            raise ApiError(409, "AlreadyExists", 'namespaces "%s" already exists' % name,
+                           {"name": name, "kind": "namespaces"})
+        labels = dict(meta.get("labels") or {})
+        labels["kubernetes.io/metadata.name"] = name
+        self.namespace_objects[name] = {
+            "kind": "Namespace", "apiVersion": "v1",
+            "metadata": dict(meta, labels=labels, uid=str(random.getrandbits(64)),
+                             creationTimestamp=now_rfc3339(), resourceVersion=str(self.objects.next_rv()))}
+        enforce = labels.get("pod-security.kubernetes.io/enforce")
+        if enforce:
+            self.pod_security[name] = enforce
+        self.store.namespaces.add(name)
+        return self.namespace_object(name)
+
+    # -- events ---------------------------------------------------------------------------------
+    def create_event(self, namespace, event, series=False):
+        """POST /api/v1/namespaces/NS/events (series=False) or events.k8s.io/v1 (True, converted
+        to the core form the list shows)."""
+        if not isinstance(event, dict):
+            raise bad_request("the body of the request was in an unknown format")
+        meta = event.setdefault("metadata", {})
+        if meta.get("namespace", namespace) != namespace:
+            raise bad_request("the namespace of the provided object does not match the namespace "
+                              "sent on the request")
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + secrets.token_hex(4)
+        involved = event.get("regarding" if series else "involvedObject") or {}
+        causes = []
+        if not meta.get("name"):
+            causes.append(("metadata.name", "Required value: name or generateName is required"))
+        if involved.get("namespace", namespace) != namespace:
+            causes.append(("involvedObject.namespace", 'Invalid value: "%s": does not match event.namespace'
+                           % involved.get("namespace")))
+        if series:
+            for field in ("reportingController", "reportingInstance", "action", "eventTime"):
+                if not event.get(field):
+                    causes.append((field, "Required value"))
+        if event.get("type", "Normal") not in ("Normal", "Warning"):
+            causes.append(("type", 'Unsupported value: "%s": supported values: "Normal", "Warning"' % event["type"]))
+        if causes:
+            raise validation.invalid("Event", "events.k8s.io/v1" if series else "v1", meta.get("name", ""), causes)
+        meta["namespace"] = namespace
+        now = now_rfc3339()
+        if series:
+            core = {"kind": "Event", "apiVersion": "v1", "metadata": meta, "involvedObject": involved,
+                    "reason": event.get("reason", ""), "message": event.get("note", ""),
+                    "type": event.get("type", "Normal"), "count": 1, "firstTimestamp": now, "lastTimestamp": now,
+                    "eventTime": event.get("eventTime"), "action": event.get("action"),
+                    "reportingComponent": event.get("reportingController"),
+                    "reportingInstance": event.get("reportingInstance"),
+                    "source": {"component": event.get("reportingController")}}
+        else:
+            core = dict(event, kind="Event", apiVersion="v1", involvedObject=involved)
+            core.setdefault("count", 1)
+            core.setdefault("firstTimestamp", now)
+            core.setdefault("lastTimestamp", now)
+            core.setdefault("type", "Normal")
+        meta.update({"uid": str(random.getrandbits(64)), "creationTimestamp": now,
+                     "resourceVersion": str(self.objects.next_rv())})
+        with self.lock:
+            if any(e["metadata"]["namespace"] == namespace and e["metadata"]["name"] == meta["name"]
+                   for e in self.events):
+                raise ApiError(409, "AlreadyExists", 'events "%s" already exists' % meta["name"],
+                               {"name": meta["name"], "kind": "events"})
+            self.events.append(core)
+        return event if series else core
+
+    # -- reviews --------------------------------------------------------------------------------
+    def subject_access_review(self, body):
+        spec = (body or {}).get("spec") or {}
+        res, nonres = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
+        causes = []
+        if not spec.get("user") and not spec.get("groups"):
+            causes.append(("spec.user", 'Invalid value: "": at least one of user or group must be specified'))
+        if bool(res) == bool(nonres):
+            causes.append(("spec.resourceAttributes", "Invalid value: %s: exactly one of nonResourceAttributes or "
+                           "resourceAttributes must be specified" % json.dumps(res)))
+        if causes:
+            raise validation.invalid("SubjectAccessReview", "authorization.k8s.io/v1", "", causes)
+        if res:
+            attrs = rbac.Attributes(res.get("verb", ""), res.get("resource", ""), res.get("group", ""),
+                                    res.get("subresource", ""), res.get("namespace", ""), res.get("name", ""))
+        else:
+            attrs = rbac.Attributes(nonres.get("verb", ""), path=nonres.get("path", ""))
+        allowed, reason = self.decide(spec.get("user", ""), spec.get("groups") or [], attrs)
+        answer = dict(body, apiVersion="authorization.k8s.io/v1", kind="SubjectAccessReview")
+        answer.setdefault("metadata", {})["creationTimestamp"] = None
+        answer["status"] = {"allowed": allowed}
+        if reason:
+            answer["status"]["reason"] = reason
+        self.reviews.append(answer)
+        return answer
+
+    def token_review(self, body):
+        spec = (body or {}).get("spec") or {}
+        if not spec.get("token"):
+            raise validation.invalid("TokenReview", "authentication.k8s.io/v1", "",
+                                     [("spec.token", "Required value")])
+        answer = dict(body, apiVersion="authentication.k8s.io/v1", kind="TokenReview")
+        answer.setdefault("metadata", {})["creationTimestamp"] = None
+        found = self.tokens.get(spec["token"])
+        if found is None:
+            answer["status"] = {"authenticated": False, "user": {}, "audiences": spec.get("audiences") or []}
+        else:
+            user = token_user(found)
+            answer["status"] = {"authenticated": True, "audiences": spec.get("audiences") or [],
+                                "user": {"username": str(user), "uid": "uid-" + str(user), "groups": user.groups}}
+        return answer
 
     def record_event(self, pod, kind, reason, message):
         """What the kubelet reports only as an event (FailedMount...), as core/v1 Events."""
@@ -396,6 +681,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def answer(self, code, obj):
+        """send_json for routes that report True when they served the request."""
+        self.send_json(code, obj)
+        return True
+
     def read_raw_body(self):
         """The request body, read once, before any answer: on a kept-alive connection a body
         left unread would be taken for the next request."""
@@ -414,15 +704,21 @@ class _Handler(BaseHTTPRequestHandler):
             raise bad_request("couldn't get version/kind; json parse error: %s" % e)
 
     def authenticate(self):
+        """The user: a client certificate's CN with its O as groups, else a known bearer token."""
         cert = self.connection.getpeercert()
         if cert:
+            name, groups = None, []
             for rdn in cert.get("subject", ()):
                 for key, value in rdn:
                     if key == "commonName":
-                        return value
+                        name = value
+                    elif key == "organizationName":
+                        groups.append(value)
+            if name:
+                return UserInfo(name, groups)
         auth = self.headers.get("Authorization", "")
         if auth.startswith("Bearer ") and auth[7:].strip() in self.api.tokens:
-            return self.api.tokens[auth[7:].strip()]
+            return token_user(self.api.tokens[auth[7:].strip()])
         raise ApiError(401, "Unauthorized", "Unauthorized")
 
     def do_GET(self):
@@ -458,16 +754,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.raw_body = None
         if not url.path.endswith(("/exec", "/attach")):
             self.read_raw_body()
-        user = None
+        user, logged = None, False
         try:
             user = self.authenticate()
             self.api.requests.append((user, method, url.path, query))
+            logged = True
             self.lost_answer = None
             self.early_fault(self.fault_kind(method, url.path, query), url.path + "?" + url.query)
             self.throttle(url.path, query)
-            self.route(method, url.path, query, user)
+            self.route(method, url.path, query, user, url.query)
         except ApiError as e:
-            self.api.requests.append((user, method, url.path, query))
+            if not logged:  # refused before it was recorded (401)
+                self.api.requests.append((user, method, url.path, query))
             self.send_json(e.code, e.body)
         except _Answered:
             pass
@@ -533,22 +831,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         raise _Answered()
 
-    def route(self, method, path, query, user):
+    def route(self, method, path, query, user, raw_query=""):
         if path == "/version" and method == "GET":
+            self.api.authorize_path(user, "get", path)
             minor = "28" if self.api.v4_only else "29"
             return self.send_json(200, {"major": "1", "minor": minor, "gitVersion": "v1.%s.0" % minor,
                                         "platform": "linux/amd64"})
         try:
+            if path.startswith("/apis") and aggregator.route(self, self.api, method, path, query, raw_query, user):
+                return None
             if coreapi.route(self, self.api, method, path, user):
+                return None
+            if self.route_installed(method, path, user):
+                return None
+            if objects.route(self, self.api, method, path, user, query):
                 return None
         except coreapi.CoreError as e:
             raise ApiError(e.code, e.reason, e.message, e.details)
-        if path.startswith("/apis/"):
-            try:
-                if objects.route(self, self.api, method, path, user):
-                    return None
-            except objects.ObjectError as e:
-                raise ApiError(e.code, e.reason, e.message, e.details)
+        except objects.ObjectError as e:
+            raise ApiError(e.code, e.reason, e.message, e.details)
         m = re.match(r"^/api/v1/namespaces/([^/]+)/events$", path)
         if m and method == "GET":
             self.api.authorize(user, "list", "events", m.group(1))
@@ -591,6 +892,38 @@ class _Handler(BaseHTTPRequestHandler):
                                                        None if grace is None else int(grace)))
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the "
                        "requested resource")
+
+    def route_installed(self, method, path, user):
+        """Namespaces, Event creation and the review APIs; False when path is none of them."""
+        api = self.api
+        m = re.match(r"^/api/v1/namespaces(?:/([^/]+))?$", path)
+        if m and method == "GET":
+            name = m.group(1)
+            # RequestInfo makes a namespace's own name the request's namespace (a RoleBinding in
+            # it can grant get on it).
+            api.authorize(user, "get" if name else "list", "namespaces", name, name)
+            if name is None:
+                return self.answer(200, {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {},
+                                            "items": [api.namespace_object(n) for n in sorted(api.store.namespaces)]})
+            if name not in api.store.namespaces:
+                raise not_found(name, "namespaces")
+            return self.answer(200, api.namespace_object(name))
+        if m and method == "POST" and m.group(1) is None:
+            api.authorize(user, "create", "namespaces", None)
+            return self.answer(201, api.create_namespace(self.read_body()))
+        m = re.match(r"^/api/v1/namespaces/([^/]+)/events$", path) or \
+            re.match(r"^/apis/events\.k8s\.io/v1/namespaces/([^/]+)/events$", path)
+        if m and method == "POST":
+            series = path.startswith("/apis/")
+            api.authorize(user, "create", "events", m.group(1), group="events.k8s.io" if series else "")
+            return self.answer(201, api.create_event(m.group(1), self.read_body(), series))
+        if path == "/apis/authorization.k8s.io/v1/subjectaccessreviews" and method == "POST":
+            api.authorize(user, "create", "subjectaccessreviews", None, group="authorization.k8s.io")
+            return self.answer(201, api.subject_access_review(self.read_body()))
+        if path == "/apis/authentication.k8s.io/v1/tokenreviews" and method == "POST":
+            api.authorize(user, "create", "tokenreviews", None, group="authentication.k8s.io")
+            return self.answer(201, api.token_review(self.read_body()))
+        return False
 
     # -- watch --------------------------------------------------------------------------------
     def watch(self, namespace, query):
@@ -826,10 +1159,15 @@ def main():
     parser.add_argument("--pki", required=True, help="directory made by mkcerts.sh")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--v4-only", action="store_true")
-    parser.add_argument("--token", action="append", default=[], help="TOKEN=USER")
+    parser.add_argument("--token", action="append", default=[],
+                        help="TOKEN=USER (in system:masters) or TOKEN=USER:GROUP,GROUP (RBAC decides)")
     parser.add_argument("--kubeconfig-out", help="write a kubeconfig for user alice (client cert) here")
     args = parser.parse_args()
-    tokens = dict(t.split("=", 1) for t in args.token)
+    tokens = {}
+    for entry in args.token:
+        token, _, user = entry.partition("=")
+        name, sep, groups = user.partition(":")
+        tokens[token] = (name, [g for g in groups.split(",") if g]) if sep else name
     server = ApiServer(args.pki, args.port, args.v4_only, tokens).start()
     if args.kubeconfig_out:
         write_kubeconfig(args.kubeconfig_out, server.url, args.pki, "alice")

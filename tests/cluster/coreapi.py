@@ -1,5 +1,5 @@
-"""Core objects of the stand-in beyond pods, as the real API serves them: Namespaces (GET, LIST,
-POST; 404 Status when absent), Nodes (GET, LIST; the stand-in's one node, plus any a test adds),
+"""Core objects of the stand-in beyond pods, as the real API serves them (namespaces are in
+apiserver.py's route_installed): Nodes (GET, LIST; the stand-in's one node, plus any a test adds),
 SelfSubjectReview (authentication.k8s.io/v1, GA since 1.28: who the server says you are) and
 merge-patching a pod's labels and annotations (application/merge-patch+json; anything else in
 a pod's spec is immutable, 422 as the real server words it). ApiServer.route hands paths here
@@ -10,7 +10,6 @@ import re
 
 from podstore import now_rfc3339
 
-NAMESPACE_RE = re.compile(r"^/api/v1/namespaces(?:/([^/]+))?$")
 NODE_RE = re.compile(r"^/api/v1/nodes(?:/([^/]+))?$")
 POD_RE = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)$")
 SSR_PATH = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
@@ -24,12 +23,6 @@ class CoreError(Exception):
 
 def _not_found(kind, name):
     return CoreError(404, "NotFound", '%s "%s" not found' % (kind, name), {"name": name, "kind": kind})
-
-
-def namespace_object(name):
-    return {"kind": "Namespace", "apiVersion": "v1",
-            "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
-            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
 
 
 def node_object(name):
@@ -48,9 +41,6 @@ def route(handler, api, method, path, user):
     """Serve path when it is one of ours; False otherwise."""
     if path == SSR_PATH:
         return _self_subject_review(handler, api, method, user)
-    m = NAMESPACE_RE.match(path)
-    if m:
-        return _namespaces(handler, api, method, m.group(1), user)
     m = NODE_RE.match(path)
     if m:
         return _nodes(handler, api, method, m.group(1), user)
@@ -66,37 +56,11 @@ def _self_subject_review(handler, api, method, user):
     if not api.serve_self_subject_review:  # servers before 1.28 (v1 only since then)
         raise CoreError(404, "NotFound", "the server could not find the requested resource")
     handler.read_body()
-    groups = list(api.user_groups.get(user, [])) + ["system:authenticated"]
+    groups = list(api.user_groups.get(user, getattr(user, "groups", [])))
+    groups += [] if "system:authenticated" in groups else ["system:authenticated"]
     handler.send_json(201, {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
                             "metadata": {"creationTimestamp": None},
-                            "status": {"userInfo": {"username": user, "groups": groups}}})
-    return True
-
-
-def _namespaces(handler, api, method, name, user):
-    store = api.store
-    # A namespace's own name is the request's namespace for RBAC (a RoleBinding in it can
-    # grant get on it), as kube-apiserver's RequestInfo sets it.
-    if method == "GET" and name:
-        api.authorize(user, "get", "namespaces", name, name)
-        if name not in store.namespaces:
-            raise _not_found("namespaces", name)
-        handler.send_json(200, namespace_object(name))
-    elif method == "GET":
-        api.authorize(user, "list", "namespaces", "")
-        handler.send_json(200, {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {},
-                                "items": [namespace_object(n) for n in sorted(store.namespaces)]})
-    elif method == "POST" and not name:
-        body = handler.read_body() or {}
-        new = (body.get("metadata") or {}).get("name") or ""
-        api.authorize(user, "create", "namespaces", "")
-        if new in store.namespaces:
-            raise CoreError(409, "AlreadyExists", 'namespaces "%s" already exists' % new,
-                            {"name": new, "kind": "namespaces"})
-        store.namespaces.add(new)
-        handler.send_json(201, namespace_object(new))
-    else:
-        raise CoreError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+                            "status": {"userInfo": {"username": str(user), "groups": groups}}})
     return True
 
 

@@ -53,9 +53,11 @@ def binaries_or_skip():
 
 
 def pki_dir():
+    """The shared PKI of mkcerts.sh (made once; parallel tests wait for the first)."""
     path = os.path.join(node.CACHE_DIR, "pki")
-    if not os.path.exists(os.path.join(path, "bob.crt")):
-        subprocess.run(["sh", os.path.join(HERE, "mkcerts.sh"), path, "alice", "bob"], check=True)
+    if not os.path.exists(os.path.join(path, "broker.crt")):
+        with node._CacheLock():
+            subprocess.run(["sh", os.path.join(HERE, "mkcerts.sh"), path, "alice", "bob"], check=True)
     return path
 
 

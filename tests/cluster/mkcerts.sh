@@ -1,6 +1,9 @@
 #!/bin/sh
 # Generate the PKI of the API stand-in into DIR: a CA, a server certificate for 127.0.0.1 and
-# localhost, and client certificates (CN = user name, O = group) as a real cluster issues them.
+# localhost, and client certificates (CN = user name, O = group) as a real cluster issues them;
+# the front-proxy PKI of API aggregation (its own CA, client certificate CN front-proxy-client,
+# as kubeadm makes them); a serving certificate for an aggregated API server
+# (lambda-cntr-broker.lambda-cntr-system.svc, 127.0.0.1) signed by the cluster CA.
 # Usage: mkcerts.sh DIR [USER...]   (default users: alice bob)
 set -eu
 dir=$1
@@ -11,28 +14,32 @@ cd "$dir"
 
 quiet() { "$@" >/dev/null 2>&1 || { echo "mkcerts: $* failed" >&2; "$@"; exit 1; }; }
 
-if [ ! -s ca.crt ]; then
-	quiet openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=kubernetes-ca \
-		-keyout ca.key -out ca.crt
-fi
+# signed NAME SUBJECT CA EXTENSIONS: NAME.key and NAME.crt signed by CA.crt, unless present.
+signed() {
+	[ -s "$1.crt" ] && return 0
+	printf '%s\n' "$4" >"$1.ext"
+	quiet openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$1.key" -out "$1.csr"
+	quiet openssl x509 -req -in "$1.csr" -CA "$3.crt" -CAkey "$3.key" -CAcreateserial \
+		-days 3650 -extfile "$1.ext" -out "$1.crt"
+}
 
-if [ ! -s server.crt ]; then
-	cat >server.ext <<EXT
-subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc
-extendedKeyUsage=serverAuth
-EXT
-	quiet openssl req -newkey rsa:2048 -nodes -subj /CN=kube-apiserver \
-		-keyout server.key -out server.csr
-	quiet openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-		-days 3650 -extfile server.ext -out server.crt
-fi
+for ca in ca:kubernetes-ca front-proxy-ca:front-proxy-ca; do
+	name=${ca%%:*}
+	if [ ! -s "$name.crt" ]; then
+		quiet openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=${ca#*:}" \
+			-keyout "$name.key" -out "$name.crt"
+	fi
+done
+
+signed server /CN=kube-apiserver ca \
+	"subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc
+extendedKeyUsage=serverAuth"
+signed front-proxy-client /CN=front-proxy-client front-proxy-ca "extendedKeyUsage=clientAuth"
+signed broker /CN=lambda-cntr-broker ca \
+	"subjectAltName=DNS:lambda-cntr-broker.lambda-cntr-system.svc,DNS:localhost,IP:127.0.0.1
+extendedKeyUsage=serverAuth"
 
 for user in "$@"; do
-	[ -s "$user.crt" ] && continue
-	printf 'extendedKeyUsage=clientAuth\n' >client.ext
-	quiet openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=$user" \
-		-keyout "$user.key" -out "$user.csr"
-	quiet openssl x509 -req -in "$user.csr" -CA ca.crt -CAkey ca.key -CAcreateserial \
-		-days 3650 -extfile client.ext -out "$user.crt"
+	signed "$user" "/O=system:masters/CN=$user" ca "extendedKeyUsage=clientAuth"
 done
 rm -f ./*.csr ./*.ext

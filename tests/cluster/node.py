@@ -309,7 +309,8 @@ class HostContainer:
             threading.Thread(target=_drain, args=(stream,), daemon=True).start()
 
     def substitute(self, argv):
-        if argv and argv[0] == "cntr" and self.cntr_bin:
+        # The image's cntr, by name or by its path in the image (/usr/local/bin/cntr).
+        if argv and argv[0] in ("cntr", "/usr/local/bin/cntr") and self.cntr_bin:
             return [self.cntr_bin] + argv[1:]
         return argv
 

@@ -1,9 +1,12 @@
-"""Plain stored objects of the stand-in beyond pods (no controllers run them): RuntimeClasses
-(node.k8s.io/v1, cluster-scoped), Knative Serving Revisions and Services
-(serving.knative.dev/v1), Deployments and ReplicaSets (apps/v1) and HorizontalPodAutoscalers
-(autoscaling/v2). GET, LIST, POST, DELETE and PATCH (application/merge-patch+json, RFC 7386,
-honouring a metadata.resourceVersion precondition with the real 409) with real Status bodies.
-ApiServer.route hands every /apis/ path here."""
+"""Stored objects of the stand-in beyond pods: RuntimeClasses (node.k8s.io/v1, cluster-scoped),
+Knative Serving Revisions and Services (serving.knative.dev/v1), Deployments, ReplicaSets and
+DaemonSets (apps/v1), HorizontalPodAutoscalers (autoscaling/v2), RBAC (rbac.authorization.k8s.io/v1),
+APIServices (apiregistration.k8s.io/v1) and the core ConfigMaps, ServiceAccounts and Services.
+GET, LIST, POST, PUT, DELETE and PATCH (application/merge-patch+json, RFC 7386, honouring a
+metadata.resourceVersion precondition with the real 409) with real Status bodies. Only DaemonSets
+have a controller (daemonsets.py); the rest is stored as the API server stores it. ApiServer.route
+hands every /apis/ path and the core paths of these kinds here; creation goes through
+ApiServer.create_object (validation, namespace check, controllers)."""
 
 import copy
 import json
@@ -21,9 +24,22 @@ RESOURCES = {
     ("apps/v1", "deployments"): ("Deployment", True),
     ("apps/v1", "replicasets"): ("ReplicaSet", True),
     ("autoscaling/v2", "horizontalpodautoscalers"): ("HorizontalPodAutoscaler", True),
+    ("apps/v1", "daemonsets"): ("DaemonSet", True),
+    ("rbac.authorization.k8s.io/v1", "roles"): ("Role", True),
+    ("rbac.authorization.k8s.io/v1", "rolebindings"): ("RoleBinding", True),
+    ("rbac.authorization.k8s.io/v1", "clusterroles"): ("ClusterRole", False),
+    ("rbac.authorization.k8s.io/v1", "clusterrolebindings"): ("ClusterRoleBinding", False),
+    ("apiregistration.k8s.io/v1", "apiservices"): ("APIService", False),
+    ("v1", "configmaps"): ("ConfigMap", True),
+    ("v1", "serviceaccounts"): ("ServiceAccount", True),
+    ("v1", "services"): ("Service", True),
 }
 
+# kind -> (group/version, plural), for manifests.
+KINDS = {(gv, kind): (gv, plural) for (gv, plural), (kind, _) in RESOURCES.items()}
+
 PATH_RE = re.compile(r"^/apis/([^/]+/[^/]+)/(?:namespaces/([^/]+)/)?([a-z0-9]+)(?:/([^/]+))?$")
+CORE_PATH_RE = re.compile(r"^/api/(v1)/(?:namespaces/([^/]+)/)?([a-z0-9]+)(?:/([^/]+))?$")
 PATCH_TYPES = ("application/merge-patch+json", "application/json-patch+json",
                "application/strategic-merge-patch+json", "application/apply-patch+yaml")
 
@@ -32,6 +48,16 @@ class ObjectError(Exception):
     def __init__(self, code, reason, message, details=None):
         super().__init__(message)
         self.code, self.reason, self.message, self.details = code, reason, message, details
+
+
+def group_of(gv):
+    """"" for the core group ("v1"), else the group of "group/version"."""
+    return gv.split("/")[0] if "/" in gv else ""
+
+
+def qualified(gv, plural):
+    """How the API names a resource in messages: "pods", "deployments.apps"."""
+    return "%s.%s" % (plural, group_of(gv)) if group_of(gv) else plural
 
 
 def merge_patch(target, patch):
@@ -72,8 +98,9 @@ class ObjectStore:
         key = self._key(gv, plural, md.get("namespace"), md["name"])
         with self.lock:
             if key in self.objects:
-                raise ObjectError(409, "AlreadyExists", '%s.%s "%s" already exists'
-                                  % (plural, gv.split("/")[0], md["name"]))
+                raise ObjectError(409, "AlreadyExists", '%s "%s" already exists'
+                                  % (qualified(gv, plural), md["name"]),
+                                  {"name": md["name"], "group": group_of(gv), "kind": plural})
             obj["apiVersion"], obj["kind"] = gv, kind
             md.update({"uid": str(uuid.uuid4()), "creationTimestamp": now_rfc3339(),
                        "resourceVersion": str(self.next_rv()), "generation": 1})
@@ -86,9 +113,8 @@ class ObjectStore:
             return copy.deepcopy(obj) if obj else None
 
     def not_found(self, gv, plural, name):
-        group = gv.split("/")[0]
-        return ObjectError(404, "NotFound", '%s.%s "%s" not found' % (plural, group, name),
-                           {"name": name, "group": group, "kind": plural})
+        return ObjectError(404, "NotFound", '%s "%s" not found' % (qualified(gv, plural), name),
+                           {"name": name, "group": group_of(gv), "kind": plural})
 
     def patch(self, gv, plural, ns, name, patch):
         with self.lock:
@@ -98,11 +124,7 @@ class ObjectStore:
                 raise self.not_found(gv, plural, name)
             want = ((patch.get("metadata") or {}) if isinstance(patch, dict) else {}).get("resourceVersion")
             if want is not None and want != obj["metadata"]["resourceVersion"]:
-                group = gv.split("/")[0]
-                raise ObjectError(409, "Conflict", 'Operation cannot be fulfilled on %s.%s "%s": the object '
-                                  'has been modified; please apply your changes to the latest version and '
-                                  'try again' % (plural, group, name),
-                                  {"name": name, "group": group, "kind": plural})
+                raise self.conflict(gv, plural, name)
             new = merge_patch(obj, patch)
             for field in ("annotations", "labels"):
                 for k, v in ((new.get("metadata") or {}).get(field) or {}).items():
@@ -115,6 +137,35 @@ class ObjectStore:
             self.objects[key] = new
             self.patches.append((gv, plural, ns, name, patch))
             return copy.deepcopy(new)
+
+    def update(self, gv, plural, ns, name, new):
+        """PUT: replace the object; a metadata.resourceVersion given must be the current one."""
+        with self.lock:
+            key = self._key(gv, plural, ns, name)
+            obj = self.objects.get(key)
+            if obj is None:
+                raise self.not_found(gv, plural, name)
+            want = (new.get("metadata") or {}).get("resourceVersion")
+            if want and want != obj["metadata"]["resourceVersion"]:
+                raise self.conflict(gv, plural, name)
+            new = copy.deepcopy(new)
+            md = new.setdefault("metadata", {})
+            for field in ("uid", "creationTimestamp", "namespace"):
+                if field in obj["metadata"]:
+                    md[field] = obj["metadata"][field]
+            md["name"] = name
+            md["resourceVersion"] = str(self.next_rv())
+            md["generation"] = obj["metadata"].get("generation", 1) + 1
+            new["apiVersion"], new["kind"] = obj["apiVersion"], obj["kind"]
+            self.objects[key] = new
+            return copy.deepcopy(new)
+
+    def conflict(self, gv, plural, name):
+        group = gv.split("/")[0] if "/" in gv else ""
+        qualified = "%s.%s" % (plural, group) if group else plural
+        return ObjectError(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": the object '
+                           'has been modified; please apply your changes to the latest version and '
+                           'try again' % (qualified, name), {"name": name, "group": group, "kind": plural})
 
     def delete(self, gv, plural, ns, name):
         with self.lock:
@@ -133,45 +184,43 @@ class ObjectStore:
                 "items": items}
 
 
-def _authorize(api, user, verb, plural, group, ns, name):
-    """The API's 403 for RBAC toggles ApiServer.forbid(verb, "plural.group")."""
-    resource = "%s.%s" % (plural, group)
-    if not any(u in ("*", user) and v == verb and r == resource for u, v, r in api.forbidden):
-        return
-    subject = '%s "%s"' % (resource, name) if name else resource
-    scope = 'in the namespace "%s"' % ns if ns else "at the cluster scope"
-    raise ObjectError(403, "Forbidden", '%s is forbidden: User "%s" cannot %s resource "%s" in API group "%s" %s'
-                      % (subject, user, verb, plural, group, scope),
-                      {"name": name, "group": group, "kind": plural} if name else {"group": group, "kind": plural})
-
-
-def route(handler, api, method, path, user):
+def route(handler, api, method, path, user, query=None):
     """Serve path when it is one of RESOURCES; False when it is not ours."""
-    m = PATH_RE.match(path)
+    m = PATH_RE.match(path) or CORE_PATH_RE.match(path)
     if not m:
         return False
     gv, ns, plural, name = m.groups()
     if (gv, plural) not in RESOURCES:
         return False
     kind, namespaced = RESOURCES[(gv, plural)]
-    if namespaced and ns is None and name is not None:
+    if (namespaced and ns is None and name is not None) or (not namespaced and ns is not None):
         return False
     store = api.objects
-    verb = {"GET": "get" if name else "list", "POST": "create", "PATCH": "patch", "DELETE": "delete"}.get(method)
+    verb = {"GET": "get" if name else "list", "POST": "create", "PUT": "update", "PATCH": "patch",
+            "DELETE": "delete"}.get(method)
     if verb is None:
         raise ObjectError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
-    _authorize(api, user, verb, plural, gv.split("/")[0], ns, name)
+    api.authorize(user, verb, plural, ns, name, group=group_of(gv))
     if method == "GET" and name:
         obj = store.get(gv, plural, ns, name)
         if obj is None:
             raise store.not_found(gv, plural, name)
-        handler.send_json(200, obj)
+        handler.send_json(200, api.decorate_object(obj))
     elif method == "GET":
-        handler.send_json(200, store.list(gv, plural, ns))
+        listed = store.list(gv, plural, ns)
+        listed["items"] = [api.decorate_object(o) for o in listed["items"]
+                           if api.object_selected(o, query or {})]
+        handler.send_json(200, listed)
     elif method == "POST" and not name:
-        handler.send_json(201, store.put(gv, plural, handler.read_body() or {}, ns))
+        handler.send_json(201, api.create_object(gv, plural, handler.read_body() or {}, ns))
+    elif method == "PUT" and name:
+        body = handler.read_body() or {}
+        if (body.get("metadata") or {}).get("name", name) != name:
+            raise ObjectError(400, "BadRequest", "the name of the object (%s) does not match the name on "
+                              "the URL (%s)" % (body["metadata"]["name"], name))
+        handler.send_json(200, api.update_object(gv, plural, ns, name, body))
     elif method == "DELETE" and name:
-        handler.send_json(200, store.delete(gv, plural, ns, name))
+        handler.send_json(200, api.delete_object(gv, plural, ns, name))
     elif method == "PATCH" and name:
         ctype = (handler.headers.get("Content-Type") or "").split(";")[0].strip()
         if ctype not in PATCH_TYPES:
@@ -183,7 +232,7 @@ def route(handler, api, method, path, user):
             patch = json.loads(handler.read_raw_body() or b"null")
         except ValueError as e:
             raise ObjectError(400, "BadRequest", "error decoding patch: %s" % e)
-        handler.send_json(200, store.patch(gv, plural, ns, name, patch))
+        handler.send_json(200, api.decorate_object(store.patch(gv, plural, ns, name, patch)))
     else:
         raise ObjectError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
     return True

@@ -7,6 +7,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import struct
@@ -17,8 +18,16 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import aggregator  # noqa: E402
 import apiserver  # noqa: E402
+import backend_fixture  # noqa: E402
 from harness import SKIP, pki_dir, sleeper  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+GROUP_PATH = "/apis/debug.lambda-cntr.io"
+VERSION_PATH = GROUP_PATH + "/v1alpha1"
+RBAC = "/apis/rbac.authorization.k8s.io/v1"
 
 
 def skip_unless_root():
@@ -165,13 +174,15 @@ class StandInTests(unittest.TestCase):
         self.assertEqual((events[0]["object"]["code"], events[0]["object"]["reason"]), (410, "Expired"))
         self.assertTrue(rv.isdigit())
 
-    def exec_handshake(self, protocols, path="/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true"):
-        sock = self.tls().wrap_socket(socket.create_connection(("127.0.0.1", self.server.port)),
-                                      server_hostname="localhost")
+    def exec_handshake(self, protocols, path="/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true",
+                       token=None):
+        sock = self.tls(cert=None if token else "alice").wrap_socket(
+            socket.create_connection(("127.0.0.1", self.server.port)), server_hostname="localhost")
         key = base64.b64encode(os.urandom(16)).decode()
+        auth = "Authorization: Bearer %s\r\n" % token if token else ""
         sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n"
-                      % (path, key, protocols)).encode())
+                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Protocol: %s\r\n%s\r\n"
+                      % (path, key, protocols, auth)).encode())
         data = b""
         while b"\r\n\r\n" not in data:
             data += sock.recv(4096)
@@ -431,6 +442,532 @@ class StandInTests(unittest.TestCase):
         # A plain JSON body is no patch type: 415, as the real server answers.
         status, body = self.request("PATCH", path, {"metadata": {}})
         self.assertEqual((status, body["reason"]), (415, "UnsupportedMediaType"))
+
+
+class InstalledModeStandInTests(StandInTests):
+    """What the installed (broker) mode needs from the API server (issue 8): RBAC objects and
+    their evaluation, the review APIs, ConfigMaps, DaemonSets, Events, API aggregation."""
+
+    def setUp(self):
+        super().setUp()
+        self.server.store.namespaces.update({"a", "b"})
+        self.server.add_token("tok-erin", "erin", ["dev"])
+
+    def raw(self, method, path, body=None, cert="alice", token=None):
+        """(status, headers, bytes): for answers that are not JSON."""
+        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=self.tls(cert))
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, resp.headers, data
+
+    def as_erin(self, method, path, body=None):
+        return self.request(method, path, body, cert=None, token="tok-erin")
+
+    def bind_exec_role(self, namespace, subject):
+        """deploy's idea of a broker user: get pods + create pods/exec, bound in one namespace."""
+        self.assertEqual(self.request("POST", RBAC + "/clusterroles", {
+            "metadata": {"name": "exec-only"}, "rules": [
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}]})[0], 201)
+        status, body = self.request("POST", RBAC + "/namespaces/%s/rolebindings" % namespace, {
+            "metadata": {"name": "exec-only"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "exec-only"},
+            "subjects": [subject]})
+        self.assertEqual(status, 201, body)
+
+    def test_rbac_rolebinding_grants_its_namespace_only_with_the_real_403(self):
+        self.assertEqual(self.as_erin("GET", "/api/v1/namespaces/a/pods/p")[0], 403)
+        self.bind_exec_role("a", {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "erin"})
+        self.assertEqual(self.as_erin("GET", "/api/v1/namespaces/a/pods/p")[0], 404)  # allowed, absent
+        status, body = self.as_erin("GET", "/api/v1/namespaces/b/pods/p")
+        self.assertEqual((status, body["reason"], body["message"]), (403, "Forbidden",
+                         'pods "p" is forbidden: User "erin" cannot get resource "pods" in API group "" in the '
+                         'namespace "b"'))
+        status, body = self.as_erin("POST", "/api/v1/namespaces/b/pods/p/exec?command=true")
+        self.assertEqual((status, body["message"], body["details"]), (403,
+                         'pods "p" is forbidden: User "erin" cannot create resource "pods/exec" in API group "" '
+                         'in the namespace "b"', {"kind": "pods", "name": "p"}))
+        # Only what the role lists: no list, no create pods, nothing cluster-wide.
+        self.assertEqual(self.as_erin("GET", "/api/v1/namespaces/a/pods")[0], 403)
+        self.assertEqual(self.as_erin("POST", "/api/v1/namespaces/a/pods", self.pod("x"))[0], 403)
+        status, body = self.as_erin("GET", "/api/v1/nodes")
+        self.assertEqual(body["message"], 'nodes is forbidden: User "erin" cannot list resource "nodes" in API '
+                                          'group "" at the cluster scope')
+        # The forbid toggles still refuse on top of RBAC.
+        self.server.forbid("get", "pods", user="erin")
+        self.assertEqual(self.as_erin("GET", "/api/v1/namespaces/a/pods/p")[0], 403)
+
+    def test_rbac_groups_service_accounts_resource_names_and_wildcards(self):
+        token = self.server.service_account_token("a", "robot")
+        self.request("POST", RBAC + "/namespaces/a/roles", {"metadata": {"name": "one-pod"}, "rules": [
+            {"apiGroups": [""], "resources": ["pods"], "resourceNames": ["web"], "verbs": ["get"]},
+            {"apiGroups": ["*"], "resources": ["*/exec"], "verbs": ["*"]}]})
+        self.request("POST", RBAC + "/namespaces/a/rolebindings", {
+            "metadata": {"name": "sa"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                                    "name": "one-pod"},
+            "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:serviceaccounts:a"}]})
+        get = lambda name: self.request("GET", "/api/v1/namespaces/a/pods/" + name, cert=None, token=token)
+        self.assertEqual(get("web")[0], 404)
+        status, body = get("db")
+        self.assertEqual(body["message"], 'pods "db" is forbidden: User "system:serviceaccount:a:robot" cannot get '
+                                          'resource "pods" in API group "" in the namespace "a"')
+        self.assertEqual(self.request("POST", "/api/v1/namespaces/a/pods/db/exec", cert=None, token=token)[0], 404)
+        # A ServiceAccount subject names the account itself; every authenticated user is in
+        # system:authenticated.
+        self.request("POST", RBAC + "/clusterrolebindings", {
+            "metadata": {"name": "robot-nodes"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                                             "kind": "ClusterRole", "name": "view-nodes"},
+            "subjects": [{"kind": "ServiceAccount", "namespace": "a", "name": "robot"}]})
+        self.request("POST", RBAC + "/clusterroles", {"metadata": {"name": "view-nodes"}, "rules": [
+            {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list"]}]})
+        self.assertEqual(self.request("GET", "/api/v1/nodes", cert=None, token=token)[0], 200)
+        self.assertEqual(self.as_erin("GET", "/api/v1/nodes")[0], 403)
+        self.assertEqual(self.as_erin("GET", "/version")[0], 200)  # system:discovery
+
+    def test_websocket_exec_is_authorized_as_get_and_create_pods_exec(self):
+        """A WebSocket exec is a GET: RequestInfo makes it `get pods/exec`, and servers >= 1.31
+        also require `create` — a ServiceAccount holding only `create pods/exec` is refused."""
+        token = self.server.service_account_token("a", "robot")
+        self.request("POST", RBAC + "/namespaces/a/roles", {"metadata": {"name": "exec"}, "rules": [
+            {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}]})
+        self.request("POST", RBAC + "/namespaces/a/rolebindings", {
+            "metadata": {"name": "exec"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                                      "name": "exec"},
+            "subjects": [{"kind": "ServiceAccount", "name": "robot"}]})
+        path = "/api/v1/namespaces/a/pods/web/exec?command=true&stdout=true"
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io", path, token=token)
+        length = int(re.search(r"Content-Length: (\d+)", head).group(1))
+        while len(rest) < length:
+            rest += sock.recv(4096)
+        sock.close()
+        self.assertIn(" 403 ", head.splitlines()[0])
+        self.assertEqual(json.loads(rest)["message"], 'pods "web" is forbidden: User "system:serviceaccount:a:robot" '
+                         'cannot get resource "pods/exec" in API group "" in the namespace "a"')
+        self.request("PUT", RBAC + "/namespaces/a/roles/exec", {"metadata": {"name": "exec"}, "rules": [
+            {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "get"]}]})
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io", path, token=token)
+        sock.close()
+        self.assertIn(" 404 ", head.splitlines()[0])  # authorized; the pod does not exist
+
+    def test_rbac_objects_are_validated_listed_and_deleted(self):
+        status, body = self.request("POST", RBAC + "/clusterrolebindings", {
+            "metadata": {"name": "bad"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                                     "name": "x"},
+            "subjects": [{"kind": "ServiceAccount", "name": "robot"}]})
+        self.assertEqual((status, body["reason"]), (422, "Invalid"))
+        self.assertEqual(body["message"], 'ClusterRoleBinding.rbac.authorization.k8s.io "bad" is invalid: '
+                         '[roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole", '
+                         'subjects[0].namespace: Required value]')
+        status, body = self.request("POST", RBAC + "/namespaces/a/roles", {"metadata": {"name": "r"}, "rules": [
+            {"apiGroups": [""], "resources": ["pods"]}]})
+        self.assertEqual(body["message"], 'Role.rbac.authorization.k8s.io "r" is invalid: rules[0].verbs: Required '
+                                          'value: verbs must contain at least one value')
+        self.bind_exec_role("a", {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "erin"})
+        status, body = self.request("GET", RBAC + "/namespaces/a/rolebindings")
+        self.assertEqual((status, body["kind"], [b["metadata"]["name"] for b in body["items"]]),
+                         (200, "RoleBindingList", ["exec-only"]))
+        self.assertEqual(self.request("DELETE", RBAC + "/namespaces/a/rolebindings/exec-only")[0], 200)
+        self.assertEqual(self.as_erin("GET", "/api/v1/namespaces/a/pods/p")[0], 403)
+        status, body = self.request("GET", RBAC + "/namespaces/a/rolebindings/exec-only")
+        self.assertEqual(body["message"], 'rolebindings.rbac.authorization.k8s.io "exec-only" not found')
+
+    def sar(self, spec, token=None):
+        return self.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                            {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec},
+                            cert=None if token else "alice", token=token)
+
+    def test_subject_access_review_answers_from_rbac_and_the_toggles(self):
+        self.bind_exec_role("a", {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "dev"})
+        attrs = {"namespace": "a", "verb": "create", "group": "", "resource": "pods", "subresource": "exec",
+                 "name": "web"}
+        status, body = self.sar({"user": "erin", "groups": ["dev"], "resourceAttributes": attrs})
+        self.assertEqual((status, body["kind"], body["status"]["allowed"]), (201, "SubjectAccessReview", True))
+        self.assertEqual(body["status"]["reason"], 'RBAC: allowed by RoleBinding "exec-only" of ClusterRole '
+                                                   '"exec-only" to User "erin" in namespace "a"')
+        self.assertFalse(self.sar({"user": "erin", "groups": ["dev"],
+                                   "resourceAttributes": dict(attrs, namespace="b")})[1]["status"]["allowed"])
+        self.assertFalse(self.sar({"user": "erin", "resourceAttributes": attrs})[1]["status"]["allowed"])
+        self.server.forbid("create", "pods/exec", user="erin")
+        self.assertFalse(self.sar({"user": "erin", "groups": ["dev"], "resourceAttributes": attrs})[1]["status"]["allowed"])
+        status, body = self.sar({"resourceAttributes": attrs})
+        self.assertEqual((status, body["reason"]), (422, "Invalid"))
+        # Asking needs `create subjectaccessreviews`.
+        broker = self.server.service_account_token("lambda-cntr-system", "lambda-cntr-broker")
+        status, body = self.sar({"user": "erin", "resourceAttributes": attrs}, token=broker)
+        self.assertEqual((status, body["message"]), (403, 'subjectaccessreviews.authorization.k8s.io is forbidden: '
+                         'User "system:serviceaccount:lambda-cntr-system:lambda-cntr-broker" cannot create resource '
+                         '"subjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope'))
+
+    def test_token_review_names_the_user_and_groups(self):
+        token = self.server.service_account_token("lambda-cntr-system", "lambda-cntr-broker")
+        status, body = self.request("POST", "/apis/authentication.k8s.io/v1/tokenreviews",
+                                    {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                                     "spec": {"token": token}})
+        self.assertEqual(status, 201)
+        self.assertEqual((body["status"]["authenticated"], body["status"]["user"]["username"],
+                          body["status"]["user"]["groups"]),
+                         (True, "system:serviceaccount:lambda-cntr-system:lambda-cntr-broker",
+                          ["system:serviceaccounts", "system:serviceaccounts:lambda-cntr-system",
+                           "system:authenticated"]))
+        _, body = self.request("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {"spec": {"token": "nope"}})
+        self.assertFalse(body["status"]["authenticated"])
+        self.assertEqual(self.as_erin("POST", "/apis/authentication.k8s.io/v1/tokenreviews",
+                                      {"spec": {"token": token}})[0], 403)
+
+    def test_configmaps_and_the_front_proxy_authentication_configmap(self):
+        status, cm = self.request("GET", "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication")
+        self.assertEqual(status, 200)
+        with open(os.path.join(self.pki, "front-proxy-ca.crt")) as f:
+            self.assertEqual(cm["data"]["requestheader-client-ca-file"], f.read())
+        self.assertEqual(json.loads(cm["data"]["requestheader-allowed-names"]), ["front-proxy-client"])
+        self.assertEqual(json.loads(cm["data"]["requestheader-username-headers"]), ["X-Remote-User"])
+        self.assertEqual(json.loads(cm["data"]["requestheader-group-headers"]), ["X-Remote-Group"])
+        # Aggregated servers read it through kube-system's bootstrap Role, bound to them.
+        broker = self.server.service_account_token("lambda-cntr-system", "lambda-cntr-broker")
+        cm_path = "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication"
+        self.assertEqual(self.request("GET", cm_path, cert=None, token=broker)[0], 403)
+        self.request("POST", RBAC + "/namespaces/kube-system/rolebindings", {
+            "metadata": {"name": "broker-auth-reader"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                        "name": "extension-apiserver-authentication-reader"},
+            "subjects": [{"kind": "ServiceAccount", "namespace": "lambda-cntr-system", "name": "lambda-cntr-broker"}]})
+        self.assertEqual(self.request("GET", cm_path, cert=None, token=broker)[0], 200)
+        self.assertEqual(self.request("GET", "/api/v1/namespaces/kube-system/configmaps/other", cert=None,
+                                      token=broker)[0], 403)
+        path = "/api/v1/namespaces/a/configmaps"
+        status, made = self.request("POST", path, {"metadata": {"name": "profiles"}, "data": {"b": "restricted"}})
+        self.assertEqual((status, made["kind"]), (201, "ConfigMap"))
+        made["data"]["b"] = "general"
+        status, new = self.request("PUT", path + "/profiles", made)
+        self.assertEqual((status, new["data"]), (200, {"b": "general"}))
+        status, body = self.request("PUT", path + "/profiles", made)  # stale resourceVersion
+        self.assertEqual((status, body["reason"]), (409, "Conflict"))
+        self.assertEqual([c["metadata"]["name"] for c in self.request("GET", path)[1]["items"]], ["profiles"])
+        status, body = self.request("POST", path, {"metadata": {"name": "x"}, "data": {"bad key": "v"}})
+        self.assertEqual((status, body["reason"]), (422, "Invalid"))
+        status, body = self.request("POST", "/api/v1/namespaces/nowhere/configmaps", {"metadata": {"name": "x"}})
+        self.assertEqual((status, body["message"]), (404, 'namespaces "nowhere" not found'))
+
+    def test_daemonset_runs_one_owned_pod_per_node_and_takes_it_away(self):
+        ds = {"metadata": {"name": "agent", "labels": {"app": "agent"}}, "spec": {
+            "selector": {"matchLabels": {"app": "agent"}},
+            "template": {"metadata": {"labels": {"app": "agent"}},
+                         "spec": {"containers": [sleeper("main")], "terminationGracePeriodSeconds": 1}}}}
+        status, body = self.request("POST", "/apis/apps/v1/namespaces/a/daemonsets",
+                                    dict(ds, spec=dict(ds["spec"], selector={"matchLabels": {"app": "other"}})))
+        self.assertEqual((status, body["reason"]), (422, "Invalid"))
+        self.assertIn("`selector` does not match template `labels`", body["message"])
+        status, made = self.request("POST", "/apis/apps/v1/namespaces/a/daemonsets", ds)
+        self.assertEqual(status, 201)
+        _, pods = self.request("GET", "/api/v1/namespaces/a/pods?labelSelector=app%3Dagent")
+        self.assertEqual(len(pods["items"]), 1)
+        pod = pods["items"][0]
+        self.assertTrue(pod["metadata"]["name"].startswith("agent-"))
+        self.assertEqual(pod["metadata"]["ownerReferences"], [{
+            "apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "uid": made["metadata"]["uid"],
+            "controller": True, "blockOwnerDeletion": True}])
+        self.server.wait_pod("a", pod["metadata"]["name"], lambda p: p["status"].get("phase") == "Running")
+        self.assertEqual(self.server.store.get("a", pod["metadata"]["name"])["spec"]["nodeName"], "node-1")
+        _, got = self.request("GET", "/apis/apps/v1/namespaces/a/daemonsets/agent")
+        self.assertEqual((got["status"]["desiredNumberScheduled"], got["status"]["numberReady"]), (1, 1))
+        self.assertEqual(self.request("DELETE", "/apis/apps/v1/namespaces/a/daemonsets/agent")[0], 200)
+        self.server.wait_pod("a", pod["metadata"]["name"], lambda p: p is None)
+
+    def test_daemonset_agent_runs_on_the_host_and_execs_the_real_cntr(self):
+        """The path the broker takes: a privileged hostPID DaemonSet pod with a read-only root,
+        and pods/exec into it running `cntr attach` on a target container."""
+        if not os.access(os.environ.get("CNTR_BIN", ""), os.X_OK):
+            self.skipTest("CNTR_BIN (the static cntr) is not built")
+        self.server.create_namespace({"metadata": {"name": "lambda-cntr-system", "labels": {
+            "pod-security.kubernetes.io/enforce": "privileged"}}})
+        labels = {"app.kubernetes.io/name": "lambda-cntr-agent"}
+        agent = {"name": "agent", "image": "lambda-cntr-agent:test", "command": ["cntr", "agent", "idle"],
+                 "env": [{"name": "LAMBDA_CNTR_AGENT", "value": "daemonset"}],
+                 "securityContext": {"privileged": True, "readOnlyRootFilesystem": True}}
+        status, _ = self.request("POST", "/apis/apps/v1/namespaces/lambda-cntr-system/daemonsets", {
+            "metadata": {"name": "lambda-cntr-agent"}, "spec": {"selector": {"matchLabels": labels}, "template": {
+                "metadata": {"labels": labels}, "spec": {"hostPID": True, "containers": [agent],
+                                                         "terminationGracePeriodSeconds": 1}}}})
+        self.assertEqual(status, 201)
+        self.request("POST", "/api/v1/namespaces/a/pods", self.pod("web"))
+        target = self.server.wait_pod("a", "web", lambda p: p["status"].get("phase") == "Running")
+        container_id = target["status"]["containerStatuses"][0]["containerID"].split("://")[1]
+        _, pods = self.request("GET", "/api/v1/namespaces/lambda-cntr-system/pods?labelSelector=" +
+                               urllib.parse.quote("app.kubernetes.io/name=lambda-cntr-agent"))
+        name = pods["items"][0]["metadata"]["name"]
+        self.server.wait_pod("lambda-cntr-system", name, lambda p: p["status"].get("phase") == "Running")
+        command = ["cntr", "attach", "-t", "id", "--profile", "restricted", "--", container_id, "--",
+                   "sh", "-c", "hostname; grep CapEff /proc/self/status"]
+        query = urllib.parse.urlencode([("command", c) for c in command] + [("stdout", "true"), ("stderr", "true")])
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io",
+                                               "/api/v1/namespaces/lambda-cntr-system/pods/%s/exec?%s" % (name, query))
+        self.assertIn("101", head)
+        messages = self.read_messages(sock, rest)
+        out = b"".join(m[1:] for op, m in messages if op == 2 and m[:1] == b"\x01")
+        self.assertEqual(out.split(), [b"web", b"CapEff:", b"0000000000000000"],
+                         [m for _, m in messages])
+        status = [json.loads(m[1:]) for op, m in messages if op == 2 and m[:1] == b"\x03"]
+        self.assertEqual(status[-1]["status"], "Success")
+
+    def test_events_are_created_through_both_apis_and_listed_by_object(self):
+        status, ev = self.request("POST", "/api/v1/namespaces/a/events", {
+            "metadata": {"generateName": "web."}, "involvedObject": {"kind": "Pod", "namespace": "a", "name": "web"},
+            "reason": "DebugSessionStarted", "message": 'user "erin" attached', "type": "Normal",
+            "source": {"component": "lambda-cntr-broker"}})
+        self.assertEqual((status, ev["kind"]), (201, "Event"))
+        status, body = self.request("POST", "/apis/events.k8s.io/v1/namespaces/a/events", {
+            "metadata": {"name": "web.2"}, "regarding": {"kind": "Pod", "namespace": "a", "name": "web"},
+            "reason": "DebugSessionEnded", "note": "exit 0", "type": "Normal", "action": "Attach",
+            "reportingController": "lambda-cntr-broker", "reportingInstance": "b-1",
+            "eventTime": "2026-01-01T00:00:00.000000Z"})
+        self.assertEqual(status, 201, body)
+        _, listed = self.request("GET", "/api/v1/namespaces/a/events?fieldSelector=involvedObject.name%3Dweb")
+        self.assertEqual([(e["reason"], e["message"]) for e in listed["items"]],
+                         [("DebugSessionStarted", 'user "erin" attached'), ("DebugSessionEnded", "exit 0")])
+        status, body = self.request("POST", "/api/v1/namespaces/a/events", {
+            "metadata": {"name": "x"}, "involvedObject": {"kind": "Pod", "namespace": "b", "name": "web"}})
+        self.assertEqual((status, body["reason"]), (422, "Invalid"))
+        self.assertEqual(self.as_erin("POST", "/api/v1/namespaces/a/events", {"metadata": {"name": "y"}})[0], 403)
+
+    # -- aggregation ----------------------------------------------------------------------------
+    def register(self, **spec):
+        body = {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+                "metadata": {"name": "v1alpha1.debug.lambda-cntr.io"},
+                "spec": dict({"group": "debug.lambda-cntr.io", "version": "v1alpha1",
+                              "service": {"namespace": "lambda-cntr-system", "name": "lambda-cntr-broker", "port": 443},
+                              "groupPriorityMinimum": 1000, "versionPriority": 15,
+                              "caBundle": aggregator.ca_bundle(os.path.join(self.pki, "ca.crt"))}, **spec)}
+        status, made = self.request("POST", "/apis/apiregistration.k8s.io/v1/apiservices", body)
+        self.assertEqual(status, 201, made)
+        return made
+
+    def backend(self):
+        backend = backend_fixture.Backend(self.pki)
+        self.addCleanup(backend.stop)
+        self.server.set_service_endpoint("lambda-cntr-system", "lambda-cntr-broker", backend.url)
+        return backend
+
+    def test_apiservice_without_endpoint_answers_the_aggregators_503(self):
+        self.assertEqual(self.raw("GET", VERSION_PATH)[0], 404)
+        made = self.register()
+        self.assertEqual(made["status"]["conditions"][0]["reason"], "MissingEndpoints")
+        status, headers, data = self.raw("GET", VERSION_PATH)
+        self.assertEqual((status, headers["Content-Type"], data), (503, "text/plain; charset=utf-8",
+                                                                   b"service unavailable\n"))
+        # The group itself is the aggregator's, served from the APIService objects.
+        status, group = self.request("GET", GROUP_PATH)
+        self.assertEqual((status, group["kind"], group["preferredVersion"]["groupVersion"]),
+                         (200, "APIGroup", "debug.lambda-cntr.io/v1alpha1"))
+        _, groups = self.request("GET", "/apis")
+        self.assertIn("debug.lambda-cntr.io", [g["name"] for g in groups["groups"]])
+        # Unreachable backend: 503 with the dial error.
+        self.server.set_service_endpoint("lambda-cntr-system", "lambda-cntr-broker",
+                                         "https://127.0.0.1:%d" % backend_fixture.free_port())
+        status, _, data = self.raw("GET", VERSION_PATH)
+        self.assertEqual(status, 503)
+        self.assertRegex(data.decode(), r"^error trying to reach service: dial tcp 127\.0\.0\.1:\d+: connect: "
+                                        r"connection refused\n$")
+
+    def test_proxy_verifies_the_backend_and_sends_front_proxy_identity(self):
+        self.register(caBundle=aggregator.ca_bundle(os.path.join(self.pki, "front-proxy-ca.crt")))
+        backend = self.backend()
+        status, _, data = self.raw("GET", VERSION_PATH)  # the backend's cert is not from that CA
+        self.assertEqual(status, 503)
+        self.assertIn(b"certificate verify failed", data)
+        self.assertEqual(backend.seen, [])
+        status, made = self.merge_patch("/apis/apiregistration.k8s.io/v1/apiservices/v1alpha1.debug.lambda-cntr.io",
+                                        {"spec": {"caBundle": aggregator.ca_bundle(os.path.join(self.pki, "ca.crt"))}})
+        self.assertEqual((status, made["status"]["conditions"][0]["status"]), (200, "True"))
+        status, doc = self.request("GET", VERSION_PATH, cert=None, token="tok")
+        self.assertEqual((status, doc), (200, backend_fixture.DISCOVERY))
+        seen = backend.seen[-1]
+        self.assertEqual((seen["path"], seen["client_cn"]), ("/apis/debug.lambda-cntr.io/v1alpha1", "front-proxy-client"))
+        self.assertEqual(backend.headers_of(-1, "X-Remote-User"), ["carol"])
+        self.assertEqual(backend.headers_of(-1, "X-Remote-Group"), ["system:masters", "system:authenticated"])
+        self.assertEqual(backend.headers_of(-1, "Authorization"), [])
+
+    def test_proxied_requests_are_authorized_with_request_info(self):
+        self.register()
+        backend = self.backend()
+        attach = VERSION_PATH + "/namespaces/a/pods/web/attach?container=app&stdout=true"
+        status, body = self.as_erin("GET", attach)
+        self.assertEqual((status, body["message"], body["details"]), (403,
+                         'pods.debug.lambda-cntr.io "web" is forbidden: User "erin" cannot get resource "pods/attach" '
+                         'in API group "debug.lambda-cntr.io" in the namespace "a"',
+                         {"group": "debug.lambda-cntr.io", "kind": "pods", "name": "web"}))
+        status, body = self.as_erin("POST", VERSION_PATH + "/nodes/node-1/attach")
+        self.assertEqual(body["message"], 'nodes.debug.lambda-cntr.io "node-1" is forbidden: User "erin" cannot '
+                                          'create resource "nodes/attach" in API group "debug.lambda-cntr.io" at the '
+                                          'cluster scope')
+        self.assertEqual(backend.seen, [])
+        # deploy/'s rule for every authenticated user (the broker then asks its own question).
+        self.request("POST", RBAC + "/clusterroles", {"metadata": {"name": "attach"}, "rules": [
+            {"apiGroups": ["debug.lambda-cntr.io"], "resources": ["pods/attach", "nodes/attach"],
+             "verbs": ["get", "create"]}]})
+        self.request("POST", RBAC + "/clusterrolebindings", {
+            "metadata": {"name": "attach"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                                        "kind": "ClusterRole", "name": "attach"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}]})
+        self.assertEqual(self.as_erin("POST", VERSION_PATH + "/nodes/node-1/attach", {"x": 1}),
+                         (201, {"echo": '{"x": 1}'}))
+        self.assertEqual(backend.headers_of(-1, "X-Remote-Group"), ["dev", "system:authenticated"])
+        self.assertEqual(self.as_erin("GET", VERSION_PATH)[0], 200)  # discovery: system:discovery
+
+    def test_websocket_upgrade_is_relayed_both_ways(self):
+        self.register()
+        backend = self.backend()
+        sock, head, rest = self.exec_handshake("v5.channel.k8s.io, v4.channel.k8s.io",
+                                               VERSION_PATH + "/namespaces/a/pods/web/attach?command=echo&stdin=true")
+        self.assertIn("101 Switching Protocols", head)
+        self.assertIn("Sec-WebSocket-Protocol: v5.channel.k8s.io", head)
+        sock.sendall(b"ping-bytes")
+        data = rest
+        while b"ping-bytes" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        self.assertEqual(data, backend_fixture.server_frame(2, b"\x01ping-bytes"))
+        sock.close()
+        self.assertEqual(backend.headers_of(-1, "X-Remote-User"), ["alice"])
+        self.assertEqual(backend.headers_of(-1, "Sec-WebSocket-Protocol"), ["v5.channel.k8s.io, v4.channel.k8s.io"])
+
+    def test_apply_manifests_takes_every_installed_kind_and_validates(self):
+        tmp = self.tmpdir()
+        with open(os.path.join(tmp, "00-all.yaml"), "w") as f:
+            f.write(INSTALL_YAML)
+        applied = self.server.apply_manifests(tmp)
+        self.assertEqual([k for k, _, _ in applied], ["Namespace", "ServiceAccount", "ClusterRole",
+                                                      "ClusterRoleBinding", "Role", "RoleBinding", "ConfigMap",
+                                                      "Service", "Deployment", "DaemonSet", "APIService"])
+        self.assertEqual(self.server.pod_security["demo-system"], "privileged")
+        _, pods = self.request("GET", "/api/v1/namespaces/demo-system/pods")
+        self.assertEqual([p["metadata"]["ownerReferences"][0]["kind"] for p in pods["items"]], ["DaemonSet"])
+        self.assertEqual(self.request("GET", "/apis/apps/v1/namespaces/demo-system/deployments/broker")[0], 200)
+        self.server.apply_manifests(tmp)  # again: replaced, not refused
+        # A ConfigMap key is [-._a-zA-Z0-9]+: "*" is refused as the real API refuses it.
+        star = os.path.join(tmp, "star.yaml")
+        with open(star, "w") as f:
+            f.write("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: p, namespace: demo-system}\n"
+                    "data: {'*': general}\n")
+        with self.assertRaises(apiserver.ApiError) as cm:
+            self.server.apply_manifests(star)
+        self.assertEqual(cm.exception.code, 422)
+        # deploy/ of this tree applies as it is.
+        self.assertTrue(self.server.apply_manifests(os.path.join(REPO, "deploy")))
+        bad = os.path.join(tmp, "bad.yaml")
+        with open(bad, "w") as f:
+            f.write("apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: x, namespace: demo-system}\n"
+                    "spec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: y}}\n"
+                    "    spec: {containers: [{name: c, image: i}]}\n")
+        with self.assertRaises(apiserver.ApiError) as cm:
+            self.server.apply_manifests(bad)
+        self.assertIn('DaemonSet.apps "x" is invalid: spec.template.metadata.labels: Invalid value: '
+                      'map[string]string{"app":"y"}: `selector` does not match template `labels`', str(cm.exception))
+
+    def tmpdir(self):
+        import shutil
+        import tempfile
+        path = tempfile.mkdtemp(prefix="standin-manifests-")
+        self.addCleanup(shutil.rmtree, path, True)
+        return path
+
+
+
+# InstalledModeStandInTests borrows StandInTests' helpers, not its tests (those run once, there).
+for _name in dir(StandInTests):
+    if _name.startswith("test_") and _name not in InstalledModeStandInTests.__dict__:
+        setattr(InstalledModeStandInTests, _name, None)
+
+
+INSTALL_YAML = """
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: demo-system
+  labels: {pod-security.kubernetes.io/enforce: privileged}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: broker, namespace: demo-system}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: demo-broker}
+rules:
+- apiGroups: [authorization.k8s.io]
+  resources: [subjectaccessreviews]
+  verbs: [create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: demo-broker}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: demo-broker}
+subjects: [{kind: ServiceAccount, name: broker, namespace: demo-system}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: exec-agents, namespace: demo-system}
+rules:
+- apiGroups: [""]
+  resources: [pods/exec]
+  verbs: [create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: exec-agents, namespace: demo-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: exec-agents}
+subjects: [{kind: ServiceAccount, name: broker}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: profiles, namespace: demo-system}
+data: {demo-system: "general,restricted"}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: broker, namespace: demo-system}
+spec:
+  selector: {app: broker}
+  ports: [{port: 443, targetPort: 8443}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: broker, namespace: demo-system}
+spec:
+  selector: {matchLabels: {app: broker}}
+  template:
+    metadata: {labels: {app: broker}}
+    spec:
+      serviceAccountName: broker
+      containers: [{name: broker, image: "registry.invalid/broker:1"}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: demo-system}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: agent, image: "busybox:1.36"}]
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1alpha1.demo.example.io}
+spec:
+  group: demo.example.io
+  version: v1alpha1
+  service: {namespace: demo-system, name: broker, port: 443}
+  groupPriorityMinimum: 1000
+  versionPriority: 15
+  insecureSkipTLSVerify: true
+"""
 
 
 if __name__ == "__main__":

@@ -871,14 +871,15 @@ class LambdaCntrTests(ClusterTestCase):
         c = self.cluster
         c.target_pod("web")
         c.server.throttle_next = 2
-        r = c.run("execute", "-v", "web", "--", "echo", "ok")
+        # --mode pod: the throttled requests are the pod's GETs, not auto mode's discovery.
+        r = c.run("execute", "--mode", "pod", "-v", "web", "--", "echo", "ok")
         self.assertExit(r, 0)
         self.assertEqual(r.stdout, b"ok\n")
         self.assertEqual(r.stderr.count(b"Too many requests, please try again later.; trying again in 1s"), 2)
         self.assertEqual(c.server.count("GET", r"/pods/web$"), 3)
         # A server that keeps refusing: the answer is its message, after a bounded number of tries.
         c.server.throttle_next = 100
-        r = c.run("execute", "web", "--", "true")
+        r = c.run("execute", "--mode", "pod", "web", "--", "true")
         self.assertExit(r, 125)
         self.assertIn(b"Too many requests, please try again later.", r.stderr)
         self.assertEqual(c.server.throttle_next, 95)

@@ -1,0 +1,353 @@
+#!/usr/bin/python3
+"""Installed (broker) mode, end to end (issue 8): lambda-cntr against the stand-in acting as
+kube-apiserver and aggregator, deploy/ applied as an admin would, the broker
+(lambda-cntr-broker, env LAMBDA_CNTR_BROKER_BIN or build/lambda-cntr-broker next to
+lambda-cntr) running as a local process registered as the endpoint of Service
+lambda-cntr-system/lambda-cntr-broker, and its agent DaemonSet's pod running on the stand-in's
+node with the real cntr.
+
+ModeChoiceTests need no broker: auto mode's discovery (404 = pod mode as before, 503 = an error
+naming the unavailable broker, 200 = the broker path, seen through a fixture backend and the
+stand-in's request log) and the API server's own refusal. BrokerModeTests need the broker and
+FAIL when it is missing: they are the contract the broker is held to."""
+
+import json
+import os
+import re
+import select
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import aggregator  # noqa: E402
+import backend_fixture  # noqa: E402
+from harness import PROMPT, ClusterTestCase  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# deploy/ of this tree, or another install (env LAMBDA_CNTR_DEPLOY) to try the tests against.
+DEPLOY = os.environ.get("LAMBDA_CNTR_DEPLOY") or os.path.join(os.path.dirname(os.path.dirname(HERE)), "deploy")
+SYSTEM_NS = "lambda-cntr-system"
+GROUP_VERSION = "debug.lambda-cntr.io/v1alpha1"
+VERSION_PATH = "/apis/" + GROUP_VERSION
+APISERVICE = "v1alpha1.debug.lambda-cntr.io"
+# The ClusterRole of deploy/ a broker-mode user is bound to in a namespace: get pods and
+# create pods/exec, nothing more (README, "Installed mode (broker)").
+USER_ROLE = "lambda-cntr-user"
+RBAC = "rbac.authorization.k8s.io"
+AGENT_LABEL = "app.kubernetes.io/name=lambda-cntr-agent"
+
+
+def broker_binary():
+    env = os.environ.get("LAMBDA_CNTR_BROKER_BIN")
+    if env:
+        return env
+    return os.path.join(os.path.dirname(os.environ.get("LAMBDA_CNTR_BIN", "")), "lambda-cntr-broker")
+
+
+def register_apiservice(server, **spec):
+    """The APIService deploy/ creates, as the tests' admin creates it."""
+    body = {"metadata": {"name": APISERVICE}, "spec": dict({
+        "group": "debug.lambda-cntr.io", "version": "v1alpha1",
+        "service": {"namespace": SYSTEM_NS, "name": "lambda-cntr-broker", "port": 443},
+        "groupPriorityMinimum": 1000, "versionPriority": 15,
+        "caBundle": aggregator.ca_bundle(os.path.join(server.pki, "ca.crt"))}, **spec)}
+    return server.create_object("apiregistration.k8s.io/v1", "apiservices", body)
+
+
+def cntr_argv(command):
+    """The cntr command line of an exec into the agent: itself, or after `env NAME=VALUE...`
+    (how pod mode marks its sessions); anything else (a shell...) is returned as it is and
+    fails the callers' checks."""
+    if command[:1] == ["env"]:
+        rest = command[1:]
+        while rest and re.match(r"^[A-Z_][A-Z0-9_]*=", rest[0]):
+            rest = rest[1:]
+        return rest
+    return command
+
+
+class ModeChoiceTests(ClusterTestCase):
+    def setUp(self):
+        super().setUp()
+        self.cluster.target_pod("web")
+
+    def discovery_requests(self):
+        return [r for r in self.cluster.server.requests if r[1] == "GET" and r[2] == VERSION_PATH]
+
+    def test_auto_mode_is_pod_mode_when_the_group_is_not_served(self):
+        c = self.cluster
+        c.server.throttle_next = 1  # discovery is retried like any request (429 + Retry-After)
+        r = c.run("-v", "execute", "web", "--", "echo", "ok")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, b"ok\n")
+        self.assertIn("mode: pod (the API server does not serve debug.lambda-cntr.io/v1alpha1", r.stderr.decode())
+        self.assertEqual(len(self.discovery_requests()), 2)
+        self.assertGreater(c.agent_creates(), 0)  # today's agent pod flow
+
+    def test_auto_mode_stops_with_one_line_when_the_broker_is_registered_but_unavailable(self):
+        c = self.cluster
+        register_apiservice(c.server)
+        r = c.run("execute", "web", "--", "echo", "ok")
+        self.assertExit(r, 125)
+        self.assertEqual(r.stdout, b"")
+        lines = r.stderr.decode().splitlines()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("the lambda-cntr broker (APIService v1alpha1.debug.lambda-cntr.io) is registered but "
+                      "unavailable (", lines[0])
+        self.assertIn("HTTP 503: service unavailable)", lines[0])
+        self.assertIn("--mode pod", lines[0])
+        self.assertEqual(c.agent_creates(), 0)
+        self.assertEqual(c.server.count("GET", r"/exec$"), 0)
+
+    def test_mode_pod_and_its_environment_variable_skip_discovery(self):
+        c = self.cluster
+        register_apiservice(c.server)  # would stop auto mode
+        self.assertExit(c.run("--mode", "pod", "execute", "web", "--", "true"), 0)
+        self.assertExit(c.run("execute", "web", "--", "true", env={"LAMBDA_CNTR_MODE": "pod"}), 0)
+        self.assertEqual(self.discovery_requests(), [])
+        r = c.run("--mode", "sideways", "execute", "web", "--", "true")
+        self.assertExit(r, 2)
+        self.assertIn('--mode: "sideways" is not auto, pod or broker', r.stderr.decode())
+
+    def test_auto_mode_takes_the_broker_path_when_the_group_is_served(self):
+        c = self.cluster
+        register_apiservice(c.server)
+        backend = backend_fixture.Backend(c.pki)
+        self.addCleanup(backend.stop)
+        c.server.set_service_endpoint(SYSTEM_NS, "lambda-cntr-broker", backend.url)
+        before = len(c.server.requests)
+        r = c.run("-v", "execute", "--profile", "restricted", "-c", "main", "web", "--", "id", "-u")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout, backend_fixture.HELLO)
+        self.assertIn("mode: broker (the API server serves debug.lambda-cntr.io/v1alpha1 pods/attach)",
+                      r.stderr.decode())
+        requests = c.server.requests[before:]
+        self.assertEqual([(m, p) for _, m, p, _ in requests], [
+            ("GET", VERSION_PATH), ("GET", VERSION_PATH + "/namespaces/default/pods/web/attach")])
+        query = requests[1][3]
+        self.assertEqual((query["command"], query["container"], query["profile"], query["stdin"], query["tty"]),
+                         (["id", "-u"], ["main"], ["restricted"], ["true"], ["false"]))
+        self.assertEqual(backend.headers_of(-1, "X-Remote-User"), ["alice"])
+        self.assertEqual(c.agent_creates(), 0)
+        # Forced, without discovery; no command = cntr's default shell (no command= at all).
+        before = len(c.server.requests)
+        self.assertExit(c.run("--mode", "broker", "attach", "web", input=b""), 0)
+        self.assertEqual([(p, q.get("command")) for _, _, p, q in c.server.requests[before:]],
+                         [(VERSION_PATH + "/namespaces/default/pods/web/attach", None)])
+
+    def test_a_refusal_of_the_api_server_is_its_status_on_one_line(self):
+        c = self.cluster
+        register_apiservice(c.server)
+        backend = backend_fixture.Backend(c.pki)
+        self.addCleanup(backend.stop)
+        c.server.set_service_endpoint(SYSTEM_NS, "lambda-cntr-broker", backend.url)
+        c.server.add_token("tok-erin", "erin")
+        r = c.run("execute", "web", "--", "true", kubeconfig=c.kubeconfig_token("tok-erin"))
+        self.assertExit(r, 125)
+        self.assertEqual(r.stderr.decode().splitlines(), [
+            'lambda-cntr: error: pods.debug.lambda-cntr.io "web" is forbidden: User "erin" cannot get resource '
+            '"pods/attach" in API group "debug.lambda-cntr.io" in the namespace "default"'])
+        # Discovery is every authenticated user's (system:discovery); the attach never went out.
+        self.assertEqual([s["path"] for s in backend.seen], [VERSION_PATH])
+
+
+class BrokerModeTests(ClusterTestCase):
+    """deploy/ applied, the broker running, user erin bound to USER_ROLE in namespace a only."""
+
+    def setUp(self):
+        binary = broker_binary()
+        if not os.access(binary, os.X_OK):
+            self.fail("lambda-cntr-broker is not built (%s); set LAMBDA_CNTR_BROKER_BIN" % binary)
+        super().setUp()
+        c = self.cluster
+        self.server = c.server
+        self.server.apply_manifests(DEPLOY)
+        for ns in ("a", "b"):
+            self.server.create_namespace({"metadata": {"name": ns}})
+            c.target_pod("web", namespace=ns)
+        self.bind_user("a")
+        self.user_kubeconfig = c.kubeconfig_token("tok-erin", filename="kc-erin")
+        self.start_broker()
+        self.agent = self.wait_agent()
+
+    # -- fixtures -------------------------------------------------------------------------------
+    def bind_user(self, namespace):
+        self.server.add_token("tok-erin", "erin")
+        self.server.create_object("%s/v1" % RBAC, "rolebindings", {
+            "metadata": {"name": "erin-debug"},
+            "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": USER_ROLE},
+            "subjects": [{"apiGroup": RBAC, "kind": "User", "name": "erin"}]}, namespace)
+
+    def start_broker(self):
+        c = self.cluster
+        token = self.server.service_account_token(SYSTEM_NS, "lambda-cntr-broker")
+        kubeconfig = c.kubeconfig_token(token, filename="kc-broker")
+        self.broker_log = []
+        self.broker = subprocess.Popen(
+            [broker_binary(), "--kubeconfig", kubeconfig, "--listen", "127.0.0.1:0",
+             "--tls-cert", os.path.join(c.pki, "broker.crt"), "--tls-key", os.path.join(c.pki, "broker.key"), "-v"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=c.env(kubeconfig))
+        self.addCleanup(self.stop_broker)
+        address = None
+        deadline = time.monotonic() + 30
+        while address is None and time.monotonic() < deadline and self.broker.poll() is None:
+            r, _, _ = select.select([self.broker.stderr], [], [], 0.5)
+            if r:
+                line = self.broker.stderr.readline().decode(errors="replace")
+                self.broker_log.append(line.rstrip("\n"))
+                m = re.search(r"lambda-cntr-broker: listening on (\S+:\d+)", line)
+                if m:
+                    address = m.group(1)
+        self.assertIsNotNone(address, "the broker never said it listens; its log: %s" % self.broker_log)
+        threading.Thread(target=self.drain_broker_log, daemon=True).start()
+        self.server.set_service_endpoint(SYSTEM_NS, "lambda-cntr-broker", "https://" + address)
+        if self.server.objects.get("apiregistration.k8s.io/v1", "apiservices", None, APISERVICE) is None:
+            register_apiservice(self.server)
+        # --tls-cert: the broker does not patch the CA bundle; the admin's is the cluster CA.
+        self.server.objects.patch("apiregistration.k8s.io/v1", "apiservices", None, APISERVICE, {"spec": {
+            "caBundle": aggregator.ca_bundle(os.path.join(c.pki, "ca.crt")), "insecureSkipTLSVerify": None}})
+
+    def drain_broker_log(self):
+        for line in self.broker.stderr:
+            self.broker_log.append(line.decode(errors="replace").rstrip("\n"))
+
+    def stop_broker(self):
+        if self.broker.poll() is None:
+            self.broker.terminate()
+            try:
+                self.broker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.broker.kill()
+                self.broker.wait()
+
+    def wait_agent(self, timeout=60):
+        """The DaemonSet's pod on the node, Running and Ready."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            items, _ = self.server.store.list(SYSTEM_NS, [lambda l: l.get("app.kubernetes.io/name") ==
+                                                          "lambda-cntr-agent"], [])
+            ready = [p for p in items if p["status"].get("phase") == "Running" and
+                     p["metadata"].get("ownerReferences")]
+            if ready:
+                return ready[0]
+            time.sleep(0.2)
+        self.fail("no DaemonSet agent pod became Running in %s" % SYSTEM_NS)
+
+    def run_as_user(self, *args, **kw):
+        return self.cluster.run(*args, kubeconfig=self.user_kubeconfig, **kw)
+
+    def pods_created(self, namespace):
+        return [n for ns, n in self.server.store.creates if ns == namespace]
+
+    def agent_execs(self):
+        """(pod name, query) of every pods/exec in lambda-cntr-system (the broker's)."""
+        found = []
+        for user, method, path, query in self.server.requests:
+            m = re.match(r"^/api/v1/namespaces/%s/pods/([^/]+)/exec$" % SYSTEM_NS, path)
+            if m:
+                found.append((m.group(1), user, query))
+        return found
+
+    # -- scenarios ------------------------------------------------------------------------------
+    def test_the_user_role_grants_get_pods_and_create_pods_exec_only(self):
+        allowed = []
+        for verb, resource, sub in (("get", "pods", ""), ("create", "pods", "exec"), ("list", "pods", ""),
+                                    ("create", "pods", ""), ("delete", "pods", ""), ("get", "pods", "exec"),
+                                    ("create", "pods", "attach"), ("create", "pods", "ephemeralcontainers"),
+                                    ("patch", "pods", "ephemeralcontainers")):
+            review = self.server.subject_access_review({"spec": {"user": "erin", "groups": ["system:authenticated"],
+                                                                 "resourceAttributes": {
+                "namespace": "a", "verb": verb, "resource": resource, "subresource": sub, "name": "web"}}})
+            if review["status"]["allowed"]:
+                allowed.append((verb, resource + ("/" + sub if sub else "")))
+        self.assertEqual(allowed, [("get", "pods"), ("create", "pods/exec")])
+
+    def test_attach_in_the_granted_namespace_and_refusal_in_the_other(self):
+        r = self.run_as_user("-n", "a", "execute", "web", "--", "sh", "-c", "echo hello from $(hostname); exit 3")
+        self.assertExit(r, 3)
+        self.assertEqual(r.stdout, b"hello from web\n")
+        r = self.run_as_user("-n", "b", "execute", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertEqual(r.stderr.decode().splitlines(), [
+            'lambda-cntr: error: pods "web" is forbidden: User "erin" cannot create resource "pods/exec" in API '
+            'group "" in the namespace "b"'])
+        for ns in ("a", "b"):
+            self.assertEqual(self.pods_created(ns), ["web"])
+            pod = self.server.store.get(ns, "web")
+            self.assertNotIn("ephemeralContainers", pod["spec"])
+        self.assertEqual(self.pods_created(SYSTEM_NS), [self.agent["metadata"]["name"]])
+
+    def test_a_terminal_session_through_the_broker(self):
+        status, seen = self.cluster.run_pty_steps(
+            ["--kubeconfig", self.user_kubeconfig, "-n", "a", "attach", "web"],
+            [(PROMPT, b"echo $((6*7))\r"), (rb"42", b"exit 5\r")])
+        self.assertEqual(status, 5, seen)
+        self.assertIn("42", seen)
+
+    def test_a_planted_look_alike_agent_is_never_used(self):
+        template = self.server.objects.get("apps/v1", "daemonsets", SYSTEM_NS, "lambda-cntr-agent")["spec"]["template"]
+        self.server.create_pod({"metadata": {"name": "lambda-cntr-agent-zzzzz",
+                                             "labels": dict(template["metadata"]["labels"])},
+                                "spec": json.loads(json.dumps(template["spec"]))}, SYSTEM_NS)
+        self.server.wait_pod(SYSTEM_NS, "lambda-cntr-agent-zzzzz", lambda p: p["status"].get("phase") == "Running")
+        for _ in range(3):
+            r = self.run_as_user("-n", "a", "execute", "web", "--", "echo", "ok")
+            self.assertExit(r, 0)
+        execs = self.agent_execs()
+        self.assertTrue(execs)
+        self.assertEqual({name for name, _, _ in execs}, {self.agent["metadata"]["name"]})
+        self.assertEqual({user for _, user, _ in execs}, {"system:serviceaccount:%s:lambda-cntr-broker" % SYSTEM_NS})
+
+    def test_no_request_yields_a_shell_in_the_agent(self):
+        self.assertExit(self.run_as_user("-n", "a", "execute", "web", "--", "true"), 0)
+        execs = self.agent_execs()
+        self.assertTrue(execs)
+        for _, _, query in execs:
+            command = cntr_argv(query.get("command", []))
+            self.assertEqual(command[:4], ["cntr", "attach", "-t", "id"], query)
+
+    def test_events_record_who_started_and_ended_a_session(self):
+        self.assertExit(self.run_as_user("-n", "a", "execute", "web", "--", "true"), 0)
+        deadline = time.monotonic() + 10
+        events = []
+        while time.monotonic() < deadline:
+            events = self.server.list_events("a", "involvedObject.name=web")
+            if {"DebugSessionStarted", "DebugSessionEnded"} <= {e["reason"] for e in events}:
+                break
+            time.sleep(0.1)
+        by_reason = {e["reason"]: e for e in events}
+        self.assertEqual(set(by_reason) & {"DebugSessionStarted", "DebugSessionEnded"},
+                         {"DebugSessionStarted", "DebugSessionEnded"}, events)
+        started = by_reason["DebugSessionStarted"]
+        self.assertEqual((started["type"], started["involvedObject"]["kind"]), ("Normal", "Pod"))
+        self.assertEqual(started["message"], 'user "erin" attached to container "main" with profile "general"')
+        self.assertIn('user "erin"', by_reason["DebugSessionEnded"]["message"])
+        self.assertTrue(any("DebugSessionStarted" in line and "erin" in line for line in self.broker_log),
+                        self.broker_log)
+
+    def test_profile_restricted_reaches_cntr(self):
+        r = self.run_as_user("-n", "a", "execute", "--profile", "restricted", "web", "--",
+                             "sh", "-c", "grep CapEff /proc/self/status")
+        self.assertExit(r, 0)
+        self.assertEqual(r.stdout.split(), [b"CapEff:", b"0000000000000000"])
+        self.assertTrue(any(cntr_argv(q.get("command", []))[:2] == ["cntr", "attach"] and
+                            "restricted" in q.get("command", []) for _, _, q in self.agent_execs()))
+
+    def test_a_profile_refused_by_the_configmap_is_named(self):
+        self.server.create_object("v1", "configmaps", {"metadata": {"name": "lambda-cntr-profiles"},
+                                                       "data": {"a": "general,restricted"}}, SYSTEM_NS)
+        r = self.run_as_user("-n", "a", "execute", "--profile", "sysadmin", "web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertEqual(r.stderr.decode().splitlines(), [
+            'lambda-cntr: error: profile "sysadmin" is not allowed in namespace "a" by '
+            'lambda-cntr-system/lambda-cntr-profiles'])
+        self.assertExit(self.run_as_user("-n", "a", "execute", "--profile", "restricted", "web", "--", "true"), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
