@@ -530,6 +530,8 @@ class _Handler(BaseHTTPRequestHandler):
             minor = "28" if self.api.v4_only else "29"
             return self.send_json(200, {"major": "1", "minor": minor, "gitVersion": "v1.%s.0" % minor,
                                         "platform": "linux/amd64"})
+        if broker_support_route(self, method, path, user):
+            return None
         if path.startswith("/apis/"):
             try:
                 if objects.route(self, self.api, method, path, user):
@@ -780,6 +782,74 @@ class _Handler(BaseHTTPRequestHandler):
         session.send_channel(wsexec.CH_STATUS, json.dumps(body).encode())
         session.send_frame(wsexec.OP_CLOSE, struct.pack("!H", 1000))
         session._await_close()
+
+
+# broker support (H1) -------------------------------------------------------------------------
+# The minimum lambda-cntr-broker needs from the stand-in, until the fuller version (RBAC objects,
+# aggregation proxying) lands: core/v1 ConfigMaps (GET, POST, DELETE), SubjectAccessReviews
+# answered from the forbid toggles plus ApiServer.sar_denied, and POSTed Events.
+
+def broker_support_route(handler, method, path, user):
+    api = handler.api
+    m = re.match(r"^/api/v1/namespaces/([^/]+)/configmaps(?:/([^/]+))?$", path)
+    if m:
+        namespace, name = m.groups()
+        configmaps = api.__dict__.setdefault("configmaps", {})
+        if method == "GET" and name:
+            api.authorize(user, "get", "configmaps", namespace, name)
+            if (namespace, name) not in configmaps:
+                raise not_found(name, "configmaps")
+            handler.send_json(200, configmaps[(namespace, name)])
+        elif method == "POST" and not name:
+            api.authorize(user, "create", "configmaps", namespace)
+            cm = handler.read_body() or {}
+            cm.update({"kind": "ConfigMap", "apiVersion": "v1"})
+            cm.setdefault("metadata", {})["namespace"] = namespace
+            configmaps[(namespace, cm["metadata"]["name"])] = cm
+            handler.send_json(201, cm)
+        elif method == "DELETE" and name:
+            configmaps.pop((namespace, name), None)
+            handler.send_json(200, {"kind": "Status", "apiVersion": "v1", "status": "Success"})
+        else:
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the "
+                           "requested resource")
+        return True
+    if path == "/apis/authorization.k8s.io/v1/subjectaccessreviews" and method == "POST":
+        api.authorize(user, "create", "subjectaccessreviews", "")
+        review = handler.read_body() or {}
+        spec = review.get("spec") or {}
+        attrs = spec.get("resourceAttributes") or {}
+        resource = attrs.get("resource", "")
+        if attrs.get("subresource"):
+            resource += "/" + attrs["subresource"]
+        allowed, reason = True, ""
+        try:
+            api.authorize(spec.get("user", ""), attrs.get("verb", ""), resource, attrs.get("namespace", ""),
+                          attrs.get("name"))
+        except ApiError:
+            allowed = False
+        if (spec.get("user"), attrs.get("namespace", "")) in getattr(api, "sar_denied", set()):
+            allowed = False
+        if not allowed:
+            reason = ""
+        api.__dict__.setdefault("reviews", []).append(review)
+        review.update({"kind": "SubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+                       "status": {"allowed": allowed, **({"reason": reason} if reason else {})}})
+        handler.send_json(201, review)
+        return True
+    m = re.match(r"^/api/v1/namespaces/([^/]+)/events$", path)
+    if m and method == "POST":
+        api.authorize(user, "create", "events", m.group(1))
+        event = handler.read_body() or {}
+        meta = event.setdefault("metadata", {})
+        meta["namespace"] = m.group(1)
+        if not meta.get("name"):
+            meta["name"] = meta.get("generateName", "event-") + secrets.token_hex(3)
+        with api.lock:
+            api.events.append(event)
+        handler.send_json(201, event)
+        return True
+    return False
 
 
 def _flag(query, key):

@@ -21,6 +21,10 @@ RESOURCES = {
     ("apps/v1", "deployments"): ("Deployment", True),
     ("apps/v1", "replicasets"): ("ReplicaSet", True),
     ("autoscaling/v2", "horizontalpodautoscalers"): ("HorizontalPodAutoscaler", True),
+    # broker support (H1): the agent DaemonSet (stored only: the test makes its pods) and the
+    # APIService whose caBundle the broker patches.
+    ("apps/v1", "daemonsets"): ("DaemonSet", True),
+    ("apiregistration.k8s.io/v1", "apiservices"): ("APIService", False),
 }
 
 PATH_RE = re.compile(r"^/apis/([^/]+/[^/]+)/(?:namespaces/([^/]+)/)?([a-z0-9]+)(?:/([^/]+))?$")
