@@ -8,10 +8,14 @@ PACKAGES=(
 	# build
 	build-essential pkg-config cmake ninja-build musl-tools file
 	libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev libcmocka-dev
+	# the broker (src/broker): its HTTPS server and TLS
+	libmicrohttpd-dev libgnutls28-dev
 	# fuzzing (make fuzz): clang and its runtimes, which hold libFuzzer (-fsanitize=fuzzer)
 	clang libclang-rt-14-dev
 	# tests and demo
 	python3 openssl curl busybox-static util-linux iproute2 procps
+	# tests/deploy: the install manifests' structure test
+	python3-yaml
 	# container runtimes
 	runc containerd podman docker.io skopeo uidmap
 	# benchmarks (bench/) and the agent image builder (images/)

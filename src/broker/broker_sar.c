@@ -9,9 +9,9 @@ static json_t *review(const struct broker_identity *id, json_t *attributes)
 
 	for (char **g = id->groups; g && *g; g++)
 		json_array_append_new(groups, json_string(*g));
-	r = json_pack("{s:s, s:s, s:{s:s, s:o, s:O, s:o}}", "apiVersion", "authorization.k8s.io/v1", "kind",
+	r = json_pack("{s:s, s:s, s:{s:s, s:o, s:o, s:o}}", "apiVersion", "authorization.k8s.io/v1", "kind",
 		      "SubjectAccessReview", "spec", "user", id->user, "groups", groups, "extra",
-		      id->extra ? id->extra : json_object(), "resourceAttributes", attributes);
+		      id->extra ? json_incref(id->extra) : json_object(), "resourceAttributes", attributes);
 	if (!r)
 		abort();
 	return r;
