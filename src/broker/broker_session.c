@@ -202,6 +202,7 @@ static json_t *connect_agent(struct broker *b, const struct broker_session_reque
 	_cleanup_free_ char *path = NULL;
 	struct cntr_err err = { 0 };
 	json_t *st = choose_agent(b, r->node, &r->agent_pod);
+	int opened;
 
 	if (st)
 		return st;
@@ -210,7 +211,12 @@ static json_t *connect_agent(struct broker *b, const struct broker_session_reque
 	if (!argv)
 		return fail_status(500, "container %s of pod %s has an invalid ID", r->container, r->pod);
 	path = broker_agent_exec_path(b->ns, r->agent_pod, argv, req->stdin_, req->stdout_, req->stderr_, req->tty);
-	if (kube_ws_conn_open(&r->agent, b->cfg, path, req->protocols, &err) < 0) {
+	/* Under api_lock: a REST call in another thread may renew the credentials (a rotated
+	 * ServiceAccount token is re-read after a 401) while this one reads them. */
+	pthread_mutex_lock(&b->api_lock);
+	opened = kube_ws_conn_open(&r->agent, b->cfg, path, req->protocols, &err);
+	pthread_mutex_unlock(&b->api_lock);
+	if (opened < 0) {
 		log_error("session of user \"%s\": exec in agent %s/%s failed: %s", r->user, b->ns, r->agent_pod, err.msg);
 		{
 			_cleanup_free_ char *msg = xasprintf("the lambda-cntr agent %s/%s on node \"%s\" could not start "
