@@ -59,16 +59,20 @@ class Reply:
 class FrontProxy:
     """What kube-apiserver's aggregator does towards the broker, by hand."""
 
-    def __init__(self, port, pki, cert="front-proxy-client"):
+    def __init__(self, port, pki, cert="front-proxy-client", ca_pem=None, server_name="localhost"):
         self.port, self.pki, self.cert = port, pki, cert
+        self.ca_pem, self.server_name = ca_pem, server_name
 
     def connect(self):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.load_verify_locations(os.path.join(self.pki, "ca.crt"))  # the broker serves server.crt
+        if self.ca_pem:
+            ctx.load_verify_locations(cadata=self.ca_pem)
+        else:
+            ctx.load_verify_locations(os.path.join(self.pki, "ca.crt"))  # the broker serves server.crt
         if self.cert:
             ctx.load_cert_chain(os.path.join(self.pki, self.cert + ".crt"), os.path.join(self.pki, self.cert + ".key"))
         raw = socket.create_connection(("127.0.0.1", self.port), timeout=30)
-        return ctx.wrap_socket(raw, server_hostname="localhost")
+        return ctx.wrap_socket(raw, server_hostname=self.server_name)
 
     def request(self, path, user="alice", groups=("system:authenticated",), upgrade=False,
                 protocols=("v5.channel.k8s.io", "v4.channel.k8s.io")):
@@ -231,12 +235,12 @@ class BrokerTest(unittest.TestCase):
                             "securityContext": {"privileged": True, "readOnlyRootFilesystem": True}}]}}, NS)
         return self.server.wait_pod(NS, name, lambda p: p and p["status"].get("phase") == "Running")
 
-    def start_broker(self):
+    def start_broker(self, given_cert=True):
         kc = self.c.kubeconfig_token("tok-broker", filename="kc-broker")
         self.broker_log = open(os.path.join(self.c.tmp, "broker.log"), "w+")
-        proc = subprocess.Popen([self.broker_bin, "--kubeconfig", kc, "--listen", "127.0.0.1:0", "-v",
-                                 "--tls-cert", os.path.join(self.c.pki, "server.crt"),
-                                 "--tls-key", os.path.join(self.c.pki, "server.key")],
+        tls = ["--tls-cert", os.path.join(self.c.pki, "server.crt"),
+               "--tls-key", os.path.join(self.c.pki, "server.key")] if given_cert else []
+        proc = subprocess.Popen([self.broker_bin, "--kubeconfig", kc, "--listen", "127.0.0.1:0", "-v"] + tls,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.broker_log)
         self.addCleanup(self.stop_broker, proc)
         deadline = time.monotonic() + 20
@@ -276,6 +280,26 @@ class BrokerTest(unittest.TestCase):
         self.assertEqual(reply.json(), RESOURCES)
         group = self.proxy.request("/apis/debug.lambda-cntr.io")
         self.assertEqual(group.json()["preferredVersion"]["groupVersion"], "debug.lambda-cntr.io/v1alpha1")
+
+    def test_own_serving_certificate_is_published_in_the_apiservice(self):
+        self.stop_broker(self.broker)
+        self.server.objects.put("apiregistration.k8s.io/v1", "apiservices", {
+            "apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+            "metadata": {"name": "v1alpha1.debug.lambda-cntr.io"},
+            "spec": {"group": "debug.lambda-cntr.io", "version": "v1alpha1", "groupPriorityMinimum": 1000,
+                     "versionPriority": 15, "service": {"namespace": NS, "name": "lambda-cntr-broker", "port": 443}}})
+        broker, port = self.start_broker(given_cert=False)
+        api = self.server.objects.get("apiregistration.k8s.io/v1", "apiservices", None, "v1alpha1.debug.lambda-cntr.io")
+        ca = base64.b64decode(api["spec"]["caBundle"]).decode()
+        self.assertIn("-----BEGIN CERTIFICATE-----", ca)
+        self.assertEqual(api["spec"]["service"]["name"], "lambda-cntr-broker")  # a merge patch
+        # What the API server does: trust caBundle, check the Service's DNS name.
+        proxy = FrontProxy(port, self.c.pki, ca_pem=ca, server_name="lambda-cntr-broker.lambda-cntr-system.svc")
+        self.assertEqual(proxy.request(GROUP_PATH).json(), RESOURCES)
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            FrontProxy(port, self.c.pki, ca_pem=ca, server_name="evil.example").request(GROUP_PATH)
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            FrontProxy(port, self.c.pki).request(GROUP_PATH)  # not the cluster CA's certificate
 
     def test_no_client_certificate_is_401(self):
         reply = FrontProxy(self.port, self.c.pki, cert=None).request(self.attach_path(command=["true"]),
