@@ -312,6 +312,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return r;
 }
 
+/* MHD's messages: its format strings, with its arguments (the attribute tells the compiler). */
+static void log_mhd(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
 	char line[512];
