@@ -107,13 +107,34 @@ static void strv_push(char ***v, size_t *n, const char *s)
 	*v = grown;
 }
 
+static int hex_digit(char c)
+{
+	return isdigit((unsigned char)c) ? c - '0' : isxdigit((unsigned char)c) ? tolower((unsigned char)c) - 'a' + 10 : -1;
+}
+
+/* Extra keys travel in header names, lowercased and percent-encoded (a key such as
+ * "example.org/scopes" cannot be a header name as it is): undo both, as Kubernetes does. */
+static char *extra_key(const char *header_suffix)
+{
+	char *key = xstrdup(header_suffix), *out = key;
+
+	for (const char *p = header_suffix; *p; p++) {
+		if (*p == '%' && hex_digit(p[1]) >= 0 && hex_digit(p[2]) >= 0) {
+			*out++ = (char)(hex_digit(p[1]) * 16 + hex_digit(p[2]));
+			p += 2;
+		} else {
+			*out++ = (char)tolower((unsigned char)*p);
+		}
+	}
+	*out = '\0';
+	return key;
+}
+
 static void add_extra(json_t *extra, const char *key, const char *value)
 {
-	_cleanup_free_ char *lower = xstrdup(key);
+	_cleanup_free_ char *lower = extra_key(key);
 	json_t *list;
 
-	for (char *p = lower; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
 	list = json_object_get(extra, lower);
 	if (!list) {
 		list = json_array();

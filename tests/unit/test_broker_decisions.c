@@ -86,15 +86,17 @@ static void test_identity_from_headers(void **state)
 		{ "x-remote-group", "system:authenticated" }, { "X-Remote-User", "alice" },
 		{ "X-Remote-Group", "dev, ops" },	      { "X-Remote-Extra-Scopes", "a" },
 		{ "X-Remote-Extra-Scopes", "b" },	      { "X-Remote-User", "mallory" },
+		{ "X-Remote-Extra-Example.org%2fTeam", "t1" },
 	};
 
 	assert_int_equal(broker_frontproxy_from_configmap(cm, &fp, &err), 0);
-	assert_int_equal(broker_identity_from_headers(&fp, h, 6, &id), 0);
+	assert_int_equal(broker_identity_from_headers(&fp, h, 7, &id), 0);
 	assert_string_equal(id.user, "alice"); /* the first one */
 	assert_string_equal(id.groups[0], "system:authenticated");
 	assert_string_equal(id.groups[1], "dev, ops"); /* one header, one group */
 	assert_null(id.groups[2]);
 	assert_int_equal(json_array_size(json_object_get(id.extra, "scopes")), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(id.extra, "example.org/team"), 0)), "t1");
 	broker_identity_free(&id);
 	/* No user: no identity (401), whatever else is there. */
 	assert_int_equal(broker_identity_from_headers(&fp, h, 1, &id), -1);
