@@ -301,6 +301,16 @@ class BrokerTest(unittest.TestCase):
         with self.assertRaises(ssl.SSLCertVerificationError):
             FrontProxy(port, self.c.pki).request(GROUP_PATH)  # not the cluster CA's certificate
 
+    def test_without_front_proxy_settings_the_broker_refuses_to_start(self):
+        del self.server.configmaps[("kube-system", "extension-apiserver-authentication")]
+        kc = self.c.kubeconfig_token("tok-broker", filename="kc-broker2")
+        run = subprocess.run([self.broker_bin, "--kubeconfig", kc, "--listen", "127.0.0.1:0"], capture_output=True,
+                             timeout=30)
+        self.assertEqual(run.returncode, 125)
+        self.assertEqual(run.stderr.decode(), 'lambda-cntr-broker: reading kube-system/extension-apiserver-'
+                                              'authentication: configmaps "extension-apiserver-authentication" '
+                                              'not found\n')
+
     def test_no_client_certificate_is_401(self):
         reply = FrontProxy(self.port, self.c.pki, cert=None).request(self.attach_path(command=["true"]),
                                                                      upgrade=True)
