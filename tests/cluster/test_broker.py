@@ -400,6 +400,48 @@ class BrokerTest(unittest.TestCase):
         self.assertEqual(out, b"v4\n")
         self.assertEqual(exit_code(status), 0)
 
+    def test_tty_resize_and_pings_pass_through(self):
+        reply = self.proxy.request(self.attach_path(command=["sh", "-c", "sleep 1; stty size"],
+                                                    stdin="true", tty="true").replace("stderr=true", "stderr=false"),
+                                   upgrade=True)
+        self.assertEqual(reply.code, 101, reply.body)
+        ws = Ws(reply)
+        ws.send(9, b"are-you-there")  # the broker answers the client's pings itself
+        frame = ws.frame()
+        while frame[0] == 2 and len(frame[1]) == 1:  # streams opening (empty), nothing else yet
+            frame = ws.frame()
+        self.assertEqual(frame, (10, b"are-you-there"))
+        ws.send(2, b"\x04" + json.dumps({"Width": 101, "Height": 33}).encode())
+        out, _, status, _ = ws.run()
+        self.assertEqual(out.replace(b"\r", b""), b"33 101\n")
+        self.assertEqual(exit_code(status), 0)
+
+    def test_refused_agent_exec_is_503_naming_the_agent(self):
+        self.server.inject("EXEC", r"^/api/v1/namespaces/lambda-cntr-system/pods/", "status", code=403,
+                           message='pods "lambda-cntr-agent-x7k2p" is forbidden: User "%s" cannot create resource '
+                                   '"pods/exec"' % BROKER_USER)
+        reply = self.proxy.request(self.attach_path(command=["true"]), upgrade=True)
+        self.assertEqual(reply.code, 503, reply.body)
+        self.assertEqual(reply.json()["message"],
+                         'the lambda-cntr agent lambda-cntr-system/lambda-cntr-agent-x7k2p on node "node-1" could not '
+                         'start the session: exec: pods "lambda-cntr-agent-x7k2p" is forbidden: User "%s" cannot '
+                         'create resource "pods/exec"' % BROKER_USER)
+        self.assertFalse([e for e in self.server.events if e["reason"].startswith("DebugSession")])
+
+    def test_failure_after_the_upgrade_is_forwarded_as_is_and_audited(self):
+        self.server.inject("EXEC", r"^/api/v1/namespaces/lambda-cntr-system/pods/", "exec-failure", code=500)
+        reply = self.proxy.request(self.attach_path(command=["true"]), upgrade=True)
+        self.assertEqual(reply.code, 101, reply.body)
+        _, _, status, close = Ws(reply).run()
+        self.assertEqual(status["status"], "Failure")
+        self.assertIn("OCI runtime exec failed: container is stopped", status["message"])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(e["reason"] == "DebugSessionEnded" for e in self.server.events):
+            time.sleep(0.05)
+        end = [e for e in self.server.events if e["reason"] == "DebugSessionEnded"][0]
+        self.assertIn("ended without an exit status (exec: Internal error occurred: error executing command",
+                      end["message"])
+
     def test_missing_pod_is_the_api_servers_404(self):
         reply = self.proxy.request(self.attach_path(pod="nope", command=["true"]), upgrade=True)
         self.assertEqual(reply.code, 404, reply.body)
