@@ -254,10 +254,17 @@ class BrokerTest(unittest.TestCase):
         self.fail("the broker never said it listens: %s" % self.log())
 
     def stop_broker(self, proc):
+        """SIGTERM, and it must end cleanly (0; in the sanitizer build: no leak, no error)."""
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log = self.log() if not self.broker_log.closed else ""
         self.broker_log.close()
+        self.assertEqual(proc.returncode, 0, "the broker did not end cleanly: %s" % log[-3000:])
 
     def log(self):
         self.broker_log.flush()
