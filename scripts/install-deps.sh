@@ -8,6 +8,8 @@ PACKAGES=(
 	# build
 	build-essential pkg-config cmake ninja-build musl-tools file
 	libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev libcmocka-dev
+	# the broker (src/broker): its HTTPS server and TLS
+	libmicrohttpd-dev libgnutls28-dev
 	# fuzzing (make fuzz): clang and its runtimes, which hold libFuzzer (-fsanitize=fuzzer)
 	clang libclang-rt-14-dev
 	# cntr-seccomp: Docker/OCI seccomp profiles compiled to BPF for the static cntr

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/lambda_agent.h"
+#include "cli/lambda_broker.h"
 #include "cli/lambda_cntr_argv.h"
 #include "cli/lambda_ids.h"
 #include "cli/lambda_opts.h"
@@ -35,8 +36,6 @@ static int check_node(struct node_session *s, struct cntr_err *err)
 	_cleanup_free_ char *name = kube_url_escape(s->opts->node);
 	_cleanup_free_ char *path = xasprintf("/api/v1/nodes/%s", name);
 
-	if (!lambda_object_name_is_valid(s->opts->node))
-		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "\"%s\" is not a node name", s->opts->node);
 	if (kube_get(s->cfg, path, &resp, err) == 0)
 		return 0;
 	if (resp.http_status == 404)
@@ -60,7 +59,9 @@ static int setup(struct node_session *s, struct cntr_err *err)
 		return -1;
 	log_info("using %s, context %s, server %s", s->cfg->source,
 		 s->cfg->context_name ? s->cfg->context_name : "(in-cluster)", s->cfg->server);
-	return check_node(s, err);
+	if (!lambda_object_name_is_valid(s->opts->node))
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "\"%s\" is not a node name", s->opts->node);
+	return 0;
 }
 
 /* env LAMBDA_CNTR_SESSION=<id> [TERM=...] cntr attach --host ...: cntr itself is the session
@@ -85,13 +86,21 @@ static int exec_host_session(struct node_session *s, int *status, struct cntr_er
 	return r;
 }
 
-/* The session itself, from an agent on the node (agent-pod mode): the part a broker would do
- * instead. When the exec could not even start because the agent went away, once more with a
+/* The session itself, from an agent on the node (agent-pod mode); with the broker installed,
+ * one request to it (it authorizes `create nodes/attach` and picks the DaemonSet's agent).
+ * When the agent's exec could not even start because the agent went away, once more with a
  * new agent. */
 static int start_session(struct node_session *s, int *status, struct cntr_err *err)
 {
+	bool broker = false;
 	int r;
 
+	if (lambda_broker_choose(s->cfg, s->opts, LAMBDA_BROKER_NODE, &broker, err) < 0)
+		return -1;
+	if (broker)
+		return lambda_broker_session(s->cfg, s->opts, LAMBDA_BROKER_NODE, NULL, s->opts->node, status, err);
+	if (check_node(s, err) < 0)
+		return -1;
 	if (lambda_agent_use_init(s->cfg, s->opts, s->opts->node, s->session_id, &s->use, err) < 0 ||
 	    lambda_agent_acquire(s->cfg, s->opts, true, &s->use, err) < 0)
 		return -1;

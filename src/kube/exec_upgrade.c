@@ -15,7 +15,16 @@
 char *kube_exec_upgrade_request(const char *target, const char *host, const char *token,
 				const char *key)
 {
+	return kube_ws_upgrade_request(target, host, token, key, KUBE_EXEC_PROTOCOLS);
+}
+
+char *kube_ws_upgrade_request(const char *target, const char *host, const char *token,
+			      const char *key, const char *protocols)
+{
 	_cleanup_free_ char *auth = token ? xasprintf("Authorization: Bearer %s\r\n", token) : xstrdup("");
+	_cleanup_free_ char *offer = protocols && *protocols
+					     ? xasprintf("Sec-WebSocket-Protocol: %s\r\n", protocols)
+					     : xstrdup("");
 
 	return xasprintf("GET %s HTTP/1.1\r\n"
 			 "Host: %s\r\n"
@@ -24,10 +33,10 @@ char *kube_exec_upgrade_request(const char *target, const char *host, const char
 			 "Connection: Upgrade\r\n"
 			 "Sec-WebSocket-Key: %s\r\n"
 			 "Sec-WebSocket-Version: 13\r\n"
-			 "Sec-WebSocket-Protocol: " KUBE_EXEC_PROTOCOL_V5 ", " KUBE_EXEC_PROTOCOL_V4 "\r\n"
+			 "%s"
 			 "%s"
 			 "\r\n",
-			 target, host, key, auth);
+			 target, host, key, offer, auth);
 }
 
 void kube_upgrade_response_clear(struct kube_upgrade_response *r)
@@ -145,8 +154,29 @@ static bool has_token(const char *value, const char *token)
 	return false;
 }
 
-int kube_upgrade_response_check(const struct kube_upgrade_response *r, const char *key, int *version,
-				struct cntr_err *err)
+int kube_ws_protocol_listed(const char *list, const char *token)
+{
+	size_t n = strlen(token);
+
+	for (const char *p = list; p && *p;) {
+		const char *end;
+		size_t len;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		end = strchr(p, ',');
+		len = end ? (size_t)(end - p) : strlen(p);
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len && len == n && strncmp(p, token, n) == 0)
+			return 1;
+		p = end;
+	}
+	return 0;
+}
+
+int kube_ws_upgrade_response_check(const struct kube_upgrade_response *r, const char *key,
+				   const char *offered, struct cntr_err *err)
 {
 	char expected[29];
 
@@ -160,16 +190,27 @@ int kube_upgrade_response_check(const struct kube_upgrade_response *r, const cha
 	if (!r->accept || strcmp(r->accept, expected) != 0)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 				 "exec: wrong Sec-WebSocket-Accept from the server (a proxy in between?)");
-	if (r->protocol && strcmp(r->protocol, KUBE_EXEC_PROTOCOL_V5) == 0)
-		*version = 5;
-	else if (r->protocol && strcmp(r->protocol, KUBE_EXEC_PROTOCOL_V4) == 0)
-		*version = 4;
-	else {
+	if (!offered || !*offered) {
+		if (r->protocol && *r->protocol)
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: the server chose a subprotocol none was offered");
+		return 0;
+	}
+	if (!r->protocol || !kube_ws_protocol_listed(offered, r->protocol)) {
 		_cleanup_free_ char *got = kube_safe_text(r->protocol);
+		_cleanup_free_ char *want = kube_safe_text(offered);
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 				 "exec: the server agreed to no supported protocol (got \"%s\"; offered "
-				 KUBE_EXEC_PROTOCOL_V5 ", " KUBE_EXEC_PROTOCOL_V4 "); the API server is too old", got);
+				 "%s); the API server is too old", got, want);
 	}
+	return 0;
+}
+
+int kube_upgrade_response_check(const struct kube_upgrade_response *r, const char *key, int *version,
+				struct cntr_err *err)
+{
+	if (kube_ws_upgrade_response_check(r, key, KUBE_EXEC_PROTOCOLS, err) < 0)
+		return -1;
+	*version = strcmp(r->protocol, KUBE_EXEC_PROTOCOL_V5) == 0 ? 5 : 4;
 	return 0;
 }
 

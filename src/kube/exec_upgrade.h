@@ -10,8 +10,16 @@ struct cntr_err;
 #define KUBE_EXEC_PROTOCOL_V5 "v5.channel.k8s.io"
 #define KUBE_EXEC_PROTOCOL_V4 "v4.channel.k8s.io"
 
+/* The subprotocols an exec offers, in the order of preference. */
+#define KUBE_EXEC_PROTOCOLS KUBE_EXEC_PROTOCOL_V5 ", " KUBE_EXEC_PROTOCOL_V4
+
 /* "GET <target> HTTP/1.1" with Host, Upgrade, Connection, Sec-WebSocket-Key/-Version,
- * Sec-WebSocket-Protocol offering v5 then v4, Authorization when token != NULL. malloc'd. */
+ * Sec-WebSocket-Protocol offering protocols (a comma list, as sent; NULL or "": no header),
+ * Authorization when token != NULL. malloc'd. */
+char *kube_ws_upgrade_request(const char *target, const char *host, const char *token,
+			      const char *key, const char *protocols);
+
+/* The same offering KUBE_EXEC_PROTOCOLS. */
 char *kube_exec_upgrade_request(const char *target, const char *host, const char *token,
 				const char *key);
 
@@ -38,8 +46,17 @@ struct kube_upgrade_response {
 int kube_upgrade_response_parse(const char *buf, size_t len, struct kube_upgrade_response *out,
 				struct cntr_err *err);
 
-/* For a 101 response: Upgrade: websocket, Connection: upgrade, the accept value for key, and a
- * protocol we offered. Sets *version to 5 or 4. */
+/* For a 101 response: Upgrade: websocket, Connection: upgrade, the accept value for key, and
+ * one of the protocols offered (a comma list; NULL or "" when none was offered, then the server
+ * must not pick one). */
+int kube_ws_upgrade_response_check(const struct kube_upgrade_response *r, const char *key,
+				   const char *offered, struct cntr_err *err);
+
+/* True when token is one of the comma-separated items of list (spaces around items ignored). */
+int kube_ws_protocol_listed(const char *list, const char *token);
+
+/* kube_ws_upgrade_response_check for an exec that offered KUBE_EXEC_PROTOCOLS. Sets *version
+ * to 5 or 4. */
 int kube_upgrade_response_check(const struct kube_upgrade_response *r, const char *key, int *version,
 				struct cntr_err *err);
 

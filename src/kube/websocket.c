@@ -17,26 +17,36 @@
 
 /* ---------------------------------------------------------------- building */
 
-void ws_frame_append(struct bytebuf *out, enum ws_opcode opcode, const void *payload, size_t len,
-		     const uint8_t *mask)
+/* FIN, opcode and the shortest length form; mask_bit is WS_MASK_BIT for a client, 0 for a
+ * server. Returns the header's length. */
+static size_t frame_header(uint8_t header[WS_FRAME_HEADER_MAX], enum ws_opcode opcode, size_t len,
+			   uint8_t mask_bit)
 {
-	uint8_t header[14];
-	uint8_t random_mask[4];
 	size_t h = 0;
-	const uint8_t *in = payload;
 
 	header[h++] = WS_FIN | (uint8_t)opcode;
 	if (len < 126) {
-		header[h++] = WS_MASK_BIT | (uint8_t)len;
+		header[h++] = mask_bit | (uint8_t)len;
 	} else if (len <= 0xFFFF) {
-		header[h++] = WS_MASK_BIT | 126;
+		header[h++] = mask_bit | 126;
 		header[h++] = (uint8_t)(len >> 8);
 		header[h++] = (uint8_t)len;
 	} else {
-		header[h++] = WS_MASK_BIT | 127;
+		header[h++] = mask_bit | 127;
 		for (int shift = 56; shift >= 0; shift -= 8)
 			header[h++] = (uint8_t)((uint64_t)len >> shift);
 	}
+	return h;
+}
+
+void ws_frame_append(struct bytebuf *out, enum ws_opcode opcode, const void *payload, size_t len,
+		     const uint8_t *mask)
+{
+	uint8_t header[WS_FRAME_HEADER_MAX];
+	uint8_t random_mask[4];
+	size_t h = frame_header(header, opcode, len, WS_MASK_BIT);
+	const uint8_t *in = payload;
+
 	if (!mask) {
 		/* RFC 6455 §5.3: the mask must be unpredictable to keep proxies from being poisoned. */
 		if (RAND_bytes(random_mask, sizeof(random_mask)) != 1)
@@ -51,9 +61,18 @@ void ws_frame_append(struct bytebuf *out, enum ws_opcode opcode, const void *pay
 		out->data[start + i] ^= mask[i & 3];
 }
 
-void ws_close_frame_append(struct bytebuf *out, uint16_t code, const char *reason)
+void ws_server_frame_append(struct bytebuf *out, enum ws_opcode opcode, const void *payload, size_t len)
 {
-	uint8_t payload[WS_CONTROL_MAX];
+	uint8_t header[WS_FRAME_HEADER_MAX];
+	size_t h = frame_header(header, opcode, len, 0);
+
+	bytebuf_append(out, header, h);
+	bytebuf_append(out, payload, len);
+}
+
+/* A close payload: the code, then the reason cut to what a control frame holds. */
+static size_t close_payload(uint8_t payload[WS_CONTROL_MAX], uint16_t code, const char *reason)
+{
 	size_t n = 0, reason_len = reason ? strlen(reason) : 0;
 
 	if (reason_len > WS_CONTROL_MAX - 2)
@@ -62,7 +81,21 @@ void ws_close_frame_append(struct bytebuf *out, uint16_t code, const char *reaso
 	payload[n++] = (uint8_t)code;
 	if (reason_len)
 		memcpy(payload + n, reason, reason_len);
-	ws_frame_append(out, WS_OP_CLOSE, payload, n + reason_len, NULL);
+	return n + reason_len;
+}
+
+void ws_close_frame_append(struct bytebuf *out, uint16_t code, const char *reason)
+{
+	uint8_t payload[WS_CONTROL_MAX];
+
+	ws_frame_append(out, WS_OP_CLOSE, payload, close_payload(payload, code, reason), NULL);
+}
+
+void ws_server_close_frame_append(struct bytebuf *out, uint16_t code, const char *reason)
+{
+	uint8_t payload[WS_CONTROL_MAX];
+
+	ws_server_frame_append(out, WS_OP_CLOSE, payload, close_payload(payload, code, reason));
 }
 
 /* ---------------------------------------------------------------- parsing */
@@ -70,6 +103,12 @@ void ws_close_frame_append(struct bytebuf *out, uint16_t code, const char *reaso
 void ws_parser_init(struct ws_parser *p)
 {
 	memset(p, 0, sizeof(*p));
+}
+
+void ws_parser_init_server(struct ws_parser *p)
+{
+	ws_parser_init(p);
+	p->server = true;
 }
 
 void ws_parser_free(struct ws_parser *p)
@@ -92,21 +131,25 @@ static bool close_code_valid(uint16_t code)
 	return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
 }
 
-static int protocol_error(struct cntr_err *err, const char *why)
+static int protocol_error(const struct ws_parser *p, struct cntr_err *err, const char *why)
 {
-	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "websocket protocol error from the server: %s", why);
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "websocket protocol error from the %s: %s",
+			 p->server ? "client" : "server", why);
 }
 
 struct frame_header {
 	bool fin;
+	bool masked;
 	uint8_t opcode;
+	uint8_t mask[4];
 	uint64_t payload_len;
 	size_t header_len;
 };
 
 /* Decode the header at the start of in. Returns 1 when complete, 0 when more bytes are
  * needed, -1 when it is malformed. */
-static int read_frame_header(const struct bytebuf *in, struct frame_header *fh, struct cntr_err *err)
+static int read_frame_header(const struct ws_parser *p, const struct bytebuf *in, struct frame_header *fh,
+			     struct cntr_err *err)
 {
 	const uint8_t *b = in->data;
 	uint8_t len7;
@@ -114,13 +157,16 @@ static int read_frame_header(const struct bytebuf *in, struct frame_header *fh, 
 	if (in->len < 2)
 		return 0;
 	if (b[0] & WS_RSV_BITS)
-		return protocol_error(err, "reserved bits set (no extension was negotiated)");
+		return protocol_error(p, err, "reserved bits set (no extension was negotiated)");
 	fh->fin = b[0] & WS_FIN;
 	fh->opcode = b[0] & WS_OPCODE_BITS;
 	if (!opcode_known(fh->opcode))
-		return protocol_error(err, "unknown opcode");
-	if (b[1] & WS_MASK_BIT)
-		return protocol_error(err, "masked frame (servers must not mask)");
+		return protocol_error(p, err, "unknown opcode");
+	fh->masked = b[1] & WS_MASK_BIT;
+	if (fh->masked && !p->server)
+		return protocol_error(p, err, "masked frame (servers must not mask)");
+	if (!fh->masked && p->server)
+		return protocol_error(p, err, "unmasked frame (clients must mask every frame)");
 	len7 = b[1] & 0x7F;
 	if (len7 < 126) {
 		fh->payload_len = len7;
@@ -131,7 +177,7 @@ static int read_frame_header(const struct bytebuf *in, struct frame_header *fh, 
 		fh->payload_len = (uint64_t)b[2] << 8 | b[3];
 		fh->header_len = 4;
 		if (fh->payload_len < 126)
-			return protocol_error(err, "16-bit length used for a short payload");
+			return protocol_error(p, err, "16-bit length used for a short payload");
 	} else {
 		if (in->len < 10)
 			return 0;
@@ -140,15 +186,21 @@ static int read_frame_header(const struct bytebuf *in, struct frame_header *fh, 
 			fh->payload_len = fh->payload_len << 8 | b[i];
 		fh->header_len = 10;
 		if (fh->payload_len >> 63)
-			return protocol_error(err, "64-bit length with the most significant bit set");
+			return protocol_error(p, err, "64-bit length with the most significant bit set");
 		if (fh->payload_len <= 0xFFFF)
-			return protocol_error(err, "64-bit length used for a short payload");
+			return protocol_error(p, err, "64-bit length used for a short payload");
+	}
+	if (fh->masked) {
+		if (in->len < fh->header_len + 4)
+			return 0;
+		memcpy(fh->mask, b + fh->header_len, 4);
+		fh->header_len += 4;
 	}
 	if (fh->opcode & 0x8) {
 		if (!fh->fin)
-			return protocol_error(err, "fragmented control frame");
+			return protocol_error(p, err, "fragmented control frame");
 		if (fh->payload_len > WS_CONTROL_MAX)
-			return protocol_error(err, "control frame longer than 125 bytes");
+			return protocol_error(p, err, "control frame longer than 125 bytes");
 	}
 	return 1;
 }
@@ -166,14 +218,14 @@ static int take_control_frame(struct ws_parser *p, const struct frame_header *fh
 	if (fh->opcode != WS_OP_CLOSE)
 		return 1;
 	if (fh->payload_len == 1)
-		return protocol_error(err, "close frame with a 1-byte payload");
+		return protocol_error(p, err, "close frame with a 1-byte payload");
 	msg->close_code = WS_CLOSE_NO_STATUS;
 	msg->close_reason = "";
 	if (fh->payload_len >= 2) {
 		msg->close_code = (uint16_t)(payload[0] << 8 | payload[1]);
 		msg->close_reason = (const char *)p->control.data + 2;
 		if (!close_code_valid(msg->close_code))
-			return protocol_error(err, "close frame with an invalid status code");
+			return protocol_error(p, err, "close frame with an invalid status code");
 	}
 	p->closed = true;
 	return 1;
@@ -186,15 +238,15 @@ static int take_data_frame(struct ws_parser *p, const struct frame_header *fh, c
 	size_t max = p->max_message ? p->max_message : WS_MAX_MESSAGE_DEFAULT;
 
 	if (fh->opcode == WS_OP_CONTINUATION && !p->in_message)
-		return protocol_error(err, "continuation frame without a message to continue");
+		return protocol_error(p, err, "continuation frame without a message to continue");
 	if (fh->opcode != WS_OP_CONTINUATION && p->in_message)
-		return protocol_error(err, "new data frame inside a fragmented message");
+		return protocol_error(p, err, "new data frame inside a fragmented message");
 	if (fh->opcode != WS_OP_CONTINUATION) {
 		p->message_opcode = fh->opcode;
 		p->in_message = true;
 	}
 	if (p->message.len + fh->payload_len > max)
-		return protocol_error(err, "message larger than the allowed maximum");
+		return protocol_error(p, err, "message larger than the allowed maximum");
 	bytebuf_append(&p->message, payload, fh->payload_len);
 	if (!fh->fin)
 		return 0;
@@ -219,15 +271,18 @@ int ws_parser_next(struct ws_parser *p, struct bytebuf *in, struct ws_message *m
 		int r;
 
 		if (p->closed && in->len)
-			return protocol_error(err, "data after the close frame");
-		r = read_frame_header(in, &fh, err);
+			return protocol_error(p, err, "data after the close frame");
+		r = read_frame_header(p, in, &fh, err);
 		if (r <= 0)
 			return r;
 		/* Reject oversize before waiting for (and buffering) the payload. */
 		if (!(fh.opcode & 0x8) && fh.payload_len > max - (p->in_message ? p->message.len : 0))
-			return protocol_error(err, "message larger than the allowed maximum");
+			return protocol_error(p, err, "message larger than the allowed maximum");
 		if (in->len - fh.header_len < fh.payload_len)
 			return 0;
+		/* A client's payload is unmasked in place: the bytes are consumed right after. */
+		for (uint64_t i = 0; fh.masked && i < fh.payload_len; i++)
+			in->data[fh.header_len + i] ^= fh.mask[i & 3];
 		if (fh.opcode & 0x8)
 			r = take_control_frame(p, &fh, in->data + fh.header_len, msg, err);
 		else

@@ -1,6 +1,7 @@
-/* RFC 6455 WebSocket framing for a client, without any I/O: build masked frames to send,
- * parse the server's frames incrementally from whatever bytes arrived, and the handshake
- * key / Sec-WebSocket-Accept computation. The exec session (exec_stream.c) does the I/O. */
+/* RFC 6455 WebSocket framing without any I/O, in both directions: a client (the exec session,
+ * exec_stream.c) sends masked frames and parses the server's unmasked ones; a server (the broker,
+ * src/broker) sends unmasked frames and parses the client's masked ones. Plus the handshake key /
+ * Sec-WebSocket-Accept computation. The callers do the I/O. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -43,6 +44,10 @@ void ws_frame_append(struct bytebuf *out, enum ws_opcode opcode, const void *pay
 /* Append a close frame carrying code (and an optional short reason). */
 void ws_close_frame_append(struct bytebuf *out, uint16_t code, const char *reason);
 
+/* The server direction: the same frames, unmasked (RFC 6455 §5.1: a server must not mask). */
+void ws_server_frame_append(struct bytebuf *out, enum ws_opcode opcode, const void *payload, size_t len);
+void ws_server_close_frame_append(struct bytebuf *out, uint16_t code, const char *reason);
+
 /* A complete message: a data message (TEXT/BINARY, fragments reassembled) or a control
  * frame (CLOSE/PING/PONG, which may arrive between fragments). */
 struct ws_message {
@@ -55,6 +60,8 @@ struct ws_message {
 
 struct ws_parser {
 	size_t max_message;        /* reject data messages larger than this (0: WS_MAX_MESSAGE_DEFAULT) */
+	bool server;               /* parsing a client's frames: each must be masked, and is unmasked
+				    * here (ws_parser_init_server); else each must be unmasked */
 	struct bytebuf message;    /* fragments of the data message being assembled */
 	struct bytebuf control;    /* payload of the last control frame (with a NUL after it) */
 	enum ws_opcode message_opcode;
@@ -63,12 +70,14 @@ struct ws_parser {
 };
 
 void ws_parser_init(struct ws_parser *p);
+/* A parser for the frames a client sends (masked ones only). */
+void ws_parser_init_server(struct ws_parser *p);
 void ws_parser_free(struct ws_parser *p);
 
 /* Take the next message out of the received bytes in `in` (consumed bytes are removed).
  * Returns 1 with *msg filled, 0 when more bytes are needed, or -1 on a protocol violation
  * (err says which; the caller should send a 1002 close and stop): reserved bits set, masked
- * server frame, unknown opcode, fragmented or >125-byte control frame, continuation without
+ * server frame or unmasked client frame, unknown opcode, fragmented or >125-byte control frame, continuation without
  * a message, new data frame inside a fragmented message, non-minimal or 64-bit length with
  * the top bit set, message over max_message, bad close payload (length 1, invalid code). */
 int ws_parser_next(struct ws_parser *p, struct bytebuf *in, struct ws_message *msg,

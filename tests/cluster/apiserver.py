@@ -191,6 +191,7 @@ class ApiServer:
         self.serve_self_subject_review = True   # False: a server before 1.28 (404)
         self.user_groups = {}                   # user -> groups a SelfSubjectReview reports
         self.reviews = []                       # SubjectAccessReviews answered, oldest first
+        self.sar_denied = set()                 # (user, namespace): reviews refused whatever RBAC says
         self.lock = threading.Lock()
         self.store = Store()
         self.objects = objects.ObjectStore()    # RuntimeClasses, Knative, apps/v1, RBAC... (objects.py)
@@ -505,6 +506,8 @@ class ApiServer:
         else:
             attrs = rbac.Attributes(nonres.get("verb", ""), path=nonres.get("path", ""))
         allowed, reason = self.decide(spec.get("user", ""), spec.get("groups") or [], attrs)
+        if res and (spec.get("user"), res.get("namespace", "")) in self.sar_denied:
+            allowed, reason = False, ""
         answer = dict(body, apiVersion="authorization.k8s.io/v1", kind="SubjectAccessReview")
         answer.setdefault("metadata", {})["creationTimestamp"] = None
         answer["status"] = {"allowed": allowed}

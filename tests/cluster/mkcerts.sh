@@ -43,3 +43,23 @@ for user in "$@"; do
 	signed "$user" "/O=system:masters/CN=$user" ca "extendedKeyUsage=clientAuth"
 done
 rm -f ./*.csr ./*.ext
+
+# broker support (H1): the front proxy of an aggregating API server. Its own CA (as
+# --requestheader-client-ca-file) and client certificate CN=front-proxy-client; plus a
+# certificate with the same CN from another CA, which a broker must refuse.
+for ca in front-proxy-ca front-proxy-other-ca; do
+	[ -s "$ca.crt" ] && continue
+	quiet openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$ca" \
+		-keyout "$ca.key" -out "$ca.crt"
+done
+for pair in front-proxy-client:front-proxy-ca front-proxy-wrong-ca:front-proxy-other-ca; do
+	name=${pair%%:*}
+	ca=${pair#*:}
+	[ -s "$name.crt" ] && continue
+	printf 'extendedKeyUsage=clientAuth\n' >client.ext
+	quiet openssl req -newkey rsa:2048 -nodes -subj "/CN=front-proxy-client" \
+		-keyout "$name.key" -out "$name.csr"
+	quiet openssl x509 -req -in "$name.csr" -CA "$ca.crt" -CAkey "$ca.key" -CAcreateserial \
+		-days 3650 -extfile client.ext -out "$name.crt"
+done
+rm -f ./*.csr ./*.ext

@@ -30,6 +30,18 @@ DEFAULT_COMMAND = ["sleep", "2147483647"]
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+def env_value(pod, entry):
+    """An env entry's value as the kubelet sets it: `value`, or the downward API's fieldRef
+    (the pod's name, namespace, uid, node); other sources give ""."""
+    ref = ((entry.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
+    fields = {"metadata.name": pod["metadata"].get("name"), "metadata.namespace": pod["metadata"].get("namespace"),
+              "metadata.uid": pod["metadata"].get("uid"), "spec.nodeName": pod["spec"].get("nodeName"),
+              "spec.serviceAccountName": pod["spec"].get("serviceAccountName")}
+    if ref:
+        return fields.get(ref) or ""
+    return entry.get("value", "")
+
+
 def new_container_id():
     return secrets.token_hex(32)
 
@@ -179,7 +191,7 @@ class RuncContainer:
         spec["process"]["args"] = argv or DEFAULT_COMMAND
         spec["process"]["terminal"] = False
         spec["process"]["env"] = [PATH_ENV, "HOSTNAME=" + pod["metadata"]["name"]] + [
-            "%s=%s" % (e["name"], e.get("value", "")) for e in container.get("env") or []]
+            "%s=%s" % (e["name"], env_value(pod, e)) for e in container.get("env") or []]
         spec["root"] = {"path": busybox_rootfs(), "readonly": True}
         spec["hostname"] = pod["metadata"]["name"]
         spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
@@ -285,7 +297,7 @@ class HostContainer:
         path = PATH_ENV.split("=", 1)[1]
         env = {"PATH": bin_dir + ":" + path if image_has_cntr else path, "HOSTNAME": pod["metadata"]["name"]}
         for e in container.get("env") or []:
-            env[e["name"]] = e.get("value", "")
+            env[e["name"]] = env_value(pod, e)
         # Everything started in a container, exec'd processes included, gets its environment.
         self.env = env
         self.process = Process(["unshare", "--mount", "--propagation", "private", "--"]

@@ -191,7 +191,8 @@ class BrokerModeTests(ClusterTestCase):
         self.broker = subprocess.Popen(
             [broker_binary(), "--kubeconfig", kubeconfig, "--listen", "127.0.0.1:0",
              "--tls-cert", os.path.join(c.pki, "broker.crt"), "--tls-key", os.path.join(c.pki, "broker.key"), "-v"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=c.env(kubeconfig))
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=c.env(kubeconfig),
+            bufsize=0)  # unbuffered: select() must see every line the reader has not taken
         self.addCleanup(self.stop_broker)
         address = None
         deadline = time.monotonic() + 30
@@ -203,7 +204,10 @@ class BrokerModeTests(ClusterTestCase):
                 m = re.search(r"lambda-cntr-broker: listening on (\S+:\d+)", line)
                 if m:
                     address = m.group(1)
-        self.assertIsNotNone(address, "the broker never said it listens; its log: %s" % self.broker_log)
+        if address is None and self.broker.poll() is not None:
+            self.broker_log += self.broker.stderr.read().decode(errors="replace").splitlines()
+        self.assertIsNotNone(address, "the broker never said it listens (exit %s); its log: %s"
+                             % (self.broker.poll(), self.broker_log))
         threading.Thread(target=self.drain_broker_log, daemon=True).start()
         self.server.set_service_endpoint(SYSTEM_NS, "lambda-cntr-broker", "https://" + address)
         if self.server.objects.get("apiregistration.k8s.io/v1", "apiservices", None, APISERVICE) is None:
@@ -281,6 +285,16 @@ class BrokerModeTests(ClusterTestCase):
             pod = self.server.store.get(ns, "web")
             self.assertNotIn("ephemeralContainers", pod["spec"])
         self.assertEqual(self.pods_created(SYSTEM_NS), [self.agent["metadata"]["name"]])
+
+    def test_node_sessions_go_through_the_broker_and_need_create_nodes_attach(self):
+        r = self.run_as_user("node", "node-1", "--", "true")
+        self.assertExit(r, 125)
+        self.assertEqual(r.stderr.decode().splitlines(), [
+            'lambda-cntr: error: nodes "node-1" is forbidden: User "erin" cannot create resource "nodes/attach" '
+            'in API group "debug.lambda-cntr.io" at the cluster scope'])
+        paths = [p for _, _, p, _ in self.server.requests if "/nodes/" in p]
+        self.assertIn("/apis/debug.lambda-cntr.io/v1alpha1/nodes/node-1/attach", paths)
+        self.assertEqual(self.pods_created(SYSTEM_NS), [self.agent["metadata"]["name"]], "no agent of its own")
 
     def test_a_terminal_session_through_the_broker(self):
         status, seen = self.cluster.run_pty_steps(

@@ -72,6 +72,34 @@ static void build_101(char *buf, size_t cap, const char *accept, const char *pro
 		 accept, protocol ? "Sec-WebSocket-Protocol: " : "", protocol ? protocol : "", protocol ? "\r\n" : "");
 }
 
+/* The relay's leg (the broker): the client's own offer, passed on as it came. */
+static void test_upgrade_with_a_given_offer_accepts_only_what_was_offered(void **state)
+{
+	const char *key = "dGhlIHNhbXBsZSBub25jZQ==", *accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+	char buf[512];
+	struct kube_upgrade_response r = { .content_length = -1 };
+	struct cntr_err err = { 0 };
+	char *req = kube_ws_upgrade_request("/x", "h", NULL, "K", "v4.channel.k8s.io");
+
+	assert_non_null(strstr(req, "\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n"));
+	free(req);
+	req = kube_ws_upgrade_request("/x", "h", NULL, "K", NULL);
+	assert_null(strstr(req, "Sec-WebSocket-Protocol"));
+	free(req);
+
+	build_101(buf, sizeof(buf), accept, "v5.channel.k8s.io");
+	assert_int_equal(kube_upgrade_response_parse(buf, strlen(buf), &r, &err), 1);
+	assert_int_equal(kube_ws_upgrade_response_check(&r, key, "v5.channel.k8s.io,v4.channel.k8s.io", &err), 0);
+	assert_int_equal(kube_ws_upgrade_response_check(&r, key, "v4.channel.k8s.io", &err), -1);
+	assert_non_null(strstr(err.msg, "no supported protocol"));
+	assert_int_equal(kube_ws_upgrade_response_check(&r, key, NULL, &err), -1);
+	kube_upgrade_response_clear(&r);
+
+	assert_true(kube_ws_protocol_listed(" v5.channel.k8s.io , v4.channel.k8s.io", "v4.channel.k8s.io"));
+	assert_false(kube_ws_protocol_listed("v5.channel.k8s.io", "v5.channel"));
+	assert_false(kube_ws_protocol_listed("", "v5.channel.k8s.io"));
+}
+
 static void test_101_response_is_parsed_when_complete_and_checked(void **state)
 {
 	const char *key = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -227,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_exec_path_repeats_command_and_escapes_values),
 		cmocka_unit_test(test_exec_path_with_tty_merges_stderr_and_omits_empty_container),
 		cmocka_unit_test(test_upgrade_request_offers_v5_then_v4_with_auth),
+		cmocka_unit_test(test_upgrade_with_a_given_offer_accepts_only_what_was_offered),
 		cmocka_unit_test(test_101_response_is_parsed_when_complete_and_checked),
 		cmocka_unit_test(test_101_with_wrong_accept_or_no_protocol_is_refused),
 		cmocka_unit_test(test_refused_upgrade_keeps_status_and_content_length),

@@ -443,9 +443,106 @@ static void test_random_garbage_never_crashes_the_parser(void **state)
 	}
 }
 
+/* ---- the server direction (the broker): unmasked frames out, masked client frames in */
+
+static void test_server_frame_is_unmasked_with_shortest_length(void **state)
+{
+	static const size_t lens[] = { 0, 125, 126, 65535, 65536 };
+	for (size_t c = 0; c < sizeof(lens) / sizeof(lens[0]); c++) {
+		struct bytebuf f = { 0 };
+		uint8_t *payload = calloc(1, lens[c] + 1);
+		size_t header = lens[c] < 126 ? 2 : lens[c] <= 0xFFFF ? 4 : 10;
+		ws_server_frame_append(&f, WS_OP_BINARY, payload, lens[c]);
+		assert_int_equal(f.len, header + lens[c]);
+		assert_int_equal(f.data[0], 0x82);
+		assert_false(f.data[1] & 0x80); /* a server never masks */
+		bytebuf_free(&f);
+		free(payload);
+	}
+}
+
+static void test_client_parser_reads_what_the_server_direction_writes(void **state)
+{
+	struct ws_parser p;
+	struct bytebuf in = { 0 };
+	struct ws_message m;
+	struct cntr_err err = { 0 };
+
+	ws_parser_init(&p);
+	ws_server_frame_append(&in, WS_OP_BINARY, "\x01hello", 6);
+	ws_server_close_frame_append(&in, 1000, "done");
+	assert_int_equal(ws_parser_next(&p, &in, &m, &err), 1);
+	assert_int_equal(m.len, 6);
+	assert_memory_equal(m.data, "\x01hello", 6);
+	assert_int_equal(ws_parser_next(&p, &in, &m, &err), 1);
+	assert_int_equal(m.opcode, WS_OP_CLOSE);
+	assert_int_equal(m.close_code, 1000);
+	assert_string_equal(m.close_reason, "done");
+	ws_parser_free(&p);
+	bytebuf_free(&in);
+}
+
+static void test_server_parser_unmasks_client_frames_arriving_byte_by_byte(void **state)
+{
+	struct ws_parser p;
+	struct bytebuf wire = { 0 }, in = { 0 };
+	struct ws_message m;
+	struct cntr_err err = { 0 };
+	uint8_t big[300];
+	int got = 0;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)i;
+	ws_frame_append(&wire, WS_OP_BINARY, "\x00ls\n", 4, fixed_mask);
+	ws_frame_append(&wire, WS_OP_PING, "pi", 2, NULL);
+	ws_frame_append(&wire, WS_OP_BINARY, big, sizeof(big), NULL);
+	ws_parser_init_server(&p);
+	for (size_t pos = 0; pos < wire.len; pos++) {
+		int r;
+		bytebuf_append(&in, wire.data + pos, 1);
+		while ((r = ws_parser_next(&p, &in, &m, &err)) == 1) {
+			if (got == 0) {
+				assert_int_equal(m.len, 4);
+				assert_memory_equal(m.data, "\x00ls\n", 4);
+			} else if (got == 1) {
+				assert_int_equal(m.opcode, WS_OP_PING);
+				assert_memory_equal(m.data, "pi", 2);
+			} else {
+				assert_int_equal(m.len, sizeof(big));
+				assert_memory_equal(m.data, big, sizeof(big));
+			}
+			got++;
+		}
+		assert_int_equal(r, 0);
+	}
+	assert_int_equal(got, 3);
+	ws_parser_free(&p);
+	bytebuf_free(&wire);
+	bytebuf_free(&in);
+}
+
+static void test_server_parser_rejects_unmasked_client_frame(void **state)
+{
+	struct ws_parser p;
+	struct bytebuf in = { 0 };
+	struct ws_message m;
+	struct cntr_err err = { 0 };
+
+	ws_parser_init_server(&p);
+	ws_server_frame_append(&in, WS_OP_BINARY, "\x00x", 2);
+	assert_int_equal(ws_parser_next(&p, &in, &m, &err), -1);
+	assert_non_null(strstr(err.msg, "from the client: unmasked frame"));
+	ws_parser_free(&p);
+	bytebuf_free(&in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_server_frame_is_unmasked_with_shortest_length),
+		cmocka_unit_test(test_client_parser_reads_what_the_server_direction_writes),
+		cmocka_unit_test(test_server_parser_unmasks_client_frames_arriving_byte_by_byte),
+		cmocka_unit_test(test_server_parser_rejects_unmasked_client_frame),
 		cmocka_unit_test(test_client_frame_uses_7bit_length_and_masks_payload),
 		cmocka_unit_test(test_client_frame_length_forms_at_their_boundaries),
 		cmocka_unit_test(test_random_masks_differ_between_frames),

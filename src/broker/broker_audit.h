@@ -1,0 +1,30 @@
+/* Audit: every session is recorded as two core/v1 Events on the target (DebugSessionStarted,
+ * DebugSessionEnded) and as two lines in the broker's log. Pure: the Event objects and the
+ * messages. */
+#pragma once
+#include <jansson.h>
+
+#define BROKER_COMPONENT "lambda-cntr-broker"
+
+struct broker_session_info {
+	const char *user;
+	const char *ns;          /* the target's namespace, NULL for a node */
+	const char *pod;         /* the pod, NULL for a node */
+	const char *pod_uid;     /* may be NULL */
+	const char *node;
+	const char *container;   /* NULL for a node */
+	const char *profile;
+};
+
+/* `user "alice" attached to container "app" with profile "general"` (for a node: `... attached
+ * to node "n1" ...`). malloc'd. */
+char *broker_audit_start_message(const struct broker_session_info *s);
+/* The start message's subject, then `ended: exit status N after 12.3s` (or `ended without an
+ * exit status (why) after ...`). exit_status < 0 = none. malloc'd. */
+char *broker_audit_end_message(const struct broker_session_info *s, int exit_status, const char *why,
+			       double seconds);
+
+/* A core/v1 Event on the pod (or the Node) with reason, type Normal, message, source and
+ * reportingComponent lambda-cntr-broker, eventTime-free (firstTimestamp/lastTimestamp = now). */
+json_t *broker_audit_event(const struct broker_session_info *s, const char *reason, const char *message,
+			   const char *reporting_instance);

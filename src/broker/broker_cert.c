@@ -1,0 +1,142 @@
+#include "broker/broker_cert.h"
+
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/strutil.h"
+#include "kube/base64.h"
+
+#define CERT_DAYS 365
+
+static int gfail(struct cntr_err *err, const char *what, int r)
+{
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "serving certificate: %s: %s", what, gnutls_strerror(r));
+}
+
+static int new_key(gnutls_x509_privkey_t *key, struct cntr_err *err)
+{
+	int r = gnutls_x509_privkey_init(key);
+
+	if (r >= 0)
+		r = gnutls_x509_privkey_generate(*key, GNUTLS_PK_ECDSA,
+						 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+	return r < 0 ? gfail(err, "key generation", r) : 0;
+}
+
+/* Common fields: version 3, random serial, valid from a minute ago for CERT_DAYS, CN. */
+static int base_cert(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const char *cn, struct cntr_err *err)
+{
+	unsigned char serial[16];
+	time_t now = time(NULL);
+	int r;
+
+	if ((r = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial))) < 0)
+		return gfail(err, "random serial", r);
+	serial[0] &= 0x7f; /* positive */
+	if ((r = gnutls_x509_crt_set_version(crt, 3)) < 0 || (r = gnutls_x509_crt_set_serial(crt, serial, sizeof(serial))) < 0 ||
+	    (r = gnutls_x509_crt_set_activation_time(crt, now - 60)) < 0 ||
+	    (r = gnutls_x509_crt_set_expiration_time(crt, now + CERT_DAYS * 86400)) < 0 ||
+	    (r = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn, (unsigned)strlen(cn))) < 0 ||
+	    (r = gnutls_x509_crt_set_key(crt, key)) < 0)
+		return gfail(err, "certificate fields", r);
+	return 0;
+}
+
+static char *export_crt(gnutls_x509_crt_t crt)
+{
+	gnutls_datum_t d = { 0 };
+	char *s;
+
+	if (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d) < 0)
+		return NULL;
+	s = xstrndup((const char *)d.data, d.size);
+	gnutls_free(d.data);
+	return s;
+}
+
+static char *export_key(gnutls_x509_privkey_t key)
+{
+	gnutls_datum_t d = { 0 };
+	char *s;
+
+	if (gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &d) < 0)
+		return NULL;
+	s = xstrndup((const char *)d.data, d.size);
+	gnutls_free(d.data);
+	return s;
+}
+
+static int make_certs(const char *ns, gnutls_x509_crt_t ca, gnutls_x509_privkey_t ca_key, gnutls_x509_crt_t crt,
+		      gnutls_x509_privkey_t key, struct cntr_err *err)
+{
+	_cleanup_free_ char *svc = xasprintf(BROKER_SERVICE_NAME ".%s.svc", ns);
+	_cleanup_free_ char *short_name = xasprintf(BROKER_SERVICE_NAME ".%s", ns);
+	int r;
+
+	if (base_cert(ca, ca_key, "lambda-cntr-broker-ca", err) < 0)
+		return -1;
+	if ((r = gnutls_x509_crt_set_basic_constraints(ca, 1, 0)) < 0 ||
+	    (r = gnutls_x509_crt_set_key_usage(ca, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0 ||
+	    (r = gnutls_x509_crt_sign2(ca, ca, ca_key, GNUTLS_DIG_SHA256, 0)) < 0)
+		return gfail(err, "CA", r);
+	if (base_cert(crt, key, svc, err) < 0)
+		return -1;
+	if ((r = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
+	    (r = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0 ||
+	    (r = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
+	    (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, svc, (unsigned)strlen(svc), GNUTLS_FSAN_SET)) < 0 ||
+	    (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, short_name, (unsigned)strlen(short_name),
+						      GNUTLS_FSAN_APPEND)) < 0 ||
+	    (r = gnutls_x509_crt_sign2(crt, ca, ca_key, GNUTLS_DIG_SHA256, 0)) < 0)
+		return gfail(err, "serving certificate", r);
+	return 0;
+}
+
+int broker_cert_generate(const char *ns, struct broker_tls_files *tls, char **ca_pem, struct cntr_err *err)
+{
+	gnutls_x509_privkey_t ca_key = NULL, key = NULL;
+	gnutls_x509_crt_t ca = NULL, crt = NULL;
+	int r = -1;
+
+	if (new_key(&ca_key, err) < 0 || new_key(&key, err) < 0)
+		goto out;
+	if (gnutls_x509_crt_init(&ca) < 0 || gnutls_x509_crt_init(&crt) < 0) {
+		cntr_fail(err, CNTR_EXIT_FAILURE, 0, "serving certificate: out of memory");
+		goto out;
+	}
+	if (make_certs(ns, ca, ca_key, crt, key, err) < 0)
+		goto out;
+	tls->cert_pem = export_crt(crt);
+	tls->key_pem = export_key(key);
+	*ca_pem = export_crt(ca);
+	r = tls->cert_pem && tls->key_pem && *ca_pem ? 0 : cntr_fail(err, CNTR_EXIT_FAILURE, 0, "serving certificate: export failed");
+out:
+	if (ca)
+		gnutls_x509_crt_deinit(ca);
+	if (crt)
+		gnutls_x509_crt_deinit(crt);
+	if (ca_key)
+		gnutls_x509_privkey_deinit(ca_key);
+	if (key)
+		gnutls_x509_privkey_deinit(key);
+	return r;
+}
+
+int broker_cert_publish(struct broker *b, const char *ca_pem, struct cntr_err *err)
+{
+	_cleanup_kube_response_ struct kube_response resp = { 0 };
+	_cleanup_free_ char *bundle = kube_base64_encode(ca_pem, strlen(ca_pem));
+	json_t *patch = json_pack("{s:{s:s}}", "spec", "caBundle", bundle);
+	int r = broker_api(b, "PATCH", "/apis/apiregistration.k8s.io/v1/apiservices/" BROKER_APISERVICE, patch, &resp, err);
+
+	json_decref(patch);
+	if (r < 0)
+		return cntr_err_prefix(err, "writing the serving CA into APIService %s: ", BROKER_APISERVICE);
+	return 0;
+}
