@@ -43,6 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kubelet  # noqa: E402
 import node  # noqa: E402
+import nodes  # noqa: E402
 import objects  # noqa: E402
 import wsexec  # noqa: E402
 import ephemeral  # noqa: E402
@@ -153,8 +154,9 @@ class ApiServer:
         self.store = Store()
         self.objects = objects.ObjectStore()    # RuntimeClasses, Knative, apps/v1, HPAs (objects.py)
         self.state_dir = tempfile.mkdtemp(prefix="cntr-apiserver-")
-        self.kubelet = kubelet.Kubelet(self.store, node_name, self.state_dir,
-                                       cntr_bin or os.environ.get("CNTR_BIN"))
+        # Two nodes (nodes.py); self.kubelet is node-1's as far as the tests' knobs go.
+        self.kubelet = nodes.Nodes(kubelet.Kubelet, self.store, self.state_dir,
+                                   cntr_bin or os.environ.get("CNTR_BIN"))
         self.kubelet.record_event = self.record_event
         self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.tls.load_cert_chain(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key"))
@@ -542,6 +544,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"kind": "EventList", "apiVersion": "v1", "metadata": {},
                                         "items": self.api.list_events(m.group(1),
                                                                       query.get("fieldSelector", [""])[0])})
+        if nodes.route(self, self.api, method, path, user, not_found):
+            return None
         m = re.match(r"^/api/v1/(?:namespaces/([^/]+)/)?pods(?:/([^/]+))?(?:/([a-z]+))?$", path)
         if not m:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
