@@ -1,7 +1,9 @@
 /* lambda-cntr (and kubectl-cntr): debug a pod's container with cntr through the Kubernetes API. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "cli/lambda_capsule_cli.h"
 #include "cli/lambda_opts.h"
 #include "cli/lambda_phase.h"
 #include "cli/lambda_session.h"
@@ -16,6 +18,8 @@ int main(int argc, char **argv)
 	int r;
 
 	log_init(program, CNTR_LOG_WARN);
+	if (argc >= 2 && strcmp(argv[1], "capsule") == 0)
+		return lambda_capsule_main(program, argc - 1, argv + 1);
 	r = lambda_opts_parse(argc, argv, &opts, &err);
 	if (r < 0) {
 		log_error("%s", err.msg);

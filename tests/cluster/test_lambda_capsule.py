@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""`lambda-cntr capsule run` against the API stand-in with two nodes (nodes.py): a capsule pod
+per node pulls the capsule image (its own root: /capsule-marker, /usr/bin/capsule-tool), the
+node's agent runs the real `cntr capsule run --from-container` over the node's targets (real runc
+containers). Run one: test_lambda_capsule.py CapsuleTests.test_..."""
+
+import json
+import os
+import re
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import nodes  # noqa: E402
+from harness import ClusterTestCase, read_until, sleeper  # noqa: E402
+
+IMAGE = nodes.CAPSULE_IMAGE_PREFIX + ":1"
+CAPSULE_SELECTOR = "app.kubernetes.io/name=lambda-cntr-capsule"
+
+
+class CapsuleTests(ClusterTestCase):
+    def web_pod(self, name, node, tier="web"):
+        """A running pod labelled tier=TIER on node (by nodeName); its /tmp/who holds its name."""
+        command = ["sh", "-c", "echo %s > /tmp/who; exec sleep 2147483647" % name]
+        self.cluster.server.create_pod({"metadata": {"name": name, "labels": {"app": name, "tier": tier}},
+                                        "spec": {"nodeName": node, "containers": [sleeper("main", command)]}},
+                                       "default")
+        return self.cluster.server.wait_pod("default", name,
+                                            lambda p: p and p["status"].get("phase") == "Running")
+
+    def capsule_pods(self, namespace="default"):
+        items, _ = self.cluster.store.list(namespace, nodes_selector(CAPSULE_SELECTOR), [])
+        return items
+
+    def wait_no_capsule_pods(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while self.capsule_pods() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.capsule_pods()
+
+    def capsule(self, *args, timeout=120):
+        return self.cluster.run("capsule", "run", *args, timeout=timeout)
+
+    def three_pods_on_two_nodes(self):
+        self.web_pod("web-a", "node-1")
+        self.web_pod("web-b", "node-2")
+        self.web_pod("web-c", "node-2")
+
+    def test_selector_over_two_nodes_runs_the_capsule_in_every_target_with_prefixed_output(self):
+        self.three_pods_on_two_nodes()
+        self.web_pod("db", "node-1", tier="db")  # not selected
+        r = self.capsule(IMAGE, "-l", "tier=web", "--", "sh", "-c",
+                         "cat /capsule-marker; capsule-tool hello; cat /var/lib/cntr/tmp/who; "
+                         "echo to-stderr >&2")
+        self.assertExit(r, 0)
+        out, err = r.stdout.decode(), r.stderr.decode()
+        for pod in ("web-a", "web-b", "web-c"):
+            prefix = "[default/%s/main] " % pod
+            # The capsule's own files, its tool, and the target's root at /var/lib/cntr.
+            self.assertIn(prefix + nodes.CAPSULE_MARKER.strip() + "\n", out)
+            self.assertIn(prefix + "capsule-tool: hello\n", out)
+            self.assertIn(prefix + pod + "\n", out)
+            self.assertIn(prefix + "to-stderr\n", err)
+        self.assertNotIn("default/db/", out + err)
+        rows = summary_rows(err)
+        self.assertEqual(rows, {"default/web-a/main": ("node-1", "0"), "default/web-b/main": ("node-2", "0"),
+                                "default/web-c/main": ("node-2", "0")}, err)
+        # An agent and a capsule pod on each node; none of them left afterwards.
+        created = [name for ns, name in self.cluster.store.creates]
+        self.assertEqual(sorted(re.sub(r"-[^-]+$", "", n) for n in created if n.startswith("lambda-cntr-")),
+                         ["lambda-cntr-capsule", "lambda-cntr-capsule", "lambda-cntr-node-1", "lambda-cntr-node-2"])
+        self.assertEqual(self.wait_no_capsule_pods(), [])
+        self.assertEqual(self.cluster.wait_no_agents(), [])
+
+    def test_capsule_pod_is_pinned_unprivileged_and_the_image_comes_from_the_kubelet(self):
+        self.web_pod("web-a", "node-2")
+        proc = self.cluster.start("capsule", "run", "--image-pull-policy", "Always", IMAGE, "web-a", "--",
+                                  "sh", "-c", "echo started; sleep 30")
+        seen = read_until(proc.stdout, b"started")
+        self.assertIn(b"[default/web-a/main] started", seen)
+        pods = self.capsule_pods()
+        self.assertEqual(len(pods), 1)
+        pod = pods[0]
+        self.assertRegex(pod["metadata"]["name"], r"^lambda-cntr-capsule-[bcdfghjklmnpqrstvwxz2456789]{8}$")
+        self.assertNotIn("ownerReferences", pod["metadata"])
+        spec = pod["spec"]
+        self.assertEqual(spec["nodeName"], "node-2")
+        self.assertFalse(spec.get("hostPID"))
+        capsule = spec["containers"][0]
+        self.assertEqual((capsule["image"], capsule["imagePullPolicy"]), (IMAGE, "Always"))
+        self.assertEqual(capsule["command"], ["/.lambda-cntr/cntr", "agent", "idle"])
+        self.assertFalse((capsule.get("securityContext") or {}).get("privileged"))
+        self.assertEqual(capsule["volumeMounts"][0]["mountPath"], "/.lambda-cntr")
+        self.assertTrue(capsule["volumeMounts"][0]["readOnly"])
+        init = spec["initContainers"][0]
+        self.assertEqual(init["command"], ["cntr", "agent", "install", "/.lambda-cntr"])
+        self.assertTrue(init["image"].startswith(nodes.AGENT_IMAGE_PREFIX))
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 130, err.decode())
+        self.assertEqual(self.wait_no_capsule_pods(), [], "the capsule pod must go after Ctrl-C")
+
+    def test_iterative_runs_in_order_and_fail_fast_stops_after_the_first_failure(self):
+        for name in ("it-1", "it-2", "it-3"):
+            self.web_pod(name, "node-1", tier="it")
+        r = self.capsule(IMAGE, "-l", "tier=it", "--iterative", "--", "sh", "-c",
+                         "echo start $(cat /var/lib/cntr/tmp/who); sleep 0.3; echo end")
+        self.assertExit(r, 0)
+        lines = [l for l in r.stdout.decode().splitlines() if l.startswith("[")]
+        self.assertEqual(lines, ["[default/it-1/main] start it-1", "[default/it-1/main] end",
+                                 "[default/it-2/main] start it-2", "[default/it-2/main] end",
+                                 "[default/it-3/main] start it-3", "[default/it-3/main] end"])
+        r = self.capsule(IMAGE, "-l", "tier=it", "--iterative", "--fail-fast", "--", "sh", "-c",
+                         "h=$(cat /var/lib/cntr/tmp/who); echo ran $h; [ $h != it-2 ]")
+        self.assertExit(r, 1)
+        out, err = r.stdout.decode(), r.stderr.decode()
+        self.assertIn("[default/it-1/main] ran it-1", out)
+        self.assertIn("[default/it-2/main] ran it-2", out)
+        self.assertNotIn("ran it-3", out)
+        rows = summary_rows(err)
+        self.assertEqual(rows["default/it-1/main"], ("node-1", "0"))
+        self.assertEqual(rows["default/it-2/main"], ("node-1", "1"))
+        self.assertEqual(rows["default/it-3/main"], ("node-1", "not run"))
+
+    def test_a_failing_target_makes_the_exit_1_and_the_summary_names_it(self):
+        self.three_pods_on_two_nodes()
+        r = self.capsule(IMAGE, "-l", "tier=web", "--", "sh", "-c",
+                         "[ $(cat /var/lib/cntr/tmp/who) != web-b ] || exit 7")
+        self.assertExit(r, 1)
+        rows = summary_rows(r.stderr.decode())
+        self.assertEqual(rows["default/web-b/main"], ("node-2", "7"))
+        self.assertEqual(rows["default/web-a/main"], ("node-1", "0"))
+        self.assertEqual(rows["default/web-c/main"], ("node-2", "0"))
+        self.assertIn("1 of 3 target(s) failed", r.stderr.decode())
+
+    def test_image_pull_failure_on_node_2_is_named_there_while_node_1_runs(self):
+        self.three_pods_on_two_nodes()
+        self.cluster.server.kubelet.kubelets["node-2"].missing_image_prefixes.append(IMAGE)
+        r = self.capsule(IMAGE, "-l", "tier=web", "--", "sh", "-c", "cat /capsule-marker")
+        self.assertExit(r, 1)
+        out, err = r.stdout.decode(), r.stderr.decode()
+        self.assertIn("[default/web-a/main] " + nodes.CAPSULE_MARKER.strip(), out)
+        for pod in ("web-b", "web-c"):
+            line = next((l for l in err.splitlines() if l.startswith("[default/%s/main] not run: " % pod)), None)
+            self.assertIsNotNone(line, err)
+            self.assertIn("node node-2", line)
+            self.assertIn("capsule image " + IMAGE, line)
+            self.assertRegex(line, r"ErrImagePull|ImagePullBackOff")
+            self.assertIn("not found", line)  # the kubelet's message
+        rows = summary_rows(err)
+        self.assertEqual(rows["default/web-a/main"], ("node-1", "0"))
+        self.assertEqual(rows["default/web-b/main"], ("node-2", "not run"))
+        self.assertEqual(self.wait_no_capsule_pods(), [])
+
+    def test_json_lists_every_target_and_the_skipped_pods(self):
+        self.three_pods_on_two_nodes()
+        self.cluster.server.create_pod({"metadata": {"name": "web-down", "labels": {"tier": "web"}},
+                                        "spec": {"nodeName": "node-9", "containers": [sleeper("main")]}},
+                                       "default")
+        r = self.capsule(IMAGE, "-l", "tier=web", "--json", "--", "sh", "-c",
+                         "[ $(cat /var/lib/cntr/tmp/who) != web-c ] || exit 3")
+        self.assertExit(r, 1)
+        doc = json.loads(r.stdout.decode()[r.stdout.decode().index("\n{") + 1:]) \
+            if not r.stdout.startswith(b"{") else json.loads(r.stdout)
+        by_name = {t["target"]: t for t in doc["targets"]}
+        self.assertEqual(set(by_name), {"default/web-a/main", "default/web-b/main", "default/web-c/main"})
+        self.assertEqual(by_name["default/web-c/main"]["exit"], 3)
+        self.assertEqual(by_name["default/web-a/main"]["exit"], 0)
+        self.assertEqual(by_name["default/web-b/main"]["node"], "node-2")
+        self.assertEqual(doc["failed"], 1)
+        self.assertEqual([s["pod"] for s in doc["skipped"]], ["default/web-down"])
+        self.assertIn("Pending", doc["skipped"][0]["reason"])
+        self.assertNotIn("TARGET", r.stderr.decode(), "--json replaces the summary")
+
+    def test_usage_errors_exit_2_and_no_target_exits_125(self):
+        r = self.capsule(IMAGE, "--", "true")
+        self.assertExit(r, 2)
+        self.assertIn("either -l SELECTOR or POD", r.stderr.decode())
+        r = self.capsule(IMAGE, "-l", "a=b", "--iterative", "--parallel", "2", "--", "true")
+        self.assertExit(r, 2)
+        r = self.capsule(IMAGE, "-l", "tier=none", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn('no pod matches tier=none in namespace default', r.stderr.decode())
+        self.assertEqual(self.capsule_pods(), [])
+
+
+def nodes_selector(text):
+    import apiserver
+    return apiserver.parse_label_selector(text)
+
+
+def summary_rows(err):
+    """{target: (node, exit)} from the summary table on stderr."""
+    rows, seen_header = {}, False
+    for line in err.splitlines():
+        if re.match(r"^TARGET\s+NODE\s+EXIT\s+SECONDS$", line):
+            seen_header = True
+            continue
+        m = re.match(r"^(\S+)\s+(\S+)\s+(not run|-?\d+)\s+[\d.]+$", line)
+        if seen_header and m:
+            rows[m.group(1)] = (m.group(2), m.group(3))
+    return rows
+
+
+if __name__ == "__main__":
+    unittest.main()
