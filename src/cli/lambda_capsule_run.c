@@ -44,6 +44,8 @@ static int start_node(struct kube_config *cfg, const struct capsule_request *req
 		close(out[0]), close(out[1]), close(errp[0]), close(errp[1]);
 		return -1;
 	}
+	fflush(stdout);
+	fflush(stderr);
 	n->pid = fork();
 	if (n->pid == 0) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -89,25 +91,30 @@ static void drain(const struct capsule_request *req, struct capsule_node *n, int
 			abort();
 		memcpy(*buf + *len, chunk, (size_t)got);
 		*len += (size_t)got;
-	}
-	for (size_t i = 0; i < *len; i++) {
-		if ((*buf)[i] == '\n' || i - start >= LINE_MAX_BYTES) {
+		for (size_t i = 0; i < *len; i++) {
+			if ((*buf)[i] != '\n')
+				continue;
 			(*buf)[i] = '\0';
 			take_line(req, n, s, *buf + start);
 			start = i + 1;
 		}
-	}
-	memmove(*buf ? *buf : chunk, *buf ? *buf + start : chunk, *len - start);
-	*len -= start;
-	if (got <= 0) {
-		if (*len) {
+		memmove(*buf, *buf + start, *len - start);
+		*len -= start;
+		/* cntr cuts its lines at 4 KiB; anything else that long goes on in pieces. */
+		if (*len > LINE_MAX_BYTES) {
 			(*buf)[*len] = '\0';
 			take_line(req, n, s, *buf);
 			*len = 0;
 		}
-		close(*fd);
-		*fd = -1;
+		return;
 	}
+	if (*len) {
+		(*buf)[*len] = '\0';
+		take_line(req, n, s, *buf);
+		*len = 0;
+	}
+	close(*fd);
+	*fd = -1;
 }
 
 static void drain_report(struct capsule_node *n)

@@ -15,7 +15,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import nodes  # noqa: E402
-from harness import ClusterTestCase, read_until, sleeper  # noqa: E402
+from harness import ClusterTestCase, pids_with_cmdline, read_until, sleeper  # noqa: E402
 
 IMAGE = nodes.CAPSULE_IMAGE_PREFIX + ":1"
 CAPSULE_SELECTOR = "app.kubernetes.io/name=lambda-cntr-capsule"
@@ -78,7 +78,7 @@ class CapsuleTests(ClusterTestCase):
     def test_capsule_pod_is_pinned_unprivileged_and_the_image_comes_from_the_kubelet(self):
         self.web_pod("web-a", "node-2")
         proc = self.cluster.start("capsule", "run", "--image-pull-policy", "Always", IMAGE, "web-a", "--",
-                                  "sh", "-c", "echo started; sleep 30")
+                                  "sh", "-c", "echo started; sleep 31337")
         seen = read_until(proc.stdout, b"started")
         self.assertIn(b"[default/web-a/main] started", seen)
         pods = self.capsule_pods()
@@ -98,10 +98,16 @@ class CapsuleTests(ClusterTestCase):
         init = spec["initContainers"][0]
         self.assertEqual(init["command"], ["cntr", "agent", "install", "/.lambda-cntr"])
         self.assertTrue(init["image"].startswith(nodes.AGENT_IMAGE_PREFIX))
+        self.assertTrue(pids_with_cmdline(b"sleep\x0031337"))
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 130, err.decode())
         self.assertEqual(self.wait_no_capsule_pods(), [], "the capsule pod must go after Ctrl-C")
+        self.assertEqual(self.cluster.wait_no_agents(), [])
+        deadline = time.monotonic() + 10
+        while pids_with_cmdline(b"sleep\x0031337") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(pids_with_cmdline(b"sleep\x0031337"), [], "the capsule's command must end too")
 
     def test_iterative_runs_in_order_and_fail_fast_stops_after_the_first_failure(self):
         for name in ("it-1", "it-2", "it-3"):
@@ -160,6 +166,9 @@ class CapsuleTests(ClusterTestCase):
         self.cluster.server.create_pod({"metadata": {"name": "web-down", "labels": {"tier": "web"}},
                                         "spec": {"nodeName": "node-9", "containers": [sleeper("main")]}},
                                        "default")
+        self.cluster.server.create_pod({"metadata": {"name": "web-two", "labels": {"tier": "web"}},
+                                        "spec": {"containers": [sleeper("app"), sleeper("log")]}}, "default")
+        self.cluster.server.wait_pod("default", "web-two", lambda p: p and p["status"].get("phase") == "Running")
         r = self.capsule(IMAGE, "-l", "tier=web", "--json", "--", "sh", "-c",
                          "[ $(cat /var/lib/cntr/tmp/who) != web-c ] || exit 3")
         self.assertExit(r, 1)
@@ -171,9 +180,36 @@ class CapsuleTests(ClusterTestCase):
         self.assertEqual(by_name["default/web-a/main"]["exit"], 0)
         self.assertEqual(by_name["default/web-b/main"]["node"], "node-2")
         self.assertEqual(doc["failed"], 1)
-        self.assertEqual([s["pod"] for s in doc["skipped"]], ["default/web-down"])
-        self.assertIn("Pending", doc["skipped"][0]["reason"])
+        skipped = {s["pod"]: s["reason"] for s in doc["skipped"]}
+        self.assertEqual(set(skipped), {"default/web-down", "default/web-two"})
+        self.assertIn("Pending", skipped["default/web-down"])
+        # Several containers and no -c: one line naming them (as lambda-cntr attach says it).
+        self.assertIn("app", skipped["default/web-two"])
+        self.assertIn("log", skipped["default/web-two"])
+        self.assertNotIn("\n", skipped["default/web-two"])
         self.assertNotIn("TARGET", r.stderr.decode(), "--json replaces the summary")
+
+    def test_all_namespaces_takes_the_pods_of_every_namespace(self):
+        self.web_pod("web-a", "node-1")
+        self.cluster.server.create_pod({"metadata": {"name": "web-p", "labels": {"tier": "web"}},
+                                        "spec": {"nodeName": "node-2", "containers": [sleeper("main")]}},
+                                       "kube-public")
+        self.cluster.server.wait_pod("kube-public", "web-p", lambda p: p and p["status"].get("phase") == "Running")
+        r = self.capsule(IMAGE, "-l", "tier=web", "--", "true")
+        self.assertExit(r, 0)
+        self.assertEqual(set(summary_rows(r.stderr.decode())), {"default/web-a/main"})
+        r = self.capsule(IMAGE, "-l", "tier=web", "-A", "--", "true")
+        self.assertExit(r, 0)
+        self.assertEqual(summary_rows(r.stderr.decode()), {"default/web-a/main": ("node-1", "0"),
+                                                           "kube-public/web-p/main": ("node-2", "0")})
+        self.assertEqual(self.wait_no_capsule_pods(), [])
+
+    def test_progress_on_a_terminal(self):
+        self.three_pods_on_two_nodes()
+        status, seen = self.cluster.run_pty_steps(["capsule", "run", IMAGE, "-l", "tier=web", "--", "true"], [])
+        self.assertEqual(status, 0, seen)
+        self.assertIn("capsule: 3/3 targets done", seen)
+        self.assertRegex(seen, r"capsule: [12]/3 targets done")
 
     def test_usage_errors_exit_2_and_no_target_exits_125(self):
         r = self.capsule(IMAGE, "--", "true")
