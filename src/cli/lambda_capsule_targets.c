@@ -114,6 +114,8 @@ static struct capsule_node *node_of(struct capsule_plan *plan, const char *name)
 
 static void group_by_node(struct capsule_plan *plan)
 {
+	if (plan->ntargets == 0)
+		return;
 	qsort(plan->targets, plan->ntargets, sizeof(*plan->targets), by_name);
 	for (size_t i = 0; i < plan->ntargets; i++) {
 		struct capsule_node *n = node_of(plan, plan->targets[i].node);
