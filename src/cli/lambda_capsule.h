@@ -19,7 +19,8 @@ struct capsule_request {
 	const char *pull_policy;      /* its imagePullPolicy; NULL: the kubelet's default */
 	const char *selector;         /* a label selector, or NULL with pods */
 	char *const *pods;            /* pod names (NULL-terminated), or NULL with selector */
-	const char *namespace;        /* of the pods; ignored with all_namespaces */
+	const char *namespace;        /* of the pods; ignored with all_namespaces or namespaces */
+	char *const *namespaces;      /* with selector: these namespaces (NULL-terminated), or NULL */
 	bool all_namespaces;
 	const char *container;        /* NULL: the default-container annotation, else the only one */
 	char *const *command;         /* NULL-terminated, not empty */
@@ -28,6 +29,8 @@ struct capsule_request {
 	bool fail_fast;               /* start nothing more once a target failed */
 	uint64_t timeout_s;           /* per target, 0: none */
 	const char *profile;          /* cntr's --profile, NULL: its default */
+	const char *share;            /* cntr's --share (uts,ipc,net,pid,cgroup), NULL: all */
+	const char *seccomp_profile;  /* cntr's --seccomp-profile (default, unconfined), NULL: default */
 	const char *agent_image;
 	const char *agent_pull_policy;
 	const char *agent_namespace;  /* where the agents and capsule pods run */
@@ -66,3 +69,6 @@ int lambda_capsule_run(struct kube_config *cfg, const struct capsule_request *re
 		       struct capsule_report *rep, struct cntr_err *err);
 
 void capsule_report_clear(struct capsule_report *rep);
+
+/* text is a comma-separated list of uts, ipc, net, pid, cgroup (cntr capsule run --share). */
+bool lambda_capsule_share_is_valid(const char *text);

@@ -27,7 +27,8 @@
 #define DEFAULT_IDLE_TIMEOUT_S 600
 
 enum { OPT_PULL_POLICY = 256, OPT_PARALLEL, OPT_ITERATIVE, OPT_FAIL_FAST, OPT_TIMEOUT, OPT_PROFILE, OPT_JSON,
-       OPT_AGENT_IMAGE, OPT_AGENT_NS, OPT_AGENT_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_KUBECONFIG, OPT_CONTEXT };
+       OPT_AGENT_IMAGE, OPT_AGENT_NS, OPT_AGENT_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_KUBECONFIG, OPT_CONTEXT, OPT_SHARE,
+       OPT_SECCOMP };
 
 struct capsule_cli {
 	struct capsule_request req;
@@ -67,6 +68,7 @@ static int parse_flag(int opt, struct capsule_cli *cli, struct cntr_err *err)
 {
 	static const char *const policies[] = { "Always", "IfNotPresent", "Never", NULL };
 	static const char *const profiles[] = { "general", "restricted", "netadmin", "sysadmin", NULL };
+	static const char *const seccomp[] = { "default", "unconfined", NULL };
 	struct capsule_request *r = &cli->req;
 	uint64_t n;
 
@@ -85,6 +87,12 @@ static int parse_flag(int opt, struct capsule_cli *cli, struct cntr_err *err)
 	case OPT_CONTEXT: cli->context = optarg; return 0;
 	case OPT_PULL_POLICY: return parse_choice("--image-pull-policy", optarg, policies, &r->pull_policy, err);
 	case OPT_PROFILE: return parse_choice("--profile", optarg, profiles, &r->profile, err);
+	case OPT_SECCOMP: return parse_choice("--seccomp-profile", optarg, seccomp, &r->seccomp_profile, err);
+	case OPT_SHARE:
+		if (!lambda_capsule_share_is_valid(optarg))
+			return usage_error(err, "--share: \"%s\" is not a list of uts, ipc, net, pid, cgroup", optarg);
+		r->share = optarg;
+		return 0;
 	case OPT_PARALLEL:
 		if (parse_u64(optarg, &n) < 0 || n == 0 || n > 1024)
 			return usage_error(err, "--parallel: \"%s\" is not a number from 1 to 1024", optarg);
@@ -146,6 +154,8 @@ static int parse_args(int argc, char **argv, struct capsule_cli *cli, struct cnt
 		{ "parallel", required_argument, NULL, OPT_PARALLEL }, { "iterative", no_argument, NULL, OPT_ITERATIVE },
 		{ "fail-fast", no_argument, NULL, OPT_FAIL_FAST }, { "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "profile", required_argument, NULL, OPT_PROFILE }, { "json", no_argument, NULL, OPT_JSON },
+		{ "share", required_argument, NULL, OPT_SHARE },
+		{ "seccomp-profile", required_argument, NULL, OPT_SECCOMP },
 		{ "agent-image", required_argument, NULL, OPT_AGENT_IMAGE },
 		{ "agent-namespace", required_argument, NULL, OPT_AGENT_NS },
 		{ "agent-timeout", required_argument, NULL, OPT_AGENT_TIMEOUT },
@@ -353,6 +363,8 @@ void lambda_capsule_usage(const char *program)
 	       "      --fail-fast           start nothing more once a target failed\n"
 	       "      --timeout D           per target: SIGTERM, SIGKILL 2 s later; exit status 124\n"
 	       "      --profile NAME        cntr's capsule profile: general, restricted, netadmin, sysadmin\n"
+	       "      --share NS,...        join only these of the target's namespaces (uts,ipc,net,pid,\n"
+	       "                            cgroup; default all); --seccomp-profile default|unconfined\n"
 	       "      --json                the results as JSON on stdout instead of the summary\n"
 	       "      --agent-image IMG     the agent image (env CNTR_IMAGE; default " DEFAULT_AGENT_IMAGE ")\n"
 	       "      --agent-namespace NS  where agents and capsule pods run (default: -n's namespace)\n"

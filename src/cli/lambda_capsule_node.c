@@ -1,7 +1,7 @@
 /* One node's capsule run, in a process of its own (lambda_capsule_run.c forks one per node):
  * the node's agent and the capsule pod, started at the same time; then, in the agent,
  *   env LAMBDA_CNTR_SESSION=<id> cntr capsule run -t id --from-container <capsule container>
- *       --json [policy] --name ID=ns/pod/container... -- ID... -- CMD...
+ *       --json [policy] [sandbox] --name ID=ns/pod/container... -- ID... -- CMD...
  * whose stdout and stderr are this process's; then the capsule pod is deleted and the agent
  * released as `lambda-cntr attach` does, on every path out (an interrupt ends our cntr in the
  * agent first: a closed stream does not end it). */
@@ -97,6 +97,10 @@ static char **cntr_argv(const struct node_run *r)
 		push(&argv, &n, xasprintf("--timeout=%llus", (unsigned long long)req->timeout_s));
 	if (req->profile)
 		push(&argv, &n, xasprintf("--profile=%s", req->profile));
+	if (req->share)
+		push(&argv, &n, xasprintf("--share=%s", req->share));
+	if (req->seccomp_profile)
+		push(&argv, &n, xasprintf("--seccomp-profile=%s", req->seccomp_profile));
 	for (size_t i = 0; i < r->node->n; i++) {
 		const struct capsule_target *t = r->node->targets[i];
 		if (!lambda_container_id_is_valid(t->container_id))

@@ -61,21 +61,33 @@ static void consider_pod(struct capsule_plan *plan, const json_t *pod, const cha
 	lambda_target_clear(&t);
 }
 
-static int list_selected(struct kube_config *cfg, const struct capsule_request *req, struct capsule_plan *plan,
-			 struct cntr_err *err)
+static int list_in(struct kube_config *cfg, const struct capsule_request *req, const char *ns,
+		   struct capsule_plan *plan, struct cntr_err *err)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
-	_cleanup_free_ char *path = req->all_namespaces ? xstrdup("/api/v1/pods") : kube_pods_path(req->namespace);
+	_cleanup_free_ char *path = ns ? kube_pods_path(ns) : xstrdup("/api/v1/pods");
 	size_t i;
 	json_t *pod;
 
 	kube_path_append_query(&path, "labelSelector", req->selector);
 	if (kube_get(cfg, path, &resp, err) < 0)
 		return cntr_err_prefix(err, "listing the pods matching \"%s\" %s%s: ", req->selector,
-				       req->all_namespaces ? "in all namespaces" : "in namespace ",
-				       req->all_namespaces ? "" : req->namespace);
+				       ns ? "in namespace " : "in all namespaces", ns ? ns : "");
 	json_array_foreach(json_object_get(resp.body, "items"), i, pod)
 		consider_pod(plan, pod, req->container);
+	return 0;
+}
+
+static int list_selected(struct kube_config *cfg, const struct capsule_request *req, struct capsule_plan *plan,
+			 struct cntr_err *err)
+{
+	if (req->all_namespaces)
+		return list_in(cfg, req, NULL, plan, err);
+	if (!req->namespaces)
+		return list_in(cfg, req, req->namespace, plan, err);
+	for (char *const *ns = req->namespaces; *ns; ns++)
+		if (list_in(cfg, req, *ns, plan, err) < 0)
+			return -1;
 	return 0;
 }
 

@@ -229,6 +229,18 @@ class CapsuleTests(ClusterTestCase):
         self.assertIn("capsule: 3/3 targets done", seen)
         self.assertRegex(seen, r"capsule: [12]/3 targets done")
 
+    def test_share_reaches_cntr_and_limits_the_namespaces_joined(self):
+        self.web_pod("web-a", "node-2")
+        r = self.capsule(IMAGE, "web-a", "--", "hostname")
+        self.assertExit(r, 0)
+        self.assertIn("[default/web-a/main] web-a\n", r.stdout.decode())
+        r = self.capsule(IMAGE, "web-a", "--share", "net", "--", "hostname")
+        self.assertExit(r, 0)
+        self.assertNotIn("web-a\n", r.stdout.decode(), "uts is not shared: the capsule's own hostname")
+        r = self.capsule(IMAGE, "web-a", "--share", "net,user", "--", "true")
+        self.assertExit(r, 2)
+        self.assertIn("--share", r.stderr.decode())
+
     def test_usage_errors_exit_2_and_no_target_exits_125(self):
         r = self.capsule(IMAGE, "--", "true")
         self.assertExit(r, 2)
