@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/lambda_capsule.h"
+#include "cli/lambda_caplet.h"
 #include "cli/lambda_phase.h"
 #include "cli/lambda_signals.h"
 #include "common/cleanup.h"
@@ -169,7 +170,8 @@ static int parse_args(int argc, char **argv, struct capsule_cli *cli, struct cnt
 	if (argc < 2 || strcmp(argv[1], "run") != 0) {
 		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
 			return 1;
-		return usage_error(err, "usage: lambda-cntr capsule run [flags] IMAGE (-l SELECTOR | POD...) -- CMD");
+		return usage_error(err, "usage: lambda-cntr capsule run [flags] IMAGE (-l SELECTOR | POD...) -- CMD, "
+				   "or capsule get|logs NAME");
 	}
 	for (int i = 2; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0) {
@@ -315,7 +317,11 @@ int lambda_capsule_main(const char *program, int argc, char **argv)
 {
 	struct capsule_cli cli;
 	struct cntr_err err = { 0 };
-	int r = parse_args(argc, argv, &cli, &err);
+	int r;
+
+	if (argc >= 2 && (!strcmp(argv[1], "get") || !strcmp(argv[1], "logs")))
+		return lambda_capsule_show_main(program, argc - 1, argv + 1);
+	r = parse_args(argc, argv, &cli, &err);
 
 	if (r < 0) {
 		log_error("%s", err.msg);

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/lambda_caplet.h"
 #include "cli/lambda_capsule_cli.h"
 #include "cli/lambda_opts.h"
 #include "cli/lambda_phase.h"
@@ -20,6 +21,8 @@ int main(int argc, char **argv)
 	log_init(program, CNTR_LOG_WARN);
 	if (argc >= 2 && strcmp(argv[1], "capsule") == 0)
 		return lambda_capsule_main(program, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "caplet") == 0)
+		return lambda_caplet_main(program, argc - 1, argv + 1);
 	r = lambda_opts_parse(argc, argv, &opts, &err);
 	if (r < 0) {
 		log_error("%s", err.msg);

@@ -44,6 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kubelet  # noqa: E402
 import node  # noqa: E402
 import nodes  # noqa: E402
+import customresources  # noqa: E402
 import objects  # noqa: E402
 import wsexec  # noqa: E402
 import ephemeral  # noqa: E402
@@ -532,6 +533,8 @@ class _Handler(BaseHTTPRequestHandler):
             minor = "28" if self.api.v4_only else "29"
             return self.send_json(200, {"major": "1", "minor": minor, "gitVersion": "v1.%s.0" % minor,
                                         "platform": "linux/amd64"})
+        if customresources.route(self, self.api, method, path, user, ApiError):
+            return None
         if path.startswith("/apis/"):
             try:
                 if objects.route(self, self.api, method, path, user):

@@ -39,7 +39,7 @@ def static_cntr_or_skip():
         sys.exit(77)
 
 
-class CapsuleTests(ClusterTestCase):
+class CapsuleHelpers(ClusterTestCase):
     def web_pod(self, name, node, tier="web"):
         """A running pod labelled tier=TIER on node (by nodeName); its /tmp/who holds its name."""
         command = ["sh", "-c", "echo %s > /tmp/who; exec sleep 2147483647" % name]
@@ -67,6 +67,9 @@ class CapsuleTests(ClusterTestCase):
         self.web_pod("web-b", "node-2")
         self.web_pod("web-c", "node-2")
 
+
+
+class CapsuleTests(CapsuleHelpers):
     def test_selector_over_two_nodes_runs_the_capsule_in_every_target_with_prefixed_output(self):
         self.three_pods_on_two_nodes()
         self.web_pod("db", "node-1", tier="db")  # not selected
@@ -251,6 +254,157 @@ class CapsuleTests(ClusterTestCase):
         self.assertExit(r, 125)
         self.assertIn('no pod matches tier=none in namespace default', r.stderr.decode())
         self.assertEqual(self.capsule_pods(), [])
+
+
+CRD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "capsule-crd.yaml")
+GV, PLURAL = "lambda-cntr.io/v1alpha1", "capsules"
+
+
+class CapletTests(CapsuleHelpers):
+    """The Capsule resource and `lambda-cntr caplet`: periodic runs recorded in status and as
+    Events, no overlap, at most one catch-up run, get/logs."""
+
+    def put_capsule(self, name, schedule, command, history_limit=None, status=None, **spec):
+        body = {"metadata": {"name": name}, "spec": dict({
+            "image": IMAGE, "schedule": schedule, "command": command,
+            "selector": {"matchLabels": {"tier": "web"}}}, **spec)}
+        if history_limit:
+            body["spec"]["historyLimit"] = history_limit
+        if status:
+            body["status"] = status
+        return self.cluster.server.objects.put(GV, PLURAL, body, "default")
+
+    def capsule_obj(self, name):
+        return self.cluster.server.objects.get(GV, PLURAL, "default", name)
+
+    def events(self, name, reason=None):
+        return [e for e in self.cluster.server.events
+                if e["involvedObject"].get("kind") == "Capsule" and e["involvedObject"]["name"] == name
+                and (reason is None or e["reason"] == reason)]
+
+    def start_caplet(self):
+        proc = self.cluster.start("caplet", "--interval", "1s", "-v")
+        self.addCleanup(self.stop_caplet, proc)
+        return proc
+
+    def stop_caplet(self, proc):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=60)
+        return proc.returncode
+
+    def wait_for(self, predicate, timeout=60, what="condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.2)
+        self.fail("timed out waiting for " + what)
+
+    def test_crd_is_a_structural_v1_crd_with_the_fields_of_the_issue(self):
+        import yaml
+        with open(CRD) as f:
+            crd = yaml.safe_load(f)
+        self.assertEqual(crd["apiVersion"], "apiextensions.k8s.io/v1")
+        self.assertEqual(crd["metadata"]["name"], "capsules.lambda-cntr.io")
+        self.assertEqual(crd["spec"]["names"]["kind"], "Capsule")
+        version = crd["spec"]["versions"][0]
+        self.assertEqual(version["name"], "v1alpha1")
+        self.assertEqual(version["subresources"], {"status": {}})
+        schema = version["schema"]["openAPIV3Schema"]
+        spec = schema["properties"]["spec"]["properties"]
+        for field in ("image", "command", "selector", "namespaces", "policy", "schedule", "sandbox", "historyLimit"):
+            self.assertIn(field, spec)
+        self.assertEqual(set(spec["policy"]["properties"]), {"parallel", "iterative", "failFast", "timeoutSeconds"})
+        self.assertEqual(set(spec["sandbox"]["properties"]), {"profile", "share", "seccompProfile"})
+        run = schema["properties"]["status"]["properties"]["lastRun"]
+        target = run["properties"]["targets"]["items"]["properties"]
+        self.assertIn("exit", target)
+        self.assertEqual(target["outputTail"]["maxLength"], 2048)
+        self.assertNotIn("$ref", open(CRD).read(), "structural schemas cannot use $ref")
+
+    def test_periodic_runs_record_status_history_events_and_follow_the_pods_that_match(self):
+        self.three_pods_on_two_nodes()
+        self.put_capsule("check", "@every 2s", ["sh", "-c",
+                         "cat /capsule-marker; w=$(cat /var/lib/cntr/tmp/who); echo who $w; [ $w != web-b ]"],
+                         history_limit=2)
+        self.start_caplet()
+        status = self.wait_for(lambda: (self.capsule_obj("check").get("status") or {}).get("lastRun"),
+                               what="a first run")
+        run = self.capsule_obj("check")["status"]["lastRun"]
+        self.assertEqual(run["result"], "Failed", run)
+        targets = {t["target"]: t for t in run["targets"]}
+        self.assertEqual(set(targets), {"default/web-a/main", "default/web-b/main", "default/web-c/main"})
+        self.assertEqual((targets["default/web-b/main"]["node"], targets["default/web-b/main"]["exit"]), ("node-2", 1))
+        self.assertEqual((targets["default/web-a/main"]["node"], targets["default/web-a/main"]["exit"]), ("node-1", 0))
+        self.assertEqual(targets["default/web-a/main"]["outputTail"], nodes.CAPSULE_MARKER + "who web-a\n")
+        self.assertIn("default/web-b/main exited 1", run["message"])
+        self.assertTrue(self.events("check", "RunFailed"))
+        # A deleted target is simply not among the pods of the next run.
+        self.cluster.server.delete("default", "web-c", 0)
+        self.wait_for(lambda: not self.cluster.store.get("default", "web-c"), what="web-c gone")
+        self.wait_for(lambda: {t["target"] for t in self.capsule_obj("check")["status"]["lastRun"]["targets"]}
+                      == {"default/web-a/main", "default/web-b/main"}, what="a run without web-c")
+        history = self.wait_for(lambda: len(self.capsule_obj("check")["status"].get("history") or []) == 2
+                                and self.capsule_obj("check")["status"]["history"], what="two runs in history")
+        self.assertEqual(history[0], self.capsule_obj("check")["status"]["lastRun"])
+        time.sleep(2.5)
+        self.assertEqual(len(self.capsule_obj("check")["status"]["history"]), 2, "historyLimit bounds it")
+        # get and logs read it back.
+        r = self.cluster.run("capsule", "get", "check")
+        self.assertExit(r, 0)
+        out = r.stdout.decode()
+        self.assertIn("Schedule:       @every 2s", out)
+        self.assertRegex(out, r"default/web-b/main\s+node-2\s+1\s")
+        r = self.cluster.run("capsule", "logs", "check")
+        self.assertExit(r, 0)
+        self.assertIn("[default/web-a/main] who web-a\n", r.stdout.decode())
+        self.assertIn("[default/web-b/main] who web-b\n", r.stdout.decode())
+        r = self.cluster.run("capsule", "get", "nope")
+        self.assertExit(r, 125)
+        self.assertIn('"nope" not found', r.stderr.decode())
+
+    def test_runs_never_overlap_a_run_due_meanwhile_is_skipped(self):
+        self.web_pod("web-a", "node-1")
+        self.put_capsule("slow", "@every 1s", ["sh", "-c", "echo begin; sleep 4; echo end"])
+        caplet = self.start_caplet()
+        self.wait_for(lambda: self.events("slow", "RunSkipped"), what="a skipped run")
+        self.wait_for(lambda: (self.capsule_obj("slow").get("status") or {}).get("lastRun"), what="a run")
+        self.assertEqual(self.stop_caplet(caplet), 0)
+        self.assertIn("still going", self.events("slow", "RunSkipped")[0]["message"])
+        run = self.capsule_obj("slow")["status"]["lastRun"]
+        self.assertEqual(run["result"], "Succeeded", run)
+        self.assertEqual(run["targets"][0]["outputTail"], "begin\nend\n")
+        self.assertEqual(len(self.events("slow", "RunSucceeded")), 1, "one run at a time")
+        self.assertEqual(self.wait_no_capsule_pods(), [], "the caplet's stop leaves no capsule pod")
+
+    def test_missed_schedules_run_once_the_latest(self):
+        self.web_pod("web-a", "node-1")
+        an_hour_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+        self.put_capsule("hourly", "* * * * *", ["true"], status={"lastScheduleTime": an_hour_ago})
+        self.start_caplet()
+        self.wait_for(lambda: (self.capsule_obj("hourly").get("status") or {}).get("lastRun"), what="the catch-up run")
+        time.sleep(3)
+        status = self.capsule_obj("hourly")["status"]
+        runs = self.events("hourly", "RunSucceeded")
+        minute = int(time.time()) // 60 * 60
+        self.assertLessEqual(len(runs), 2, "at most the catch-up run and one at a minute boundary")
+        self.assertIn(status["history"][-1]["scheduledTime"], [
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(m)) for m in (minute, minute - 60)])
+        missed = self.events("hourly", "MissedSchedules")
+        self.assertEqual(len(missed), 1)
+        self.assertRegex(missed[0]["message"], r"^(59|60) scheduled run\(s\) were missed; only the latest")
+
+    def test_an_invalid_schedule_is_an_event_and_no_run(self):
+        self.web_pod("web-a", "node-1")
+        self.put_capsule("bad", "61 * * * *", ["true"])
+        self.start_caplet()
+        ev = self.wait_for(lambda: self.events("bad", "InvalidSchedule"), what="the event")
+        self.assertIn('minute field "61"', ev[0]["message"])
+        time.sleep(2)
+        self.assertEqual(len(self.events("bad", "InvalidSchedule")), 1, "said once")
+        self.assertNotIn("lastRun", self.capsule_obj("bad").get("status") or {})
 
 
 def nodes_selector(text):
