@@ -1,6 +1,7 @@
 /* One run of a Capsule: its spec as an engine request, the run, each target's output tail,
  * then status.lastRun and status.history (newest first, at most spec.historyLimit) patched
- * through the status subresource, and an Event (RunSucceeded, RunFailed, RunError). */
+ * through the status subresource, and an Event (RunSucceeded, RunFailed, RunError,
+ * RunInterrupted). */
 #include "cli/lambda_caplet.h"
 
 #include <stdio.h>
@@ -186,12 +187,14 @@ static char **tail_of(struct tails *t, const char *name, size_t len)
 	for (size_t i = 0; i < t->n; i++)
 		if (strlen(t->names[i]) == len && !strncmp(t->names[i], name, len))
 			return &t->text[i];
-	t->names = realloc(t->names, (t->n + 1) * sizeof(char *));
-	t->text = realloc(t->text, (t->n + 1) * sizeof(char *));
+	/* NULL-terminated both, for strv_free. */
+	t->names = realloc(t->names, (t->n + 2) * sizeof(char *));
+	t->text = realloc(t->text, (t->n + 2) * sizeof(char *));
 	if (!t->names || !t->text)
 		abort();
 	t->names[t->n] = xstrndup(name, len);
 	t->text[t->n] = xstrdup("");
+	t->names[t->n + 1] = t->text[t->n + 1] = NULL;
 	return &t->text[t->n++];
 }
 
@@ -349,7 +352,11 @@ int caplet_run_one(struct kube_config *cfg, const json_t *capsule, time_t schedu
 		r = lambda_capsule_run(cfg, &req, &rep, &err);
 	}
 	lambda_signals_allow_cleanup();
-	if (r < 0) {
+	if (lambda_signals_caught()) {
+		/* The caplet is stopping: the run was cut short, its targets say how far it got. */
+		result = "Interrupted";
+		message = xasprintf("stopped by signal %d (the caplet was stopping)", lambda_signals_caught());
+	} else if (r < 0) {
 		result = strncmp(err.msg, "no ", 3) == 0 ? "NoTargets" : "Error";
 		message = xstrdup(err.msg);
 	} else {
@@ -359,7 +366,10 @@ int caplet_run_one(struct kube_config *cfg, const json_t *capsule, time_t schedu
 	run = run_object(&rep, &tails, scheduled, start, result, message);
 	record_status(cfg, capsule, run);
 	caplet_event(cfg, capsule, strcmp(result, "Succeeded") == 0 ? "Normal" : "Warning",
-		     !strcmp(result, "Succeeded") ? "RunSucceeded" : !strcmp(result, "Failed") ? "RunFailed" : "RunError",
+		     !strcmp(result, "Succeeded")     ? "RunSucceeded"
+		     : !strcmp(result, "Failed")      ? "RunFailed"
+		     : !strcmp(result, "Interrupted") ? "RunInterrupted"
+						      : "RunError",
 		     message);
 	json_decref(run);
 	capsule_report_clear(&rep);

@@ -35,13 +35,13 @@ struct node_run {
 	char *capsule_id;   /* its container */
 };
 
-static int acquire_agent(struct node_run *r, struct cntr_err *err)
+static int acquire_agent(struct node_run *r, bool allow_reuse, struct cntr_err *err)
 {
 	struct lambda_agent_params params = {
 		.namespace = r->req->agent_namespace, .node = r->node->name, .image = r->req->agent_image,
 		.pull_policy = r->req->agent_pull_policy, .idle_timeout_s = r->req->idle_timeout_s,
 	};
-	int found = lambda_agent_find(r->cfg, &params, &r->agent, err);
+	int found = allow_reuse ? lambda_agent_find(r->cfg, &params, &r->agent, err) : 1;
 
 	if (found < 0)
 		return -1;
@@ -57,7 +57,7 @@ static int prepare(struct node_run *r, struct cntr_err *err)
 {
 	if (capsule_pod_create(r->cfg, r->req, r->req->agent_namespace, r->node->name, &r->pod, err) < 0)
 		return -1;
-	if (acquire_agent(r, err) < 0)
+	if (acquire_agent(r, true, err) < 0)
 		return -1;
 	return capsule_pod_wait(r->cfg, r->req, r->req->agent_namespace, r->pod, r->node->name, &r->capsule_id, err);
 }
@@ -132,6 +132,27 @@ static int run_in_agent(struct node_run *r, int *status, struct cntr_err *err)
 	return 0;
 }
 
+static void release_agent(struct node_run *r);
+
+/* A reused agent may idle out, or another client delete it, just as we exec (the race
+ * lambda_agent_spec.h describes): then once more with an agent of our own. */
+static int run_with_retry(struct node_run *r, int *status, struct cntr_err *err)
+{
+	int rc = run_in_agent(r, status, err);
+
+	if (rc == 0 || lambda_signals_caught() || r->agent.created || lambda_agent_is_running(r->cfg, &r->agent))
+		return rc;
+	log_info("node %s: agent %s went away before the capsule started (%s); starting a new one", r->node->name,
+		 r->agent.name, err->msg);
+	release_agent(r);
+	lambda_agent_clear(&r->agent);
+	r->agent_ready = false;
+	cntr_err_clear(err);
+	if (acquire_agent(r, false, err) < 0)
+		return -1;
+	return run_in_agent(r, status, err);
+}
+
 /* As `lambda-cntr attach` leaves an agent: one we created goes when nobody else uses it, a
  * reused one stays (it exits by itself when idle). */
 static void release_agent(struct node_run *r)
@@ -182,7 +203,7 @@ int capsule_node_main(struct kube_config *cfg, const struct capsule_request *req
 	}
 	rc = prepare(&r, &err);
 	if (rc == 0 && !lambda_signals_caught())
-		rc = run_in_agent(&r, &status, &err);
+		rc = run_with_retry(&r, &status, &err);
 	if (rc < 0 && !lambda_signals_caught())
 		dprintf(report_fd, "%s", err.msg);
 	cleanup(&r);

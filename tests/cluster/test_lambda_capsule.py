@@ -232,6 +232,19 @@ class CapsuleTests(CapsuleHelpers):
         self.assertIn("capsule: 3/3 targets done", seen)
         self.assertRegex(seen, r"capsule: [12]/3 targets done")
 
+    def test_a_reused_agent_that_goes_away_at_the_exec_is_replaced_once(self):
+        self.web_pod("web-a", "node-1")
+        self.assertExit(self.cluster.run("execute", "--keep", "web-a", "--", "true"), 0)
+        self.assertEqual(self.cluster.agent_creates(), 1)
+        self.cluster.server.kubelet.vanish_on_next_exec = True  # the warm agent idles out right then
+        r = self.capsule(IMAGE, "web-a", "-v", "--", "cat", "/capsule-marker")
+        self.assertExit(r, 0)
+        self.assertIn("[default/web-a/main] " + nodes.CAPSULE_MARKER, r.stdout.decode())
+        self.assertIn("went away before the capsule started", r.stderr.decode())
+        agents = [n for ns, n in self.cluster.store.creates if re.match(r"^lambda-cntr-node-1-", n)]
+        self.assertEqual(len(agents), 2, "the warm agent, then one of our own")
+        self.assertEqual(self.wait_no_capsule_pods(), [])
+
     def test_share_reaches_cntr_and_limits_the_namespaces_joined(self):
         self.web_pod("web-a", "node-2")
         r = self.capsule(IMAGE, "web-a", "--", "hostname")
