@@ -244,8 +244,8 @@ static void caplet_usage(const char *program)
 	       "      --agent-namespace NS  where agents and capsule pods run (default: the Capsule's)\n"
 	       "      --agent-timeout D, --idle-timeout D, --kubeconfig FILE, --context NAME, -v\n"
 	       "\n"
-	       "Permissions (RBAC): list capsules.lambda-cntr.io, patch capsules/status, create events;\n"
-	       "and what `%1$s capsule run` needs for the Capsules' pods.\n",
+	       "Permissions (RBAC): get, list capsules.lambda-cntr.io; patch capsules/status; create\n"
+	       "events; and what `%1$s capsule run` needs for the Capsules' pods.\n",
 	       program);
 }
 
