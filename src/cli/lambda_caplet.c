@@ -90,7 +90,7 @@ static bool schedule_ready(struct caplet *c, struct tracked *t, const json_t *ca
 		return t->valid;
 	free(t->schedule);
 	t->schedule = xstrdup(text);
-	t->valid = cron_parse(text, &t->sched, &err) == 0;
+	t->valid = lambda_cron_parse(text, &t->sched, &err) == 0;
 	if (!t->valid)
 		caplet_event(c->cfg, capsule, "Warning", "InvalidSchedule", err.msg);
 	return t->valid;
@@ -112,7 +112,7 @@ static void patch_last_schedule(struct caplet *c, const struct tracked *t)
 /* The latest scheduled time that has passed, and how many passed since t->last; 0 if none. */
 static time_t latest_due(const struct tracked *t, time_t now, unsigned *count)
 {
-	time_t next = cron_next(&t->sched, t->last), latest = 0;
+	time_t next = lambda_cron_next(&t->sched, t->last), latest = 0;
 
 	*count = 0;
 	if (t->sched.every_s && next != (time_t)-1 && next <= now) {
@@ -123,7 +123,7 @@ static time_t latest_due(const struct tracked *t, time_t now, unsigned *count)
 	while (next != (time_t)-1 && next <= now && *count < 1000000) {
 		latest = next;
 		++*count;
-		next = cron_next(&t->sched, next);
+		next = lambda_cron_next(&t->sched, next);
 	}
 	return latest;
 }

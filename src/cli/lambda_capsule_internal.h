@@ -19,7 +19,7 @@ struct cntr_err;
 #define CAPSULE_APP_NAME "lambda-cntr-capsule"
 
 /* One target container. */
-struct capsule_target {
+struct capsule_container {
 	char *name;          /* ns/pod/container */
 	char *container_id;  /* 64 hex digits */
 	char *node;
@@ -28,7 +28,7 @@ struct capsule_target {
 /* The targets of one node, in the order they run. */
 struct capsule_node {
 	char *name;
-	struct capsule_target **targets;
+	struct capsule_container **targets;
 	size_t n;
 	size_t first;        /* index of its first target in the report */
 	/* while it runs (lambda_capsule_run.c) */
@@ -42,7 +42,7 @@ struct capsule_node {
 };
 
 struct capsule_plan {
-	struct capsule_target *targets;  /* sorted by namespace, pod */
+	struct capsule_container *targets;  /* sorted by namespace, pod */
 	size_t ntargets;
 	struct capsule_result *skipped;
 	size_t nskipped;

@@ -102,7 +102,7 @@ static char **cntr_argv(const struct node_run *r)
 	if (req->seccomp_profile)
 		push(&argv, &n, xasprintf("--seccomp-profile=%s", req->seccomp_profile));
 	for (size_t i = 0; i < r->node->n; i++) {
-		const struct capsule_target *t = r->node->targets[i];
+		const struct capsule_container *t = r->node->targets[i];
 		if (!lambda_container_id_is_valid(t->container_id))
 			return NULL;
 		push(&argv, &n, xasprintf("--name=%s=%s", t->container_id, t->name));

@@ -31,7 +31,7 @@ static void add_skipped(struct capsule_plan *plan, const char *ns, const char *p
 
 static void add_target(struct capsule_plan *plan, const struct lambda_target *t)
 {
-	struct capsule_target *c;
+	struct capsule_container *c;
 
 	plan->targets = realloc(plan->targets, (plan->ntargets + 1) * sizeof(*plan->targets));
 	if (!plan->targets)
@@ -108,7 +108,7 @@ static void get_named(struct kube_config *cfg, const struct capsule_request *req
 
 static int by_name(const void *a, const void *b)
 {
-	return strcmp(((const struct capsule_target *)a)->name, ((const struct capsule_target *)b)->name);
+	return strcmp(((const struct capsule_container *)a)->name, ((const struct capsule_container *)b)->name);
 }
 
 static struct capsule_node *node_of(struct capsule_plan *plan, const char *name)
@@ -138,7 +138,7 @@ static void group_by_node(struct capsule_plan *plan)
 	}
 	/* A node's targets are consecutive in the report: reorder the targets node by node. */
 	{
-		struct capsule_target *sorted = calloc(plan->ntargets ? plan->ntargets : 1, sizeof(*sorted));
+		struct capsule_container *sorted = calloc(plan->ntargets ? plan->ntargets : 1, sizeof(*sorted));
 		size_t k = 0;
 
 		if (!sorted)

@@ -72,7 +72,7 @@ static const struct {
 	{ "@hourly", "0 * * * *" },
 };
 
-int cron_parse(const char *text, struct cron_schedule *s, struct cntr_err *err)
+int lambda_cron_parse(const char *text, struct cron_schedule *s, struct cntr_err *err)
 {
 	static const char *const names[] = { "minute", "hour", "day-of-month", "month", "day-of-week" };
 	static const long limits[][2] = { { 0, 59 }, { 0, 23 }, { 1, 31 }, { 1, 12 }, { 0, 7 } };
@@ -122,7 +122,7 @@ static bool day_matches(const struct cron_schedule *s, const struct tm *tm)
 	return dom || dow;
 }
 
-time_t cron_next(const struct cron_schedule *s, time_t t)
+time_t lambda_cron_next(const struct cron_schedule *s, time_t t)
 {
 	time_t limit = t + 5 * 366 * 86400;
 

@@ -17,7 +17,7 @@ struct cron_schedule {
 	uint64_t every_s;     /* @every: the interval; then the fields above are unused */
 };
 
-int cron_parse(const char *text, struct cron_schedule *s, struct cntr_err *err);
+int lambda_cron_parse(const char *text, struct cron_schedule *s, struct cntr_err *err);
 
 /* The first scheduled time strictly after t (UTC), or (time_t)-1 when none within 5 years. */
-time_t cron_next(const struct cron_schedule *s, time_t t);
+time_t lambda_cron_next(const struct cron_schedule *s, time_t t);

@@ -120,8 +120,8 @@ static time_t next_of(const char *text, time_t after)
 	struct cron_schedule s;
 	struct cntr_err err = { 0 };
 
-	assert_int_equal(cron_parse(text, &s, &err), 0);
-	return cron_next(&s, after);
+	assert_int_equal(lambda_cron_parse(text, &s, &err), 0);
+	return lambda_cron_next(&s, after);
 }
 
 static void test_cron_next_times(void **state)
@@ -147,7 +147,7 @@ static void test_cron_refuses_what_is_not_a_schedule(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct cntr_err err = { 0 };
-		assert_int_equal(cron_parse(bad[i], &s, &err), -1);
+		assert_int_equal(lambda_cron_parse(bad[i], &s, &err), -1);
 		assert_non_null(strstr(err.msg, "schedule"));
 	}
 }
