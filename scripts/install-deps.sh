@@ -11,7 +11,7 @@ PACKAGES=(
 	# fuzzing (make fuzz): clang and its runtimes, which hold libFuzzer (-fsanitize=fuzzer)
 	clang libclang-rt-14-dev
 	# tests and demo
-	python3 openssl curl busybox-static util-linux iproute2 procps
+	python3 python3-yaml openssl curl busybox-static util-linux iproute2 procps
 	# container runtimes
 	runc containerd podman docker.io skopeo uidmap
 	# benchmarks (bench/) and the agent image builder (images/)
