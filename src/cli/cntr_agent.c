@@ -5,15 +5,24 @@
  *   cntr agent count-others ID   how many sessions of the agent are not session ID
  *   cntr agent count-mine ID     how many processes session ID still has (0: it ended)
  *   cntr agent end-session ID    what is left of session ID: SIGHUP (cntr passes it to the
- *                                command), then SIGTERM, then SIGKILL, two seconds apart */
+ *                                command), then SIGTERM, then SIGKILL, two seconds apart
+ * and a capsule pod (docs/capsules.md, cluster level) runs:
+ *   cntr agent install DIR       (its init container, from the agent image) copies this static
+ *                                binary to DIR/cntr, mode 0555: no shell, no cp in the image
+ *   cntr agent idle              (its main container, any image) with no LAMBDA_CNTR_AGENT:
+ *                                sleeps until SIGTERM, so an image without a shell stays up */
 #include "cntr_agent.h"
 
+#include "common/cleanup.h"
 #include "common/err.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/strutil.h"
 #include "node/agent_sessions.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,10 +49,6 @@ static int idle_main(void)
 	sigset_t stop;
 	int sigfd;
 
-	if (!name) {
-		log_error("agent: LAMBDA_CNTR_AGENT is not set (the agent pod's spec sets it)");
-		return CNTR_EXIT_USAGE;
-	}
 	if (limit_text && parse_u64(limit_text, &limit) < 0) {
 		log_error("agent: LAMBDA_CNTR_IDLE_SECONDS='%s' is not a number of seconds", limit_text);
 		return CNTR_EXIT_USAGE;
@@ -54,6 +59,12 @@ static int idle_main(void)
 	sigaddset(&stop, SIGHUP);
 	sigprocmask(SIG_BLOCK, &stop, NULL);
 	sigfd = signalfd(-1, &stop, SFD_CLOEXEC);
+	/* Not an agent (a capsule pod's container): nothing to count, stay up until stopped. */
+	while (!name) {
+		struct pollfd p = { .fd = sigfd, .events = POLLIN };
+		if (poll(&p, 1, -1) > 0)
+			return 0;
+	}
 	while (idle < limit) {
 		struct pollfd p = { .fd = sigfd, .events = POLLIN };
 		/* SIGTERM (pod deletion) ends the agent at once: a short grace period suffices. */
@@ -100,6 +111,37 @@ static int end_session_main(const char *id)
 	return 0;
 }
 
+/* Copy /proc/self/exe to DIR/cntr (mode 0555) through a temporary name, so a reader never
+ * sees half a binary. */
+static int install_main(const char *dir)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s/.cntr.%d", dir, (int)getpid());
+	_cleanup_free_ char *dest = xasprintf("%s/cntr", dir);
+	_cleanup_close_ int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int out = -1;
+	char buf[65536];
+	ssize_t n;
+
+	if (in < 0) {
+		log_error("agent install: cannot open /proc/self/exe: %s", strerror(errno));
+		return CNTR_EXIT_FAILURE;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0555);
+	if (out < 0) {
+		log_error("agent install: cannot create %s: %s", tmp, strerror(errno));
+		return CNTR_EXIT_FAILURE;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write_all(out, buf, (size_t)n) < 0)
+			break;
+	if (n != 0 || fchmod(out, 0555) < 0 || fsync(out) < 0 || rename(tmp, dest) < 0) {
+		log_error("agent install: copying cntr to %s failed: %s", dest, strerror(errno));
+		unlink(tmp);
+		return CNTR_EXIT_FAILURE;
+	}
+	return 0;
+}
+
 int cntr_agent_main(int argc, char **argv)
 {
 	log_init("cntr", CNTR_LOG_WARN);
@@ -111,7 +153,9 @@ int cntr_agent_main(int argc, char **argv)
 		return *argv[2] ? count_main(AGENT_SESSIONS_OF, argv[2]) : CNTR_EXIT_USAGE;
 	if (argc >= 3 && strcmp(argv[1], "end-session") == 0)
 		return end_session_main(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "install") == 0 && *argv[2])
+		return install_main(argv[2]);
 	log_error("usage: cntr agent idle | count-others SESSION | count-mine SESSION | end-session SESSION "
-		  "(the agent pod's programs)");
+		  "| install DIR (the agent pod's and the capsule pod's programs)");
 	return CNTR_EXIT_USAGE;
 }

@@ -40,7 +40,9 @@ static const uint64_t capsule_dropped_caps =
 	1ULL << 40 /* CHECKPOINT_RESTORE */;
 
 enum { OPT_SHARE = 256, OPT_CAP_ADD, OPT_CAP_DROP, OPT_PROFILE, OPT_SECCOMP_PROFILE, OPT_TIMEOUT,
-       OPT_PARALLEL, OPT_ITERATIVE, OPT_FAIL_FAST, OPT_JSON, OPT_TMP_SIZE, OPT_FROM_CONTAINER };
+       OPT_PARALLEL, OPT_ITERATIVE, OPT_FAIL_FAST, OPT_JSON, OPT_TMP_SIZE, OPT_FROM_CONTAINER, OPT_NAME };
+
+#define MAX_NAMES 4096
 
 struct capsule_cli {
 	unsigned types;
@@ -55,6 +57,10 @@ struct capsule_cli {
 	bool json;
 	const char *seccomp_spec;     /* --seccomp-profile: default, unconfined, target or a file */
 	struct seccomp_choice seccomp;
+	/* --name REF=SHOWN: how a target is shown in prefixes and the summary (lambda-cntr passes
+	 * ns/pod/container for a container ID). Points into argv. */
+	const char *names[MAX_NAMES];
+	size_t nnames;
 };
 
 static int capsule_usage_error(struct cntr_err *err, const char *what, const char *value)
@@ -110,6 +116,41 @@ static int parse_timeout(const char *text, long *ms, struct cntr_err *err)
 	return 0;
 }
 
+static int add_name(struct capsule_cli *cli, const char *arg, struct cntr_err *err)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg || !eq[1])
+		return capsule_usage_error(err, "--name: use TARGET=NAME, not", arg);
+	for (const char *c = eq + 1; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == ']')
+			return capsule_usage_error(err, "--name: a NAME without control characters or ']', not", arg);
+	if (cli->nnames == MAX_NAMES)
+		return capsule_usage_error(err, "--name: too many, at", arg);
+	cli->names[cli->nnames++] = arg;
+	return 0;
+}
+
+/* The name target ref is shown under: its --name, else itself. */
+static const char *shown_name(const struct capsule_cli *cli, const char *ref)
+{
+	size_t len = strlen(ref);
+
+	for (size_t i = 0; i < cli->nnames; i++)
+		if (!strncmp(cli->names[i], ref, len) && cli->names[i][len] == '=')
+			return cli->names[i] + len + 1;
+	return ref;
+}
+
+/* The target ref that is shown as shown (the very pointer shown_name returned). */
+static const char *target_ref(const struct capsule_cli *cli, const char *shown)
+{
+	for (size_t i = 0; i < cli->ntargets; i++)
+		if (shown_name(cli, cli->targets[i]) == shown)
+			return cli->targets[i];
+	return shown;
+}
+
 static int parse_option(int c, struct capsule_cli *cli, struct cntr_err *err)
 {
 	switch (c) {
@@ -150,6 +191,8 @@ static int parse_option(int c, struct capsule_cli *cli, struct cntr_err *err)
 	case OPT_FROM_CONTAINER:
 		cli->from_container = optarg;
 		return 0;
+	case OPT_NAME:
+		return add_name(cli, optarg, err);
 	case 'h':
 		cntr_capsule_usage(stdout);
 		exit(0);
@@ -173,6 +216,7 @@ static int parse_capsule_args(int argc, char **argv, struct capsule_cli *cli, st
 		{ "fail-fast", no_argument, NULL, OPT_FAIL_FAST }, { "json", no_argument, NULL, OPT_JSON },
 		{ "tmp-size", required_argument, NULL, OPT_TMP_SIZE },
 		{ "from-container", required_argument, NULL, OPT_FROM_CONTAINER },
+		{ "name", required_argument, NULL, OPT_NAME },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, first;
@@ -244,9 +288,10 @@ struct session_ctx {
 };
 
 /* In the child of one target: resolve it and run the session, errors as one line each. */
-static int run_one(const char *target, void *ctx)
+static int run_one(const char *shown, void *ctx)
 {
 	const struct capsule_cli *cli = ((struct session_ctx *)ctx)->cli;
+	const char *target = target_ref(cli, shown);
 	struct cntr_err err = { 0 };
 	struct container_ref ref;
 	int status;
@@ -293,7 +338,7 @@ static int run_capsule(struct capsule_cli *cli, struct cntr_err *err)
 	if (!targets)
 		return cntr_fail_errno(err, "allocate the targets");
 	for (size_t i = 0; i < cli->ntargets; i++)
-		targets[i].ref = cli->targets[i];
+		targets[i].ref = shown_name(cli, cli->targets[i]);
 	if (!cli->policy.parallel)
 		cli->policy.parallel = cli->ntargets < DEFAULT_PARALLEL ? (unsigned)cli->ntargets : DEFAULT_PARALLEL;
 	failed = capsule_run_targets(targets, cli->ntargets, &cli->policy, run_one, &ctx);
@@ -420,6 +465,7 @@ void cntr_capsule_usage(FILE *out)
 	      "      --fail-fast         start no further target once one failed\n"
 	      "      --json              the summary as JSON on stdout\n"
 	      "      --tmp-size SIZE     the copy-on-write tmpfs's size (default 64m)\n"
+	      "      --name TARGET=NAME  show TARGET as NAME in the output prefixes and the summary\n"
 	      "  -t, --type TYPES        resolvers for the targets (as cntr attach)\n"
 	      "  -v, --verbose\n"
 	      "\n"

@@ -1,9 +1,12 @@
 /* lambda-cntr (and kubectl-cntr): debug a pod's container, or a node, with cntr through the
  * Kubernetes API. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli/lambda_node.h"
+#include "cli/lambda_caplet.h"
+#include "cli/lambda_capsule_cli.h"
 #include "cli/lambda_opts.h"
 #include "cli/lambda_phase.h"
 #include "cli/lambda_session.h"
@@ -18,6 +21,10 @@ int main(int argc, char **argv)
 	int r;
 
 	log_init(program, CNTR_LOG_WARN);
+	if (argc >= 2 && strcmp(argv[1], "capsule") == 0)
+		return lambda_capsule_main(program, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "caplet") == 0)
+		return lambda_caplet_main(program, argc - 1, argv + 1);
 	r = lambda_opts_parse(argc, argv, &opts, &err);
 	if (r < 0) {
 		log_error("%s", err.msg);

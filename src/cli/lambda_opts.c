@@ -53,6 +53,8 @@ void lambda_print_help(const char *program)
 	       "  %1$s attach  [flags] POD [CONTAINER] [-- CMD [ARG...]]\n"
 	       "  %1$s execute [flags] POD [CONTAINER] -- CMD [ARG...]\n"
 	       "  %1$s node    [flags] NODE [-- CMD [ARG...]]\n"
+	       "  %1$s capsule run|get|logs ...  (capsules: see `%1$s capsule run --help`)\n"
+	       "  %1$s caplet [flags]             (runs Capsule resources on schedule; --help)\n"
 	       "\n"
 	       "Open a debug session inside a container of a running pod: a privileged agent on the\n"
 	       "pod's node runs `cntr attach <container-id>`, so the session has the agent image's\n"

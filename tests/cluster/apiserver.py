@@ -56,6 +56,8 @@ import aggregator  # noqa: E402
 import daemonsets  # noqa: E402
 import kubelet  # noqa: E402
 import node  # noqa: E402
+import nodes  # noqa: E402
+import customresources  # noqa: E402
 import objects  # noqa: E402
 import rbac  # noqa: E402
 import validation  # noqa: E402
@@ -201,8 +203,9 @@ class ApiServer:
         for plural, obj in rbac.BOOTSTRAP:
             self.objects.put(rbac.RBAC_GV, plural, obj, obj["metadata"].get("namespace"))
         self.state_dir = tempfile.mkdtemp(prefix="cntr-apiserver-")
-        self.kubelet = kubelet.Kubelet(self.store, node_name, self.state_dir,
-                                       cntr_bin or os.environ.get("CNTR_BIN"))
+        # Two nodes (nodes.py); self.kubelet is node-1's as far as the tests' knobs go.
+        self.kubelet = nodes.Nodes(kubelet.Kubelet, self.store, self.state_dir,
+                                   cntr_bin or os.environ.get("CNTR_BIN"))
         self.kubelet.record_event = self.record_event
         self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.tls.load_cert_chain(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key"))
@@ -840,6 +843,8 @@ class _Handler(BaseHTTPRequestHandler):
             minor = "28" if self.api.v4_only else "29"
             return self.send_json(200, {"major": "1", "minor": minor, "gitVersion": "v1.%s.0" % minor,
                                         "platform": "linux/amd64"})
+        if customresources.route(self, self.api, method, path, user, ApiError):
+            return None
         try:
             if path.startswith("/apis") and aggregator.route(self, self.api, method, path, query, raw_query, user):
                 return None
@@ -859,6 +864,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"kind": "EventList", "apiVersion": "v1", "metadata": {},
                                         "items": self.api.list_events(m.group(1),
                                                                       query.get("fieldSelector", [""])[0])})
+        if nodes.route(self, self.api, method, path, user, not_found):
+            return None
         m = re.match(r"^/api/v1/(?:namespaces/([^/]+)/)?pods(?:/([^/]+))?(?:/([a-z]+))?$", path)
         if not m:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")

@@ -10,6 +10,7 @@ import threading
 import time
 
 import node
+import nodes
 from podstore import now_rfc3339
 
 
@@ -181,6 +182,11 @@ class Kubelet:
             return
         self._start_containers(key, runtime, pod)
 
+    def _filesystem(self, pod, container):
+        """The container's root (from its image) and bind mounts (the image's, emptyDirs)."""
+        rootfs, binds = nodes.image_filesystem(container.get("image", ""), self.cntr_bin)
+        return rootfs, binds + nodes.empty_dir_binds(self, pod, container)
+
     def _mount_volumes(self, pod):
         """hostPath type checks, as the kubelet makes them: a failure is only an event (the
         kubelet retries the mount) and the pod stays in ContainerCreating."""
@@ -230,7 +236,7 @@ class Kubelet:
         for c in pod["spec"].get("initContainers") or []:
             if runtime.stopping.is_set():
                 return False
-            ctr = node.RuncContainer(pod, c, self.state_dir)
+            ctr = node.RuncContainer(pod, c, self.state_dir, *self._filesystem(pod, c))
             started = now_rfc3339()
             sidecar = c.get("restartPolicy") == "Always"
             if sidecar:
@@ -271,7 +277,7 @@ class Kubelet:
                     runtime.containers[c["name"]] = node.HostContainer(pod, c, self.cntr_bin,
                                                                        self.host_bin_dir(), has_cntr)
                 else:
-                    runtime.containers[c["name"]] = node.RuncContainer(pod, c, self.state_dir)
+                    runtime.containers[c["name"]] = node.RuncContainer(pod, c, self.state_dir, *self._filesystem(pod, c))
             started = now_rfc3339()
 
             def running(p, st):

@@ -181,7 +181,7 @@ class Process:
 class RuncContainer:
     """A pod container run by `runc run` in the foreground: its exit status is runc's."""
 
-    def __init__(self, pod, container, state_dir):
+    def __init__(self, pod, container, state_dir, rootfs=None, binds=()):
         self.id = new_container_id()
         self.name = container["name"]
         self.bundle = os.path.join(state_dir, "bundles", self.id)
@@ -192,7 +192,10 @@ class RuncContainer:
         spec["process"]["terminal"] = False
         spec["process"]["env"] = [PATH_ENV, "HOSTNAME=" + pod["metadata"]["name"]] + [
             "%s=%s" % (e["name"], env_value(pod, e)) for e in container.get("env") or []]
-        spec["root"] = {"path": busybox_rootfs(), "readonly": True}
+        spec["root"] = {"path": rootfs or busybox_rootfs(), "readonly": True}
+        for src, dst, ro in binds:  # (source, destination, read-only): see nodes.py
+            spec["mounts"].append({"destination": dst, "type": "bind", "source": src,
+                                   "options": ["rbind", "ro" if ro else "rw"]})
         spec["hostname"] = pod["metadata"]["name"]
         spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
                                "options": ["nosuid", "nodev", "mode=1777"]})
