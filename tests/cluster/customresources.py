@@ -1,23 +1,18 @@
-"""The stand-in's side of the Capsule custom resource (deploy/capsule-crd.yaml) and of the
-Events a controller writes:
-  - capsules.lambda-cntr.io/v1alpha1 served as the CRD declares it (namespaced, through
-    objects.py's store), with its status subresource: PATCH .../capsules/NAME/status changes
-    only .status, as the API server does for a CRD with `subresources: status`;
-  - POST /api/v1/namespaces/NS/events (metadata.generateName honoured), listed with the
-    kubelet's events by ApiServer.list_events."""
+"""The stand-in's side of the Capsule custom resource (deploy/capsule-crd.yaml): the
+CustomResourceDefinition itself is stored (so `apply_manifests(deploy/)` takes it), and
+capsules.lambda-cntr.io/v1alpha1 is served as it declares (namespaced, through objects.py's
+store), with its status subresource: PATCH .../capsules/NAME/status changes only .status, as
+the API server does for a CRD with `subresources: status`. Events a controller writes go
+through the API server's own Event route."""
 
 import json
-import random
 import re
 
 import objects
-from podstore import now_rfc3339
 
 CAPSULES = ("lambda-cntr.io/v1alpha1", "capsules")
-objects.RESOURCES[CAPSULES] = ("Capsule", True)
 
 STATUS_RE = re.compile(r"^/apis/lambda-cntr\.io/v1alpha1/namespaces/([^/]+)/capsules/([^/]+)/status$")
-EVENTS_RE = re.compile(r"^/api/v1/namespaces/([^/]+)/events$")
 
 
 def route(handler, api, method, path, user, api_error):
@@ -42,19 +37,5 @@ def route(handler, api, method, path, user, api_error):
         except objects.ObjectError as e:
             raise api_error(e.code, e.reason, e.message, e.details)
         handler.send_json(200, obj)
-        return True
-    m = EVENTS_RE.match(path)
-    if m and method == "POST":
-        ns = m.group(1)
-        api.authorize(user, "create", "events", ns)
-        event = handler.read_body() or {}
-        meta = event.setdefault("metadata", {})
-        if not meta.get("name"):
-            meta["name"] = (meta.get("generateName") or "event.") + "".join(
-                random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(10))
-        meta["namespace"] = ns
-        meta.setdefault("creationTimestamp", now_rfc3339())
-        api.events.append(event)
-        handler.send_json(201, event)
         return True
     return False

@@ -33,6 +33,9 @@ RESOURCES = {
     ("v1", "configmaps"): ("ConfigMap", True),
     ("v1", "serviceaccounts"): ("ServiceAccount", True),
     ("v1", "services"): ("Service", True),
+    # deploy/capsule-crd.yaml and the resource it declares (status: customresources.py)
+    ("apiextensions.k8s.io/v1", "customresourcedefinitions"): ("CustomResourceDefinition", False),
+    ("lambda-cntr.io/v1alpha1", "capsules"): ("Capsule", True),
 }
 
 # kind -> (group/version, plural), for manifests.
