@@ -27,6 +27,7 @@ KINDS = {
     ("rbac.authorization.k8s.io/v1", "Role"): True,
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): True,
     ("apiregistration.k8s.io/v1", "APIService"): False,
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): False,  # capsule-crd.yaml
 }
 # What RBAC rules may name: API group -> resources that exist there.
 RESOURCES = {
