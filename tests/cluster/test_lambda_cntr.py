@@ -512,6 +512,8 @@ class LambdaCntrTests(ClusterTestCase):
         c.server.create_pod({"metadata": {"name": "lambda-cntr-node-2-xxxxx", "labels": {
             "app.kubernetes.io/managed-by": "lambda-cntr"}}, "spec": {
                 "nodeName": "node-2", "restartPolicy": "Never", "containers": [sleeper("agent")]}}, AGENT_NS)
+        # Once its kubelet has started it (which would overwrite the phase set before).
+        c.server.wait_pod(AGENT_NS, "lambda-cntr-node-2-xxxxx", lambda p: p["status"].get("phase") == "Running")
         c.store.update(AGENT_NS, "lambda-cntr-node-2-xxxxx", lambda p: p["status"].update(phase="Succeeded"))
         # The next run garbage-collects the finished agents and starts a new one.
         self.assertExit(c.run("execute", "web", "--", "true"), 0)
