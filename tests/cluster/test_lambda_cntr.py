@@ -511,7 +511,8 @@ class LambdaCntrTests(ClusterTestCase):
         # A finished agent of another node, as an idle exit leaves it there.
         c.server.create_pod({"metadata": {"name": "lambda-cntr-node-2-xxxxx", "labels": {
             "app.kubernetes.io/managed-by": "lambda-cntr"}}, "spec": {
-                "nodeName": "node-2", "restartPolicy": "Never", "containers": [sleeper("agent")]}}, AGENT_NS)
+                "nodeName": "node-2", "restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
+                "containers": [sleeper("agent")]}}, AGENT_NS)
         # Once its kubelet has started it (which would overwrite the phase set before).
         c.server.wait_pod(AGENT_NS, "lambda-cntr-node-2-xxxxx", lambda p: p["status"].get("phase") == "Running")
         c.store.update(AGENT_NS, "lambda-cntr-node-2-xxxxx", lambda p: p["status"].update(phase="Succeeded"))
