@@ -45,7 +45,7 @@ static int is_hex64(const char *name)
 }
 
 /* rm -rf of a directory the cache made (no symlink followed, one filesystem). */
-static void remove_tree_at(const char *path)
+void capsule_cache_remove_tree(const char *path)
 {
 	pid_t child = fork();
 
@@ -85,7 +85,7 @@ static void prune_entry(const char *root, const char *name, const struct capsule
 	 * unpacks again) instead of a half-removed tree. */
 	if (rename(path, doomed) < 0)
 		return;
-	remove_tree_at(doomed);
+	capsule_cache_remove_tree(doomed);
 	fprintf(report, "removed %.12s\n", name);
 	n->removed++;
 }
@@ -100,7 +100,7 @@ static void prune_scratch(const char *root, const char *name, FILE *report, stru
 
 	if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 		return;
-	remove_tree_at(path);
+	capsule_cache_remove_tree(path);
 	fprintf(report, "removed %s  (left by process %ld)\n", name, pid);
 	n->leftovers++;
 }

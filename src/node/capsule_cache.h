@@ -11,6 +11,10 @@ struct cntr_err;
 /* $CNTR_CAPSULE_CACHE when absolute, else the default. */
 const char *capsule_cache_root(void);
 
+/* rm -rf of a directory the cache made (no symlink followed, one filesystem): an entry being
+ * pruned, or an unpack that failed or lost the race to another cntr. */
+void capsule_cache_remove_tree(const char *path);
+
 /* Take a shared lock on the entry dir for as long as *fd stays open (the whole run), and mark
  * it used now (its mtime). Fails when the entry went away meanwhile (a prune won the race). */
 int capsule_cache_hold(const char *dir, int *fd, struct cntr_err *err);

@@ -218,17 +218,6 @@ static int mkdir_p(const char *path, struct cntr_err *err)
 	return 0;
 }
 
-/* rm -rf of a directory this code made (no symlink followed). */
-static void remove_dir(const char *path)
-{
-	pid_t child = fork();
-	if (child == 0) {
-		execlp("rm", "rm", "-rf", "--one-file-system", path, (char *)NULL);
-		_exit(127);
-	}
-	if (child > 0)
-		waitpid(child, NULL, 0);
-}
 
 static int read_manifest_config(const char *layout, const char *manifest, char **config, struct cntr_err *err)
 {
@@ -277,7 +266,7 @@ static int unpack_layout(const char *layout, char **cached, struct cntr_err *err
 		rc = write_text(config_path, config, err);
 	if (rc == 0 && (chmod(tmp, 0755) < 0 || (rename(tmp, dir) < 0 && errno != EEXIST && errno != ENOTEMPTY)))
 		rc = cntr_fail_errno(err, "move the unpacked image to %s", dir);
-	remove_dir(tmp); /* left only on failure, or when another cntr renamed its copy first */
+	capsule_cache_remove_tree(tmp); /* left only on failure, or when another cntr renamed its copy first */
 	if (rc == 0)
 		*cached = steal_pointer(&dir);
 	return rc;
@@ -335,7 +324,7 @@ static int unpack_archive(const char *archive, char **cached, struct cntr_err *e
 		cntr_err_prefix(err, "capsule image %s: ", archive);
 	else
 		rc = unpack_layout(tmp, cached, err);
-	remove_dir(tmp);
+	capsule_cache_remove_tree(tmp);
 	key = archive_key_path(&st);
 	if (rc == 0 && write_text(key, *cached, err) < 0)
 		log_skip("remembering %s for %s: %s", *cached, archive, err->msg);
