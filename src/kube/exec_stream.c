@@ -106,28 +106,12 @@ static time_t monotonic_seconds(void)
 	return (time_t)(kube_now_ms() / 1000);
 }
 
-/* kube_ws_conn words a refused upgrade "exec: <Status message>"; opts->refusal_prefix replaces
- * that "exec: " (a broker's refusal is its message alone). */
-static int reprefix_refusal(const struct kube_exec_opts *opts, struct cntr_err *err)
-{
-	static const char own[] = "exec: ";
-	size_t have = strlen(err->msg), add;
-
-	if (!opts->refusal_prefix || strncmp(err->msg, own, sizeof(own) - 1) != 0)
-		return -1;
-	add = strlen(opts->refusal_prefix);
-	if (add > sizeof(own) - 1 && have + add - (sizeof(own) - 1) >= sizeof(err->msg))
-		return -1;
-	memmove(err->msg + add, err->msg + sizeof(own) - 1, have - (sizeof(own) - 1) + 1);
-	memcpy(err->msg, opts->refusal_prefix, add);
-	return -1;
-}
-
 static int upgrade(struct exec_session *s, const struct kube_config *cfg, const char *path,
 		   struct cntr_err *err)
 {
+	s->conn.refusal_prefix = s->opts->refusal_prefix;
 	if (kube_ws_conn_open(&s->conn, cfg, path, KUBE_EXEC_PROTOCOLS, err) < 0)
-		return s->conn.refused_status ? reprefix_refusal(s->opts, err) : -1;
+		return -1;
 	s->version = strcmp(s->conn.protocol, KUBE_EXEC_PROTOCOL_V5) == 0 ? 5 : 4;
 	return 0;
 }

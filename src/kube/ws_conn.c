@@ -206,7 +206,7 @@ static int fail_refused_upgrade(struct kube_ws_conn *c, const struct kube_upgrad
 			c->peer_closed = true;
 	}
 	msg = kube_status_message(resp->status, body, len);
-	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "exec: %s", msg);
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s%s", c->refusal_prefix ? c->refusal_prefix : "exec: ", msg);
 }
 
 static int upgrade(struct kube_ws_conn *c, const struct kube_config *cfg, const char *path,

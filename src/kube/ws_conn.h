@@ -36,6 +36,7 @@ struct kube_ws_conn {
 	const char *lost;          /* why the connection broke after the upgrade (static text) */
 	uint16_t close_code;       /* of the server's close frame, 0 when none came */
 	int refused_status;        /* HTTP status of a refused upgrade, else 0 */
+	const char *refusal_prefix; /* before a refused upgrade's Status message; NULL: "exec: " */
 	time_t last_sent;          /* CLOCK_MONOTONIC seconds of the last frame sent */
 };
 
