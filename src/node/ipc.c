@@ -1,6 +1,7 @@
 #include "ipc.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -41,14 +42,18 @@ int ipc_recv(int sock, struct ipc_msg *msg, int *fd)
 	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(*msg) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
 			     .msg_controllen = sizeof(control) };
+	bool reset_read = false;
 	ssize_t n;
 
 	*fd = -1;
 	/* ECONNRESET: a child closed its end with our "go" (session.c) still unread. The kernel
-	 * reports that once, ahead of the messages the child sent before: read on. */
-	do
+	 * reports that once, ahead of the messages the child sent before: read on, once. */
+	for (;;) {
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && (errno == EINTR || errno == ECONNRESET));
+		if (n >= 0 || (errno != EINTR && (errno != ECONNRESET || reset_read)))
+			break;
+		reset_read = reset_read || errno == ECONNRESET;
+	}
 	if (n <= 0)
 		return (int)n;
 	if ((size_t)n != sizeof(*msg)) {
