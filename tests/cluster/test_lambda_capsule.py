@@ -353,7 +353,8 @@ class CapletTests(CapsuleHelpers):
         self.assertEqual((targets["default/web-a/main"]["node"], targets["default/web-a/main"]["exit"]), ("node-1", 0))
         self.assertEqual(targets["default/web-a/main"]["outputTail"], nodes.CAPSULE_MARKER + "who web-a\n")
         self.assertIn("default/web-b/main exited 1", run["message"])
-        self.assertTrue(self.events("check", "RunFailed"))
+        # The caplet records the status first and the Event right after it.
+        self.wait_for(lambda: self.events("check", "RunFailed"), what="a RunFailed event")
         # A deleted target is simply not among the pods of the next run.
         self.cluster.server.delete("default", "web-c", 0)
         self.wait_for(lambda: not self.cluster.store.get("default", "web-c"), what="web-c gone")
