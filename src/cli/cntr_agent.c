@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,12 +46,14 @@ static int idle_main(void)
 {
 	const char *name = agent_name(), *limit_text = getenv("LAMBDA_CNTR_IDLE_SECONDS");
 	uint64_t limit = 600, idle = 0;
+	bool forever = limit_text && strcmp(limit_text, "never") == 0;
 	pid_t pids[MAX_SESSIONS];
 	sigset_t stop;
 	int sigfd;
 
-	if (limit_text && parse_u64(limit_text, &limit) < 0) {
-		log_error("agent: LAMBDA_CNTR_IDLE_SECONDS='%s' is not a number of seconds", limit_text);
+	if (limit_text && !forever && parse_u64(limit_text, &limit) < 0) {
+		log_error("agent: LAMBDA_CNTR_IDLE_SECONDS='%s' is neither a number of seconds nor \"never\"",
+			  limit_text);
 		return CNTR_EXIT_USAGE;
 	}
 	sigemptyset(&stop);
@@ -59,8 +62,9 @@ static int idle_main(void)
 	sigaddset(&stop, SIGHUP);
 	sigprocmask(SIG_BLOCK, &stop, NULL);
 	sigfd = signalfd(-1, &stop, SFD_CLOEXEC);
-	/* Not an agent (a capsule pod's container): nothing to count, stay up until stopped. */
-	while (!name) {
+	/* Not an agent (a capsule pod's container), or one that stays (a DaemonSet's): nothing
+	 * to count, stay up until stopped. */
+	while (!name || forever) {
 		struct pollfd p = { .fd = sigfd, .events = POLLIN };
 		if (poll(&p, 1, -1) > 0)
 			return 0;

@@ -244,7 +244,7 @@ class BrokerTest(unittest.TestCase):
             "containers": [{"name": "agent", "image": "lambda-cntr-agent:0.1.0", "command": ["cntr", "agent", "idle"],
                             # as deploy/daemonset.yaml sets them (the stand-in has no downward API)
                             "env": [{"name": "LAMBDA_CNTR_AGENT", "value": name},
-                                    {"name": "LAMBDA_CNTR_IDLE_SECONDS", "value": "3153600000"}],
+                                    {"name": "LAMBDA_CNTR_IDLE_SECONDS", "value": "never"}],
                             "securityContext": {"privileged": True, "readOnlyRootFilesystem": True}}]}}, NS)
         return self.server.wait_pod(NS, name, lambda p: p and p["status"].get("phase") == "Running")
 

@@ -147,7 +147,7 @@ class Manifests(unittest.TestCase):
         self.assertTrue(c["resources"]["requests"]["memory"])
         env = {e["name"]: e for e in c["env"]}
         self.assertEqual(env["LAMBDA_CNTR_AGENT"]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name")
-        self.assertGreaterEqual(int(env["LAMBDA_CNTR_IDLE_SECONDS"]["value"]), 10 * 365 * 86400)
+        self.assertEqual(env["LAMBDA_CNTR_IDLE_SECONDS"]["value"], "never")
 
     def test_broker_deployment_is_unprivileged(self):
         dep = self.get("Deployment", "lambda-cntr-broker")

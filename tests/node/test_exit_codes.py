@@ -100,6 +100,35 @@ class CntrFailures(CntrTestCase):
         self.assertRegex(proc.stdout.decode(), r"\d+\.\d+")
 
 
+class AgentIdle(CntrTestCase):
+    """`cntr agent idle`, the agent's main process: LAMBDA_CNTR_IDLE_SECONDS seconds without a
+    session end it (the agent-pod mode), "never" keeps it until SIGTERM (the DaemonSet)."""
+
+    def idle(self, value):
+        env = dict(cntr_env(), LAMBDA_CNTR_AGENT="lambda-cntr-test-agent", LAMBDA_CNTR_IDLE_SECONDS=value)
+        return subprocess.Popen([cntr_binary(), "agent", "idle"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+
+    def test_a_limit_of_zero_exits_at_once_and_never_stays_until_sigterm(self):
+        proc = self.idle("0")
+        out, _ = proc.communicate(timeout=CMD_TIMEOUT)
+        self.assertEqual((proc.returncode, out), (0, b"lambda-cntr agent: idle for 0s, exiting\n"))
+        proc = self.idle("never")
+        try:
+            with self.assertRaises(subprocess.TimeoutExpired, msg="never is not a limit"):
+                proc.wait(timeout=5)  # longer than the 2 s between counts of a limited agent
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=CMD_TIMEOUT)
+        self.assertEqual((proc.returncode, out, err), (0, b"", b""))
+
+    def test_a_limit_that_is_not_a_number_is_a_usage_error(self):
+        proc = self.idle("forever")
+        out, err = proc.communicate(timeout=CMD_TIMEOUT)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn(b"LAMBDA_CNTR_IDLE_SECONDS='forever' is neither a number of seconds nor \"never\"", err)
+
+
 class Signals(CntrTestCase):
     @classmethod
     def setUpClass(cls):
