@@ -80,7 +80,7 @@ static char *offered_protocols(const struct header_list *h)
 }
 
 struct query {
-	const char *container, *profile;
+	const char *container, *profile, *term;
 	char **command;
 	size_t ncommand;
 	bool in, out, err, tty;
@@ -105,6 +105,8 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 		q->container = value;
 	} else if (!strcmp(key, "profile")) {
 		q->profile = value;
+	} else if (!strcmp(key, "term")) {
+		q->term = value;
 	} else if (!strcmp(key, "stdin")) {
 		q->in = truthy(value);
 	} else if (!strcmp(key, "stdout")) {
@@ -254,7 +256,7 @@ static enum MHD_Result serve_attach(struct broker *b, struct MHD_Connection *con
 						      NULL));
 	} else {
 		req = (struct broker_session_request){ .route = rt, .id = id, .container = q.container,
-						       .profile = q.profile, .command = q.command, .stdin_ = q.in,
+						       .profile = q.profile, .term = q.term, .command = q.command, .stdin_ = q.in,
 						       .stdout_ = q.out, .stderr_ = q.err, .tty = q.tty,
 						       .protocols = protocols };
 		relay = broker_session_prepare(b, &req, &status);

@@ -147,6 +147,15 @@ char *broker_agent_exec_path(const char *ns, const char *agent_pod, char *const 
 }
 
 /* For a pod: the target's node and container ID. */
+/* term= goes onto the agent's command line: only a terminfo name does. */
+static json_t *check_term(const char *term)
+{
+	if (!term || lambda_term_is_plain(term))
+		return NULL;
+	return fail_status(400, "term \"%.64s\" is not a terminal type (letters, digits and ._+- only, at most 64)",
+			   term);
+}
+
 static json_t *find_target(struct broker *b, const struct broker_session_request *req, struct broker_relay *r,
 			   char **container_id)
 {
@@ -210,6 +219,9 @@ static json_t *connect_agent(struct broker *b, const struct broker_session_reque
 			    : broker_node_argv(r->profile, req->command);
 	if (!argv)
 		return fail_status(500, "container %s of pod %s has an invalid ID", r->container, r->pod);
+	/* The user's terminal type, as the agent-pod mode passes it (checked in check_term). */
+	if (req->tty && req->term)
+		argv = lambda_argv_with_term(req->term, argv);
 	path = broker_agent_exec_path(b->ns, r->agent_pod, argv, req->stdin_, req->stdout_, req->stderr_, req->tty);
 	/* Under api_lock: a REST call in another thread may renew the credentials (a rotated
 	 * ServiceAccount token is re-read after a 401) while this one reads them. */
@@ -249,7 +261,8 @@ struct broker_relay *broker_session_prepare(struct broker *b, const struct broke
 	}
 	/* Node sessions are checked against the "*" entry (a node belongs to no namespace). */
 	ns_for_profile = r->ns ? r->ns : "*";
-	if ((*status = authorize(b, req)) || (*status = check_profile(b, ns_for_profile, r->profile)) ||
+	if ((*status = check_term(req->term)) || (*status = authorize(b, req)) ||
+	    (*status = check_profile(b, ns_for_profile, r->profile)) ||
 	    (r->pod && (*status = find_target(b, req, r, &container_id))) ||
 	    (*status = connect_agent(b, req, r, container_id))) {
 		broker_relay_free(r);

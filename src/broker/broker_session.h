@@ -16,6 +16,7 @@ struct broker_session_request {
 	const struct broker_identity *id;
 	const char *container;    /* query container=, may be NULL */
 	const char *profile;      /* query profile=, may be NULL (general) */
+	const char *term;         /* query term=: the user's TERM for a tty session, may be NULL */
 	char **command;           /* query command= values, NULL-terminated, never NULL */
 	bool stdin_, stdout_, stderr_, tty;
 	const char *protocols;    /* the client's Sec-WebSocket-Protocol offer, as sent */

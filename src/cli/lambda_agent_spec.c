@@ -1,4 +1,5 @@
 #include "cli/lambda_agent_spec.h"
+#include "cli/lambda_cntr_argv.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -61,20 +62,6 @@ char *lambda_agent_session_id(void)
 			 rnd[5], rnd[6], rnd[7]);
 }
 
-/* A TERM value worth passing on: a terminfo name, nothing a shell or terminal could trip on. */
-static bool is_plain_term(const char *term)
-{
-	size_t n = term ? strlen(term) : 0;
-
-	if (n == 0 || n > 64)
-		return false;
-	for (const char *c = term; *c; c++) {
-		if (!isalnum((unsigned char)*c) && !strchr("._+-", *c))
-			return false;
-	}
-	return true;
-}
-
 char **lambda_agent_session_argv(const char *session_id, const char *term, char *const cntr_argv[])
 {
 	size_t n = strv_len(cntr_argv), k = 0;
@@ -84,7 +71,7 @@ char **lambda_agent_session_argv(const char *session_id, const char *term, char 
 		abort();
 	argv[k++] = xstrdup("env");
 	argv[k++] = xasprintf("LAMBDA_CNTR_SESSION=%s", session_id);
-	if (is_plain_term(term))
+	if (lambda_term_is_plain(term))
 		argv[k++] = xasprintf("TERM=%s", term);
 	for (size_t i = 0; i < n; i++)
 		argv[k++] = xstrdup(cntr_argv[i]);

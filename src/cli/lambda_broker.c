@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/lambda_cntr_argv.h"
 #include "cli/lambda_opts.h"
 #include "cli/lambda_phase.h"
 #include "cli/lambda_signals.h"
@@ -23,24 +24,26 @@ static const char *target_resource(enum lambda_broker_target target)
 	return target == LAMBDA_BROKER_NODE ? "nodes/attach" : "pods/attach";
 }
 
-char *lambda_broker_path(enum lambda_broker_target target, const char *namespace, const char *name,
-			 const char *container, const char *profile, char *const command[],
-			 const struct kube_exec_opts *eopts)
+char *lambda_broker_path(const struct lambda_broker_request *req, const struct kube_exec_opts *eopts)
 {
-	_cleanup_free_ char *name_esc = kube_url_escape(name);
+	_cleanup_free_ char *name_esc = kube_url_escape(req->name);
 	_cleanup_free_ char *ns_esc = NULL;
+	const char *container = req->container;
 	char *path;
 
-	if (target == LAMBDA_BROKER_NODE) {
+	if (req->target == LAMBDA_BROKER_NODE) {
 		path = xasprintf(DISCOVERY_PATH "/nodes/%s/attach", name_esc);
 		container = NULL;  /* a node has no containers to choose from */
 	} else {
-		ns_esc = kube_url_escape(namespace);
+		ns_esc = kube_url_escape(req->namespace);
 		path = xasprintf(DISCOVERY_PATH "/namespaces/%s/pods/%s/attach", ns_esc, name_esc);
 	}
-	kube_exec_query_append(&path, container, command, eopts);
-	if (profile)
-		kube_path_append_query(&path, "profile", profile);
+	kube_exec_query_append(&path, container, req->command, eopts);
+	if (req->profile)
+		kube_path_append_query(&path, "profile", req->profile);
+	/* The broker puts it on the agent's command line: anything but a terminfo name stays here. */
+	if (eopts->tty && lambda_term_is_plain(req->term))
+		kube_path_append_query(&path, "term", req->term);
 	return path;
 }
 
@@ -114,6 +117,7 @@ int lambda_broker_session(struct kube_config *cfg, const struct lambda_opts *opt
 			  int *status, struct cntr_err *err)
 {
 	bool tty = opts->mode == LAMBDA_ATTACH && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	struct lambda_broker_request req;
 	struct kube_exec_opts eopts;
 	_cleanup_free_ char *path = NULL;
 
@@ -122,7 +126,10 @@ int lambda_broker_session(struct kube_config *cfg, const struct lambda_opts *opt
 	eopts.forward_stdin = true;
 	eopts.interrupt_fd = lambda_signals_fd();
 	eopts.refusal_prefix = "";  /* the broker's Status says who may not do what */
-	path = lambda_broker_path(target, namespace, name, opts->container, opts->profile, opts->command, &eopts);
+	req = (struct lambda_broker_request){ .target = target, .namespace = namespace, .name = name,
+					      .container = opts->container, .profile = opts->profile,
+					      .term = getenv("TERM"), .command = opts->command };
+	path = lambda_broker_path(&req, &eopts);
 	if (target == LAMBDA_BROKER_NODE)
 		lambda_phase("attaching to node %s through the lambda-cntr broker", name);
 	else

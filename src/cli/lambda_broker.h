@@ -3,7 +3,9 @@
  * connect subresource `.../namespaces/NS/pods/POD/attach` (or `.../nodes/NODE/attach`): the API
  * server authenticates and authorizes the user, the broker checks `create pods/exec` on the pod
  * with a SubjectAccessReview, picks the agent of the DaemonSet on the pod's node and relays the
- * exec channel protocol. This client creates nothing and reads no pod: it only asks. */
+ * exec channel protocol. This client creates nothing in the cluster: it reads the pod (for the
+ * keep-alive of a serverless function and to spot a VM-isolated pod, both with the user's own
+ * rights; lambda_session.c) and asks. */
 #pragma once
 #include <stdbool.h>
 
@@ -36,7 +38,14 @@ int lambda_broker_session(struct kube_config *cfg, const struct lambda_opts *opt
 			  enum lambda_broker_target target, const char *namespace, const char *name,
 			  int *status, struct cntr_err *err);
 
+/* One session request: its target, and what the query carries. */
+struct lambda_broker_request {
+	enum lambda_broker_target target;
+	const char *namespace, *name;  /* namespace unused for a node */
+	const char *container, *profile;
+	const char *term;              /* the user's TERM (tty sessions; only a plain name is sent) */
+	char *const *command;
+};
+
 /* The session's request path with its query (exposed for unit tests). malloc'd. */
-char *lambda_broker_path(enum lambda_broker_target target, const char *namespace, const char *name,
-			 const char *container, const char *profile, char *const command[],
-			 const struct kube_exec_opts *eopts);
+char *lambda_broker_path(const struct lambda_broker_request *req, const struct kube_exec_opts *eopts);

@@ -1,6 +1,8 @@
 #include "cli/lambda_cntr_argv.h"
 
+#include <ctype.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/lambda_ids.h"
 #include "common/cleanup.h"
@@ -62,4 +64,35 @@ char **lambda_cntr_host_argv(bool verbose, const char *profile, char *const comm
 			argv[i++] = xstrdup(command[k]);
 	}
 	return argv;
+}
+
+bool lambda_term_is_plain(const char *term)
+{
+	size_t n = term ? strlen(term) : 0;
+
+	if (n == 0 || n > 64)
+		return false;
+	for (const char *c = term; *c; c++) {
+		if (!isalnum((unsigned char)*c) && !strchr("._+-", *c))
+			return false;
+	}
+	return true;
+}
+
+char **lambda_argv_with_term(const char *term, char **argv)
+{
+	size_t n = strv_len(argv), k = 0;
+	char **out;
+
+	if (!term)
+		return argv;
+	out = calloc(n + 3, sizeof(char *));
+	if (!out)
+		abort();
+	out[k++] = xstrdup("env");
+	out[k++] = xasprintf("TERM=%s", term);
+	for (size_t i = 0; i < n; i++)
+		out[k++] = argv[i];
+	free(argv);  /* its strings moved to out */
+	return out;
 }

@@ -16,3 +16,11 @@ char **lambda_cntr_attach_argv(const char *container_id, bool verbose, const cha
  * the hostPID agent's pid namespace), its root at /var/lib/cntr. NULL-terminated, free with
  * strv_free. */
 char **lambda_cntr_host_argv(bool verbose, const char *profile, char *const command[]);
+
+/* A TERM value worth passing on to a session: a terminfo name (letters, digits, "._+-", at most
+ * 64 bytes), nothing a shell or terminal could trip on. */
+bool lambda_term_is_plain(const char *term);
+
+/* `env TERM=term ARGV...`: the session's terminal type for cntr (which hands its own TERM to the
+ * command). argv is consumed; returned as is when term is NULL. NULL-terminated, strv_free. */
+char **lambda_argv_with_term(const char *term, char **argv);

@@ -223,6 +223,30 @@ static int run_pod_mode(struct session *s, int *status, struct cntr_err *err)
 	return r;
 }
 
+/* Broker mode: the broker decides who may attach and runs the session. Before asking it, what
+ * the agent-pod mode also does with the user's own rights: a VM-isolated pod goes to the
+ * ephemeral-container fallback (cntr cannot enter it, wherever it runs) and a serverless
+ * function is kept alive while the session lasts. A pod this side cannot read is no error: the
+ * broker judges the request and says why it refuses. */
+static int run_broker_mode(struct session *s, int *status, struct cntr_err *err)
+{
+	struct cntr_err lookup = { 0 };
+	int r = setup(s, &lookup);
+
+	if (r < 0) {
+		log_info("broker mode: %s; the broker looks the pod up itself (no keep-alive)", lookup.msg);
+	} else {
+		r = lambda_isolation_gate(s->opts, s->target.namespace, s->target.pod, &s->isolation, err);
+		if (r == 1)
+			return run_ephemeral(s, status, err);
+		if (r < 0)
+			return -1;
+		keep_alive(s, "the lambda-cntr broker");
+	}
+	return lambda_broker_session(s->cfg, s->opts, LAMBDA_BROKER_POD, session_namespace(s), s->opts->pod,
+				     status, err);
+}
+
 int lambda_session_run(const struct lambda_opts *opts)
 {
 	struct session s = { .opts = opts, .session_id = lambda_agent_session_id(), .watchdog = { .fd = -1 } };
@@ -234,8 +258,7 @@ int lambda_session_run(const struct lambda_opts *opts)
 	if (r == 0)
 		r = lambda_broker_choose(s.cfg, opts, LAMBDA_BROKER_POD, &broker, &err);
 	if (r == 0 && broker)
-		r = lambda_broker_session(s.cfg, opts, LAMBDA_BROKER_POD, session_namespace(&s), opts->pod, &status,
-					  &err);
+		r = run_broker_mode(&s, &status, &err);
 	else if (r == 0)
 		r = run_pod_mode(&s, &status, &err);
 	signo = lambda_signals_caught();

@@ -472,6 +472,13 @@ class BrokerTest(unittest.TestCase):
         self.assertEqual(reply.code, 400, reply.body)
         self.assertEqual(reply.json()["message"], "container db is not valid for pod web")
 
+    def test_a_term_that_is_not_a_terminfo_name_is_400_and_reaches_no_agent(self):
+        reply = self.proxy.request(self.attach_path(command=["true"], term="xterm;reboot"), upgrade=True)
+        self.assertEqual(reply.code, 400, reply.body)
+        self.assertEqual(reply.json()["message"],
+                         'term "xterm;reboot" is not a terminal type (letters, digits and ._+- only, at most 64)')
+        self.assertEqual(self.server.count("GET", r"^/api/v1/namespaces/%s/pods/[^/]+/exec$" % NS), 0)
+
     def test_look_alike_agent_is_never_used(self):
         # Same labels, same node, same spec, but no ownerReference to the DaemonSet; and one
         # claiming a DaemonSet of the same name with another uid (an older or a forged one).

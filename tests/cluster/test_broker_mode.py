@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import aggregator  # noqa: E402
 import backend_fixture  # noqa: E402
-from harness import PROMPT, ClusterTestCase  # noqa: E402
+from harness import PROMPT, ClusterTestCase, sleeper  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # deploy/ of this tree, or another install (env LAMBDA_CNTR_DEPLOY) to try the tests against.
@@ -127,9 +127,11 @@ class ModeChoiceTests(ClusterTestCase):
         self.assertIn("mode: broker (the API server serves debug.lambda-cntr.io/v1alpha1 pods/attach)",
                       r.stderr.decode())
         requests = c.server.requests[before:]
+        # The pod is read with the user's rights (keep-alive, VM isolation), then the broker asked.
         self.assertEqual([(m, p) for _, m, p, _ in requests], [
-            ("GET", VERSION_PATH), ("GET", VERSION_PATH + "/namespaces/default/pods/web/attach")])
-        query = requests[1][3]
+            ("GET", VERSION_PATH), ("GET", "/api/v1/namespaces/default/pods/web"),
+            ("GET", VERSION_PATH + "/namespaces/default/pods/web/attach")])
+        query = requests[2][3]
         self.assertEqual((query["command"], query["container"], query["profile"], query["stdin"], query["tty"]),
                          (["id", "-u"], ["main"], ["restricted"], ["true"], ["false"]))
         self.assertEqual(backend.headers_of(-1, "X-Remote-User"), ["alice"])
@@ -138,7 +140,8 @@ class ModeChoiceTests(ClusterTestCase):
         before = len(c.server.requests)
         self.assertExit(c.run("--mode", "broker", "attach", "web", input=b""), 0)
         self.assertEqual([(p, q.get("command")) for _, _, p, q in c.server.requests[before:]],
-                         [(VERSION_PATH + "/namespaces/default/pods/web/attach", None)])
+                         [("/api/v1/namespaces/default/pods/web", None),
+                          (VERSION_PATH + "/namespaces/default/pods/web/attach", None)])
 
     def test_a_refusal_of_the_api_server_is_its_status_on_one_line(self):
         c = self.cluster
@@ -302,6 +305,74 @@ class BrokerModeTests(ClusterTestCase):
             [(PROMPT, b"echo $((6*7))\r"), (rb"42", b"exit 5\r")])
         self.assertEqual(status, 5, seen)
         self.assertIn("42", seen)
+
+    def test_the_local_terminal_type_reaches_the_session_through_the_broker(self):
+        # Without it the session would see the TERM=xterm containerd's CRI gives every tty exec.
+        status, screen = self.cluster.run_in_pty(
+            ["--kubeconfig", self.user_kubeconfig, "-n", "a", "attach", "web"], ['echo "term=$TERM="; exit 0'],
+            term="screen-256color")
+        self.assertEqual(status, 0, screen)
+        self.assertIn("term=screen-256color=", screen)
+        commands = [q.get("command", []) for _, _, q in self.agent_execs()]
+        self.assertIn(["env", "TERM=screen-256color", "cntr", "attach", "-t", "id"], [c[:6] for c in commands])
+
+    def grant_erin(self, name, rules, namespace=None):
+        """Rights beyond USER_ROLE: a Role in namespace, or a ClusterRole when None."""
+        kind = "Role" if namespace else "ClusterRole"
+        plural = "roles" if namespace else "clusterroles"
+        self.server.create_object("%s/v1" % RBAC, plural, {"metadata": {"name": name}, "rules": rules}, namespace)
+        self.server.create_object("%s/v1" % RBAC, plural[:-1] + "bindings", {
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": RBAC, "kind": kind, "name": name},
+            "subjects": [{"apiGroup": RBAC, "kind": "User", "name": "erin"}]}, namespace)
+
+    def test_a_vm_isolated_pod_is_named_and_takes_the_ephemeral_fallback_with_the_users_rights(self):
+        self.server.objects.put("node.k8s.io/v1", "runtimeclasses", {"metadata": {"name": "kata"},
+                                                                     "handler": "kata-qemu"})
+        self.grant_erin("read-runtimeclasses", [{"apiGroups": ["node.k8s.io"], "resources": ["runtimeclasses"],
+                                                 "verbs": ["get"]}])
+        self.cluster.target_pod("vm", namespace="a", runtimeClassName="kata")
+        r = self.run_as_user("-n", "a", "execute", "vm", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn("pod a/vm runs inside a Kata Containers VM (RuntimeClass kata, handler kata-qemu)",
+                      r.stderr.decode())
+        self.assertIn("--fallback ephemeral", r.stderr.decode())
+        self.assertEqual(self.agent_execs(), [], "cntr cannot enter it: nothing goes to the agent")
+        # kubectl debug's rights on the pod, and the fallback runs beside the target.
+        self.grant_erin("debug-pods", [{"apiGroups": [""], "resources": ["pods/ephemeralcontainers"],
+                                        "verbs": ["patch"]},
+                                       {"apiGroups": [""], "resources": ["pods/attach"], "verbs": ["create"]},
+                                       {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}], "a")
+        r = self.run_as_user("-n", "a", "execute", "--fallback", "ephemeral", "vm", "--", "sh", "-c", "exit 7")
+        self.assertExit(r, 7)
+        eph = self.server.store.get("a", "vm")["spec"].get("ephemeralContainers") or []
+        self.assertEqual([e["command"] for e in eph], [["sh", "-c", "exit 7"]])
+        self.assertEqual(self.agent_execs(), [])
+
+    def test_a_knative_function_is_kept_alive_with_the_users_rights_or_a_warning_says_why_not(self):
+        min_scale = "autoscaling.knative.dev/min-scale"
+        self.server.objects.put("serving.knative.dev/v1", "revisions",
+                                {"metadata": {"name": "hello-00001", "annotations": {min_scale: "0"}}}, "a")
+        self.server.create_pod({"metadata": {"name": "hello", "labels": {"serving.knative.dev/revision": "hello-00001"}},
+                                "spec": {"containers": [sleeper("main")]}}, "a")
+        self.server.wait_pod("a", "hello", lambda p: p and p["status"].get("phase") == "Running")
+        r = self.run_as_user("-n", "a", "execute", "hello", "--", "true")
+        self.assertExit(r, 0)
+        self.assertIn("it may scale to zero during the session (RBAC: get, patch)", r.stderr.decode())
+        self.grant_erin("keep-alive", [{"apiGroups": ["serving.knative.dev"], "resources": ["revisions"],
+                                        "verbs": ["get", "patch"]}], "a")
+        proc = self.cluster.start("-n", "a", "execute", "hello", "--", "sleep", "3", kubeconfig=self.user_kubeconfig)
+        deadline = time.monotonic() + 30
+        seen = None
+        while time.monotonic() < deadline and seen is None:
+            rev = self.server.objects.get("serving.knative.dev/v1", "revisions", "a", "hello-00001")
+            if rev["metadata"]["annotations"].get(min_scale) == "1":
+                seen = rev
+            time.sleep(0.05)
+        self.assertIsNotNone(seen, "the revision was never kept alive")
+        self.assertEqual(proc.wait(timeout=60), 0, proc.stderr.read())
+        rev = self.server.objects.get("serving.knative.dev/v1", "revisions", "a", "hello-00001")
+        self.assertEqual(rev["metadata"]["annotations"].get(min_scale), "0", "restored after the session")
 
     def test_a_planted_look_alike_agent_is_never_used(self):
         template = self.server.objects.get("apps/v1", "daemonsets", SYSTEM_NS, "lambda-cntr-agent")["spec"]["template"]

@@ -60,11 +60,25 @@ static void test_pod_session_path_carries_container_profile_and_command(void **s
 	(void)state;
 	kube_exec_opts_init(&eopts);
 	eopts.tty = true;
-	path = lambda_broker_path(LAMBDA_BROKER_POD, "shop", "web-1", "app", "restricted",
-				  ARGV("sh", "-c", "echo a&b=c"), &eopts);
+	path = lambda_broker_path(&(struct lambda_broker_request){ LAMBDA_BROKER_POD, "shop", "web-1", "app",
+								   "restricted", "xterm-256color",
+								   ARGV("sh", "-c", "echo a&b=c") },
+				  &eopts);
 	assert_string_equal(path, "/apis/debug.lambda-cntr.io/v1alpha1/namespaces/shop/pods/web-1/attach"
 				  "?command=sh&command=-c&command=echo%20a%26b%3Dc&container=app&stdin=true"
-				  "&stdout=true&stderr=false&tty=true&profile=restricted");
+				  "&stdout=true&stderr=false&tty=true&profile=restricted&term=xterm-256color");
+	free(path);
+	/* A TERM that is not a terminfo name is not sent; without a tty none is. */
+	path = lambda_broker_path(&(struct lambda_broker_request){ LAMBDA_BROKER_POD, "shop", "web-1", NULL, NULL,
+								   "xterm;reboot", NULL },
+				  &eopts);
+	assert_null(strstr(path, "term="));
+	free(path);
+	eopts.tty = false;
+	path = lambda_broker_path(&(struct lambda_broker_request){ LAMBDA_BROKER_POD, "shop", "web-1", NULL, NULL,
+								   "xterm", NULL },
+				  &eopts);
+	assert_null(strstr(path, "term="));
 	free(path);
 }
 
@@ -75,12 +89,16 @@ static void test_default_shell_and_node_sessions_leave_out_what_they_lack(void *
 
 	(void)state;
 	kube_exec_opts_init(&eopts);
-	path = lambda_broker_path(LAMBDA_BROKER_POD, "default", "web", NULL, NULL, NULL, &eopts);
+	path = lambda_broker_path(&(struct lambda_broker_request){ LAMBDA_BROKER_POD, "default", "web", NULL, NULL,
+								   NULL, NULL },
+				  &eopts);
 	assert_string_equal(path, "/apis/debug.lambda-cntr.io/v1alpha1/namespaces/default/pods/web/attach"
 				  "?stdin=true&stdout=true&stderr=true&tty=false");
 	free(path);
 	/* A node has no container: one given is not sent. */
-	path = lambda_broker_path(LAMBDA_BROKER_NODE, NULL, "node-1", "app", "sysadmin", ARGV("ps"), &eopts);
+	path = lambda_broker_path(&(struct lambda_broker_request){ LAMBDA_BROKER_NODE, NULL, "node-1", "app",
+								   "sysadmin", NULL, ARGV("ps") },
+				  &eopts);
 	assert_string_equal(path, "/apis/debug.lambda-cntr.io/v1alpha1/nodes/node-1/attach"
 				  "?command=ps&stdin=true&stdout=true&stderr=true&tty=false&profile=sysadmin");
 	free(path);
