@@ -10,7 +10,9 @@
  *    last one stopped; a new Capsule from its creationTimestamp.
  *  - A schedule that does not parse: Event InvalidSchedule once per schedule text, no run.
  *  - SIGTERM/SIGINT: the runs are told to stop (they clean up: capsule pods deleted) and the
- *    caplet exits once they have. */
+ *    caplet exits once they have, handing its Lease on.
+ *  - Several replicas: only the holder of the Lease (lambda_lease.h) lists and runs Capsules;
+ *    one that loses it stops its runs (recorded as Interrupted) and follows again. */
 #include "cli/lambda_caplet.h"
 #include "cli/lambda_agent.h"
 
@@ -25,6 +27,7 @@
 #include "cli/lambda_cron.h"
 #include "cli/lambda_ids.h"
 #include "cli/lambda_json.h"
+#include "cli/lambda_lease.h"
 #include "cli/lambda_phase.h"
 #include "cli/lambda_signals.h"
 #include "common/cleanup.h"
@@ -50,6 +53,10 @@ struct tracked {
 
 struct caplet {
 	struct kube_config *cfg;
+	struct lambda_lease lease;
+	bool elect;              /* false: --no-leader-election */
+	const char *lease_arg;   /* --lease [NS/]NAME, NULL: the default */
+	uint64_t lease_s;
 	struct caplet_defaults defaults;
 	char *agent_namespace;   /* resolved when no --agent-namespace was given */
 	const char *namespace;   /* NULL: all */
@@ -224,35 +231,104 @@ static void stop_runs(struct caplet *c)
 		if (c->items[i].pid)
 			kill(c->items[i].pid, SIGTERM);
 	for (size_t i = 0; i < c->n; i++)
-		if (c->items[i].pid)
+		if (c->items[i].pid) {
 			waitpid(c->items[i].pid, NULL, 0);
+			c->items[i].pid = 0;
+		}
+}
+
+/* What this replica remembers of the schedules may be older than what another leader
+ * recorded since: a replica that starts leading reads every Capsule's status afresh. */
+static void forget_schedules(struct caplet *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->items[i].uid), free(c->items[i].ns), free(c->items[i].name), free(c->items[i].schedule);
+	free(c->items);
+	c->items = NULL;
+	c->n = 0;
+}
+
+/* Whether this replica runs Capsules this round (always, without leader election). One that
+ * stops leading stops its runs first: they record themselves as Interrupted. */
+static bool lead(struct caplet *c)
+{
+	struct cntr_err err = { 0 };
+	bool was = c->lease.leading;
+	int r;
+
+	if (!c->elect)
+		return true;
+	r = lambda_lease_step(c->cfg, &c->lease, &err);
+	if (r < 0)
+		log_warn("%s; this replica runs no Capsule until it holds the Lease again", err.msg);
+	if (r != 1 && was) {
+		log_warn("caplet: Lease %s/%s lost: stopping this replica's runs", c->lease.ns, c->lease.name);
+		stop_runs(c);
+	}
+	if (r == 1 && !was) {
+		lambda_phase("caplet: leading (Lease %s/%s, as %s)", c->lease.ns, c->lease.name, c->lease.identity);
+		stop_runs(c);
+		forget_schedules(c);
+	}
+	return r == 1;
+}
+
+/* The Lease: --lease NS/NAME, --lease NAME in the default namespace ($POD_NAMESPACE: where the
+ * caplet's Deployment runs, else the agent namespace), default lambda-cntr-caplet[-NS]. */
+static int set_up_lease(struct caplet *c, struct cntr_err *err)
+{
+	const char *pod_ns = getenv("POD_NAMESPACE");
+	const char *slash = c->lease_arg ? strchr(c->lease_arg, '/') : NULL;
+	_cleanup_free_ char *ns = NULL, *name = NULL;
+
+	if (!c->elect)
+		return 0;
+	if (slash) {
+		ns = xstrndup(c->lease_arg, (size_t)(slash - c->lease_arg));
+		name = xstrdup(slash + 1);
+	} else {
+		ns = xstrdup(pod_ns && *pod_ns ? pod_ns : c->defaults.agent_namespace);
+		name = c->lease_arg ? xstrdup(c->lease_arg)
+		       : c->namespace ? xasprintf("lambda-cntr-caplet-%s", c->namespace) : xstrdup("lambda-cntr-caplet");
+	}
+	if (!lambda_object_name_is_valid(ns) || !lambda_object_name_is_valid(name))
+		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "--lease: \"%s/%s\" is not NAMESPACE/NAME of a Lease", ns, name);
+	lambda_lease_init(&c->lease, ns, name, (unsigned)c->lease_s);
+	return 0;
 }
 
 static void caplet_usage(const char *program)
 {
 	printf("Usage:\n"
-	       "  %1$s caplet [-n NS] [--interval D] [--agent-image IMG] [--agent-namespace NS]\n"
+	       "  %1$s caplet [-n NS] [--interval D] [--lease [NS/]NAME] [--lease-duration D]\n"
+	       "      [--no-leader-election] [--agent-image IMG] [--agent-namespace NS]\n"
 	       "\n"
 	       "Runs every Capsule (deploy/capsule-crd.yaml) of namespace NS (default: all namespaces)\n"
 	       "on its schedule, against the pods that match at that moment; records each run in the\n"
 	       "Capsule's status (lastRun, history) and as an Event. Runs of one Capsule never overlap\n"
 	       "(a run due while the previous one goes on is skipped); after missed schedules only the\n"
 	       "latest runs, once. Stops (cleaning up) on SIGTERM or SIGINT.\n"
+	       "Replicas elect a leader on a coordination.k8s.io Lease: only its holder runs Capsules.\n"
 	       "\n"
 	       "Flags:\n"
 	       "  -n, --namespace NS        only the Capsules of NS\n"
 	       "      --interval D          how often the Capsules are listed (default 2s)\n"
+	       "      --lease [NS/]NAME     the Lease of the replicas (default lambda-cntr-caplet[-NS] in\n"
+	       "                            $POD_NAMESPACE, else the agent namespace)\n"
+	       "      --lease-duration D    how long a silent holder keeps it (default 15s)\n"
+	       "      --no-leader-election  run Capsules without holding a Lease (one replica only!)\n"
 	       "      --agent-image IMG     (env CNTR_IMAGE; default " DEFAULT_AGENT_IMAGE ")\n"
 	       "      --agent-namespace NS  where agents and capsule pods run (default: the Capsule's)\n"
 	       "      --agent-timeout D, --idle-timeout D, --kubeconfig FILE, --context NAME, -v\n"
 	       "\n"
 	       "Permissions (RBAC): get, list capsules.lambda-cntr.io; patch capsules/status; create\n"
-	       "events; and what `%1$s capsule run` needs for the Capsules' pods.\n",
+	       "events; get, create, update leases.coordination.k8s.io (the Lease's namespace); and what\n"
+	       "`%1$s capsule run` needs for the Capsules' pods.\n",
 	       program);
 }
 
 enum { OPT_INTERVAL = 256, OPT_AGENT_IMAGE, OPT_AGENT_NS, OPT_AGENT_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_KUBECONFIG,
-       OPT_CONTEXT };
+       OPT_CONTEXT, OPT_LEASE, OPT_LEASE_DURATION, OPT_NO_ELECTION };
 
 static int parse(int argc, char **argv, struct caplet *c, struct kube_config_opts *copts, int *verbose,
 		 struct cntr_err *err)
@@ -264,6 +340,9 @@ static int parse(int argc, char **argv, struct caplet *c, struct kube_config_opt
 		{ "agent-timeout", required_argument, NULL, OPT_AGENT_TIMEOUT },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG }, { "context", required_argument, NULL, OPT_CONTEXT },
+		{ "lease", required_argument, NULL, OPT_LEASE },
+		{ "lease-duration", required_argument, NULL, OPT_LEASE_DURATION },
+		{ "no-leader-election", no_argument, NULL, OPT_NO_ELECTION },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -279,6 +358,13 @@ static int parse(int argc, char **argv, struct caplet *c, struct kube_config_opt
 		case OPT_AGENT_NS: c->defaults.agent_namespace = optarg; break;
 		case OPT_KUBECONFIG: copts->kubeconfig = optarg; break;
 		case OPT_CONTEXT: copts->context = optarg; break;
+		case OPT_LEASE: c->lease_arg = optarg; break;
+		case OPT_NO_ELECTION: c->elect = false; break;
+		case OPT_LEASE_DURATION:
+			if (kube_parse_duration(optarg, &c->lease_s, err) < 0 || c->lease_s == 0 || c->lease_s > 3600)
+				return cntr_fail(err, CNTR_EXIT_USAGE, 0, "--lease-duration: \"%s\" is not a duration of 1s to 1h",
+						 optarg);
+			break;
 		case OPT_INTERVAL:
 			if (kube_parse_duration(optarg, &c->interval_s, err) < 0 || c->interval_s == 0)
 				return cntr_fail(err, CNTR_EXIT_USAGE, 0, "--interval: \"%s\" is not a duration of 1s or more", optarg);
@@ -304,7 +390,7 @@ static int parse(int argc, char **argv, struct caplet *c, struct kube_config_opt
 int lambda_caplet_main(const char *program, int argc, char **argv)
 {
 	const char *env = getenv("CNTR_IMAGE");
-	struct caplet c = { .interval_s = 2, .defaults = { .agent_image = env && *env ? env : DEFAULT_AGENT_IMAGE,
+	struct caplet c = { .interval_s = 2, .elect = true, .lease_s = 15, .defaults = { .agent_image = env && *env ? env : DEFAULT_AGENT_IMAGE,
 							   .agent_timeout_s = 120, .idle_timeout_s = 600 } };
 	struct kube_config_opts copts = { 0 };
 	struct cntr_err err = { 0 };
@@ -334,10 +420,16 @@ int lambda_caplet_main(const char *program, int argc, char **argv)
 		}
 		c.defaults.agent_namespace = c.agent_namespace;
 	}
+	if (set_up_lease(&c, &err) < 0) {
+		log_error("%s", err.msg);
+		free(c.agent_namespace);
+		kube_config_free(c.cfg);
+		return err.code;
+	}
 	lambda_phase("caplet: watching Capsules %s%s every %llus", c.namespace ? "in namespace " : "in all namespaces",
 		     c.namespace ? c.namespace : "", (unsigned long long)c.interval_s);
 	while (!lambda_signals_caught()) {
-		if (tick(&c, &err) < 0 && !lambda_signals_caught())
+		if (lead(&c) && tick(&c, &err) < 0 && !lambda_signals_caught())
 			log_warn("%s", err.msg);
 		reap(&c);
 		for (uint64_t waited = 0; waited < c.interval_s * 10 && !lambda_signals_caught(); waited++) {
@@ -347,9 +439,11 @@ int lambda_caplet_main(const char *program, int argc, char **argv)
 	}
 	lambda_signals_allow_cleanup();
 	stop_runs(&c);
-	for (size_t i = 0; i < c.n; i++)
-		free(c.items[i].uid), free(c.items[i].ns), free(c.items[i].name), free(c.items[i].schedule);
-	free(c.items);
+	forget_schedules(&c);
+	if (c.elect) {
+		lambda_lease_release(c.cfg, &c.lease);
+		lambda_lease_clear(&c.lease);
+	}
 	free(c.agent_namespace);
 	kube_config_free(c.cfg);
 	return 0;

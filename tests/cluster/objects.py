@@ -1,7 +1,7 @@
 """Stored objects of the stand-in beyond pods: RuntimeClasses (node.k8s.io/v1, cluster-scoped),
 Knative Serving Revisions and Services (serving.knative.dev/v1), Deployments, ReplicaSets and
 DaemonSets (apps/v1), HorizontalPodAutoscalers (autoscaling/v2), RBAC (rbac.authorization.k8s.io/v1),
-APIServices (apiregistration.k8s.io/v1) and the core ConfigMaps, ServiceAccounts and Services.
+APIServices (apiregistration.k8s.io/v1), Leases (coordination.k8s.io/v1) and the core ConfigMaps, ServiceAccounts and Services.
 GET, LIST, POST, PUT, DELETE and PATCH (application/merge-patch+json, RFC 7386, honouring a
 metadata.resourceVersion precondition with the real 409) with real Status bodies. Only DaemonSets
 have a controller (daemonsets.py); the rest is stored as the API server stores it. ApiServer.route
@@ -36,6 +36,8 @@ RESOURCES = {
     # deploy/capsule-crd.yaml and the resource it declares (status: customresources.py)
     ("apiextensions.k8s.io/v1", "customresourcedefinitions"): ("CustomResourceDefinition", False),
     ("lambda-cntr.io/v1alpha1", "capsules"): ("Capsule", True),
+    # the caplet's leader election
+    ("coordination.k8s.io/v1", "leases"): ("Lease", True),
 }
 
 # kind -> (group/version, plural), for manifests.

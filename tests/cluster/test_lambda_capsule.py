@@ -315,6 +315,60 @@ class CapletTests(CapsuleHelpers):
             time.sleep(0.2)
         self.fail("timed out waiting for " + what)
 
+    def lease(self):
+        lease = self.cluster.server.objects.get("coordination.k8s.io/v1", "leases", "lambda-cntr-system",
+                                                "lambda-cntr-caplet")
+        return (lease or {}).get("spec") or {}
+
+    def test_replicas_elect_one_leader_and_a_stopped_leader_hands_over_at_once(self):
+        self.web_pod("web-a", "node-1")
+        self.put_capsule("tick", "@every 1s", ["true"])
+        first = self.cluster.start("caplet", "--interval", "1s", "--lease-duration", "30s", "-v")
+        self.addCleanup(self.stop_caplet, first)
+        holder_a = self.wait_for(lambda: self.lease().get("holderIdentity"), what="the first replica's Lease")
+        self.assertEqual(self.lease()["leaseDurationSeconds"], 30)
+        self.wait_for(lambda: (self.capsule_obj("tick").get("status") or {}).get("lastRun"), what="a first run")
+        # The second replica: another user, so that its requests can be told apart.
+        self.cluster.server.add_token("tok-caplet-b", "caplet-b", groups=["system:masters"])
+        second = self.cluster.start("caplet", "--interval", "1s", "--lease-duration", "30s", "-v",
+                                    kubeconfig=self.cluster.kubeconfig_token("tok-caplet-b", filename="kc-b"))
+        self.addCleanup(self.stop_caplet, second)
+        self.wait_for(lambda: any(u == "caplet-b" and "/leases/" in p for u, _, p, _ in
+                                  self.cluster.server.requests), what="the second replica to read the Lease")
+        time.sleep(3)
+        self.assertEqual(self.lease()["holderIdentity"], holder_a, "the follower took the Lease")
+        writes_b = [(m, p) for u, m, p, _ in self.cluster.server.requests
+                    if u == "caplet-b" and m != "GET" and "/leases" not in p]
+        self.assertEqual(writes_b, [], "the follower ran Capsules")
+        # SIGTERM: the leader stops its runs and empties the Lease; the follower takes it at
+        # once, long before the 30 s a silent holder would keep it.
+        self.assertEqual(self.stop_caplet(first), 0)
+        stopped = time.monotonic()
+        holder_b = self.wait_for(lambda: self.lease().get("holderIdentity") not in (None, "", holder_a)
+                                 and self.lease()["holderIdentity"], timeout=20, what="the follower to lead")
+        self.assertLess(time.monotonic() - stopped, 10)
+        self.assertEqual(self.lease()["leaseTransitions"], 1)
+        self.assertNotEqual(holder_b, holder_a)
+        self.wait_for(lambda: any(u == "caplet-b" and m == "PATCH" and "/capsules/tick/status" in p
+                                  for u, m, p, _ in self.cluster.server.requests), what="the new leader's run")
+
+    def test_a_lease_taken_by_another_holder_stops_the_leaders_runs(self):
+        self.web_pod("web-a", "node-1")
+        self.put_capsule("slow", "@every 1s", ["sh", "-c", "sleep 30"])
+        caplet = self.cluster.start("caplet", "--interval", "1s", "--lease-duration", "30s", "-v")
+        self.addCleanup(self.stop_caplet, caplet)
+        self.wait_for(lambda: self.lease().get("holderIdentity"), what="the Lease")
+        self.wait_for(lambda: self.capsule_pods(), what="a capsule pod of the running run")
+        # Another replica's takeover, as a partitioned leader would find it.
+        self.cluster.server.objects.patch("coordination.k8s.io/v1", "leases", "lambda-cntr-system",
+                                          "lambda-cntr-caplet", {"spec": {"holderIdentity": "elsewhere_1"}})
+        run = self.wait_for(lambda: ((self.capsule_obj("slow").get("status") or {}).get("lastRun") or {})
+                            .get("result") == "Interrupted" and self.capsule_obj("slow")["status"]["lastRun"],
+                            timeout=30, what="the run stopped as Interrupted")
+        self.assertEqual(run["result"], "Interrupted")
+        self.assertEqual(self.wait_no_capsule_pods(), [], "its capsule pod is deleted")
+        self.assertEqual(self.lease()["holderIdentity"], "elsewhere_1", "a follower does not write the Lease")
+
     def test_crd_is_a_structural_v1_crd_with_the_fields_of_the_issue(self):
         import yaml
         with open(CRD) as f:
