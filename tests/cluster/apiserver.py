@@ -116,7 +116,8 @@ FAULT_ACTIONS = {
     "lose-answer": "do the work, then drop the connection instead of answering (a POST whose "
                    "pod exists though its client never heard so)",
     "status": "answer with Status `code` (500 InternalError, 429 TooManyRequests, 503, 410 Expired "
-              "on a watch), with Retry-After when `retry_after` is given",
+              "on a watch; 404 NotFound or 409 Conflict: what a request racing another client meets), "
+              "with Retry-After when `retry_after` is given",
     "cut": "WATCH: send the headers (and first events), then drop mid-stream; EXEC: upgrade, start "
            "the command, then drop the connection mid-session after `after` seconds",
     "bookmarks": "WATCH: send a BOOKMARK event every half second (when allowWatchBookmarks=true)",
@@ -127,7 +128,8 @@ FAULT_ACTIONS = {
 # Request kinds: the HTTP method, or WATCH (a GET with watch=true) and EXEC (pods/exec).
 FAULT_KINDS = ("GET", "POST", "DELETE", "PATCH", "PUT", "WATCH", "EXEC")
 
-STATUS_REASONS = {410: "Expired", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable"}
+STATUS_REASONS = {404: "NotFound", 409: "Conflict", 410: "Expired", 429: "TooManyRequests", 500: "InternalError",
+                  503: "ServiceUnavailable"}
 
 
 class Fault:
@@ -369,6 +371,7 @@ class ApiServer:
                 random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
         if obj.get("kind", kind) != kind:
             raise bad_request('the kind of the provided object "%s" does not match "%s"' % (obj.get("kind"), kind))
+        validation.defaults(plural, obj)
         validation.validate(gv, plural, kind, obj)
         created = self.objects.put(gv, plural, obj, namespace)
         if plural == "daemonsets":
@@ -378,7 +381,9 @@ class ApiServer:
     def update_object(self, gv, plural, namespace, name, obj):
         kind, _ = objects.RESOURCES[(gv, plural)]
         obj.setdefault("metadata", {})["name"] = name
+        validation.defaults(plural, obj)
         validation.validate(gv, plural, kind, obj)
+        validation.validate_update(gv, plural, kind, self.objects.get(gv, plural, namespace, name), obj)
         return self.decorate_object(self.objects.update(gv, plural, namespace, name, obj))
 
     def delete_object(self, gv, plural, namespace, name):
