@@ -236,3 +236,17 @@ out:
 		gnutls_x509_privkey_deinit(key);
 	return r;
 }
+
+char *broker_cert_ca_bundle(const char *new_ca, const char *previous_ca)
+{
+	gnutls_x509_crt_t prev = NULL;
+	struct cntr_err ignored = { 0 };
+	_cleanup_free_ char *prev_pem = NULL;
+
+	if (previous_ca && import_crt(&prev, previous_ca, "ca.crt", &ignored) == 0 &&
+	    gnutls_x509_crt_get_expiration_time(prev) > time(NULL))
+		prev_pem = export_crt(prev);
+	if (prev)
+		gnutls_x509_crt_deinit(prev);
+	return prev_pem ? xasprintf("%s%s", new_ca, prev_pem) : xstrdup(new_ca);
+}

@@ -23,5 +23,10 @@ int broker_cert_generate(const char *ns, struct broker_tls_files *tls, char **ca
  * -1 with the reason in err when not. */
 int broker_cert_check(const char *ns, const struct broker_tls_files *tls, const char *ca_pem, struct cntr_err *err);
 
+/* The ca.crt of a replacement: new_ca, then the first certificate of previous_ca when it is a
+ * certificate that has not expired, so that the replicas still serving the previous certificate
+ * stay trusted until they restart. previous_ca may be NULL. malloc'd. */
+char *broker_cert_ca_bundle(const char *new_ca, const char *previous_ca);
+
 /* PATCH the APIService's spec.caBundle (merge patch). */
 int broker_cert_publish(struct broker *b, const char *ca_pem, struct cntr_err *err);

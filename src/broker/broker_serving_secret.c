@@ -156,15 +156,18 @@ static enum write_outcome write_secret(struct broker *b, const struct serving *s
 	return WRITE_FAILED;
 }
 
-/* A new certificate, written as the Secret (created, or replacing the one at resource_version). */
+/* A new certificate, written as the Secret (created, or replacing the one at resource_version
+ * whose CA was previous_ca). */
 static enum write_outcome write_new_certificate(struct broker *b, const char *type, const char *resource_version,
-						struct serving *out, struct cntr_err *err)
+						const char *previous_ca, struct serving *out, struct cntr_err *err)
 {
 	_cleanup_serving_ struct serving s = { 0 };
+	_cleanup_free_ char *new_ca = NULL;
 	enum write_outcome w;
 
-	if (broker_cert_generate(b->ns, &s.tls, &s.ca_pem, err) < 0)
+	if (broker_cert_generate(b->ns, &s.tls, &new_ca, err) < 0)
 		return WRITE_FAILED;
+	s.ca_pem = broker_cert_ca_bundle(new_ca, previous_ca);
 	w = write_secret(b, &s, type, resource_version, err);
 	if (w == WRITE_DONE) {
 		*out = s;
@@ -177,7 +180,8 @@ static enum write_outcome write_new_certificate(struct broker *b, const char *ty
 static enum write_outcome settle_once(struct broker *b, struct serving *out, struct cntr_err *err)
 {
 	json_t *secret = NULL;
-	struct cntr_err why = { 0 };
+	_cleanup_free_ char *previous_ca = NULL;
+	struct cntr_err why = { 0 }, no_previous_ca = { 0 };
 	enum write_outcome w;
 	const char *type, *rv;
 	int found = read_secret(b, &secret, err);
@@ -186,7 +190,7 @@ static enum write_outcome settle_once(struct broker *b, struct serving *out, str
 		return WRITE_FAILED;
 	if (!found) {
 		log_info("no serving Secret %s/" BROKER_SERVING_SECRET " yet: making a certificate and creating it", b->ns);
-		return write_new_certificate(b, "kubernetes.io/tls", NULL, out, err);
+		return write_new_certificate(b, "kubernetes.io/tls", NULL, NULL, out, err);
 	}
 	if (usable_contents(b, secret, out, &why) == 0) {
 		log_info("serving with the certificate of Secret %s/" BROKER_SERVING_SECRET, b->ns);
@@ -194,10 +198,13 @@ static enum write_outcome settle_once(struct broker *b, struct serving *out, str
 		return WRITE_DONE;
 	}
 	log_warn("the serving Secret %s/" BROKER_SERVING_SECRET " is unusable (%s): replacing it", b->ns, why.msg);
+	/* Replicas started before still serve the old certificate: its CA stays in the bundle. */
+	if (decode_key(json_object_get(secret, "data"), KEY_CA, &previous_ca, &no_previous_ca) < 0)
+		log_info("the replaced Secret's CA is not kept: %s", no_previous_ca.msg);
 	/* The type of a Secret cannot change: a replacement keeps whatever the existing one has. */
 	type = json_string_value(json_object_get(secret, "type"));
 	rv = json_string_value(json_object_get(json_object_get(secret, "metadata"), "resourceVersion"));
-	w = write_new_certificate(b, type ? type : "Opaque", rv ? rv : "", out, err);
+	w = write_new_certificate(b, type ? type : "Opaque", rv ? rv : "", previous_ca, out, err);
 	json_decref(secret);
 	return w;
 }

@@ -569,9 +569,13 @@ def pem_of(der):
     return ssl.DER_cert_to_PEM_cert(der)
 
 
+def pem_certs(text):
+    return re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", text, re.S)
+
+
 def same_cert(pem_a, pem_b):
-    """The first certificate of two PEM texts is the same certificate."""
-    return ssl.PEM_cert_to_DER_cert(pem_a) == ssl.PEM_cert_to_DER_cert(pem_b)
+    """The first certificate of two PEM texts (a certificate or a bundle) is the same one."""
+    return ssl.PEM_cert_to_DER_cert(pem_certs(pem_a)[0]) == ssl.PEM_cert_to_DER_cert(pem_certs(pem_b)[0])
 
 
 class ServingSecretTest(unittest.TestCase):
@@ -738,7 +742,7 @@ class ServingSecretTest(unittest.TestCase):
         self.assertEqual(self.writes(), (0, 0))
 
     # -- an unusable Secret is replaced ---------------------------------------------------------
-    def assert_replaced(self, old, why):
+    def assert_replaced(self, old, why, keeps_old_ca=True):
         port, log = self.start()
         new = self.secret()
         self.assertNotEqual(new["metadata"]["resourceVersion"], old["metadata"]["resourceVersion"])
@@ -748,6 +752,12 @@ class ServingSecretTest(unittest.TestCase):
         self.assertTrue(same_cert(self.served_cert(port), self.secret_pem("tls.crt")))  # against the new caBundle
         self.assertTrue(same_cert(self.ca_bundle(), self.secret_pem("ca.crt")))
         self.assertFalse(same_cert(self.ca_bundle(), self.pki("ca.crt")))
+        # The previous CA, still valid, follows the new one: replicas serving the old certificate
+        # stay trusted until they restart.
+        bundle = pem_certs(self.ca_bundle())
+        self.assertEqual(len(bundle), 2 if keeps_old_ca else 1)
+        if keeps_old_ca:
+            self.assertTrue(same_cert(bundle[1], self.pki("ca.crt")))
         self.assertRegex(self.text(log), r"the serving Secret lambda-cntr-system/%s is unusable \(%s\): replacing it"
                          % (SECRET, why))
 
@@ -773,7 +783,18 @@ class ServingSecretTest(unittest.TestCase):
 
     def test_a_secret_without_the_ca_keeps_its_type_when_replaced(self):
         self.assert_replaced(self.put_secret({"tls.crt": self.pki("broker.crt"), "tls.key": self.pki("broker.key")},
-                                             type_="Opaque"), r"it has no data\[ca\.crt\]")
+                                             type_="Opaque"), r"it has no data\[ca\.crt\]", keeps_old_ca=False)
+
+    def test_a_replica_still_serving_the_replaced_certificate_stays_trusted(self):
+        # A rolling update a year on: the old replica serves the certificate of the old Secret
+        # (broker.crt, by the cluster CA) while a new one finds it expiring and replaces it.
+        old_port = self.wait_listening(*self.launch("--tls-cert", os.path.join(self.c.pki, "broker.crt"),
+                                                    "--tls-key", os.path.join(self.c.pki, "broker.key")))
+        crt, key = self.cluster_ca_signed("soon", 10)
+        self.put_secret({"tls.crt": crt, "tls.key": key, "ca.crt": self.pki("ca.crt")})
+        new_port, _ = self.start()
+        self.assertTrue(same_cert(self.served_cert(new_port), self.secret_pem("tls.crt")))
+        self.assertTrue(same_cert(self.served_cert(old_port), self.pki("broker.crt")))  # verifies with the new bundle
 
     def test_a_replica_that_loses_the_replacement_race_reads_again(self):
         old = self.put_secret({"tls.crt": "garbage", "tls.key": "garbage", "ca.crt": "garbage"})
