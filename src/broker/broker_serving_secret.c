@@ -179,10 +179,9 @@ static enum write_outcome write_new_certificate(struct broker *b, const char *ty
 /* One round: read; take a usable Secret, else write a new one. */
 static enum write_outcome settle_once(struct broker *b, struct serving *out, struct cntr_err *err)
 {
-	json_t *secret = NULL;
+	json_auto_t *secret = NULL; /* released on every way out (jansson's cleanup type) */
 	_cleanup_free_ char *previous_ca = NULL;
 	struct cntr_err why = { 0 }, no_previous_ca = { 0 };
-	enum write_outcome w;
 	const char *type, *rv;
 	int found = read_secret(b, &secret, err);
 
@@ -194,7 +193,6 @@ static enum write_outcome settle_once(struct broker *b, struct serving *out, str
 	}
 	if (usable_contents(b, secret, out, &why) == 0) {
 		log_info("serving with the certificate of Secret %s/" BROKER_SERVING_SECRET, b->ns);
-		json_decref(secret);
 		return WRITE_DONE;
 	}
 	log_warn("the serving Secret %s/" BROKER_SERVING_SECRET " is unusable (%s): replacing it", b->ns, why.msg);
@@ -204,9 +202,7 @@ static enum write_outcome settle_once(struct broker *b, struct serving *out, str
 	/* The type of a Secret cannot change: a replacement keeps whatever the existing one has. */
 	type = json_string_value(json_object_get(secret, "type"));
 	rv = json_string_value(json_object_get(json_object_get(secret, "metadata"), "resourceVersion"));
-	w = write_new_certificate(b, type ? type : "Opaque", rv ? rv : "", previous_ca, out, err);
-	json_decref(secret);
-	return w;
+	return write_new_certificate(b, type ? type : "Opaque", rv ? rv : "", previous_ca, out, err);
 }
 
 int broker_serving_secret_obtain(struct broker *b, struct broker_tls_files *tls, char **ca_pem, struct cntr_err *err)

@@ -22,7 +22,8 @@ tokens. Client certificates give the user (CN) and groups (O); bearer tokens map
 by tests (add_token, service_account_token; a plain `tokens={TOKEN: USER}` entry is a member of
 system:masters, as every user could do everything before RBAC). Installed-mode objects
 (issue 8): Namespaces, ConfigMaps (kube-system/extension-apiserver-authentication describes the
-front-proxy PKI of mkcerts.sh), ServiceAccounts, Services, DaemonSets run by a controller
+front-proxy PKI of mkcerts.sh), Secrets (the brokers' shared serving certificate), ServiceAccounts,
+Services, PodDisruptionBudgets, DaemonSets run by a controller
 (daemonsets.py), Events created through the API, APIServices with API aggregation
 (aggregator.py), and apply_manifests() for multi-document YAML such as deploy/.
 
