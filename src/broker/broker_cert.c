@@ -140,3 +140,113 @@ int broker_cert_publish(struct broker *b, const char *ca_pem, struct cntr_err *e
 		return cntr_err_prefix(err, "writing the serving CA into APIService %s: ", BROKER_APISERVICE);
 	return 0;
 }
+
+/* -- judging a certificate someone else made (another replica, an older broker, an admin) ---- */
+
+static int import_crt(gnutls_x509_crt_t *crt, const char *pem, const char *what, struct cntr_err *err)
+{
+	gnutls_datum_t d = { .data = (unsigned char *)pem, .size = (unsigned)strlen(pem) };
+	int r = gnutls_x509_crt_init(crt);
+
+	if (r >= 0)
+		r = gnutls_x509_crt_import(*crt, &d, GNUTLS_X509_FMT_PEM); /* the first of a chain */
+	return r < 0 ? cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s is not a PEM certificate (%s)", what, gnutls_strerror(r)) : 0;
+}
+
+static int import_key(gnutls_x509_privkey_t *key, const char *pem, struct cntr_err *err)
+{
+	gnutls_datum_t d = { .data = (unsigned char *)pem, .size = (unsigned)strlen(pem) };
+	int r = gnutls_x509_privkey_init(key);
+
+	if (r >= 0)
+		r = gnutls_x509_privkey_import2(*key, &d, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN);
+	return r < 0 ? cntr_fail(err, CNTR_EXIT_FAILURE, 0, "the key is not a PEM private key (%s)", gnutls_strerror(r)) : 0;
+}
+
+static int key_is_the_certificates(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, struct cntr_err *err)
+{
+	unsigned char crt_id[64], key_id[64];
+	size_t crt_len = sizeof(crt_id), key_len = sizeof(key_id);
+
+	if (gnutls_x509_crt_get_key_id(crt, 0, crt_id, &crt_len) < 0 ||
+	    gnutls_x509_privkey_get_key_id(key, 0, key_id, &key_len) < 0 || crt_len != key_len ||
+	    memcmp(crt_id, key_id, crt_len) != 0)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "the key does not belong to the certificate");
+	return 0;
+}
+
+static int valid_long_enough(gnutls_x509_crt_t crt, const char *what, struct cntr_err *err)
+{
+	time_t now = time(NULL), from = gnutls_x509_crt_get_activation_time(crt);
+	time_t until = gnutls_x509_crt_get_expiration_time(crt);
+	char when[32] = "?";
+	struct tm tm;
+
+	if (until != (time_t)-1 && gmtime_r(&until, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (from == (time_t)-1 || until == (time_t)-1)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s has no readable validity period", what);
+	if (from > now)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s is not valid yet", what);
+	if (until <= now)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s expired at %s", what, when);
+	if (until - now < (time_t)BROKER_CERT_MIN_DAYS * 86400)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s expires at %s, within %d days", what, when,
+				 BROKER_CERT_MIN_DAYS);
+	return 0;
+}
+
+static int signed_by(gnutls_x509_crt_t crt, gnutls_x509_crt_t ca, struct cntr_err *err)
+{
+	unsigned status = 0;
+
+	if (gnutls_x509_crt_verify(crt, &ca, 1, 0, &status) < 0 || status != 0)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "the certificate does not verify against ca.crt");
+	return 0;
+}
+
+static int names_the_service(gnutls_x509_crt_t crt, const char *ns, struct cntr_err *err)
+{
+	_cleanup_free_ char *svc = xasprintf(BROKER_SERVICE_NAME ".%s.svc", ns);
+
+	if (!gnutls_x509_crt_check_hostname(crt, svc))
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "the certificate is not for %s", svc);
+	return 0;
+}
+
+int broker_cert_check(const char *ns, const struct broker_tls_files *tls, const char *ca_pem, struct cntr_err *err)
+{
+	gnutls_x509_crt_t crt = NULL, ca = NULL;
+	gnutls_x509_privkey_t key = NULL;
+	int r = -1;
+
+	if (import_crt(&crt, tls->cert_pem, "the certificate", err) < 0 || import_key(&key, tls->key_pem, err) < 0 ||
+	    import_crt(&ca, ca_pem, "ca.crt", err) < 0)
+		goto out;
+	if (key_is_the_certificates(crt, key, err) < 0 || valid_long_enough(crt, "the certificate", err) < 0 ||
+	    valid_long_enough(ca, "ca.crt", err) < 0 || signed_by(crt, ca, err) < 0 || names_the_service(crt, ns, err) < 0)
+		goto out;
+	r = 0;
+out:
+	if (crt)
+		gnutls_x509_crt_deinit(crt);
+	if (ca)
+		gnutls_x509_crt_deinit(ca);
+	if (key)
+		gnutls_x509_privkey_deinit(key);
+	return r;
+}
+
+char *broker_cert_ca_bundle(const char *new_ca, const char *previous_ca)
+{
+	gnutls_x509_crt_t prev = NULL;
+	struct cntr_err ignored = { 0 };
+	_cleanup_free_ char *prev_pem = NULL;
+
+	if (previous_ca && import_crt(&prev, previous_ca, "ca.crt", &ignored) == 0 &&
+	    gnutls_x509_crt_get_expiration_time(prev) > time(NULL))
+		prev_pem = export_crt(prev);
+	if (prev)
+		gnutls_x509_crt_deinit(prev);
+	return prev_pem ? xasprintf("%s%s", new_ca, prev_pem) : xstrdup(new_ca);
+}

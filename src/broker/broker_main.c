@@ -11,6 +11,7 @@
 #include "broker/broker_agent.h"
 #include "broker/broker_cert.h"
 #include "broker/broker_server.h"
+#include "broker/broker_serving_secret.h"
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -38,11 +39,12 @@ static void usage(FILE *out)
 		     "The aggregated API debug.lambda-cntr.io/v1alpha1 of lambda-cntr's installed mode.\n"
 		     "  --kubeconfig FILE   talk to the API server as this kubeconfig says (default: in-cluster)\n"
 		     "  --listen ADDR:PORT  HTTPS listener (default 0.0.0.0:8443; port 0 picks a free one)\n"
-		     "  --tls-cert FILE     serving certificate (PEM) and its key; without them a CA and a\n"
-		     "  --tls-key FILE      certificate are made at start and the CA is written into the\n"
-		     "                      APIService v1alpha1.debug.lambda-cntr.io (spec.caBundle)\n"
-		     "  --namespace NS      where the agent DaemonSet and the profiles ConfigMap are\n"
-		     "                      (default lambda-cntr-system)\n"
+		     "  --tls-cert FILE     serving certificate (PEM) and its key; without them the one in\n"
+		     "  --tls-key FILE      the Secret lambda-cntr-broker-serving of NS is served (made\n"
+		     "                      by the first replica, replaced when unusable) and its CA is\n"
+		     "                      written into the APIService v1alpha1.debug.lambda-cntr.io\n"
+		     "  --namespace NS      where the agent DaemonSet, the profiles ConfigMap and the\n"
+		     "                      serving Secret are (default lambda-cntr-system)\n"
 		     "  -v                  log each refusal and each step (twice: debug)\n");
 }
 
@@ -110,7 +112,8 @@ static int load_tls(struct broker *b, const struct broker_opts *o, struct broker
 			return -1;
 		return 0;
 	}
-	if (broker_cert_generate(b->ns, tls, &ca, err) < 0)
+	/* Every replica serves the certificate of one Secret, so the one caBundle vouches for all. */
+	if (broker_serving_secret_obtain(b, tls, &ca, err) < 0)
 		return -1;
 	return broker_cert_publish(b, ca, err);
 }

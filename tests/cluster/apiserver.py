@@ -22,7 +22,8 @@ tokens. Client certificates give the user (CN) and groups (O); bearer tokens map
 by tests (add_token, service_account_token; a plain `tokens={TOKEN: USER}` entry is a member of
 system:masters, as every user could do everything before RBAC). Installed-mode objects
 (issue 8): Namespaces, ConfigMaps (kube-system/extension-apiserver-authentication describes the
-front-proxy PKI of mkcerts.sh), ServiceAccounts, Services, DaemonSets run by a controller
+front-proxy PKI of mkcerts.sh), Secrets (the brokers' shared serving certificate), ServiceAccounts,
+Services, PodDisruptionBudgets, DaemonSets run by a controller
 (daemonsets.py), Events created through the API, APIServices with API aggregation
 (aggregator.py), and apply_manifests() for multi-document YAML such as deploy/.
 
@@ -116,7 +117,8 @@ FAULT_ACTIONS = {
     "lose-answer": "do the work, then drop the connection instead of answering (a POST whose "
                    "pod exists though its client never heard so)",
     "status": "answer with Status `code` (500 InternalError, 429 TooManyRequests, 503, 410 Expired "
-              "on a watch), with Retry-After when `retry_after` is given",
+              "on a watch; 404 NotFound or 409 Conflict: what a request racing another client meets), "
+              "with Retry-After when `retry_after` is given",
     "cut": "WATCH: send the headers (and first events), then drop mid-stream; EXEC: upgrade, start "
            "the command, then drop the connection mid-session after `after` seconds",
     "bookmarks": "WATCH: send a BOOKMARK event every half second (when allowWatchBookmarks=true)",
@@ -127,7 +129,8 @@ FAULT_ACTIONS = {
 # Request kinds: the HTTP method, or WATCH (a GET with watch=true) and EXEC (pods/exec).
 FAULT_KINDS = ("GET", "POST", "DELETE", "PATCH", "PUT", "WATCH", "EXEC")
 
-STATUS_REASONS = {410: "Expired", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable"}
+STATUS_REASONS = {404: "NotFound", 409: "Conflict", 410: "Expired", 429: "TooManyRequests", 500: "InternalError",
+                  503: "ServiceUnavailable"}
 
 
 class Fault:
@@ -369,6 +372,7 @@ class ApiServer:
                 random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
         if obj.get("kind", kind) != kind:
             raise bad_request('the kind of the provided object "%s" does not match "%s"' % (obj.get("kind"), kind))
+        validation.defaults(plural, obj)
         validation.validate(gv, plural, kind, obj)
         created = self.objects.put(gv, plural, obj, namespace)
         if plural == "daemonsets":
@@ -378,7 +382,9 @@ class ApiServer:
     def update_object(self, gv, plural, namespace, name, obj):
         kind, _ = objects.RESOURCES[(gv, plural)]
         obj.setdefault("metadata", {})["name"] = name
+        validation.defaults(plural, obj)
         validation.validate(gv, plural, kind, obj)
+        validation.validate_update(gv, plural, kind, self.objects.get(gv, plural, namespace, name), obj)
         return self.decorate_object(self.objects.update(gv, plural, namespace, name, obj))
 
     def delete_object(self, gv, plural, namespace, name):

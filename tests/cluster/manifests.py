@@ -2,8 +2,8 @@
 code as their POSTs (validation, namespace checks, controllers), in file and document order as
 `kubectl apply -f FILE|DIR` sends them; an object that exists is replaced (PUT), as apply
 updates it. Kinds: Namespace, Pod, Event and everything objects.RESOURCES stores (ServiceAccount,
-ConfigMap, Service, Role, ClusterRole, RoleBinding, ClusterRoleBinding, DaemonSet, Deployment,
-APIService...); `kind: List` is unpacked. Anything else is refused as kubectl would report it."""
+ConfigMap, Secret, Service, Role, ClusterRole, RoleBinding, ClusterRoleBinding, DaemonSet,
+Deployment, PodDisruptionBudget, APIService...); `kind: List` is unpacked. Anything else is refused as kubectl would report it."""
 
 import os
 

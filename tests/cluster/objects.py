@@ -1,7 +1,8 @@
 """Stored objects of the stand-in beyond pods: RuntimeClasses (node.k8s.io/v1, cluster-scoped),
 Knative Serving Revisions and Services (serving.knative.dev/v1), Deployments, ReplicaSets and
 DaemonSets (apps/v1), HorizontalPodAutoscalers (autoscaling/v2), RBAC (rbac.authorization.k8s.io/v1),
-APIServices (apiregistration.k8s.io/v1), Leases (coordination.k8s.io/v1) and the core ConfigMaps, ServiceAccounts and Services.
+APIServices (apiregistration.k8s.io/v1), PodDisruptionBudgets (policy/v1), Leases
+(coordination.k8s.io/v1) and the core ConfigMaps, Secrets, ServiceAccounts and Services.
 GET, LIST, POST, PUT, DELETE and PATCH (application/merge-patch+json, RFC 7386, honouring a
 metadata.resourceVersion precondition with the real 409) with real Status bodies. Only DaemonSets
 have a controller (daemonsets.py); the rest is stored as the API server stores it. ApiServer.route
@@ -31,6 +32,8 @@ RESOURCES = {
     ("rbac.authorization.k8s.io/v1", "clusterrolebindings"): ("ClusterRoleBinding", False),
     ("apiregistration.k8s.io/v1", "apiservices"): ("APIService", False),
     ("v1", "configmaps"): ("ConfigMap", True),
+    ("v1", "secrets"): ("Secret", True),
+    ("policy/v1", "poddisruptionbudgets"): ("PodDisruptionBudget", True),
     ("v1", "serviceaccounts"): ("ServiceAccount", True),
     ("v1", "services"): ("Service", True),
     # deploy/capsule-crd.yaml and the resource it declares (status: customresources.py)
@@ -63,6 +66,15 @@ def group_of(gv):
 def qualified(gv, plural):
     """How the API names a resource in messages: "pods", "deployments.apps"."""
     return "%s.%s" % (plural, group_of(gv)) if group_of(gv) else plural
+
+
+def details(gv, plural, name):
+    """The StatusDetails of an answer about one object; group is omitted when empty, as the
+    real server's JSON (omitempty) leaves it out for core kinds."""
+    out = {"name": name, "kind": plural}
+    if group_of(gv):
+        out["group"] = group_of(gv)
+    return out
 
 
 def merge_patch(target, patch):
@@ -104,8 +116,7 @@ class ObjectStore:
         with self.lock:
             if key in self.objects:
                 raise ObjectError(409, "AlreadyExists", '%s "%s" already exists'
-                                  % (qualified(gv, plural), md["name"]),
-                                  {"name": md["name"], "group": group_of(gv), "kind": plural})
+                                  % (qualified(gv, plural), md["name"]), details(gv, plural, md["name"]))
             obj["apiVersion"], obj["kind"] = gv, kind
             md.update({"uid": str(uuid.uuid4()), "creationTimestamp": now_rfc3339(),
                        "resourceVersion": str(self.next_rv()), "generation": 1})
@@ -119,7 +130,7 @@ class ObjectStore:
 
     def not_found(self, gv, plural, name):
         return ObjectError(404, "NotFound", '%s "%s" not found' % (qualified(gv, plural), name),
-                           {"name": name, "group": group_of(gv), "kind": plural})
+                           details(gv, plural, name))
 
     def patch(self, gv, plural, ns, name, patch):
         with self.lock:
@@ -166,11 +177,9 @@ class ObjectStore:
             return copy.deepcopy(new)
 
     def conflict(self, gv, plural, name):
-        group = gv.split("/")[0] if "/" in gv else ""
-        qualified = "%s.%s" % (plural, group) if group else plural
         return ObjectError(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": the object '
                            'has been modified; please apply your changes to the latest version and '
-                           'try again' % (qualified, name), {"name": name, "group": group, "kind": plural})
+                           'try again' % (qualified(gv, plural), name), details(gv, plural, name))
 
     def delete(self, gv, plural, ns, name):
         with self.lock:

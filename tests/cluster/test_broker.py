@@ -561,5 +561,299 @@ class BrokerTest(unittest.TestCase):
         self.assertEqual(self.broker.wait(timeout=15), 0)
 
 
+SECRET = "lambda-cntr-broker-serving"
+SECRETS_PATH = r"^/api/v1/namespaces/lambda-cntr-system/secrets"
+APISERVICE = "v1alpha1.debug.lambda-cntr.io"
+SERVICE_DNS = "lambda-cntr-broker.lambda-cntr-system.svc"
+DEPLOY = os.path.join(os.path.dirname(os.path.dirname(HERE)), "deploy")
+
+
+def b64(text):
+    return base64.b64encode(text.encode() if isinstance(text, str) else text).decode()
+
+
+def pem_of(der):
+    return ssl.DER_cert_to_PEM_cert(der)
+
+
+def pem_certs(text):
+    return re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", text, re.S)
+
+
+def same_cert(pem_a, pem_b):
+    """The first certificate of two PEM texts (a certificate or a bundle) is the same one."""
+    return ssl.PEM_cert_to_DER_cert(pem_certs(pem_a)[0]) == ssl.PEM_cert_to_DER_cert(pem_certs(pem_b)[0])
+
+
+class ServingSecretTest(unittest.TestCase):
+    """Several replicas without --tls-cert: the serving certificate shared through the Secret
+    lambda-cntr-system/lambda-cntr-broker-serving, the broker holding exactly the rights
+    deploy/20-rbac-broker.yaml gives its ServiceAccount."""
+
+    def setUp(self):
+        self.broker_bin = broker_bin_or_skip()
+        self.c = harness.Cluster()
+        self.addCleanup(self.c.close)
+        subprocess.run(["sh", os.path.join(HERE, "mkcerts.sh"), self.c.pki], check=True)
+        self.server = self.c.server
+        self.server.store.namespaces.add(NS)
+        with open(os.path.join(self.c.pki, "front-proxy-ca.crt")) as f:
+            ca = f.read()
+        put_configmap(self.server, "kube-system", "extension-apiserver-authentication", {
+            "requestheader-client-ca-file": ca,
+            "requestheader-allowed-names": '["front-proxy-client"]',
+            "requestheader-username-headers": '["X-Remote-User"]',
+            "requestheader-group-headers": '["X-Remote-Group"]',
+            "requestheader-extra-headers-prefix": '["X-Remote-Extra-"]'})
+        self.server.apply_manifests(os.path.join(DEPLOY, "20-rbac-broker.yaml"))
+        self.server.apply_manifests(os.path.join(DEPLOY, "50-apiservice.yaml"))
+        self.kubeconfig = self.c.kubeconfig_token(self.server.service_account_token(NS, "lambda-cntr-broker"),
+                                                  filename="kc-broker-sa")
+        self.logs = []
+
+    # -- fixtures -----------------------------------------------------------------------------
+    def launch(self, *args):
+        log = open(os.path.join(self.c.tmp, "broker-%d.log" % len(self.logs)), "w+")
+        self.logs.append(log)
+        proc = subprocess.Popen([self.broker_bin, "--kubeconfig", self.kubeconfig, "--listen", "127.0.0.1:0", "-v"]
+                                + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+        self.addCleanup(self.stop, proc, log)
+        return proc, log
+
+    def wait_listening(self, proc, log):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            m = re.search(r"^lambda-cntr-broker: listening on 127\.0\.0\.1:(\d+)$", self.text(log), re.M)
+            if m:
+                return int(m.group(1))
+            if proc.poll() is not None:
+                self.fail("the broker exited with %s: %s" % (proc.returncode, self.text(log)))
+            time.sleep(0.05)
+        self.fail("the broker never said it listens: %s" % self.text(log))
+
+    def start(self):
+        proc, log = self.launch()
+        return self.wait_listening(proc, log), log
+
+    def stop(self, proc, log):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        text = self.text(log)
+        log.close()
+        self.assertEqual(proc.returncode, 0, "the broker did not end cleanly: %s" % text[-3000:])
+
+    @staticmethod
+    def text(log):
+        log.flush()
+        with open(log.name) as f:
+            return f.read()
+
+    def secret(self):
+        return self.server.objects.get("v1", "secrets", NS, SECRET)
+
+    def secret_pem(self, key):
+        return base64.b64decode(self.secret()["data"][key]).decode()
+
+    def ca_bundle(self):
+        api = self.server.objects.get("apiregistration.k8s.io/v1", "apiservices", None, APISERVICE)
+        return base64.b64decode(api["spec"]["caBundle"]).decode()
+
+    def served_cert(self, port):
+        """The certificate the broker on port presents, verified as the API server's aggregator
+        verifies it: against the APIService's caBundle, for the Service's DNS name."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(cadata=self.ca_bundle())
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+            with ctx.wrap_socket(raw, server_hostname=SERVICE_DNS) as tls:
+                return pem_of(tls.getpeercert(binary_form=True))
+
+    def put_secret(self, data, type_="kubernetes.io/tls"):
+        return self.server.objects.put("v1", "secrets", {"metadata": {"name": SECRET}, "type": type_,
+                                                          "data": {k: b64(v) for k, v in data.items()}}, NS)
+
+    def pki(self, name):
+        with open(os.path.join(self.c.pki, name)) as f:
+            return f.read()
+
+    def cluster_ca_signed(self, name, days, dns=SERVICE_DNS):
+        """A certificate for dns signed by the stand-in's CA, valid for days (0: already expired)."""
+        d = self.c.tmp
+        subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name,
+                        "-keyout", os.path.join(d, name + ".key"), "-out", os.path.join(d, name + ".csr")],
+                       check=True, capture_output=True)
+        with open(os.path.join(d, name + ".ext"), "w") as f:
+            f.write("subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n" % dns)
+        subprocess.run(["openssl", "x509", "-req", "-in", os.path.join(d, name + ".csr"),
+                        "-CA", os.path.join(self.c.pki, "ca.crt"), "-CAkey", os.path.join(self.c.pki, "ca.key"),
+                        "-CAcreateserial", "-days", str(days), "-extfile", os.path.join(d, name + ".ext"),
+                        "-out", os.path.join(d, name + ".crt")], check=True, capture_output=True)
+        with open(os.path.join(d, name + ".crt")) as c, open(os.path.join(d, name + ".key")) as k:
+            return c.read(), k.read()
+
+    def writes(self):
+        return self.server.count("POST", SECRETS_PATH + "$"), self.server.count("PUT", SECRETS_PATH + "/")
+
+    # -- several replicas share one certificate -------------------------------------------------
+    def test_replicas_started_one_after_the_other_serve_the_same_certificate(self):
+        self.assertIsNone(self.secret())
+        first, _ = self.start()
+        secret = self.secret()
+        self.assertIsNotNone(secret, "the first replica must create the Secret")
+        self.assertEqual(secret["type"], "kubernetes.io/tls")
+        self.assertEqual(sorted(secret["data"]), ["ca.crt", "tls.crt", "tls.key"])
+        second, _ = self.start()
+        a, b = self.served_cert(first), self.served_cert(second)  # both verify against the caBundle
+        self.assertTrue(same_cert(a, b))
+        self.assertTrue(same_cert(a, self.secret_pem("tls.crt")))
+        self.assertTrue(same_cert(self.ca_bundle(), self.secret_pem("ca.crt")))
+        self.assertEqual(self.writes(), (1, 0))  # created once, never replaced
+        self.assertEqual(self.secret()["metadata"]["resourceVersion"], secret["metadata"]["resourceVersion"])
+
+    def test_replicas_started_together_serve_the_same_certificate(self):
+        started = [self.launch() for _ in range(3)]
+        ports = [self.wait_listening(proc, log) for proc, log in started]
+        certs = [self.served_cert(p) for p in ports]
+        for cert in certs:
+            self.assertTrue(same_cert(cert, self.secret_pem("tls.crt")))
+        self.assertEqual(self.secret()["metadata"]["generation"], 1)  # created once, never replaced
+        posts, puts = self.writes()
+        self.assertEqual(puts, 0)
+        self.assertGreaterEqual(posts, 1)
+        self.assertLessEqual(posts, 3)
+
+    def test_a_replica_that_loses_the_creation_race_takes_the_winners_secret(self):
+        # Its read finds nothing; by the time it creates, another replica has (409 AlreadyExists).
+        self.put_secret({"tls.crt": self.pki("broker.crt"), "tls.key": self.pki("broker.key"),
+                         "ca.crt": self.pki("ca.crt")})
+        self.server.inject("GET", SECRETS_PATH + "/" + SECRET + "$", "status", code=404,
+                           message='secrets "%s" not found' % SECRET)
+        rv = self.secret()["metadata"]["resourceVersion"]
+        port, log = self.start()
+        self.assertTrue(same_cert(self.served_cert(port), self.pki("broker.crt")))
+        self.assertEqual(self.writes(), (1, 0))
+        self.assertEqual(self.secret()["metadata"]["resourceVersion"], rv)
+        self.assertIn("another replica wrote the serving Secret lambda-cntr-system/%s first" % SECRET, self.text(log))
+
+    def test_a_valid_secret_is_used_as_it_is(self):
+        created = self.put_secret({"tls.crt": self.pki("broker.crt"), "tls.key": self.pki("broker.key"),
+                                   "ca.crt": self.pki("ca.crt")})
+        port, _ = self.start()
+        self.assertTrue(same_cert(self.served_cert(port), self.pki("broker.crt")))
+        self.assertTrue(same_cert(self.ca_bundle(), self.pki("ca.crt")))
+        self.assertEqual(self.secret()["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"])
+        self.assertEqual(self.writes(), (0, 0))
+
+    # -- an unusable Secret is replaced ---------------------------------------------------------
+    def assert_replaced(self, old, why, keeps_old_ca=True):
+        port, log = self.start()
+        new = self.secret()
+        self.assertNotEqual(new["metadata"]["resourceVersion"], old["metadata"]["resourceVersion"])
+        self.assertEqual(new["metadata"]["uid"], old["metadata"]["uid"])  # updated, not deleted and made anew
+        self.assertEqual(new["type"], old["type"])
+        self.assertEqual(self.writes(), (0, 1))
+        self.assertTrue(same_cert(self.served_cert(port), self.secret_pem("tls.crt")))  # against the new caBundle
+        self.assertTrue(same_cert(self.ca_bundle(), self.secret_pem("ca.crt")))
+        self.assertFalse(same_cert(self.ca_bundle(), self.pki("ca.crt")))
+        # The previous CA, still valid, follows the new one: replicas serving the old certificate
+        # stay trusted until they restart.
+        bundle = pem_certs(self.ca_bundle())
+        self.assertEqual(len(bundle), 2 if keeps_old_ca else 1)
+        if keeps_old_ca:
+            self.assertTrue(same_cert(bundle[1], self.pki("ca.crt")))
+        self.assertRegex(self.text(log), r"the serving Secret lambda-cntr-system/%s is unusable \(%s\): replacing it"
+                         % (SECRET, why))
+
+    def test_an_expired_certificate_is_replaced_and_the_new_ca_published(self):
+        crt, key = self.cluster_ca_signed("expired", 0)
+        self.assert_replaced(self.put_secret({"tls.crt": crt, "tls.key": key, "ca.crt": self.pki("ca.crt")}),
+                             r"the certificate expired at \d{4}-\d\d-\d\dT[0-9:]+Z")
+
+    def test_a_certificate_expiring_within_30_days_is_replaced(self):
+        crt, key = self.cluster_ca_signed("soon", 10)
+        self.assert_replaced(self.put_secret({"tls.crt": crt, "tls.key": key, "ca.crt": self.pki("ca.crt")}),
+                             "the certificate expires at .*, within 30 days")
+
+    def test_a_certificate_for_another_name_is_replaced(self):
+        crt, key = self.cluster_ca_signed("elsewhere", 365, dns="lambda-cntr-broker.other.svc")
+        self.assert_replaced(self.put_secret({"tls.crt": crt, "tls.key": key, "ca.crt": self.pki("ca.crt")}),
+                             "the certificate is not for %s" % re.escape(SERVICE_DNS))
+
+    def test_garbage_is_replaced(self):
+        self.assert_replaced(self.put_secret({"tls.crt": "not a certificate", "tls.key": "nor a key",
+                                              "ca.crt": self.pki("ca.crt")}),
+                             "the certificate is not a PEM certificate .*")
+
+    def test_a_secret_without_the_ca_keeps_its_type_when_replaced(self):
+        self.assert_replaced(self.put_secret({"tls.crt": self.pki("broker.crt"), "tls.key": self.pki("broker.key")},
+                                             type_="Opaque"), r"it has no data\[ca\.crt\]", keeps_old_ca=False)
+
+    def test_a_replica_still_serving_the_replaced_certificate_stays_trusted(self):
+        # A rolling update a year on: the old replica serves the certificate of the old Secret
+        # (broker.crt, by the cluster CA) while a new one finds it expiring and replaces it.
+        old_port = self.wait_listening(*self.launch("--tls-cert", os.path.join(self.c.pki, "broker.crt"),
+                                                    "--tls-key", os.path.join(self.c.pki, "broker.key")))
+        crt, key = self.cluster_ca_signed("soon", 10)
+        self.put_secret({"tls.crt": crt, "tls.key": key, "ca.crt": self.pki("ca.crt")})
+        new_port, _ = self.start()
+        self.assertTrue(same_cert(self.served_cert(new_port), self.secret_pem("tls.crt")))
+        self.assertTrue(same_cert(self.served_cert(old_port), self.pki("broker.crt")))  # verifies with the new bundle
+
+    def test_a_replica_that_loses_the_replacement_race_reads_again(self):
+        old = self.put_secret({"tls.crt": "garbage", "tls.key": "garbage", "ca.crt": "garbage"})
+        self.server.inject("PUT", SECRETS_PATH + "/" + SECRET + "$", "status", code=409,
+                           message='Operation cannot be fulfilled on secrets "%s": the object has been modified; '
+                                   'please apply your changes to the latest version and try again' % SECRET)
+        port, log = self.start()
+        self.assertEqual(self.server.count("GET", SECRETS_PATH + "/" + SECRET + "$"), 2)
+        self.assertEqual(self.writes(), (0, 2))
+        self.assertNotEqual(self.secret()["metadata"]["resourceVersion"], old["metadata"]["resourceVersion"])
+        self.assertTrue(same_cert(self.served_cert(port), self.secret_pem("tls.crt")))
+        self.assertIn("another replica wrote the serving Secret", self.text(log))
+
+    # -- rights ---------------------------------------------------------------------------------
+    def without_secret_rules(self, keep=()):
+        """The broker's Role of deploy/ with its secrets rules taken away, but those whose verbs
+        are in keep."""
+        role = self.server.objects.get("rbac.authorization.k8s.io/v1", "roles", NS, "lambda-cntr-broker")
+        role["rules"] = [r for r in role["rules"] if "secrets" not in r["resources"] or set(r["verbs"]) & set(keep)]
+        self.server.objects.update("rbac.authorization.k8s.io/v1", "roles", NS, "lambda-cntr-broker", role)
+
+    def refusal(self):
+        run = subprocess.run([self.broker_bin, "--kubeconfig", self.kubeconfig, "--listen", "127.0.0.1:0"],
+                             capture_output=True, timeout=60)
+        return run.returncode, run.stderr.decode()
+
+    HINT = ("; apply deploy/20-rbac-broker.yaml: its Role lambda-cntr-broker grants the broker get and update on "
+            "the Secret lambda-cntr-broker-serving and create on secrets, in its namespace only (or pass "
+            "--tls-cert/--tls-key)\n")
+
+    def test_without_the_right_to_read_the_secret_the_broker_refuses_to_start(self):
+        self.without_secret_rules()
+        self.assertEqual(self.refusal(), (125, 'lambda-cntr-broker: reading the serving Secret lambda-cntr-system/'
+                                               'lambda-cntr-broker-serving: secrets "lambda-cntr-broker-serving" is '
+                                               'forbidden: User "%s" cannot get resource "secrets" in API group "" '
+                                               'in the namespace "lambda-cntr-system"' % BROKER_USER + self.HINT))
+        self.assertIsNone(self.secret())
+
+    def test_without_the_right_to_create_the_secret_the_broker_refuses_to_start(self):
+        self.without_secret_rules(keep=("get",))
+        self.assertEqual(self.refusal(), (125, 'lambda-cntr-broker: creating the serving Secret lambda-cntr-system/'
+                                               'lambda-cntr-broker-serving: secrets is forbidden: User "%s" cannot '
+                                               'create resource "secrets" in API group "" in the namespace '
+                                               '"lambda-cntr-system"' % BROKER_USER + self.HINT))
+        self.assertIsNone(self.secret())
+
+    def test_given_a_certificate_no_secret_is_touched(self):
+        self.without_secret_rules()  # and none is needed
+        self.wait_listening(*self.launch("--tls-cert", os.path.join(self.c.pki, "broker.crt"),
+                                         "--tls-key", os.path.join(self.c.pki, "broker.key")))
+        self.assertEqual([p for _, _, p, _ in self.server.requests if "/secrets" in p], [])
+        self.assertIsNone(self.secret())
+
 if __name__ == "__main__":
     unittest.main()

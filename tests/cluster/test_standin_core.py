@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""The stand-in's Namespaces, Nodes, SelfSubjectReview, pod merge patches and imageIDs answer as
-the real API server does (coreapi.py, kubelet.py): status codes, Status bodies, object shapes."""
+"""The stand-in's Namespaces, Nodes, SelfSubjectReview, pod merge patches, imageIDs, Secrets and
+PodDisruptionBudgets answer as the real API server does (coreapi.py, kubelet.py, objects.py):
+status codes, Status bodies, object shapes."""
 
 import http.client
 import json
@@ -99,6 +100,72 @@ class CoreObjectTests(unittest.TestCase):
         kubelet.image_digests["team/agent:1"] = "e" * 64
         self.assertEqual(kubelet.image_id("team/agent:1"), "docker.io/team/agent@sha256:" + "e" * 64)
 
+
+    def test_secrets_answer_with_the_real_status_bodies_and_rbac(self):
+        path = "/api/v1/namespaces/default/secrets"
+        secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tls"}, "type": "kubernetes.io/tls",
+                  "data": {"tls.crt": "Y3J0", "tls.key": "a2V5"}}
+        self.assertEqual(self.request("GET", path + "/tls"), (404, {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": 'secrets "tls" not found', "reason": "NotFound", "code": 404,
+            "details": {"name": "tls", "kind": "secrets"}}))
+        status, created = self.request("POST", path, secret)
+        self.assertEqual((status, created["data"], created["type"]), (201, secret["data"], "kubernetes.io/tls"))
+        status, body = self.request("POST", path, secret)
+        self.assertEqual((status, body["reason"], body["message"], body["details"]),
+                         (409, "AlreadyExists", 'secrets "tls" already exists', {"name": "tls", "kind": "secrets"}))
+        stale = dict(secret, metadata={"name": "tls", "resourceVersion": "1"})
+        status, body = self.request("PUT", path + "/tls", stale)
+        self.assertEqual((status, body["reason"], body["details"]),
+                         (409, "Conflict", {"name": "tls", "kind": "secrets"}))
+        self.assertEqual(body["message"], 'Operation cannot be fulfilled on secrets "tls": the object has been '
+                                          'modified; please apply your changes to the latest version and try again')
+        current = dict(secret, metadata={"name": "tls", "resourceVersion": created["metadata"]["resourceVersion"]})
+        status, updated = self.request("PUT", path + "/tls", current)
+        self.assertEqual(status, 200)
+        self.assertNotEqual(updated["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"])
+        # data is []byte: JSON decoding fails on what is not base64, before any validation.
+        status, body = self.request("POST", path, dict(secret, metadata={"name": "b"}, data={"tls.crt": "no!",
+                                                                                            "tls.key": "a2V5"}))
+        self.assertEqual((status, body["reason"], body["message"]), (400, "BadRequest", 'Secret in version "v1" '
+                         'cannot be handled as a Secret: illegal base64 data at input byte 2'))
+        status, body = self.request("POST", path, dict(secret, metadata={"name": "c"}, data={"tls.crt": "Y3J0"}))
+        self.assertEqual((status, body["message"]), (422, 'Secret "c" is invalid: data[tls.key]: Required value'))
+        status, body = self.request("PUT", path + "/tls", dict(secret, type="Opaque"))
+        self.assertEqual((status, body["message"]), (422, 'Secret "tls" is invalid: type: Invalid value: "Opaque": '
+                                                          'field is immutable'))
+        self.assertEqual(self.request("POST", path, {"metadata": {"name": "plain"}})[1]["type"], "Opaque")
+        # RBAC: a rule naming one Secret allows get and update of that one; create is its own rule.
+        rbac_gv = "rbac.authorization.k8s.io/v1"
+        self.server.objects.put(rbac_gv, "roles", {"metadata": {"name": "one"}, "rules": [
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["tls"],
+             "verbs": ["get", "update", "create"]}]}, "default")
+        self.server.objects.put(rbac_gv, "rolebindings", {
+            "metadata": {"name": "one"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "one"},
+            "subjects": [{"kind": "ServiceAccount", "name": "robot", "namespace": "default"}]}, "default")
+        token = self.server.service_account_token("default", "robot")
+        self.assertEqual(self.request("GET", path + "/tls", cert=None, token=token)[0], 200)
+        self.assertEqual(self.request("GET", path + "/plain", cert=None, token=token)[0], 403)
+        status, body = self.request("POST", path, dict(secret, metadata={"name": "tls"}), cert=None, token=token)
+        self.assertEqual((status, body["message"]), (403, 'secrets is forbidden: User "system:serviceaccount:default:'
+                                                          'robot" cannot create resource "secrets" in API group "" in '
+                                                          'the namespace "default"'))
+
+    def test_pod_disruption_budgets_are_stored_under_policy_v1(self):
+        path = "/apis/policy/v1/namespaces/default/poddisruptionbudgets"
+        pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+               "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}}
+        status, body = self.request("POST", path, pdb)
+        self.assertEqual((status, body["kind"], body["spec"]["minAvailable"]), (201, "PodDisruptionBudget", 1))
+        self.assertEqual(self.request("GET", path + "/web")[0], 200)
+        status, body = self.request("GET", path + "/nope")
+        self.assertEqual((status, body["message"], body["details"]), (404, 'poddisruptionbudgets.policy "nope" not '
+                         'found', {"name": "nope", "group": "policy", "kind": "poddisruptionbudgets"}))
+        both = dict(pdb, metadata={"name": "both"}, spec=dict(pdb["spec"], maxUnavailable=1))
+        status, body = self.request("POST", path, both)
+        self.assertEqual((status, body["reason"]), (422, "Invalid"))
+        self.assertIn("minAvailable and maxUnavailable cannot be both set", body["message"])
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -1,7 +1,10 @@
 """The create/update validation of the real API for the stored kinds, for the fields the stand-in
 understands: names, selectors against template labels, containers, ports, APIService priorities
-and CA bundles, ConfigMap keys. Each validator returns (field, message) causes; the API answers
-them as one 422 Invalid Status (see invalid())."""
+and CA bundles, ConfigMap and Secret keys, Secret data (base64, decoded while the request is read:
+a 400, as the real server's JSON decoding fails) and the keys a Secret's type requires, the type
+that may not change, PodDisruptionBudget budgets. Each validator returns (field, message) causes;
+the API answers them as one 422 Invalid Status (see invalid()). defaults() fills in what the real
+server defaults (a Secret's type: Opaque). A Secret's stringData is not implemented."""
 
 import base64
 import re
@@ -13,6 +16,14 @@ DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+BASE64_ALPHABET = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+# Secret type -> the data keys it requires (the real API's validation).
+SECRET_TYPE_KEYS = {
+    "kubernetes.io/tls": ("tls.crt", "tls.key"),
+    "kubernetes.io/basic-auth": (),
+    "kubernetes.io/ssh-auth": ("ssh-privatekey",),
+    "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
+}
 SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
                  "and must start and end with an alphanumeric character")
 LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
@@ -30,9 +41,11 @@ def invalid(kind, gv, name, causes):
     text = ", ".join("%s: %s" % c for c in causes)
     if len(causes) > 1:
         text = "[%s]" % text
-    return ObjectError(422, "Invalid", '%s "%s" is invalid: %s' % (qualified, name, text),
-                       {"name": name, "group": group, "kind": kind, "causes": [
-                           {"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes]})
+    details = {"name": name, "kind": kind, "causes": [
+        {"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes]}
+    if group:
+        details["group"] = group  # omitempty in the real server's JSON
+    return ObjectError(422, "Invalid", '%s "%s" is invalid: %s' % (qualified, name, text), details)
 
 
 def _name(obj, pattern=DNS1123_SUBDOMAIN, message=SUBDOMAIN_MSG):
@@ -169,12 +182,69 @@ def _configmap(obj):
     return causes
 
 
+def _illegal_base64_at(text):
+    """None when text is standard base64 with padding (CR and LF skipped, as Go's decoder does),
+    else the input byte the error names: the first character outside the alphabet, or the end
+    when the length is wrong (the stand-in does not copy Go's offsets for truncated input)."""
+    body = text.replace("\r", "").replace("\n", "")
+    stripped = body.rstrip("=")
+    for n, c in enumerate(stripped):
+        if c not in BASE64_ALPHABET:
+            return n
+    if len(body) % 4 or len(body) - len(stripped) > 2:
+        return len(body)
+    return None
+
+
+def _secret(obj):
+    causes = _name(obj)
+    data = obj.get("data") or {}
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise ObjectError(400, "BadRequest", "json: cannot unmarshal %s into Go struct field Secret.data "
+                              "of type []uint8" % type(value).__name__)
+        at = _illegal_base64_at(value)
+        if at is not None:
+            raise ObjectError(400, "BadRequest", 'Secret in version "v1" cannot be handled as a Secret: illegal '
+                              "base64 data at input byte %d" % at)
+        if not CONFIGMAP_KEY.match(key) or len(key) > 253:
+            causes.append(("data[%s]" % key, 'Invalid value: "%s": a valid config key must consist of '
+                           "alphanumeric characters, '-', '_' or '.'" % key))
+    for key in SECRET_TYPE_KEYS.get(obj.get("type"), ()):
+        if key not in data:
+            causes.append(("data[%s]" % key, "Required value"))
+    return causes
+
+
+def _pod_disruption_budget(obj):
+    spec = obj.get("spec") or {}
+    causes = _name(obj)
+    if "minAvailable" in spec and "maxUnavailable" in spec:
+        causes.append(("spec", "Invalid value: %s: minAvailable and maxUnavailable cannot be both set"
+                       % _go_struct(spec)))
+    for field in ("minAvailable", "maxUnavailable"):
+        value = spec.get(field)
+        if isinstance(value, int) and value < 0:
+            causes.append(("spec.%s" % field, "Invalid value: %d: must be greater than or equal to 0" % value))
+        elif isinstance(value, str) and not re.match(r"^\d+%$", value):
+            causes.append(("spec.%s" % field, 'Invalid value: "%s": a valid percent string must be a numeric '
+                           "string followed by an ending '%%'" % value))
+    return causes
+
+
+def _go_struct(spec):
+    return "policy.PodDisruptionBudgetSpec{MinAvailable:%s, MaxUnavailable:%s}" % (
+        spec.get("minAvailable"), spec.get("maxUnavailable"))
+
+
 VALIDATORS = {
     "daemonsets": lambda o: _name(o) + _pod_template_owner(o),
     "deployments": lambda o: _name(o) + _pod_template_owner(o),
     "services": _service,
     "apiservices": _apiservice,
     "configmaps": _configmap,
+    "secrets": _secret,
+    "poddisruptionbudgets": _pod_disruption_budget,
     "serviceaccounts": _name,
     "roles": lambda o: _name(o) + rbac.validate("roles", o),
     "rolebindings": lambda o: _name(o) + rbac.validate("rolebindings", o),
@@ -189,3 +259,16 @@ def validate(gv, plural, kind, obj):
     causes = check(obj) if check else []
     if causes:
         raise invalid(kind, gv, (obj.get("metadata") or {}).get("name") or "", causes)
+
+
+def defaults(plural, obj):
+    """What the real server fills in before validating."""
+    if plural == "secrets" and isinstance(obj, dict) and not obj.get("type"):
+        obj["type"] = "Opaque"
+
+
+def validate_update(gv, plural, kind, old, new):
+    """The 422 of an update that changes what may not change (a Secret's type)."""
+    if plural == "secrets" and old is not None and old.get("type") != new.get("type"):
+        raise invalid(kind, gv, (new.get("metadata") or {}).get("name") or "",
+                      [("type", 'Invalid value: "%s": field is immutable' % new.get("type"))])

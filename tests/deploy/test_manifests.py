@@ -22,6 +22,7 @@ KINDS = {
     ("v1", "Service"): True,
     ("apps/v1", "DaemonSet"): True,
     ("apps/v1", "Deployment"): True,
+    ("policy/v1", "PodDisruptionBudget"): True,
     ("rbac.authorization.k8s.io/v1", "ClusterRole"): False,
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): False,
     ("rbac.authorization.k8s.io/v1", "Role"): True,
@@ -31,7 +32,7 @@ KINDS = {
 }
 # What RBAC rules may name: API group -> resources that exist there.
 RESOURCES = {
-    "": {"pods", "pods/exec", "pods/attach", "pods/log", "events", "configmaps", "namespaces", "nodes"},
+    "": {"pods", "pods/exec", "pods/attach", "pods/log", "events", "configmaps", "secrets", "namespaces", "nodes"},
     "apps": {"daemonsets", "deployments", "replicasets"},
     "authorization.k8s.io": {"subjectaccessreviews"},
     "apiregistration.k8s.io": {"apiservices"},
@@ -54,6 +55,9 @@ EXPECTED = {
         ("", "pods/exec", "create", None), ("", "pods/exec", "get", None),
         ("apps", "daemonsets", "get", "lambda-cntr-agent"),
         ("", "configmaps", "get", "lambda-cntr-profiles"),
+        # the serving certificate the replicas share; create cannot be limited by name
+        ("", "secrets", "get", "lambda-cntr-broker-serving"), ("", "secrets", "update", "lambda-cntr-broker-serving"),
+        ("", "secrets", "create", None),
     },
     ("ClusterRole", None, "lambda-cntr-user"): {("", "pods", "get", None), ("", "pods/exec", "create", None)},
     ("ClusterRole", None, "lambda-cntr-node-debugger"): {("debug.lambda-cntr.io", "nodes/attach", "create", None)},
@@ -152,7 +156,7 @@ class Manifests(unittest.TestCase):
     def test_broker_deployment_is_unprivileged(self):
         dep = self.get("Deployment", "lambda-cntr-broker")
         spec = dep["spec"]["template"]["spec"]
-        self.assertEqual(dep["spec"]["replicas"], 1)  # each replica would write its own CA
+        self.assertEqual(dep["spec"]["replicas"], 2)  # they share the serving Secret
         self.assertEqual(spec["serviceAccountName"], "lambda-cntr-broker")
         self.assertTrue(spec["securityContext"]["runAsNonRoot"])
         self.assertNotEqual(spec["securityContext"]["runAsUser"], 0)
@@ -167,6 +171,25 @@ class Manifests(unittest.TestCase):
             self.assertFalse(sc.get("privileged", False))
             self.assertTrue(c["resources"]["requests"])
             self.assertIn("--listen", c["command"])
+
+    def test_broker_replicas_spread_over_nodes_and_keep_one_through_disruptions(self):
+        dep = self.get("Deployment", "lambda-cntr-broker")
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        self.assertNotEqual(dep["spec"]["strategy"]["type"], "Recreate")  # never both down for an update
+        self.assertEqual(dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"], 0)
+        anti = dep["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+        self.assertNotIn("requiredDuringSchedulingIgnoredDuringExecution", anti)  # a one-node cluster runs both
+        [term] = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+        self.assertEqual(term["podAffinityTerm"]["topologyKey"], "kubernetes.io/hostname")
+        self.assertEqual(term["podAffinityTerm"]["labelSelector"]["matchLabels"],
+                         {"app.kubernetes.io/name": "lambda-cntr-broker"})
+        self.assertEqual(labels["app.kubernetes.io/name"], "lambda-cntr-broker")
+        pdb = self.get("PodDisruptionBudget", "lambda-cntr-broker")["spec"]
+        self.assertEqual(pdb["minAvailable"], 1)
+        self.assertNotIn("maxUnavailable", pdb)
+        for k, v in pdb["selector"]["matchLabels"].items():
+            self.assertEqual(labels[k], v)
+        self.assertLess(pdb["minAvailable"], dep["spec"]["replicas"])  # a drain can still evict one
 
     def test_apiservice_points_at_the_broker_service(self):
         api = self.get("APIService", "v1alpha1.debug.lambda-cntr.io", None)["spec"]
