@@ -147,7 +147,11 @@ static int open_agent_stdout(const char *agent, struct cntr_err *err)
 	return fd;
 }
 
-static void write_line(const char *event, const char *what, const char *outcome)
+/* One warning per session at most (the end line usually fails for the same reason as the
+ * start line); the repeat is shown with -v. */
+#define audit_warn(a, ...) log_msg((a)->warned++ ? CNTR_LOG_INFO : CNTR_LOG_WARN, __VA_ARGS__)
+
+static void write_line(struct agent_audit *a, const char *event, const char *outcome)
 {
 	const char *agent = getenv("LAMBDA_CNTR_AGENT");
 	struct cntr_err err = { 0 };
@@ -156,23 +160,23 @@ static void write_line(const char *event, const char *what, const char *outcome)
 	size_t len;
 
 	if (!agent || !*agent) {
-		log_warn("audit: %s is set but not LAMBDA_CNTR_AGENT: no agent's log to record the session in",
-			 AGENT_AUDIT_ENV);
+		audit_warn(a, "audit: %s is set but not LAMBDA_CNTR_AGENT: no agent's log to record the session in",
+			   AGENT_AUDIT_ENV);
 		return;
 	}
 	fd = open_agent_stdout(agent, &err);
 	if (fd < 0) {
-		log_warn("audit: the session is not recorded in the agent's log: %s", err.msg);
+		audit_warn(a, "audit: the session is not recorded in the agent's log: %s", err.msg);
 		return;
 	}
-	agent_audit_format(line, sizeof(line) - 1, event, what, outcome);
+	agent_audit_format(line, sizeof(line) - 1, event, a->what, outcome);
 	len = strlen(line);
 	line[len++] = '\n';
 	/* One write: a pipe keeps a write of at most PIPE_BUF bytes whole, between the agent's own
 	 * lines and other sessions'. */
 	if (write(fd, line, len) != (ssize_t)len)
-		log_warn("audit: writing to the log of agent %s failed: %s", agent,
-			 errno == EAGAIN ? "its log pipe is full" : strerror(errno));
+		audit_warn(a, "audit: writing to the log of agent %s failed: %s", agent,
+			   errno == EAGAIN ? "its log pipe is full" : strerror(errno));
 }
 
 void agent_audit_session_started(struct agent_audit *a)
@@ -180,12 +184,13 @@ void agent_audit_session_started(struct agent_audit *a)
 	const char *what = getenv(AGENT_AUDIT_ENV);
 
 	a->what = what && *what ? what : NULL;
+	a->warned = 0;
 	clock_gettime(CLOCK_MONOTONIC, &a->started);
 	if (a->what)
-		write_line("session started: ", a->what, NULL);
+		write_line(a, "session started: ", NULL);
 }
 
-void agent_audit_session_ended(const struct agent_audit *a, int exit_status, const char *failure)
+void agent_audit_session_ended(struct agent_audit *a, int exit_status, const char *failure)
 {
 	_cleanup_free_ char *outcome = NULL;
 	struct timespec now;
@@ -199,5 +204,5 @@ void agent_audit_session_ended(const struct agent_audit *a, int exit_status, con
 		outcome = xasprintf(": cntr failed: %s: exit status %d after %.1fs", failure, exit_status, seconds);
 	else
 		outcome = xasprintf(": exit status %d after %.1fs", exit_status, seconds);
-	write_line("session ended: ", a->what, outcome);
+	write_line(a, "session ended: ", outcome);
 }

@@ -8,7 +8,7 @@
  *   lambda-cntr agent: audit: session started: <LAMBDA_CNTR_AUDIT>
  *   lambda-cntr agent: audit: session ended: <LAMBDA_CNTR_AUDIT>: exit status 3 after 1.2s
  * Best effort by design: a session never fails or waits because of its audit line (one warning
- * says why a line could not be written). */
+ * per session says why a line could not be written; the session's user sees it on stderr). */
 #pragma once
 #include <stddef.h>
 #include <time.h>
@@ -29,13 +29,14 @@ int agent_audit_publish_pid(struct cntr_err *err);
 struct agent_audit {
 	const char *what;
 	struct timespec started;
+	unsigned warned;  /* warnings given: one per session is enough */
 };
 
 /* Read LAMBDA_CNTR_AUDIT and, when set, write the "session started" line. */
 void agent_audit_session_started(struct agent_audit *a);
 
 /* The "session ended" line: exit status, and cntr's own failure when failure is not NULL. */
-void agent_audit_session_ended(const struct agent_audit *a, int exit_status, const char *failure);
+void agent_audit_session_ended(struct agent_audit *a, int exit_status, const char *failure);
 
 /* The line as written (without its newline): "lambda-cntr agent: audit: ", event, what, then
  * outcome (may be NULL), with '\\' and control characters escaped (\\, \xNN). what is cut
