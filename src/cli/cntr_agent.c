@@ -1,9 +1,9 @@
 /* `cntr agent ...`: the lambda-cntr agent pod's own programs, in the static binary instead of
  * shell loops (docs/design.md §3). The agent pod's command is `cntr agent idle`: it idles at a
  * few hundred KiB until it has had no session for LAMBDA_CNTR_IDLE_SECONDS, and exits at once
- * on SIGTERM; an agent (LAMBDA_CNTR_AGENT set) publishes its pid in LAMBDA_CNTR_RUN_DIR (the
- * DaemonSet's emptyDir) so that the broker's sessions write their audit lines to its log
- * (node/agent_audit.h). lambda-cntr execs the others in the agent:
+ * on SIGTERM; an agent (LAMBDA_CNTR_AGENT set) with LAMBDA_CNTR_RUN_DIR (the DaemonSet's, an
+ * emptyDir) publishes its pid there so that the broker's sessions write their audit lines to its
+ * log (node/agent_audit.h). lambda-cntr execs the others in the agent:
  *   cntr agent count-others ID   how many sessions of the agent are not session ID
  *   cntr agent count-mine ID     how many processes session ID still has (0: it ended)
  *   cntr agent end-session ID    what is left of session ID: SIGHUP (cntr passes it to the
@@ -45,17 +45,13 @@ static const char *agent_name(void)
 	return name && *name ? name : NULL;
 }
 
-/* The DaemonSet's agent tells its sessions where its log is (agent_audit.h). An agent without
- * the run directory (agent-pod mode, an older manifest) has no session log of its own. */
+/* The DaemonSet's agent (LAMBDA_CNTR_RUN_DIR set) tells its sessions where its log is
+ * (agent_audit.h); the idle loop does not depend on it. */
 static void publish_pid(void)
 {
 	struct cntr_err err = { 0 };
 
-	if (agent_audit_publish_pid(&err) == 0)
-		return;
-	if (err.errnum == ENOENT)
-		log_skip("agent: sessions cannot record themselves in this agent's log: %s", err.msg);
-	else
+	if (agent_audit_publish_pid(&err) < 0)
 		log_warn("agent: sessions cannot record themselves in this agent's log: %s", err.msg);
 }
 

@@ -23,17 +23,21 @@
 static const char *run_dir(void)
 {
 	const char *dir = getenv(AGENT_RUN_DIR_ENV);
-	return dir && *dir ? dir : AGENT_RUN_DIR_DEFAULT;
+	return dir && *dir ? dir : NULL;
 }
 
 int agent_audit_publish_pid(struct cntr_err *err)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s/.%s.%d", run_dir(), AGENT_PIDFILE_NAME, (int)getpid());
-	_cleanup_free_ char *path = xasprintf("%s/%s", run_dir(), AGENT_PIDFILE_NAME);
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	_cleanup_free_ char *tmp = NULL, *path = NULL;
+	_cleanup_close_ int fd = -1;
 	char text[32];
 	int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
 
+	if (!run_dir())
+		return 0;
+	tmp = xasprintf("%s/.%s.%d", run_dir(), AGENT_PIDFILE_NAME, (int)getpid());
+	path = xasprintf("%s/%s", run_dir(), AGENT_PIDFILE_NAME);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return cntr_fail_errno(err, "cannot create %s", tmp);
 	if (write_all(fd, text, (size_t)n) < 0 || rename(tmp, path) < 0) {
@@ -117,13 +121,16 @@ static bool cmdline_is_agent_idle(int procfd)
  * stdout are about the same process even if the pid is reused meanwhile. */
 static int open_agent_stdout(const char *agent, struct cntr_err *err)
 {
-	_cleanup_free_ char *pidfile = xasprintf("%s/%s", run_dir(), AGENT_PIDFILE_NAME);
-	_cleanup_free_ char *text = NULL, *env = NULL, *procdir = NULL;
+	_cleanup_free_ char *pidfile = NULL, *text = NULL, *env = NULL, *procdir = NULL;
 	_cleanup_close_ int procfd = -1;
 	size_t env_len = 0;
 	uint64_t pid = 0;
 	int fd;
 
+	if (!run_dir())
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s is not set: agent %s publishes no pid (deploy/ "
+				 "sets it with an emptyDir there)", AGENT_RUN_DIR_ENV, agent);
+	pidfile = xasprintf("%s/%s", run_dir(), AGENT_PIDFILE_NAME);
 	if (read_file_at(AT_FDCWD, pidfile, &text, NULL, err) < 0)
 		return -1;
 	text[strcspn(text, "\n")] = '\0';

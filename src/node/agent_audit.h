@@ -1,7 +1,8 @@
 /* The agent's log as a node's session log (issue 8, "Audit"; docs/broker.md step 8).
  *
  * The DaemonSet agent's main process (`cntr agent idle`) publishes its pid in a directory of
- * its own (an emptyDir at LAMBDA_CNTR_RUN_DIR, default /run/lambda-cntr). A session the broker
+ * its own (LAMBDA_CNTR_RUN_DIR: deploy/ sets /run/lambda-cntr, an emptyDir; unset, as in
+ * agent-pod mode, nothing is published). A session the broker
  * starts in that agent (`env LAMBDA_CNTR_AUDIT=<who, what, profile, broker> cntr attach ...`)
  * writes one line to the agent's stdout (its container log) when it starts and one when it
  * ends, so a node's sessions can be read from its agent alone:
@@ -17,12 +18,11 @@ struct cntr_err;
 
 #define AGENT_AUDIT_ENV "LAMBDA_CNTR_AUDIT"
 #define AGENT_RUN_DIR_ENV "LAMBDA_CNTR_RUN_DIR"
-#define AGENT_RUN_DIR_DEFAULT "/run/lambda-cntr"
 #define AGENT_PIDFILE_NAME "agent.pid"
 
 /* The agent's side: write this process's pid to RUN_DIR/agent.pid (a temporary file renamed
- * over it, so a reader sees a whole pid or the previous file). -1 with err (errnum ENOENT: no
- * such directory, i.e. an agent without the emptyDir). */
+ * over it, so a reader sees a whole pid or the previous file); 0 without doing anything when
+ * LAMBDA_CNTR_RUN_DIR is not set. -1 with err. */
 int agent_audit_publish_pid(struct cntr_err *err);
 
 /* The session's side. what: LAMBDA_CNTR_AUDIT, NULL when the session is not to be recorded. */

@@ -244,7 +244,8 @@ class BrokerTest(unittest.TestCase):
             "containers": [{"name": "agent", "image": "lambda-cntr-agent:0.1.0", "command": ["cntr", "agent", "idle"],
                             # as deploy/daemonset.yaml sets them (the stand-in has no downward API)
                             "env": [{"name": "LAMBDA_CNTR_AGENT", "value": name},
-                                    {"name": "LAMBDA_CNTR_IDLE_SECONDS", "value": "never"}],
+                                    {"name": "LAMBDA_CNTR_IDLE_SECONDS", "value": "never"},
+                                    {"name": "LAMBDA_CNTR_RUN_DIR", "value": "/run/lambda-cntr"}],
                             "volumeMounts": [{"name": "run", "mountPath": "/run/lambda-cntr"}],
                             "securityContext": {"privileged": True, "readOnlyRootFilesystem": True}}],
             "volumes": [{"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}]}}, NS)

@@ -1,5 +1,6 @@
 """A session the broker starts in a DaemonSet agent is recorded in the agent's own log (issue 8,
-"Audit"; docs/broker.md step 8): `cntr agent idle` publishes its pid in LAMBDA_CNTR_RUN_DIR, and
+"Audit"; docs/broker.md step 8): `cntr agent idle` publishes its pid in LAMBDA_CNTR_RUN_DIR (the
+DaemonSet sets it), and
 `cntr attach` with LAMBDA_CNTR_AUDIT writes one line to that process's stdout when the session
 starts and one when it ends, whatever the way out. Only to `cntr agent idle` of the same agent;
 never failing or holding the session; nothing of it reaches the command."""
@@ -69,8 +70,10 @@ class AgentLog(CntrTestCase):
         proc.stdout.close()
         proc.stderr.close()
 
-    def session(self, *args, what=WHAT, mode="attach"):
-        env = {"LAMBDA_CNTR_AGENT": self.name, "LAMBDA_CNTR_RUN_DIR": self.run_dir}
+    def session(self, *args, what=WHAT, mode="attach", run_dir=True):
+        env = {"LAMBDA_CNTR_AGENT": self.name}
+        if run_dir:
+            env["LAMBDA_CNTR_RUN_DIR"] = self.run_dir
         if what is not None:
             env["LAMBDA_CNTR_AUDIT"] = what
         return run_cntr([mode] + list(args), env=env)
@@ -165,7 +168,9 @@ class AgentLog(CntrTestCase):
         self.assertNotRecorded(proc, 3, "is not `cntr agent idle` of agent %s" % self.name)
         self.assertEqual(read_available(other.stdout), "")
 
-    def test_no_pidfile_or_a_dead_agent_only_warns(self):
+    def test_no_run_dir_no_pidfile_or_a_dead_agent_only_warns(self):
+        proc = self.session(str(self.target.pid), "--", "/bin/sh", "-c", "exit 3", run_dir=False)
+        self.assertNotRecorded(proc, 3, "LAMBDA_CNTR_RUN_DIR is not set: agent %s publishes no pid" % self.name)
         os.unlink(os.path.join(self.run_dir, "agent.pid"))
         proc = self.session(str(self.target.pid), "--", "/bin/sh", "-c", "exit 3")
         self.assertNotRecorded(proc, 3, "agent.pid")
