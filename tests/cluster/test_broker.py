@@ -559,6 +559,15 @@ class BrokerTest(unittest.TestCase):
         self.assertEqual(query["command"][:2], ["env", 'LAMBDA_CNTR_AUDIT=user "alice" on node "node-1" with '
                                                 'profile "general", broker "%s"' % socket.gethostname()])
         self.assertEqual(query["command"][2:5], ["cntr", "attach", "--host"])
+        # and cntr recorded the session, or its own failure, in the agent's log
+        _, agent = self.server.kubelet.running_container(NS, self.agent["metadata"]["name"], "agent")
+        what = 'user "alice" on node "node-1" with profile "general", broker "%s"' % socket.gethostname()
+        log = agent.log_contents().decode().splitlines()
+        self.assertEqual(len(log), 2, log)
+        self.assertEqual(log[0], "lambda-cntr agent: audit: session started: " + what)
+        outcome = r"cntr failed: .*: exit status 125" if exit_code(status) == 125 else "exit status 4"
+        self.assertRegex(log[1], "^" + re.escape("lambda-cntr agent: audit: session ended: %s: " % what)
+                         + outcome + r" after \d+\.\ds$")
 
     def test_sigterm_closes_open_sessions_and_exits_cleanly(self):
         reply = self.proxy.request(self.attach_path(command=["sh", "-c", "sleep 60"]), upgrade=True)
