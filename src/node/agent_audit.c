@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LINE_PREFIX "lambda-cntr agent: audit: "
@@ -115,13 +116,31 @@ static bool cmdline_is_agent_idle(int procfd)
 	       memcmp(cmdline + argv0_len + 1, expected_args, sizeof(expected_args)) == 0;
 }
 
+/* The pid in RUN_DIR/agent.pid. Only a small regular file is read: a FIFO or a device put
+ * there must not hold the session. */
+static int read_pidfile(const char *pidfile, uint64_t *pid, struct cntr_err *err)
+{
+	_cleanup_close_ int fd = open(pidfile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_free_ char *text = NULL;
+	struct stat st;
+
+	if (fd < 0)
+		return cntr_fail_errno(err, "cannot open %s", pidfile);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || read_fd_upto(fd, 32, &text, NULL) < 0)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s is not a small regular file", pidfile);
+	text[strcspn(text, "\n")] = '\0';
+	if (parse_u64(text, pid) < 0 || *pid == 0 || *pid > INT_MAX)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s does not hold a pid", pidfile);
+	return 0;
+}
+
 /* The pidfile's pid, if it is this agent's main process: `cntr agent idle` with the same
  * LAMBDA_CNTR_AGENT (a stale file, or a pid reused by another process, names something else).
  * Everything is read through one /proc/PID directory fd, so the checks and the open of its
  * stdout are about the same process even if the pid is reused meanwhile. */
 static int open_agent_stdout(const char *agent, struct cntr_err *err)
 {
-	_cleanup_free_ char *pidfile = NULL, *text = NULL, *env = NULL, *procdir = NULL;
+	_cleanup_free_ char *pidfile = NULL, *env = NULL, *procdir = NULL;
 	_cleanup_close_ int procfd = -1;
 	size_t env_len = 0;
 	uint64_t pid = 0;
@@ -131,11 +150,8 @@ static int open_agent_stdout(const char *agent, struct cntr_err *err)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s is not set: agent %s publishes no pid (deploy/ "
 				 "sets it with an emptyDir there)", AGENT_RUN_DIR_ENV, agent);
 	pidfile = xasprintf("%s/%s", run_dir(), AGENT_PIDFILE_NAME);
-	if (read_file_at(AT_FDCWD, pidfile, &text, NULL, err) < 0)
+	if (read_pidfile(pidfile, &pid, err) < 0)
 		return -1;
-	text[strcspn(text, "\n")] = '\0';
-	if (parse_u64(text, &pid) < 0 || pid == 0 || pid > INT_MAX)
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "%s does not hold a pid", pidfile);
 	procdir = xasprintf("/proc/%llu", (unsigned long long)pid);
 	procfd = open(procdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0)
@@ -164,6 +180,7 @@ static void write_line(struct agent_audit *a, const char *event, const char *out
 	struct cntr_err err = { 0 };
 	_cleanup_close_ int fd = -1;
 	char line[PIPE_BUF];
+	ssize_t written;
 	size_t len;
 
 	if (!agent || !*agent) {
@@ -181,9 +198,12 @@ static void write_line(struct agent_audit *a, const char *event, const char *out
 	line[len++] = '\n';
 	/* One write: a pipe keeps a write of at most PIPE_BUF bytes whole, between the agent's own
 	 * lines and other sessions'. */
-	if (write(fd, line, len) != (ssize_t)len)
+	written = write(fd, line, len);
+	if (written < 0)
 		audit_warn(a, "audit: writing to the log of agent %s failed: %s", agent,
 			   errno == EAGAIN ? "its log pipe is full" : strerror(errno));
+	else if ((size_t)written != len)
+		audit_warn(a, "audit: the log of agent %s took %zd of %zu bytes of the line", agent, written, len);
 }
 
 void agent_audit_session_started(struct agent_audit *a)

@@ -174,6 +174,10 @@ class AgentLog(CntrTestCase):
         os.unlink(os.path.join(self.run_dir, "agent.pid"))
         proc = self.session(str(self.target.pid), "--", "/bin/sh", "-c", "exit 3")
         self.assertNotRecorded(proc, 3, "agent.pid")
+        os.mkfifo(os.path.join(self.run_dir, "agent.pid"))  # a read would block forever
+        proc = self.session(str(self.target.pid), "--", "/bin/sh", "-c", "exit 3")
+        self.assertNotRecorded(proc, 3, "agent.pid is not a small regular file")
+        os.unlink(os.path.join(self.run_dir, "agent.pid"))
         dead = subprocess.Popen(["true"])
         dead.wait()
         with open(os.path.join(self.run_dir, "agent.pid"), "w") as f:
