@@ -27,6 +27,15 @@ char *broker_audit_end_message(const struct broker_session_info *s, int exit_sta
 			 "after %.1fs", s->user, subject, s->profile, why ? why : "connection closed", seconds);
 }
 
+char *broker_audit_agent_line(const struct broker_session_info *s, const char *instance)
+{
+	if (s->pod)
+		return xasprintf("user \"%s\" on pod \"%s/%s\" container \"%s\" with profile \"%s\", broker \"%s\"",
+				 s->user, s->ns, s->pod, s->container, s->profile, instance);
+	return xasprintf("user \"%s\" on node \"%s\" with profile \"%s\", broker \"%s\"", s->user, s->node,
+			 s->profile, instance);
+}
+
 static char *now_rfc3339(void)
 {
 	char buf[32];

@@ -1,6 +1,7 @@
 /* Audit: every session is recorded as two core/v1 Events on the target (DebugSessionStarted,
- * DebugSessionEnded) and as two lines in the broker's log. Pure: the Event objects and the
- * messages. */
+ * DebugSessionEnded), as two lines in the broker's log, and as two lines in the log of the agent
+ * that runs it (cntr writes them: node/agent_audit.h, given the line below). Pure: the Event
+ * objects and the messages. */
 #pragma once
 #include <jansson.h>
 
@@ -23,6 +24,11 @@ char *broker_audit_start_message(const struct broker_session_info *s);
  * exit status (why) after ...`). exit_status < 0 = none. malloc'd. */
 char *broker_audit_end_message(const struct broker_session_info *s, int exit_status, const char *why,
 			       double seconds);
+
+/* What the agent's log says of the session (LAMBDA_CNTR_AUDIT for cntr, which adds the start,
+ * the end and the exit status): `user "alice" on pod "ns1/web" container "app" with profile
+ * "general", broker "BROKER-POD"` (for a node: `... on node "n1" with ...`). malloc'd. */
+char *broker_audit_agent_line(const struct broker_session_info *s, const char *instance);
 
 /* A core/v1 Event on the pod (or the Node) with reason, type Normal, message, source and
  * reportingComponent lambda-cntr-broker, eventTime-free (firstTimestamp/lastTimestamp = now). */

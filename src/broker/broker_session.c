@@ -204,6 +204,19 @@ void broker_audit_record(struct broker_relay *r, const char *reason, const char 
 	json_decref(ev);
 }
 
+/* `env LAMBDA_CNTR_AUDIT=<who, what, profile, broker> cntr ...`: cntr records the session in
+ * the agent's own log too (node/agent_audit.h), so a node's sessions can be read from its agent
+ * even when this broker's log is gone. argv is consumed. */
+static char **with_agent_audit(char **argv, const struct broker_relay *r)
+{
+	struct broker_session_info info;
+	_cleanup_free_ char *what = NULL;
+
+	info_of(r, &info);
+	what = broker_audit_agent_line(&info, r->b->instance);
+	return lambda_argv_with_env(argv, "LAMBDA_CNTR_AUDIT", what);
+}
+
 static json_t *connect_agent(struct broker *b, const struct broker_session_request *req, struct broker_relay *r,
 			     const char *container_id)
 {
@@ -222,6 +235,7 @@ static json_t *connect_agent(struct broker *b, const struct broker_session_reque
 	/* The user's terminal type, as the agent-pod mode passes it (checked in check_term). */
 	if (req->tty && req->term)
 		argv = lambda_argv_with_term(req->term, argv);
+	argv = with_agent_audit(argv, r);
 	path = broker_agent_exec_path(b->ns, r->agent_pod, argv, req->stdin_, req->stdout_, req->stderr_, req->tty);
 	/* Under api_lock: a REST call in another thread may renew the credentials (a rotated
 	 * ServiceAccount token is re-read after a 401) while this one reads them. */

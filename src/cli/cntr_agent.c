@@ -1,7 +1,9 @@
 /* `cntr agent ...`: the lambda-cntr agent pod's own programs, in the static binary instead of
  * shell loops (docs/design.md §3). The agent pod's command is `cntr agent idle`: it idles at a
  * few hundred KiB until it has had no session for LAMBDA_CNTR_IDLE_SECONDS, and exits at once
- * on SIGTERM. lambda-cntr execs the others in the agent:
+ * on SIGTERM; an agent (LAMBDA_CNTR_AGENT set) with LAMBDA_CNTR_RUN_DIR (the DaemonSet's, an
+ * emptyDir) publishes its pid there so that the broker's sessions write their audit lines to its
+ * log (node/agent_audit.h). lambda-cntr execs the others in the agent:
  *   cntr agent count-others ID   how many sessions of the agent are not session ID
  *   cntr agent count-mine ID     how many processes session ID still has (0: it ended)
  *   cntr agent end-session ID    what is left of session ID: SIGHUP (cntr passes it to the
@@ -18,6 +20,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "node/agent_audit.h"
 #include "node/agent_sessions.h"
 
 #include <errno.h>
@@ -42,6 +45,16 @@ static const char *agent_name(void)
 	return name && *name ? name : NULL;
 }
 
+/* The DaemonSet's agent (LAMBDA_CNTR_RUN_DIR set) tells its sessions where its log is
+ * (agent_audit.h); the idle loop does not depend on it. */
+static void publish_pid(void)
+{
+	struct cntr_err err = { 0 };
+
+	if (agent_audit_publish_pid(&err) < 0)
+		log_warn("agent: sessions cannot record themselves in this agent's log: %s", err.msg);
+}
+
 static int idle_main(void)
 {
 	const char *name = agent_name(), *limit_text = getenv("LAMBDA_CNTR_IDLE_SECONDS");
@@ -56,6 +69,11 @@ static int idle_main(void)
 			  limit_text);
 		return CNTR_EXIT_USAGE;
 	}
+	/* Its stdout is the container's log: the rare line of its own goes out at once, never held
+	 * in a buffer past the sessions' audit lines written to the same pipe. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (name)
+		publish_pid();
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);

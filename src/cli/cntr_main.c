@@ -9,6 +9,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "node/agent_audit.h"
 #include "node/creds.h"
 #include "node/kernel.h"
 #include "node/profile.h"
@@ -277,6 +278,7 @@ static int run(struct cli *cli, struct cntr_err *err)
 int main(int argc, char **argv)
 {
 	struct cli cli = { .types = RESOLVE_DEFAULT };
+	struct agent_audit audit = { 0 };
 	struct cntr_err err = { 0 };
 	int status;
 
@@ -290,10 +292,17 @@ int main(int argc, char **argv)
 		return err.code ? err.code : CNTR_EXIT_USAGE;
 	}
 	log_init("cntr", cli.verbosity >= 2 ? CNTR_LOG_DEBUG : cli.verbosity ? CNTR_LOG_INFO : CNTR_LOG_WARN);
+	/* A session the broker started in a DaemonSet agent is recorded in the agent's log, its
+	 * end on every way out of run(), cntr's own failures included (agent_audit.h). */
+	if (strcmp(cli.command, "list") != 0)
+		agent_audit_session_started(&audit);
 	status = run(&cli, &err);
 	if (status < 0) {
+		status = err.code ? err.code : CNTR_EXIT_FAILURE;
 		log_error("%s", err.msg);
-		return err.code ? err.code : CNTR_EXIT_FAILURE;
+		agent_audit_session_ended(&audit, status, err.msg);
+		return status;
 	}
+	agent_audit_session_ended(&audit, status, NULL);
 	return status;
 }

@@ -79,20 +79,30 @@ bool lambda_term_is_plain(const char *term)
 	return true;
 }
 
-char **lambda_argv_with_term(const char *term, char **argv)
+char **lambda_argv_with_env(char **argv, const char *name, const char *value)
 {
-	size_t n = strv_len(argv), k = 0;
+	size_t n = strv_len(argv), k = 0, at = 0;
 	char **out;
 
-	if (!term)
-		return argv;
+	/* After `env` and the assignments already there: one `env`, variables in the order given. */
+	if (n && strcmp(argv[0], "env") == 0)
+		for (at = 1; at < n && strchr(argv[at], '=') && argv[at][0] != '-'; at++)
+			;
 	out = calloc(n + 3, sizeof(char *));
 	if (!out)
 		abort();
-	out[k++] = xstrdup("env");
-	out[k++] = xasprintf("TERM=%s", term);
-	for (size_t i = 0; i < n; i++)
+	if (at == 0)
+		out[k++] = xstrdup("env");
+	for (size_t i = 0; i < at; i++)
+		out[k++] = argv[i];
+	out[k++] = xasprintf("%s=%s", name, value);
+	for (size_t i = at; i < n; i++)
 		out[k++] = argv[i];
 	free(argv);  /* its strings moved to out */
 	return out;
+}
+
+char **lambda_argv_with_term(const char *term, char **argv)
+{
+	return term ? lambda_argv_with_env(argv, "TERM", term) : argv;
 }

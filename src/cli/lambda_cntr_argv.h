@@ -21,6 +21,11 @@ char **lambda_cntr_host_argv(bool verbose, const char *profile, char *const comm
  * 64 bytes), nothing a shell or terminal could trip on. */
 bool lambda_term_is_plain(const char *term);
 
+/* `env NAME=value ARGV...`, or NAME=value added after the assignments when argv already starts
+ * with `env` (so `env TERM=x LAMBDA_CNTR_AUDIT=... cntr ...`). argv is consumed.
+ * NULL-terminated, strv_free. */
+char **lambda_argv_with_env(char **argv, const char *name, const char *value);
+
 /* `env TERM=term ARGV...`: the session's terminal type for cntr (which hands its own TERM to the
  * command). argv is consumed; returned as is when term is NULL. NULL-terminated, strv_free. */
 char **lambda_argv_with_term(const char *term, char **argv);

@@ -382,13 +382,7 @@ def log_of(api, namespace, name, container):
         with eph.lock:
             return bytes(eph.log)
     ctr = runtime.containers.get(container) if runtime else None
-    if ctr is not None and hasattr(ctr, "bundle"):
-        try:
-            with open(os.path.join(ctr.bundle, "log"), "rb") as f:
-                return f.read()
-        except OSError:
-            pass
-    return b""
+    return ctr.log_contents() if ctr is not None else b""
 
 
 # -- the API side ----------------------------------------------------------------------------

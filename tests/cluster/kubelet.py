@@ -274,8 +274,9 @@ class Kubelet:
                         # As containerd reports a command the image does not have.
                         self._start_error(key, c, 'exec: "cntr": executable file not found in $PATH')
                         return
-                    runtime.containers[c["name"]] = node.HostContainer(pod, c, self.cntr_bin,
-                                                                       self.host_bin_dir(), has_cntr)
+                    runtime.containers[c["name"]] = node.HostContainer(
+                        pod, c, self.cntr_bin, self.host_bin_dir(), has_cntr,
+                        nodes.empty_dir_binds(self, pod, c))
                 else:
                     runtime.containers[c["name"]] = node.RuncContainer(pod, c, self.state_dir, *self._filesystem(pod, c))
             started = now_rfc3339()

@@ -234,6 +234,13 @@ class RuncContainer:
     def exec_env(self):
         return None  # runc exec takes the environment from the container's config
 
+    def log_contents(self):
+        try:
+            with open(os.path.join(self.bundle, "log"), "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
+
     def exec_argv(self, command, tty):
         return ["runc", "--root", RUNC_ROOT, "exec"] + (["-t"] if tty else []) + [self.id] + command
 
@@ -273,14 +280,17 @@ exec "$@"
 """
 
 
-def host_pod_setup_argv(pod, container, argv):
-    """The command of a host pod's container wrapped in _HOST_POD_SETUP."""
+def host_pod_setup_argv(pod, container, argv, binds=()):
+    """The command of a host pod's container wrapped in _HOST_POD_SETUP. binds: more
+    (source, destination, read-only) mounts, the emptyDirs' (nodes.empty_dir_binds)."""
     volumes = {v["name"]: v.get("hostPath") for v in pod["spec"].get("volumes") or []}
     mounts = []
     for m in container.get("volumeMounts") or []:
         host_path = volumes.get(m["name"])
-        if host_path:  # other volume types are not simulated
+        if host_path:  # emptyDirs come in binds; other volume types are not simulated
             mounts += [host_path["path"], m["mountPath"], "1" if m.get("readOnly") else "0"]
+    for src, dst, ro in binds:
+        mounts += [src, dst, "1" if ro else "0"]
     readonly = (container.get("securityContext") or {}).get("readOnlyRootFilesystem")
     return (["/bin/sh", "-c", _HOST_POD_SETUP, "host-pod-setup", "1" if readonly else "0"]
             + mounts + ["--"] + argv)
@@ -290,7 +300,7 @@ class HostContainer:
     """A hostPID privileged container: a host process in a private copy of the mount namespace,
     set up by _HOST_POD_SETUP (own /run, hostPath volumes, read-only root when asked)."""
 
-    def __init__(self, pod, container, cntr_bin, bin_dir, image_has_cntr=True):
+    def __init__(self, pod, container, cntr_bin, bin_dir, image_has_cntr=True, binds=()):
         self.id = new_container_id()
         self.name = container["name"]
         self.cntr_bin = cntr_bin if image_has_cntr else None
@@ -304,7 +314,8 @@ class HostContainer:
         # Everything started in a container, exec'd processes included, gets its environment.
         self.env = env
         self.process = Process(["unshare", "--mount", "--propagation", "private", "--"]
-                               + host_pod_setup_argv(pod, container, self.substitute(argv or DEFAULT_COMMAND)),
+                               + host_pod_setup_argv(pod, container, self.substitute(argv or DEFAULT_COMMAND),
+                                                     binds),
                                tty=False, stdin=False, env=env)
         # Running means started: wait until the setup has exec'd the container's command (the
         # mounts are then in place).
@@ -319,9 +330,16 @@ class HostContainer:
             except OSError:
                 break
             time.sleep(0.005)
-        # Nobody reads the agent's own output; drain it so it never blocks on a full pipe.
+        # Its stdout and stderr are the container's log (pods/NAME/log), as a runtime keeps it;
+        # read at once so the container never blocks on a full pipe.
+        self.log = bytearray()
+        self.log_lock = threading.Lock()
         for stream in (self.process.popen.stdout, self.process.popen.stderr):
-            threading.Thread(target=_drain, args=(stream,), daemon=True).start()
+            threading.Thread(target=_drain, args=(stream, self.log, self.log_lock), daemon=True).start()
+
+    def log_contents(self):
+        with self.log_lock:
+            return bytes(self.log)
 
     def substitute(self, argv):
         # The image's cntr, by name or by its path in the image (/usr/local/bin/cntr).
@@ -345,11 +363,16 @@ class HostContainer:
         self.kill(signal.SIGKILL)
 
 
-def _drain(stream):
-    """Read a stream to its end and close it (here, so its fd cannot be reused under us)."""
+def _drain(stream, sink, lock):
+    """Read a stream to its end into sink (a bytearray, under lock) and close it (here, so its
+    fd cannot be reused under us)."""
     try:
-        while stream.read1(65536):
-            pass
+        while True:
+            chunk = stream.read1(65536)
+            if not chunk:
+                break
+            with lock:
+                sink += chunk
     except (OSError, ValueError):
         pass
     finally:

@@ -244,8 +244,11 @@ class BrokerTest(unittest.TestCase):
             "containers": [{"name": "agent", "image": "lambda-cntr-agent:0.1.0", "command": ["cntr", "agent", "idle"],
                             # as deploy/daemonset.yaml sets them (the stand-in has no downward API)
                             "env": [{"name": "LAMBDA_CNTR_AGENT", "value": name},
-                                    {"name": "LAMBDA_CNTR_IDLE_SECONDS", "value": "never"}],
-                            "securityContext": {"privileged": True, "readOnlyRootFilesystem": True}}]}}, NS)
+                                    {"name": "LAMBDA_CNTR_IDLE_SECONDS", "value": "never"},
+                                    {"name": "LAMBDA_CNTR_RUN_DIR", "value": "/run/lambda-cntr"}],
+                            "volumeMounts": [{"name": "run", "mountPath": "/run/lambda-cntr"}],
+                            "securityContext": {"privileged": True, "readOnlyRootFilesystem": True}}],
+            "volumes": [{"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}]}}, NS)
         return self.server.wait_pod(NS, name, lambda p: p and p["status"].get("phase") == "Running")
 
     def start_broker(self, given_cert=True):
@@ -406,8 +409,12 @@ class BrokerTest(unittest.TestCase):
         # the command the agent ran is cntr attach by ID, nothing else
         _, _, _, query = [r for r in self.server.requests if r[2].endswith("/exec")][-1]
         cid = self.target["status"]["containerStatuses"][0]["containerID"].split("://")[1]
-        self.assertEqual(query["command"][:5], ["cntr", "attach", "-t", "id", "--profile"])
-        self.assertEqual(query["command"][6:9], ["--", cid, "--"])
+        # after the line cntr writes to the agent's log (node/agent_audit.h)
+        self.assertEqual(query["command"][:2], ["env", 'LAMBDA_CNTR_AUDIT=user "alice" on pod "default/web" '
+                                                'container "main" with profile "general", broker "%s"'
+                                                % socket.gethostname()])
+        self.assertEqual(query["command"][2:7], ["cntr", "attach", "-t", "id", "--profile"])
+        self.assertEqual(query["command"][8:11], ["--", cid, "--"])
         self.assertEqual(query["container"], ["agent"])
 
     def test_v4_only_offer_is_relayed_as_v4(self):
@@ -549,7 +556,18 @@ class BrokerTest(unittest.TestCase):
             self.assertEqual(exit_code(status), 4, (out, err))
             self.assertEqual(out, b"/var/lib/cntr/proc/self\n")
         _, _, _, query = [r for r in self.server.requests if r[2].endswith("/exec")][-1]
-        self.assertEqual(query["command"][:3], ["cntr", "attach", "--host"])
+        self.assertEqual(query["command"][:2], ["env", 'LAMBDA_CNTR_AUDIT=user "alice" on node "node-1" with '
+                                                'profile "general", broker "%s"' % socket.gethostname()])
+        self.assertEqual(query["command"][2:5], ["cntr", "attach", "--host"])
+        # and cntr recorded the session, or its own failure, in the agent's log
+        _, agent = self.server.kubelet.running_container(NS, self.agent["metadata"]["name"], "agent")
+        what = 'user "alice" on node "node-1" with profile "general", broker "%s"' % socket.gethostname()
+        log = agent.log_contents().decode().splitlines()
+        self.assertEqual(len(log), 2, log)
+        self.assertEqual(log[0], "lambda-cntr agent: audit: session started: " + what)
+        outcome = r"cntr failed: .*: exit status 125" if exit_code(status) == 125 else "exit status 4"
+        self.assertRegex(log[1], "^" + re.escape("lambda-cntr agent: audit: session ended: %s: " % what)
+                         + outcome + r" after \d+\.\ds$")
 
     def test_sigterm_closes_open_sessions_and_exits_cleanly(self):
         reply = self.proxy.request(self.attach_path(command=["sh", "-c", "sleep 60"]), upgrade=True)

@@ -11,10 +11,13 @@ naming the unavailable broker, 200 = the broker path, seen through a fixture bac
 stand-in's request log) and the API server's own refusal. BrokerModeTests need the broker and
 FAIL when it is missing: they are the contract the broker is held to."""
 
+import http.client
 import json
 import os
 import re
 import select
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -314,7 +317,9 @@ class BrokerModeTests(ClusterTestCase):
         self.assertEqual(status, 0, screen)
         self.assertIn("term=screen-256color=", screen)
         commands = [q.get("command", []) for _, _, q in self.agent_execs()]
-        self.assertIn(["env", "TERM=screen-256color", "cntr", "attach", "-t", "id"], [c[:6] for c in commands])
+        # TERM first, then the agent's audit line (one `env`), then cntr
+        self.assertTrue(any(c[:2] == ["env", "TERM=screen-256color"] and c[2].startswith("LAMBDA_CNTR_AUDIT=")
+                            and c[3:7] == ["cntr", "attach", "-t", "id"] for c in commands), commands)
 
     def grant_erin(self, name, rules, namespace=None):
         """Rights beyond USER_ROLE: a Role in namespace, or a ClusterRole when None."""
@@ -414,6 +419,36 @@ class BrokerModeTests(ClusterTestCase):
         self.assertIn('user "erin"', by_reason["DebugSessionEnded"]["message"])
         self.assertTrue(any("DebugSessionStarted" in line and "erin" in line for line in self.broker_log),
                         self.broker_log)
+
+    def agent_log(self):
+        """GET pods/AGENT/log in lambda-cntr-system through the stand-in, as an admin would
+        (`kubectl logs -n lambda-cntr-system AGENT`): lines."""
+        ctx = ssl.create_default_context(cafile=os.path.join(self.cluster.pki, "ca.crt"))
+        ctx.load_cert_chain(os.path.join(self.cluster.pki, "alice.crt"), os.path.join(self.cluster.pki, "alice.key"))
+        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=ctx)
+        try:
+            conn.request("GET", "/api/v1/namespaces/%s/pods/%s/log" % (SYSTEM_NS, self.agent["metadata"]["name"]))
+            resp = conn.getresponse()
+            body = resp.read()
+        finally:
+            conn.close()
+        self.assertEqual(resp.status, 200, body)
+        return body.decode(errors="replace").splitlines()
+
+    def test_the_agents_log_records_who_ran_which_session_and_how_it_ended(self):
+        self.assertEqual(self.agent_log(), [])
+        self.assertExit(self.run_as_user("-n", "a", "execute", "web", "--", "sh", "-c", "exit 3"), 3)
+        self.assertExit(self.run_as_user("-n", "a", "execute", "--profile", "restricted", "web", "--", "true"), 0)
+        # Written by the sessions on the node, not by the broker: its log can be gone.
+        self.stop_broker()
+        log = self.agent_log()
+        self.assertEqual(len(log), 4, log)
+        for (started, ended), profile, status in zip((log[0:2], log[2:4]), ("general", "restricted"), (3, 0)):
+            what = ('user "erin" on pod "a/web" container "main" with profile "%s", broker "%s"'
+                    % (profile, socket.gethostname()))
+            self.assertEqual(started, "lambda-cntr agent: audit: session started: " + what)
+            self.assertRegex(ended, "^" + re.escape("lambda-cntr agent: audit: session ended: %s: exit status %d after "
+                                                    % (what, status)) + r"\d+\.\ds$")
 
     def test_profile_restricted_reaches_cntr(self):
         r = self.run_as_user("-n", "a", "execute", "--profile", "restricted", "web", "--",

@@ -152,6 +152,12 @@ class Manifests(unittest.TestCase):
         env = {e["name"]: e for e in c["env"]}
         self.assertEqual(env["LAMBDA_CNTR_AGENT"]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name")
         self.assertEqual(env["LAMBDA_CNTR_IDLE_SECONDS"]["value"], "never")
+        # Its only volume: a small in-memory emptyDir where `cntr agent idle` publishes its pid
+        # for the sessions' audit lines (LAMBDA_CNTR_RUN_DIR); nothing of the node.
+        self.assertEqual(env["LAMBDA_CNTR_RUN_DIR"], {"name": "LAMBDA_CNTR_RUN_DIR", "value": "/run/lambda-cntr"})
+        self.assertEqual(sorted(env), ["LAMBDA_CNTR_AGENT", "LAMBDA_CNTR_IDLE_SECONDS", "LAMBDA_CNTR_RUN_DIR"])
+        self.assertEqual(spec["volumes"], [{"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}])
+        self.assertEqual(c["volumeMounts"], [{"name": "run", "mountPath": "/run/lambda-cntr"}])
 
     def test_broker_deployment_is_unprivileged(self):
         dep = self.get("Deployment", "lambda-cntr-broker")

@@ -21,6 +21,7 @@
 #include "broker/broker_session.h"
 #include "broker/broker_status.h"
 #include "broker/broker_target.h"
+#include "cli/lambda_cntr_argv.h"
 #include "common/cleanup.h"
 #include "common/err.h"
 
@@ -337,6 +338,25 @@ static void test_agent_commands(void **state)
 				  "container=agent&stdin=true&stdout=true&stderr=false&tty=true");
 }
 
+static void test_agent_commands_carry_the_audit_line_after_term(void **state)
+{
+	char *cmd[] = { "true", NULL };
+	char **argv = broker_node_argv(NULL, cmd);
+	const char *plain[] = { "env", "LAMBDA_CNTR_AUDIT=user \"a\"", "cntr", "attach", "--host", "--", "true", NULL };
+	const char *term[] = { "env", "TERM=xterm", "LAMBDA_CNTR_AUDIT=user \"a\"", "cntr", "attach", NULL };
+
+	argv = lambda_argv_with_env(argv, "LAMBDA_CNTR_AUDIT", "user \"a\"");
+	for (size_t i = 0; plain[i]; i++)
+		assert_string_equal(argv[i], plain[i]);
+	assert_null(argv[7]);
+	strv_free(argv);
+	argv = lambda_argv_with_term("xterm", broker_node_argv(NULL, cmd));
+	argv = lambda_argv_with_env(argv, "LAMBDA_CNTR_AUDIT", "user \"a\"");
+	for (size_t i = 0; term[i]; i++)
+		assert_string_equal(argv[i], term[i]);
+	strv_free(argv);
+}
+
 static void test_audit_records(void **state)
 {
 	struct broker_session_info s = { .user = "alice", .ns = "ns1", .pod = "web", .pod_uid = "uid-1", .node = "n1",
@@ -345,11 +365,17 @@ static void test_audit_records(void **state)
 	_cleanup_free_ char *end = broker_audit_end_message(&s, 3, NULL, 1.25);
 	_cleanup_free_ char *cut = broker_audit_end_message(&s, -1, "the client disconnected", 2.0);
 	json_t *ev = broker_audit_event(&s, "DebugSessionStarted", start, "broker-0");
+	_cleanup_free_ char *agent_line = broker_audit_agent_line(&s, "broker-0");
+	struct broker_session_info n = { .user = "bob", .node = "n1", .profile = "sysadmin" };
+	_cleanup_free_ char *node_line = broker_audit_agent_line(&n, "broker-0");
 
 	assert_string_equal(start, "user \"alice\" attached to container \"app\" with profile \"general\"");
 	assert_string_equal(end, "session of user \"alice\" on container \"app\" with profile \"general\" ended: exit "
 				 "status 3 after 1.2s");
 	assert_non_null(strstr(cut, "ended without an exit status (the client disconnected)"));
+	assert_string_equal(agent_line, "user \"alice\" on pod \"ns1/web\" container \"app\" with profile "
+					"\"general\", broker \"broker-0\"");
+	assert_string_equal(node_line, "user \"bob\" on node \"n1\" with profile \"sysadmin\", broker \"broker-0\"");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "involvedObject"), "uid")), "uid-1");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "metadata"), "namespace")), "ns1");
 	assert_string_equal(json_string_value(json_object_get(ev, "reportingComponent")), "lambda-cntr-broker");
@@ -372,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_only_the_daemonsets_own_ready_pod_on_the_node_is_trusted),
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_agent_commands),
+		cmocka_unit_test(test_agent_commands_carry_the_audit_line_after_term),
 		cmocka_unit_test(test_audit_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
