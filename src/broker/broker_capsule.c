@@ -103,9 +103,10 @@ static int parse_targets(char *const *targets, struct broker_capsule_run *run, s
 	run->targets = calloc(n, sizeof(*run->targets));
 	if (!run->targets)
 		abort();
-	for (size_t i = 0; i < n; i++, run->ntargets++) {
+	for (size_t i = 0; i < n; i++) {
 		if (broker_capsule_target_parse(targets[i], &run->targets[i]) < 0)
 			return cntr_fail(err, CNTR_EXIT_USAGE, 0, "target \"%.300s\" is not NAMESPACE/POD/CONTAINER", targets[i]);
+		run->ntargets++;  /* owned by run from here: freed whatever comes next */
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(targets[k], targets[i]))
 				return cntr_fail(err, CNTR_EXIT_USAGE, 0, "target \"%.300s\" is given twice", targets[i]);

@@ -4,7 +4,8 @@
  *       --json [policy] [sandbox] --name ID=ns/pod/container... -- ID... -- CMD...
  * whose stdout and stderr are this process's; then the capsule pod is deleted and the agent
  * released as `lambda-cntr attach` does, on every path out (an interrupt ends our cntr in the
- * agent first: a closed stream does not end it). */
+ * agent first: a closed stream does not end it). That is pod mode; in broker mode the node's
+ * run is one request to the broker instead (lambda_capsule_broker.c). */
 #include "cli/lambda_capsule_internal.h"
 
 #include <signal.h>
