@@ -1,5 +1,6 @@
 #include "broker/broker_capsule.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "broker/broker_session.h"
 #include "broker/broker_status.h"
 #include "broker/broker_target.h"
+#include "cli/lambda_agent_spec.h"
 #include "cli/lambda_capsule_argv.h"
 #include "cli/lambda_capsule_internal.h"
 #include "cli/lambda_ids.h"
@@ -21,6 +23,7 @@
 #include "common/strutil.h"
 #include "kube/api_path.h"
 #include "kube/clock.h"
+#include "kube/exec_stream.h"
 #include "kube/rest.h"
 
 #define CREATE_ATTEMPTS 3
@@ -168,6 +171,8 @@ void broker_capsule_run_free(struct broker_capsule_run *run)
 	strv_free(run->command);
 	free(run->capsule_pod);
 	free(run->capsule_id);
+	free(run->session_id);
+	free(run->agent_pod);
 	memset(run, 0, sizeof(*run));
 }
 
@@ -315,6 +320,29 @@ static json_t *wait_capsule_pod(struct broker *b, struct broker_capsule_run *run
 	}
 }
 
+/* SIGHUP, SIGTERM, SIGKILL to what runs under the session id (cntr agent end-session). Under
+ * api_lock like every exec of the broker: a few seconds at most, and only after a broken run. */
+static void end_session_in_agent(struct broker *b, const struct broker_capsule_run *run)
+{
+	_cleanup_strv_ char **argv = lambda_agent_end_session_argv(run->session_id);
+	_cleanup_close_ int sink = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct kube_exec_opts opts;
+	struct cntr_err err = { 0 };
+	int status = -1, rc;
+
+	kube_exec_opts_init(&opts);
+	opts.forward_stdin = false;
+	opts.out_fd = opts.err_fd = sink;
+	pthread_mutex_lock(&b->api_lock);
+	rc = kube_exec(b->cfg, b->ns, run->agent_pod, BROKER_AGENT_CONTAINER, argv, &opts, &status, &err);
+	pthread_mutex_unlock(&b->api_lock);
+	if (rc != KUBE_EXEC_DONE || status != 0)
+		log_warn("ending capsule session %s in agent %s/%s: %s", run->session_id, b->ns, run->agent_pod,
+			 rc == KUBE_EXEC_DONE ? "cntr agent end-session failed" : err.msg);
+	else
+		log_info("ended capsule session %s in agent %s/%s", run->session_id, b->ns, run->agent_pod);
+}
+
 void broker_capsule_release(struct broker *b, struct broker_capsule_run *run)
 {
 	if (!run)
@@ -331,6 +359,8 @@ void broker_capsule_release(struct broker *b, struct broker_capsule_run *run)
 			log_info("deleted capsule pod %s/%s", b->ns, run->capsule_pod);
 		json_decref(opts);
 	}
+	if (run->exec_started && !run->exit_status_seen)
+		end_session_in_agent(b, run);
 	broker_capsule_run_free(run);
 	free(run);
 }
@@ -343,7 +373,7 @@ static json_t *exec_in_agent(struct broker *b, struct broker_relay *r, const cha
 	_cleanup_free_ struct capsule_container *containers = calloc(run->ntargets, sizeof(*containers));
 	_cleanup_free_ struct capsule_container **list = calloc(run->ntargets, sizeof(*list));
 	struct capsule_node node = { .name = r->node, .targets = list, .n = run->ntargets };
-	_cleanup_strv_ char **argv = NULL;
+	_cleanup_strv_ char **cmd = NULL, **argv = NULL;
 	_cleanup_free_ char *path = NULL;
 	struct cntr_err err = { 0 };
 	int opened;
@@ -355,13 +385,17 @@ static json_t *exec_in_agent(struct broker *b, struct broker_relay *r, const cha
 							    .container_id = run->targets[i].container_id, .node = r->node };
 		list[i] = &containers[i];
 	}
-	argv = capsule_cntr_argv(&run->req, run->capsule_id, &node);
-	if (!argv)
+	cmd = capsule_cntr_argv(&run->req, run->capsule_id, &node);
+	if (!cmd)
 		return fail_status(500, "a target of node %s has an invalid container ID", r->node);
+	run->session_id = lambda_agent_session_id();
+	run->agent_pod = xstrdup(r->agent_pod);
+	argv = lambda_agent_session_argv(run->session_id, NULL, cmd);
 	path = broker_agent_exec_path(b->ns, r->agent_pod, argv, false, true, true, false);
 	pthread_mutex_lock(&b->api_lock);
 	opened = kube_ws_conn_open(&r->agent, b->cfg, path, protocols, &err);
 	pthread_mutex_unlock(&b->api_lock);
+	run->exec_started = opened == 0;
 	if (opened < 0) {
 		log_error("capsule run of user \"%s\": exec in agent %s/%s failed: %s", r->user, b->ns, r->agent_pod,
 			  err.msg);
@@ -392,6 +426,7 @@ static void record_start(struct broker_relay *r)
 
 void broker_capsule_record_end(struct broker_relay *r, int exit_status, const char *why, double seconds)
 {
+	r->capsule->exit_status_seen = exit_status >= 0;
 	for (size_t i = 0; i < r->capsule->ntargets; i++) {
 		struct broker_session_info info;
 		_cleanup_free_ char *msg = NULL;

@@ -44,6 +44,11 @@ struct broker_capsule_run {
 	size_t ntargets;
 	char *capsule_pod;           /* once it may exist */
 	char *capsule_id;
+	/* cntr in the agent runs as `env LAMBDA_CNTR_SESSION=<id> cntr capsule run ...`, as in pod
+	 * mode: a closed exec stream does not end it, `cntr agent end-session <id>` does. */
+	char *session_id, *agent_pod;
+	bool exec_started;           /* the agent's exec is open */
+	bool exit_status_seen;       /* the relay read cntr's exit status: nothing left to end */
 };
 
 /* Checks the query (400 with the message on failure) and fills run (targets not yet read).
@@ -62,7 +67,9 @@ struct broker_relay *broker_capsule_prepare(struct broker *b, const struct broke
 					    const char *protocols, json_t **status);
 
 /* From the relay: the end Events (one per target), then the capsule pod goes with
- * broker_capsule_release when the relay is freed. */
+ * broker_capsule_release when the relay is freed. exit_status < 0: none arrived. */
 void broker_capsule_record_end(struct broker_relay *r, int exit_status, const char *why, double seconds);
-/* Deletes the capsule pod (if any) and frees run; NULL is fine. */
+/* Deletes the capsule pod (if any); when the agent's exec was started and no exit status came
+ * back (the client went away, the broker stops), ends what is left of cntr in the agent with
+ * `cntr agent end-session`; frees run. NULL is fine. */
 void broker_capsule_release(struct broker *b, struct broker_capsule_run *run);

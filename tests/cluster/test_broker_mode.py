@@ -15,6 +15,7 @@ import json
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -27,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aggregator  # noqa: E402
 import backend_fixture  # noqa: E402
 import nodes  # noqa: E402
-from harness import PROMPT, ClusterTestCase, sleeper  # noqa: E402
+from harness import PROMPT, ClusterTestCase, pids_with_cmdline, read_until, sleeper  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # deploy/ of this tree, or another install (env LAMBDA_CNTR_DEPLOY) to try the tests against.
@@ -543,6 +544,24 @@ class BrokerModeTests(ClusterTestCase):
         self.assertEqual({u for u, _ in posts}, {"pat"})  # its own agent and capsule pod
         self.assertEqual(len(posts), 2, posts)
         self.assertEqual(self.capsule_pods_left(), [])
+
+    def test_ctrl_c_ends_the_capsule_in_the_agent_and_removes_the_capsule_pod(self):
+        proc = self.cluster.start("capsule", "run", "-n", "a", CAPSULE_IMAGE, "web", "--", "sh", "-c",
+                                  "echo started; sleep 31338", kubeconfig=self.user_kubeconfig)
+        self.assertIn(b"[a/web/main] started", read_until(proc.stdout, b"started"))
+        self.assertTrue(pids_with_cmdline(b"sleep\x0031338"))
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 130, err.decode())
+        self.assertEqual(self.capsule_pods_left(), [])
+        # A closed exec stream does not end cntr in the agent: the broker ends its session.
+        deadline = time.monotonic() + 15
+        while pids_with_cmdline(b"sleep\x0031338") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(pids_with_cmdline(b"sleep\x0031338"), [], "the capsule's command must end too")
+        ends = [q["command"] for u, m, p, q in self.server.requests if p.endswith("/exec") and
+                "end-session" in q.get("command", [])]
+        self.assertEqual(len(ends), 1, self.broker_log)
 
 
 if __name__ == "__main__":
