@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,8 @@
 #include "kube/exec_stream.h"
 #include "kube/rest.h"
 
+/* A value of the query that is not accepted: a 400 (broker_capsule_prepare). */
+#define bad_query(err, ...) cntr_fail((err), CNTR_EXIT_USAGE, 0, __VA_ARGS__)
 #define CREATE_ATTEMPTS 3
 #define POLL_MS 250
 
@@ -60,7 +61,7 @@ static bool one_of(const char *v, const char *const *choices)
 static int parse_number(const char *flag, const char *text, uint64_t max, uint64_t *out, struct cntr_err *err)
 {
 	if (parse_u64(text, out) < 0 || *out == 0 || *out > max)
-		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "%s \"%.32s\" is not a number from 1 to %llu", flag, text,
+		return bad_query(err, "%s \"%.32s\" is not a number from 1 to %llu", flag, text,
 				 (unsigned long long)max);
 	return 0;
 }
@@ -72,14 +73,13 @@ static int parse_policy(const struct broker_capsule_query *q, struct broker_caps
 	uint64_t n = 0;
 
 	if (q->pull_policy && !one_of(q->pull_policy, pulls))
-		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "imagePullPolicy \"%.32s\" is not Always, IfNotPresent or Never",
-				 q->pull_policy);
+		return bad_query(err, "imagePullPolicy \"%.32s\" is not Always, IfNotPresent or Never", q->pull_policy);
 	if (q->seccomp_profile && !one_of(q->seccomp_profile, seccomp))
-		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "seccompProfile \"%.32s\" is not default or unconfined", q->seccomp_profile);
+		return bad_query(err, "seccompProfile \"%.32s\" is not default or unconfined", q->seccomp_profile);
 	if (q->share && !lambda_capsule_share_is_valid(q->share))
-		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "share \"%.64s\" is not a list of uts, ipc, net, pid, cgroup", q->share);
+		return bad_query(err, "share \"%.64s\" is not a list of uts, ipc, net, pid, cgroup", q->share);
 	if (q->profile && !broker_profile_known(q->profile))
-		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "profile \"%.32s\" is not one of general, restricted, netadmin, sysadmin",
+		return bad_query(err, "profile \"%.32s\" is not one of general, restricted, netadmin, sysadmin",
 				 q->profile);
 	if (q->parallel && parse_number("parallel", q->parallel, 1024, &n, err) < 0)
 		return -1;
@@ -87,7 +87,7 @@ static int parse_policy(const struct broker_capsule_query *q, struct broker_caps
 	if (q->timeout && parse_number("timeout (seconds)", q->timeout, UINT32_MAX, &run->req.timeout_s, err) < 0)
 		return -1;
 	if (q->iterative && q->parallel)
-		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "iterative and parallel exclude each other");
+		return bad_query(err, "iterative and parallel exclude each other");
 	run->req.iterative = q->iterative;
 	run->req.fail_fast = q->fail_fast;
 	return 0;
@@ -100,19 +100,19 @@ static int parse_targets(char *const *targets, struct broker_capsule_run *run, s
 	while (targets[n])
 		n++;
 	if (n == 0)
-		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "no target: give target=NAMESPACE/POD/CONTAINER for each container");
+		return bad_query(err, "no target: give target=NAMESPACE/POD/CONTAINER for each container");
 	if (n > BROKER_CAPSULE_MAX_TARGETS)
-		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "%zu targets: at most %d per node", n, BROKER_CAPSULE_MAX_TARGETS);
+		return bad_query(err, "%zu targets: at most %d per node", n, BROKER_CAPSULE_MAX_TARGETS);
 	run->targets = calloc(n, sizeof(*run->targets));
 	if (!run->targets)
 		abort();
 	for (size_t i = 0; i < n; i++) {
 		if (broker_capsule_target_parse(targets[i], &run->targets[i]) < 0)
-			return cntr_fail(err, CNTR_EXIT_USAGE, 0, "target \"%.300s\" is not NAMESPACE/POD/CONTAINER", targets[i]);
+			return bad_query(err, "target \"%.300s\" is not NAMESPACE/POD/CONTAINER", targets[i]);
 		run->ntargets++;  /* owned by run from here: freed whatever comes next */
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(targets[k], targets[i]))
-				return cntr_fail(err, CNTR_EXIT_USAGE, 0, "target \"%.300s\" is given twice", targets[i]);
+				return bad_query(err, "target \"%.300s\" is given twice", targets[i]);
 	}
 	return 0;
 }
@@ -136,9 +136,9 @@ int broker_capsule_parse(const struct broker_capsule_query *q, struct broker_cap
 {
 	memset(run, 0, sizeof(*run));
 	if (!q->image || !*q->image || strlen(q->image) > 1024)
-		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "image: the capsule image is missing (image=REFERENCE)");
+		return bad_query(err, "image: the capsule image is missing (image=REFERENCE)");
 	if (!q->command[0])
-		return cntr_fail(err, CNTR_EXIT_USAGE, 0, "command: the capsule needs a command (command=ARG, repeated)");
+		return bad_query(err, "command: the capsule needs a command (command=ARG, repeated)");
 	if (parse_policy(q, run, err) < 0 || parse_targets(q->targets, run, err) < 0)
 		return -1;
 	run->image = xstrdup(q->image);
@@ -178,20 +178,6 @@ void broker_capsule_run_free(struct broker_capsule_run *run)
 
 /* ---------------------------------------------------------------- checks */
 
-static json_t *fail_status(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static json_t *fail_status(int code, const char *fmt, ...)
-{
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return broker_status(code, broker_status_reason(code), msg, NULL);
-}
-
 /* Every target before anything is read or made: the first refusal is the answer. */
 static json_t *authorize_all(struct broker *b, const struct broker_identity *id, const struct broker_capsule_run *run)
 {
@@ -229,8 +215,8 @@ static json_t *read_target(struct broker *b, const char *node, struct broker_cap
 	if (broker_target_from_pod(resp.body, t->container, &found, &code, &err) < 0)
 		return broker_status(code, broker_status_reason(code), err.msg, NULL);
 	if (strcmp(found.node, node) != 0) {
-		json_t *st = fail_status(400, "pod %s/%s runs on node \"%s\", not on node \"%s\"", t->ns, t->pod,
-					 found.node, node);
+		json_t *st = broker_status_fmt(400, "pod %s/%s runs on node \"%s\", not on node \"%s\"", t->ns, t->pod,
+					       found.node, node);
 		broker_target_free(&found);
 		return st;
 	}
@@ -273,8 +259,8 @@ static json_t *create_capsule_pod(struct broker *b, const char *node, struct bro
 				return NULL;
 		}
 		if (r == 0 || resp.http_status != 409 || attempt == CREATE_ATTEMPTS)
-			return fail_status(503, "creating the capsule pod on node %s in namespace %s: %s", node, b->ns,
-					   err.msg);
+			return broker_status_fmt(503, "creating the capsule pod on node %s in namespace %s: %s", node, b->ns,
+						 err.msg);
 	}
 }
 
@@ -300,22 +286,22 @@ static json_t *wait_capsule_pod(struct broker *b, struct broker_capsule_run *run
 		const char *id;
 
 		if (broker_api(b, "GET", path, NULL, &resp, &err) < 0)
-			return fail_status(503, "reading capsule pod %s/%s: %s", b->ns, run->capsule_pod, err.msg);
+			return broker_status_fmt(503, "reading capsule pod %s/%s: %s", b->ns, run->capsule_pod, err.msg);
 		id = capsule_pod_running_id(resp.body);
 		if (id) {
 			if (!lambda_container_id_is_valid(id))
-				return fail_status(500, "capsule pod %s/%s: not a container ID", b->ns, run->capsule_pod);
+				return broker_status_fmt(500, "capsule pod %s/%s: not a container ID", b->ns, run->capsule_pod);
 			run->capsule_id = xstrdup(id);
 			return NULL;
 		}
 		why = capsule_pod_failure(resp.body);
 		if (why)
-			return fail_status(503, "the capsule pod cannot run: %s", why);
+			return broker_status_fmt(503, "the capsule pod cannot run: %s", why);
 		if (waited_ms >= BROKER_CAPSULE_WAIT_S * 1000)
-			return fail_status(503, "capsule pod %s/%s (image %s) not running after %ds", b->ns, run->capsule_pod,
-					   run->image, BROKER_CAPSULE_WAIT_S);
+			return broker_status_fmt(503, "capsule pod %s/%s (image %s) not running after %ds", b->ns, run->capsule_pod,
+						 run->image, BROKER_CAPSULE_WAIT_S);
 		if (!sleep_unless_stopping(b))
-			return fail_status(503, "the lambda-cntr broker is stopping");
+			return broker_status_fmt(503, "the lambda-cntr broker is stopping");
 		waited_ms += POLL_MS;
 	}
 }
@@ -387,7 +373,7 @@ static json_t *exec_in_agent(struct broker *b, struct broker_relay *r, const cha
 	}
 	cmd = capsule_cntr_argv(&run->req, run->capsule_id, &node);
 	if (!cmd)
-		return fail_status(500, "a target of node %s has an invalid container ID", r->node);
+		return broker_status_fmt(500, "a target of node %s has an invalid container ID", r->node);
 	run->session_id = lambda_agent_session_id();
 	run->agent_pod = xstrdup(r->agent_pod);
 	argv = lambda_agent_session_argv(run->session_id, NULL, cmd);
@@ -399,8 +385,8 @@ static json_t *exec_in_agent(struct broker *b, struct broker_relay *r, const cha
 	if (opened < 0) {
 		log_error("capsule run of user \"%s\": exec in agent %s/%s failed: %s", r->user, b->ns, r->agent_pod,
 			  err.msg);
-		return fail_status(503, "the lambda-cntr agent %s/%s on node \"%s\" could not start the capsule: %s", b->ns,
-				   r->agent_pod, r->node, err.msg);
+		return broker_status_fmt(503, "the lambda-cntr agent %s/%s on node \"%s\" could not start the capsule: %s", b->ns,
+					 r->agent_pod, r->node, err.msg);
 	}
 	return NULL;
 }
