@@ -72,3 +72,19 @@ json_t *broker_audit_event(const struct broker_session_info *s, const char *reas
 		abort();
 	return ev;
 }
+
+char *broker_audit_capsule_start_message(const struct broker_session_info *s, const char *image)
+{
+	return xasprintf("user \"%s\" started capsule image \"%s\" in container \"%s\" with profile \"%s\"", s->user,
+			 image, s->container, s->profile);
+}
+
+char *broker_audit_capsule_end_message(const struct broker_session_info *s, const char *image, int exit_status,
+				       const char *why, double seconds)
+{
+	if (exit_status >= 0)
+		return xasprintf("capsule run of user \"%s\" (image \"%s\") in container \"%s\" ended: the node's run "
+				 "exited %d after %.1fs", s->user, image, s->container, exit_status, seconds);
+	return xasprintf("capsule run of user \"%s\" (image \"%s\") in container \"%s\" ended without an exit status "
+			 "(%s) after %.1fs", s->user, image, s->container, why ? why : "connection closed", seconds);
+}

@@ -30,6 +30,15 @@ char *broker_audit_end_message(const struct broker_session_info *s, int exit_sta
  * "general", broker "BROKER-POD"` (for a node: `... on node "n1" with ...`). malloc'd. */
 char *broker_audit_agent_line(const struct broker_session_info *s, const char *instance);
 
+/* A capsule run, per target pod (CapsuleRunStarted, CapsuleRunEnded):
+ * `user "alice" started capsule image "I" in container "app" with profile "general"`, and
+ * `capsule run of user "alice" (image "I") in container "app" ended: the node's run exited N
+ * after 1.2s` (the exit status of `cntr capsule run` over all the node's targets; each target's
+ * own is in the output the user gets). malloc'd. */
+char *broker_audit_capsule_start_message(const struct broker_session_info *s, const char *image);
+char *broker_audit_capsule_end_message(const struct broker_session_info *s, const char *image, int exit_status,
+				       const char *why, double seconds);
+
 /* A core/v1 Event on the pod (or the Node) with reason, type Normal, message, source and
  * reportingComponent lambda-cntr-broker, eventTime-free (firstTimestamp/lastTimestamp = now). */
 json_t *broker_audit_event(const struct broker_session_info *s, const char *reason, const char *message,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "broker/broker_audit.h"
+#include "broker/broker_capsule.h"
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -208,6 +209,10 @@ static void record_end(struct relay_state *s)
 	if (s->status.len && kube_exec_status_exit_code((const char *)s->status.data, s->status.len, &exit_status, &err) < 0) {
 		exit_status = -1;
 		why = err.msg;
+	}
+	if (r->capsule) {
+		broker_capsule_record_end(r, exit_status, why, (double)kube_now_ms() / 1000.0 - r->started);
+		return;
 	}
 	msg = broker_audit_end_message(&info, exit_status, why, (double)kube_now_ms() / 1000.0 - r->started);
 	broker_audit_record(r, "DebugSessionEnded", msg);

@@ -19,7 +19,9 @@ const char broker_api_resources_json[] =
 	"\"resources\":[{\"name\":\"pods/attach\",\"singularName\":\"\",\"namespaced\":true,"
 	"\"kind\":\"PodAttachOptions\",\"verbs\":[\"create\",\"get\"]},"
 	"{\"name\":\"nodes/attach\",\"singularName\":\"\",\"namespaced\":false,"
-	"\"kind\":\"NodeAttachOptions\",\"verbs\":[\"create\",\"get\"]}]}";
+	"\"kind\":\"NodeAttachOptions\",\"verbs\":[\"create\",\"get\"]},"
+	"{\"name\":\"nodes/capsule\",\"singularName\":\"\",\"namespaced\":false,"
+	"\"kind\":\"NodeCapsuleOptions\",\"verbs\":[\"create\",\"get\"]}]}";
 
 /* Split path (after prefix) into at most max '/'-separated components; -1 when there are more. */
 static int split(const char *rest, char **parts, int max)
@@ -64,9 +66,9 @@ void broker_route_parse(const char *path, struct broker_route *r)
 		r->ns = parts[1];
 		r->name = parts[3];
 		parts[1] = parts[3] = NULL;
-	} else if (n == 3 && !strcmp(parts[0], "nodes") && !strcmp(parts[2], "attach") &&
-		   lambda_object_name_is_valid(parts[1])) {
-		r->kind = BROKER_ROUTE_NODE_ATTACH;
+	} else if (n == 3 && !strcmp(parts[0], "nodes") &&
+		   (!strcmp(parts[2], "attach") || !strcmp(parts[2], "capsule")) && lambda_object_name_is_valid(parts[1])) {
+		r->kind = !strcmp(parts[2], "attach") ? BROKER_ROUTE_NODE_ATTACH : BROKER_ROUTE_NODE_CAPSULE;
 		r->name = parts[1];
 		parts[1] = NULL;
 	}

@@ -8,6 +8,7 @@ enum broker_route_kind {
 	BROKER_ROUTE_VERSION,       /* /apis/debug.lambda-cntr.io/v1alpha1: APIResourceList */
 	BROKER_ROUTE_POD_ATTACH,    /* .../namespaces/NS/pods/POD/attach */
 	BROKER_ROUTE_NODE_ATTACH,   /* .../nodes/NODE/attach */
+	BROKER_ROUTE_NODE_CAPSULE,  /* .../nodes/NODE/capsule (broker_capsule.h) */
 };
 
 struct broker_route {

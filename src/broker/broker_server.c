@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "broker/broker_capsule.h"
 #include "broker/broker_relay.h"
 #include "broker/broker_route.h"
 #include "broker/broker_session.h"
@@ -81,10 +82,22 @@ static char *offered_protocols(const struct header_list *h)
 
 struct query {
 	const char *container, *profile, *term;
-	char **command;
-	size_t ncommand;
+	char **command, **targets;
+	size_t ncommand, ntargets;
 	bool in, out, err, tty;
+	/* nodes/NODE/capsule */
+	const char *image, *pull_policy, *share, *seccomp_profile, *parallel, *timeout;
+	bool iterative, fail_fast;
 };
+
+static void append_value(char ***list, size_t *n, const char *value)
+{
+	*list = realloc(*list, (*n + 2) * sizeof(char *));
+	if (!*list)
+		abort();
+	(*list)[(*n)++] = xstrdup(value ? value : "");
+	(*list)[*n] = NULL;
+}
 
 static bool truthy(const char *v)
 {
@@ -96,11 +109,25 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 	struct query *q = cls;
 
 	if (!strcmp(key, "command")) {
-		q->command = realloc(q->command, (q->ncommand + 2) * sizeof(char *));
-		if (!q->command)
-			abort();
-		q->command[q->ncommand++] = xstrdup(value ? value : "");
-		q->command[q->ncommand] = NULL;
+		append_value(&q->command, &q->ncommand, value);
+	} else if (!strcmp(key, "target")) {
+		append_value(&q->targets, &q->ntargets, value);
+	} else if (!strcmp(key, "image")) {
+		q->image = value;
+	} else if (!strcmp(key, "imagePullPolicy")) {
+		q->pull_policy = value;
+	} else if (!strcmp(key, "share")) {
+		q->share = value;
+	} else if (!strcmp(key, "seccompProfile")) {
+		q->seccomp_profile = value;
+	} else if (!strcmp(key, "parallel")) {
+		q->parallel = value;
+	} else if (!strcmp(key, "timeout")) {
+		q->timeout = value;
+	} else if (!strcmp(key, "iterative")) {
+		q->iterative = truthy(value);
+	} else if (!strcmp(key, "failFast")) {
+		q->fail_fast = truthy(value);
 	} else if (!strcmp(key, "container")) {
 		q->container = value;
 	} else if (!strcmp(key, "profile")) {
@@ -242,11 +269,12 @@ static enum MHD_Result serve_attach(struct broker *b, struct MHD_Connection *con
 	enum MHD_Result r;
 
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &q);
-	if (!q.command) {
+	if (!q.command)
 		q.command = calloc(1, sizeof(char *));
-		if (!q.command)
-			abort();
-	}
+	if (!q.targets)
+		q.targets = calloc(1, sizeof(char *));
+	if (!q.command || !q.targets)
+		abort();
 	if (!upgrade || strcasecmp(upgrade, "websocket") != 0 || !key || !*key) {
 		r = answer_status(conn, broker_status(400, "BadRequest", "Upgrade request required", NULL));
 	} else if (!protocols || !*protocols) {
@@ -254,6 +282,13 @@ static enum MHD_Result serve_attach(struct broker *b, struct MHD_Connection *con
 						      "unable to upgrade connection: no subprotocol was requested "
 						      "(Sec-WebSocket-Protocol: v5.channel.k8s.io, v4.channel.k8s.io)",
 						      NULL));
+	} else if (rt->kind == BROKER_ROUTE_NODE_CAPSULE) {
+		relay = broker_capsule_prepare(b, rt, id, &(struct broker_capsule_query){
+			.image = q.image, .pull_policy = q.pull_policy, .profile = q.profile, .share = q.share,
+			.seccomp_profile = q.seccomp_profile, .parallel = q.parallel, .timeout = q.timeout,
+			.iterative = q.iterative, .fail_fast = q.fail_fast, .targets = q.targets, .command = q.command },
+			protocols, &status);
+		r = relay ? answer_upgrade(conn, relay, key, con_cls) : answer_status(conn, status);
 	} else {
 		req = (struct broker_session_request){ .route = rt, .id = id, .container = q.container,
 						       .profile = q.profile, .term = q.term, .command = q.command, .stdin_ = q.in,
@@ -263,6 +298,7 @@ static enum MHD_Result serve_attach(struct broker *b, struct MHD_Connection *con
 		r = relay ? answer_upgrade(conn, relay, key, con_cls) : answer_status(conn, status);
 	}
 	strv_free(q.command);
+	strv_free(q.targets);
 	return r;
 }
 

@@ -9,6 +9,7 @@
 #include "broker/broker_agent.h"
 #include "broker/broker_argv.h"
 #include "broker/broker_audit.h"
+#include "broker/broker_capsule.h"
 #include "broker/broker_profiles.h"
 #include "broker/broker_sar.h"
 #include "broker/broker_status.h"
@@ -45,30 +46,42 @@ static json_t *api_failure_status(const struct kube_response *resp, const struct
 	return broker_status(503, "ServiceUnavailable", err->msg, NULL);
 }
 
-static json_t *authorize(struct broker *b, const struct broker_session_request *req)
+/* The answer to a review: NULL when allowed, else the Status to answer with (503: no answer). */
+static json_t *review_answer(struct broker *b, const struct broker_identity *id, json_t *review, const char *ns,
+			     const char *name)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
 	struct cntr_err err = { 0 };
-	const struct broker_route *rt = req->route;
-	json_t *review = rt->kind == BROKER_ROUTE_POD_ATTACH ? broker_sar_pod_exec(req->id, rt->ns, rt->name)
-							     : broker_sar_node_attach(req->id, rt->name);
 	const char *why = NULL;
 	int r = broker_api(b, "POST", BROKER_SAR_PATH, review, &resp, &err);
 
 	json_decref(review);
 	if (r < 0) {
-		log_error("SubjectAccessReview for user \"%s\" failed: %s", req->id->user, err.msg);
+		log_error("SubjectAccessReview for user \"%s\" failed: %s", id->user, err.msg);
 		return broker_status(503, "ServiceUnavailable", err.msg, NULL);
 	}
 	if (broker_sar_allowed(resp.body, &why))
 		return NULL;
-	log_info("refused: user \"%s\" on %s%s%s: %s", req->id->user, rt->ns ? rt->ns : "", rt->ns ? "/" : "node ",
-		 rt->name, why ? why : "no rule allows it");
-	return rt->kind == BROKER_ROUTE_POD_ATTACH ? broker_status_forbidden_pod(req->id->user, rt->ns, rt->name, why)
-						   : broker_status_forbidden_node(req->id->user, rt->name, why);
+	log_info("refused: user \"%s\" on %s%s%s: %s", id->user, ns ? ns : "", ns ? "/" : "node ", name,
+		 why ? why : "no rule allows it");
+	return ns ? broker_status_forbidden_pod(id->user, ns, name, why) : broker_status_forbidden_node(id->user, name, why);
 }
 
-static json_t *check_profile(struct broker *b, const char *ns, const char *profile)
+json_t *broker_authorize_pod_exec(struct broker *b, const struct broker_identity *id, const char *ns, const char *pod)
+{
+	return review_answer(b, id, broker_sar_pod_exec(id, ns, pod), ns, pod);
+}
+
+static json_t *authorize(struct broker *b, const struct broker_session_request *req)
+{
+	const struct broker_route *rt = req->route;
+
+	if (rt->kind == BROKER_ROUTE_POD_ATTACH)
+		return broker_authorize_pod_exec(b, req->id, rt->ns, rt->name);
+	return review_answer(b, req->id, broker_sar_node_attach(req->id, rt->name), NULL, rt->name);
+}
+
+json_t *broker_check_profile(struct broker *b, const char *ns, const char *profile)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
 	_cleanup_free_ char *path = kube_api_path(b->ns, "configmaps", BROKER_PROFILES_CONFIGMAP, NULL);
@@ -110,7 +123,21 @@ static json_t *daemonset_uid(struct broker *b, char **uid)
 	return NULL;
 }
 
-static json_t *choose_agent(struct broker *b, const char *node, char **agent)
+/* The image of the agent's container: what a capsule pod's init container copies cntr from. */
+static const char *agent_image(const json_t *pod)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), i, c) {
+		const char *name = json_string_value(json_object_get(c, "name"));
+		if (name && !strcmp(name, BROKER_AGENT_CONTAINER))
+			return json_string_value(json_object_get(c, "image"));
+	}
+	return NULL;
+}
+
+json_t *broker_choose_agent(struct broker *b, const char *node, char **agent, char **image)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
 	_cleanup_free_ char *uid = NULL, *path = kube_pods_path(b->ns), *selector = xasprintf("spec.nodeName=%s", node);
@@ -128,6 +155,13 @@ static json_t *choose_agent(struct broker *b, const char *node, char **agent)
 	if (!pod)
 		return fail_status(503, "no lambda-cntr agent is ready on node \"%s\"", node);
 	*agent = xstrdup(json_string_value(json_object_get(json_object_get(pod, "metadata"), "name")));
+	if (image) {
+		const char *v = agent_image(pod);
+		if (!v)
+			return fail_status(503, "agent %s/%s has no container \"" BROKER_AGENT_CONTAINER "\" with an image",
+					   b->ns, *agent);
+		*image = xstrdup(v);
+	}
 	return NULL;
 }
 
@@ -185,23 +219,28 @@ static void info_of(const struct broker_relay *r, struct broker_session_info *in
 					      .node = r->node, .container = r->container, .profile = r->profile };
 }
 
-void broker_audit_record(struct broker_relay *r, const char *reason, const char *message)
+void broker_audit_post(struct broker *b, const struct broker_session_info *info, const char *reason,
+		       const char *message)
 {
 	_cleanup_kube_response_ struct kube_response resp = { 0 };
-	struct broker_session_info info;
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *path = kube_api_path(info->pod ? info->ns : "default", "events", NULL, NULL);
 	struct cntr_err err = { 0 };
-	json_t *ev;
+	json_t *ev = broker_audit_event(info, reason, message, b->instance);
 
-	info_of(r, &info);
-	ev = broker_audit_event(&info, reason, message, r->b->instance);
-	path = kube_api_path(r->pod ? r->ns : "default", "events", NULL, NULL);
 	/* Always printed, whatever the log level: one line, one write (sessions run in parallel). */
-	dprintf(STDERR_FILENO, BROKER_COMPONENT ": audit: %s %s%s%s: %s\n", reason, r->pod ? r->ns : "node ",
-		r->pod ? "/" : "", r->pod ? r->pod : r->node, message);
-	if (broker_api(r->b, "POST", path, ev, &resp, &err) < 0)
+	dprintf(STDERR_FILENO, BROKER_COMPONENT ": audit: %s %s%s%s: %s\n", reason, info->pod ? info->ns : "node ",
+		info->pod ? "/" : "", info->pod ? info->pod : info->node, message);
+	if (broker_api(b, "POST", path, ev, &resp, &err) < 0)
 		log_warn("audit: recording the %s Event failed: %s", reason, err.msg);
 	json_decref(ev);
+}
+
+void broker_audit_record(struct broker_relay *r, const char *reason, const char *message)
+{
+	struct broker_session_info info;
+
+	info_of(r, &info);
+	broker_audit_post(r->b, &info, reason, message);
 }
 
 /* `env LAMBDA_CNTR_AUDIT=<who, what, profile, broker> cntr ...`: cntr records the session in
@@ -223,7 +262,7 @@ static json_t *connect_agent(struct broker *b, const struct broker_session_reque
 	_cleanup_strv_ char **argv = NULL;
 	_cleanup_free_ char *path = NULL;
 	struct cntr_err err = { 0 };
-	json_t *st = choose_agent(b, r->node, &r->agent_pod);
+	json_t *st = broker_choose_agent(b, r->node, &r->agent_pod, NULL);
 	int opened;
 
 	if (st)
@@ -276,7 +315,7 @@ struct broker_relay *broker_session_prepare(struct broker *b, const struct broke
 	/* Node sessions are checked against the "*" entry (a node belongs to no namespace). */
 	ns_for_profile = r->ns ? r->ns : "*";
 	if ((*status = check_term(req->term)) || (*status = authorize(b, req)) ||
-	    (*status = check_profile(b, ns_for_profile, r->profile)) ||
+	    (*status = broker_check_profile(b, ns_for_profile, r->profile)) ||
 	    (r->pod && (*status = find_target(b, req, r, &container_id))) ||
 	    (*status = connect_agent(b, req, r, container_id))) {
 		broker_relay_free(r);
@@ -294,6 +333,7 @@ void broker_relay_free(struct broker_relay *r)
 	if (!r)
 		return;
 	kube_ws_conn_free(&r->agent);
+	broker_capsule_release(r->b, steal_pointer(&r->capsule));
 	free(r->user);
 	free(r->ns);
 	free(r->pod);

@@ -1,5 +1,7 @@
 #include "broker/broker_status.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/cleanup.h"
@@ -15,6 +17,18 @@ json_t *broker_status(int code, const char *reason, const char *message, json_t 
 	if (details)
 		json_object_set_new(s, "details", details);
 	return s;
+}
+
+json_t *broker_status_fmt(int code, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	return broker_status(code, broker_status_reason(code), msg, NULL);
 }
 
 json_t *broker_status_unauthorized(void)

@@ -7,6 +7,9 @@
  *  "reason":R,"code":C[,"details":D]}; details may be NULL (the reference is stolen). */
 json_t *broker_status(int code, const char *reason, const char *message, json_t *details);
 
+/* broker_status with the code's reason (broker_status_reason) and a printf-style message. */
+json_t *broker_status_fmt(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* 401 Unauthorized, message "Unauthorized" (what the API server says; the why goes to the log). */
 json_t *broker_status_unauthorized(void);
 

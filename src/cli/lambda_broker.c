@@ -21,7 +21,11 @@
 
 static const char *target_resource(enum lambda_broker_target target)
 {
-	return target == LAMBDA_BROKER_NODE ? "nodes/attach" : "pods/attach";
+	static const char *const resources[] = { [LAMBDA_BROKER_POD] = "pods/attach",
+						  [LAMBDA_BROKER_NODE] = "nodes/attach",
+						  [LAMBDA_BROKER_CAPSULE] = "nodes/capsule" };
+
+	return resources[target];
 }
 
 char *lambda_broker_path(const struct lambda_broker_request *req, const struct kube_exec_opts *eopts)

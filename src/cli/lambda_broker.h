@@ -18,11 +18,12 @@ struct lambda_opts;
 #define LAMBDA_BROKER_GROUP_VERSION "debug.lambda-cntr.io/v1alpha1"
 #define LAMBDA_BROKER_APISERVICE "v1alpha1.debug.lambda-cntr.io"
 
-/* What a session attaches to: a container of a pod, or a node (its namespaces and root). */
-enum lambda_broker_target { LAMBDA_BROKER_POD, LAMBDA_BROKER_NODE };
+/* What a session attaches to: a container of a pod, or a node (its namespaces and root); or a
+ * capsule run on a node's pods (lambda_capsule_broker.c). */
+enum lambda_broker_target { LAMBDA_BROKER_POD, LAMBDA_BROKER_NODE, LAMBDA_BROKER_CAPSULE };
 
 /* Broker or pod mode: opts->api_mode when forced, else discovery of the broker's group
- * version: 200 listing the target's resource (pods/attach, nodes/attach) = broker, 404 = pod.
+ * version: 200 listing the target's resource (pods/attach, nodes/attach, nodes/capsule) = broker, 404 = pod.
  * A registered but unavailable broker (503: the aggregator has no endpoint or cannot reach
  * it) and any other answer are errors (exit 125) naming the broker and suggesting --mode pod.
  * -v says which mode was chosen and why. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/lambda_capsule.h"
+#include "cli/lambda_capsule_argv.h"
 #include "cli/lambda_ids.h"
 #include "cli/lambda_json.h"
 #include "cli/lambda_signals.h"

@@ -37,6 +37,9 @@ struct capsule_request {
 	uint64_t agent_timeout_s;     /* how long to wait for an agent or a capsule pod */
 	uint64_t idle_timeout_s;      /* an agent this run creates exits after this long unused */
 	bool verbose_cntr;            /* cntr -v */
+	/* Broker mode: each node's run goes through the installed broker (nodes/NODE/capsule),
+	 * which makes the capsule pod and runs cntr in its agent; the agent_* fields are unused. */
+	bool via_broker;
 	/* Each output line of a target, already prefixed "[ns/pod/container] ", and lambda-cntr's
 	 * own per-node messages, as they come. */
 	void (*on_line)(void *ctx, enum capsule_stream stream, const char *line);
@@ -70,5 +73,4 @@ int lambda_capsule_run(struct kube_config *cfg, const struct capsule_request *re
 
 void capsule_report_clear(struct capsule_report *rep);
 
-/* text is a comma-separated list of uts, ipc, net, pid, cgroup (cntr capsule run --share). */
-bool lambda_capsule_share_is_valid(const char *text);
+/* lambda_capsule_share_is_valid: cli/lambda_capsule_argv.h. */

@@ -12,8 +12,11 @@
 #include <unistd.h>
 
 #include "cli/lambda_agent.h"
+#include "cli/lambda_broker.h"
 #include "cli/lambda_capsule.h"
+#include "cli/lambda_capsule_argv.h"
 #include "cli/lambda_caplet.h"
+#include "cli/lambda_opts.h"
 #include "cli/lambda_phase.h"
 #include "cli/lambda_signals.h"
 #include "common/cleanup.h"
@@ -30,11 +33,12 @@
 
 enum { OPT_PULL_POLICY = 256, OPT_PARALLEL, OPT_ITERATIVE, OPT_FAIL_FAST, OPT_TIMEOUT, OPT_PROFILE, OPT_JSON,
        OPT_AGENT_IMAGE, OPT_AGENT_NS, OPT_AGENT_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_KUBECONFIG, OPT_CONTEXT, OPT_SHARE,
-       OPT_SECCOMP };
+       OPT_SECCOMP, OPT_MODE };
 
 struct capsule_cli {
 	struct capsule_request req;
 	const char *kubeconfig, *context;
+	enum lambda_api_mode api_mode;  /* --mode, $LAMBDA_CNTR_MODE */
 	bool json;
 	int verbose;
 	/* the progress line on a terminal */
@@ -87,6 +91,7 @@ static int parse_flag(int opt, struct capsule_cli *cli, struct cntr_err *err)
 	case OPT_AGENT_NS: r->agent_namespace = optarg; return 0;
 	case OPT_KUBECONFIG: cli->kubeconfig = optarg; return 0;
 	case OPT_CONTEXT: cli->context = optarg; return 0;
+	case OPT_MODE: return lambda_api_mode_parse("--mode", optarg, &cli->api_mode, err);
 	case OPT_PULL_POLICY: return parse_choice("--image-pull-policy", optarg, policies, &r->pull_policy, err);
 	case OPT_PROFILE: return parse_choice("--profile", optarg, profiles, &r->profile, err);
 	case OPT_SECCOMP: return parse_choice("--seccomp-profile", optarg, seccomp, &r->seccomp_profile, err);
@@ -113,15 +118,16 @@ static int parse_flag(int opt, struct capsule_cli *cli, struct cntr_err *err)
 	}
 }
 
-static void set_defaults(struct capsule_cli *cli)
+static int set_defaults(struct capsule_cli *cli, struct cntr_err *err)
 {
-	const char *env = getenv("CNTR_IMAGE");
+	const char *env = getenv("CNTR_IMAGE"), *mode = getenv("LAMBDA_CNTR_MODE");
 
 	memset(cli, 0, sizeof(*cli));
 	cli->req.agent_image = env && *env ? env : DEFAULT_AGENT_IMAGE;
 	cli->req.agent_pull_policy = "IfNotPresent";
 	cli->req.agent_timeout_s = DEFAULT_AGENT_TIMEOUT_S;
 	cli->req.idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
+	return mode && *mode ? lambda_api_mode_parse("LAMBDA_CNTR_MODE", mode, &cli->api_mode, err) : 0;
 }
 
 static int check_request(struct capsule_cli *cli, char **words, int nwords, struct cntr_err *err)
@@ -163,11 +169,13 @@ static int parse_args(int argc, char **argv, struct capsule_cli *cli, struct cnt
 		{ "agent-timeout", required_argument, NULL, OPT_AGENT_TIMEOUT },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG }, { "context", required_argument, NULL, OPT_CONTEXT },
+		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int dashdash = argc, opt;
 
-	set_defaults(cli);
+	if (set_defaults(cli, err) < 0)
+		return -1;
 	if (argc < 2 || strcmp(argv[1], "run") != 0) {
 		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
 			return 1;
@@ -280,6 +288,15 @@ static void print_json(const struct capsule_report *rep)
 	json_decref(doc);
 }
 
+/* As attach chooses (lambda_broker_choose): with the broker installed, each node's run goes
+ * through its nodes/NODE/capsule and the user needs attach's rights only. */
+static int choose_mode(struct capsule_cli *cli, struct kube_config *cfg, struct cntr_err *err)
+{
+	struct lambda_opts opts = { .api_mode = cli->api_mode };
+
+	return lambda_broker_choose(cfg, &opts, LAMBDA_BROKER_CAPSULE, &cli->req.via_broker, err);
+}
+
 static int run(struct capsule_cli *cli, struct cntr_err *err)
 {
 	struct kube_config_opts copts = { .kubeconfig = cli->kubeconfig, .context = cli->context };
@@ -293,8 +310,12 @@ static int run(struct capsule_cli *cli, struct cntr_err *err)
 		return -1;
 	if (!cli->req.namespace)
 		cli->req.namespace = cfg->namespace;
+	if (choose_mode(cli, cfg, err) < 0) {
+		kube_config_free(cfg);
+		return -1;
+	}
 	/* The same agent namespace as attach (lambda_agent_namespace): its agents are shared. */
-	if (!cli->req.agent_namespace) {
+	if (!cli->req.via_broker && !cli->req.agent_namespace) {
 		if (lambda_agent_namespace(cfg, NULL, &agent_ns, err) < 0) {
 			kube_config_free(cfg);
 			return -1;
@@ -384,6 +405,8 @@ void lambda_capsule_usage(const char *program)
 	       "      --agent-namespace NS  where agents and capsule pods run (default: -n's namespace)\n"
 	       "      --agent-timeout D     how long to wait for an agent or a capsule pod (default 2m)\n"
 	       "      --idle-timeout D      an agent this run creates exits after this long unused\n"
+	       "      --mode MODE           auto (default: the broker when installed), pod or broker\n"
+	       "                            (env LAMBDA_CNTR_MODE); the --agent-* flags are pod mode's\n"
 	       "      --kubeconfig FILE, --context NAME\n"
 	       "  -v, --verbose             each step (twice: also cntr's)\n"
 	       "\n"
@@ -393,8 +416,11 @@ void lambda_capsule_usage(const char *program)
 	       "pull failure...) reports each of its targets as not run, naming the node, the image\n"
 	       "and the kubelet's reason; the other nodes go on.\n"
 	       "\n"
-	       "Permissions (RBAC): get/list pods of the targets' namespaces; in the agent namespace\n"
-	       "what `%1$s attach` needs (list, watch, create, delete pods; get, create pods/exec).\n"
+	       "Permissions (RBAC): with the broker installed (docs/broker.md), what attaching to the\n"
+	       "pods needs (get pods, create pods/exec) plus list pods for -l: the broker makes the\n"
+	       "capsule pods. In pod mode: get/list pods of the targets' namespaces, and in the agent\n"
+	       "namespace what `%1$s attach` needs there (list, watch, create, delete pods; get, create\n"
+	       "pods/exec).\n"
 	       "\n"
 	       "Exit status: 0 every target succeeded; 1 a target failed or did not run; 2 usage;\n"
 	       "125 %1$s failed (configuration, API, no running target); 130/143 interrupted.\n",

@@ -68,6 +68,19 @@ json_t *capsule_pod_manifest(const struct capsule_request *req, const char *ns, 
 			     const char *node);
 /* Why the capsule pod will not run (malloc'd), or NULL while it still may. */
 char *capsule_pod_failure(const json_t *pod);
+/* A fresh capsule pod name: CAPSULE_POD_PREFIX and 8 random letters/digits. malloc'd. */
+char *capsule_pod_name(void);
+/* Its capsule container's ID (runtime prefix stripped, borrowed from pod) once that container
+ * runs, else NULL. Not yet validated. */
+const char *capsule_pod_running_id(const json_t *pod);
+
+/* Broker mode: the node's run as one request to the broker's nodes/NODE/capsule (exposed for
+ * unit tests: .../nodes/NODE/capsule?image=I&target=NS/POD/C...[&policy and sandbox flags]
+ * &command=...&stdin=false&stdout=true&stderr=true&tty=false). malloc'd. */
+char *capsule_broker_path(const struct capsule_request *req, const struct capsule_node *node);
+/* capsule_node_main's broker mode: the same output, exit status and report. */
+int capsule_node_via_broker(struct kube_config *cfg, const struct capsule_request *req,
+			    const struct capsule_node *node, int report_fd);
 
 /* In a child process: one node's run. stdout/stderr carry cntr's; a failure that kept the
  * capsule from running is written to report_fd. Returns the child's exit status. */

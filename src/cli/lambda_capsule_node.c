@@ -4,7 +4,8 @@
  *       --json [policy] [sandbox] --name ID=ns/pod/container... -- ID... -- CMD...
  * whose stdout and stderr are this process's; then the capsule pod is deleted and the agent
  * released as `lambda-cntr attach` does, on every path out (an interrupt ends our cntr in the
- * agent first: a closed stream does not end it). */
+ * agent first: a closed stream does not end it). That is pod mode; in broker mode the node's
+ * run is one request to the broker instead (lambda_capsule_broker.c). */
 #include "cli/lambda_capsule_internal.h"
 
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/lambda_agent.h"
+#include "cli/lambda_capsule_argv.h"
 #include "cli/lambda_ids.h"
 #include "cli/lambda_signals.h"
 #include "common/cleanup.h"
@@ -62,63 +64,9 @@ static int prepare(struct node_run *r, struct cntr_err *err)
 	return capsule_pod_wait(r->cfg, r->req, r->req->agent_namespace, r->pod, r->node->name, &r->capsule_id, err);
 }
 
-static void push(char ***argv, size_t *n, char *s)
-{
-	*argv = realloc(*argv, (*n + 2) * sizeof(char *));
-	if (!*argv)
-		abort();
-	(*argv)[(*n)++] = s;
-	(*argv)[*n] = NULL;
-}
-
-/* cntr capsule run's command line; the IDs checked again where they go on it. */
-static char **cntr_argv(const struct node_run *r)
-{
-	const struct capsule_request *req = r->req;
-	_cleanup_strv_ char **argv = NULL;
-	size_t n = 0;
-
-	push(&argv, &n, xstrdup("cntr"));
-	push(&argv, &n, xstrdup("capsule"));
-	push(&argv, &n, xstrdup("run"));
-	push(&argv, &n, xstrdup("-t"));
-	push(&argv, &n, xstrdup("id"));
-	if (req->verbose_cntr)
-		push(&argv, &n, xstrdup("-v"));
-	push(&argv, &n, xstrdup("--json"));
-	push(&argv, &n, xasprintf("--from-container=%s", r->capsule_id));
-	if (req->iterative)
-		push(&argv, &n, xstrdup("--iterative"));
-	else if (req->parallel)
-		push(&argv, &n, xasprintf("--parallel=%u", req->parallel));
-	if (req->fail_fast)
-		push(&argv, &n, xstrdup("--fail-fast"));
-	if (req->timeout_s)
-		push(&argv, &n, xasprintf("--timeout=%llus", (unsigned long long)req->timeout_s));
-	if (req->profile)
-		push(&argv, &n, xasprintf("--profile=%s", req->profile));
-	if (req->share)
-		push(&argv, &n, xasprintf("--share=%s", req->share));
-	if (req->seccomp_profile)
-		push(&argv, &n, xasprintf("--seccomp-profile=%s", req->seccomp_profile));
-	for (size_t i = 0; i < r->node->n; i++) {
-		const struct capsule_container *t = r->node->targets[i];
-		if (!lambda_container_id_is_valid(t->container_id))
-			return NULL;
-		push(&argv, &n, xasprintf("--name=%s=%s", t->container_id, t->name));
-	}
-	push(&argv, &n, xstrdup("--"));
-	for (size_t i = 0; i < r->node->n; i++)
-		push(&argv, &n, xstrdup(r->node->targets[i]->container_id));
-	push(&argv, &n, xstrdup("--"));
-	for (char *const *c = req->command; *c; c++)
-		push(&argv, &n, xstrdup(*c));
-	return steal_pointer(&argv);
-}
-
 static int run_in_agent(struct node_run *r, int *status, struct cntr_err *err)
 {
-	_cleanup_strv_ char **cmd = cntr_argv(r);
+	_cleanup_strv_ char **cmd = capsule_cntr_argv(r->req, r->capsule_id, r->node);
 	_cleanup_strv_ char **argv = cmd ? lambda_agent_session_argv(r->session_id, NULL, cmd) : NULL;
 	struct kube_exec_opts eopts;
 
@@ -189,18 +137,14 @@ static void cleanup(struct node_run *r)
 	free(r->capsule_id);
 }
 
-int capsule_node_main(struct kube_config *cfg, const struct capsule_request *req, const struct capsule_node *node,
-		      int report_fd)
+/* Pod mode: the capsule pod and the agent are made here, with the user's rights. */
+static int run_in_pod_mode(struct kube_config *cfg, const struct capsule_request *req, const struct capsule_node *node,
+			   int report_fd)
 {
 	struct node_run r = { .cfg = cfg, .req = req, .node = node, .session_id = lambda_agent_session_id() };
 	struct cntr_err err = { 0 };
 	int status = CNTR_EXIT_FAILURE, rc;
 
-	kube_http_after_fork();
-	if (lambda_signals_install(&err) < 0) {
-		dprintf(report_fd, "%s", err.msg);
-		return CNTR_EXIT_FAILURE;
-	}
 	rc = prepare(&r, &err);
 	if (rc == 0 && !lambda_signals_caught())
 		rc = run_with_retry(&r, &status, &err);
@@ -210,4 +154,18 @@ int capsule_node_main(struct kube_config *cfg, const struct capsule_request *req
 	if (lambda_signals_caught())
 		return lambda_signals_exit_code(lambda_signals_caught());
 	return rc < 0 ? CNTR_EXIT_FAILURE : status;
+}
+
+int capsule_node_main(struct kube_config *cfg, const struct capsule_request *req, const struct capsule_node *node,
+		      int report_fd)
+{
+	struct cntr_err err = { 0 };
+
+	kube_http_after_fork();
+	if (lambda_signals_install(&err) < 0) {
+		dprintf(report_fd, "%s", err.msg);
+		return CNTR_EXIT_FAILURE;
+	}
+	return req->via_broker ? capsule_node_via_broker(cfg, req, node, report_fd)
+			       : run_in_pod_mode(cfg, req, node, report_fd);
 }

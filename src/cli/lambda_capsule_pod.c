@@ -26,7 +26,7 @@
 #define CREATE_ATTEMPTS 3
 #define POLL_MS 250
 
-static char *capsule_pod_name(void)
+char *capsule_pod_name(void)
 {
 	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 	unsigned char rnd[8] = { 0 };
@@ -142,7 +142,7 @@ char *capsule_pod_failure(const json_t *pod)
 	return why ? why : lambda_agent_failure(pod);
 }
 
-static const char *running_container_id(const json_t *pod)
+const char *capsule_pod_running_id(const json_t *pod)
 {
 	const json_t *cs = json_array_find(json_object_get(json_object_get(pod, "status"), "containerStatuses"), "name",
 					   CAPSULE_CONTAINER);
@@ -167,7 +167,7 @@ int capsule_pod_wait(struct kube_config *cfg, const struct capsule_request *req,
 
 		if (kube_get(cfg, path, &resp, err) < 0)
 			return cntr_err_prefix(err, "node %s: reading capsule pod %s/%s: ", node, ns, name);
-		id = running_container_id(resp.body);
+		id = capsule_pod_running_id(resp.body);
 		if (id) {
 			if (!lambda_container_id_is_valid(id))
 				return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "node %s: capsule pod %s/%s: not a container ID",

@@ -336,22 +336,3 @@ void capsule_report_clear(struct capsule_report *rep)
 	free(rep->results);
 	memset(rep, 0, sizeof(*rep));
 }
-
-bool lambda_capsule_share_is_valid(const char *text)
-{
-	static const char *const known[] = { "uts", "ipc", "net", "pid", "cgroup" };
-	const char *p = text;
-
-	while (*p) {
-		size_t len = strcspn(p, ","), k;
-		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-			if (strlen(known[k]) == len && strncmp(p, known[k], len) == 0)
-				break;
-		if (k == sizeof(known) / sizeof(known[0]))
-			return false;
-		p += len;
-		if (*p == ',' && *++p == '\0')
-			return false;
-	}
-	return *text != '\0';
-}

@@ -159,17 +159,22 @@ static int parse_profile(const char *text, struct lambda_opts *opts, struct cntr
 			 "--profile: \"%s\" is not general, restricted, netadmin or sysadmin", text);
 }
 
-static int parse_api_mode(const char *flag, const char *text, struct lambda_opts *opts, struct cntr_err *err)
+int lambda_api_mode_parse(const char *flag, const char *text, enum lambda_api_mode *mode, struct cntr_err *err)
 {
 	static const char *const names[] = { [LAMBDA_API_AUTO] = "auto", [LAMBDA_API_POD] = "pod",
 					      [LAMBDA_API_BROKER] = "broker" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(text, names[i]) == 0) {
-			opts->api_mode = (enum lambda_api_mode)i;
+			*mode = (enum lambda_api_mode)i;
 			return 0;
 		}
 	return cntr_fail(err, CNTR_EXIT_USAGE, 0, "%s: \"%s\" is not auto, pod or broker", flag, text);
+}
+
+static int parse_api_mode(const char *flag, const char *text, struct lambda_opts *opts, struct cntr_err *err)
+{
+	return lambda_api_mode_parse(flag, text, &opts->api_mode, err);
 }
 
 static int parse_fallback(const char *text, struct lambda_opts *opts, struct cntr_err *err)

@@ -19,6 +19,9 @@ enum lambda_fallback { LAMBDA_FALLBACK_ASK = 0, LAMBDA_FALLBACK_NONE, LAMBDA_FAL
  * whichever the cluster offers (discovery of the broker's API group). */
 enum lambda_api_mode { LAMBDA_API_AUTO = 0, LAMBDA_API_POD, LAMBDA_API_BROKER };
 
+/* "auto", "pod" or "broker" (flag names the option or variable in the usage error). */
+int lambda_api_mode_parse(const char *flag, const char *text, enum lambda_api_mode *mode, struct cntr_err *err);
+
 struct lambda_opts {
 	enum lambda_mode mode;
 	const char *program;         /* "lambda-cntr" or "kubectl cntr", for messages and help */

@@ -34,7 +34,9 @@ RESOURCES = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "deb
              "resources": [{"name": "pods/attach", "singularName": "", "namespaced": True,
                             "kind": "PodAttachOptions", "verbs": ["create", "get"]},
                            {"name": "nodes/attach", "singularName": "", "namespaced": False,
-                            "kind": "NodeAttachOptions", "verbs": ["create", "get"]}]}
+                            "kind": "NodeAttachOptions", "verbs": ["create", "get"]},
+                           {"name": "nodes/capsule", "singularName": "", "namespaced": False,
+                            "kind": "NodeCapsuleOptions", "verbs": ["create", "get"]}]}
 
 
 def broker_bin_or_skip():
@@ -577,6 +579,53 @@ class BrokerTest(unittest.TestCase):
         out, err, status, close = Ws(reply).run(timeout=20)
         self.assertEqual(close, 1001)
         self.assertEqual(self.broker.wait(timeout=15), 0)
+
+    # -- capsule runs: nodes/NODE/capsule (issue 9) --------------------------------------------
+    def capsule_path(self, node="node-1", targets=("default/web/main",), command=("true",), **query):
+        q = [("image", "capsules.example/marker:1")] + [("target", t) for t in targets]
+        q += [(k, v) for k, v in query.items()]
+        q += [("command", c) for c in command] + [("stdout", "true"), ("stderr", "true")]
+        return "%s/nodes/%s/capsule?%s" % (GROUP_PATH, node, urllib.parse.urlencode(q))
+
+    def pod_posts_since(self, before):
+        return [p for _, m, p, _ in self.server.requests[before:] if m == "POST" and p.endswith("/pods")]
+
+    def test_capsule_query_is_checked_before_any_review(self):
+        reviews = len(self.server.reviews)
+        for query, words in (({"targets": ("default/web",)}, 'target "default/web" is not NAMESPACE/POD/CONTAINER'),
+                             ({"targets": ()}, "no target"),
+                             ({"command": ()}, "the capsule needs a command"),
+                             ({"imagePullPolicy": "Sometimes"}, 'imagePullPolicy "Sometimes"'),
+                             ({"share": "net;reboot"}, 'share "net;reboot"')):
+            reply = self.proxy.request(self.capsule_path(**query), upgrade=True)
+            self.assertEqual(reply.code, 400, reply.body)
+            self.assertIn(words, reply.json()["message"])
+        self.assertEqual(len(self.server.reviews), reviews)
+
+    def test_capsule_refused_on_one_target_is_403_before_any_pod_is_read_or_made(self):
+        self.server.store.namespaces.add("team-b")
+        self.c.target_pod("other", namespace="team-b")
+        self.server.sar_denied = {("alice", "team-b")}
+        before = len(self.server.requests)
+        reply = self.proxy.request(self.capsule_path(targets=("default/web/main", "team-b/other/main")),
+                                   upgrade=True)
+        self.assertEqual(reply.code, 403, reply.body)
+        self.assertEqual(reply.json()["message"], 'pods "other" is forbidden: User "alice" cannot create resource '
+                                                  '"pods/exec" in API group "" in the namespace "team-b"')
+        # Both reviewed (the allowed one first), nothing read, made or run.
+        spec = [r["spec"]["resourceAttributes"] for r in self.server.reviews[-2:]]
+        self.assertEqual([(a["namespace"], a["name"], a["verb"], a["subresource"]) for a in spec],
+                         [("default", "web", "create", "exec"), ("team-b", "other", "create", "exec")])
+        self.assertEqual([p for _, m, p, _ in self.server.requests[before:] if "/pods" in p and m != "POST"
+                          and not p.startswith("/apis/authorization")], [])
+        self.assertEqual(self.pod_posts_since(before), [])
+
+    def test_capsule_target_on_another_node_is_400_and_nothing_is_made(self):
+        before = len(self.server.requests)
+        reply = self.proxy.request(self.capsule_path(node="node-2"), upgrade=True)
+        self.assertEqual(reply.code, 400, reply.body)
+        self.assertEqual(reply.json()["message"], 'pod default/web runs on node "node-1", not on node "node-2"')
+        self.assertEqual(self.pod_posts_since(before), [])
 
 
 SECRET = "lambda-cntr-broker-serving"

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import select
+import signal
 import socket
 import ssl
 import subprocess
@@ -29,7 +30,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import aggregator  # noqa: E402
 import backend_fixture  # noqa: E402
-from harness import PROMPT, ClusterTestCase, sleeper  # noqa: E402
+import nodes  # noqa: E402
+from harness import PROMPT, ClusterTestCase, pids_with_cmdline, read_until, sleeper  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # deploy/ of this tree, or another install (env LAMBDA_CNTR_DEPLOY) to try the tests against.
@@ -43,6 +45,10 @@ APISERVICE = "v1alpha1.debug.lambda-cntr.io"
 USER_ROLE = "lambda-cntr-user"
 RBAC = "rbac.authorization.k8s.io"
 AGENT_LABEL = "app.kubernetes.io/name=lambda-cntr-agent"
+BROKER_SA = "system:serviceaccount:%s:lambda-cntr-broker" % SYSTEM_NS
+# A capsule image of the stand-in's nodes (nodes.py): its root has /capsule-marker.
+CAPSULE_IMAGE = nodes.CAPSULE_IMAGE_PREFIX + ":1"
+CAPSULE_POD_PREFIX = "lambda-cntr-capsule-"
 
 
 def broker_binary():
@@ -467,6 +473,130 @@ class BrokerModeTests(ClusterTestCase):
             'lambda-cntr: error: profile "sysadmin" is not allowed in namespace "a" by '
             'lambda-cntr-system/lambda-cntr-profiles'])
         self.assertExit(self.run_as_user("-n", "a", "execute", "--profile", "restricted", "web", "--", "true"), 0)
+
+    # -- capsule runs through the broker (issue 9) -----------------------------------------------
+    def capsule_as_user(self, *args, kubeconfig=None):
+        return self.cluster.run("capsule", "run", *args, kubeconfig=kubeconfig or self.user_kubeconfig, timeout=120)
+
+    def pod_posts_since(self, before):
+        """(user, namespace) of every POST of a pod since request index before."""
+        return [(user, re.match(r"^/api/v1/namespaces/([^/]+)/pods$", path).group(1))
+                for user, method, path, _ in self.server.requests[before:]
+                if method == "POST" and re.match(r"^/api/v1/namespaces/[^/]+/pods$", path)]
+
+    def capsule_pods_left(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = [n for ns in (SYSTEM_NS, "a", "b") for n in
+                    (p["metadata"]["name"] for p in self.server.store.list(ns, [], [])[0])
+                    if n.startswith(CAPSULE_POD_PREFIX)]
+            if not left or time.monotonic() > deadline:
+                return left
+            time.sleep(0.1)
+
+    def capsule_lines(self, stream, target):
+        prefix = "[%s] " % target
+        return [line[len(prefix):] for line in stream.decode().splitlines() if line.startswith(prefix)]
+
+    def test_capsule_run_goes_through_the_broker_with_attach_rights_only(self):
+        before = len(self.server.requests)
+        r = self.capsule_as_user("-v", "-n", "a", CAPSULE_IMAGE, "web", "--", "sh", "-c",
+                                 "cat /capsule-marker; hostname")
+        self.assertExit(r, 0)
+        self.assertEqual(self.capsule_lines(r.stdout, "a/web/main"), [nodes.CAPSULE_MARKER.strip(), "web"],
+                         r.stderr.decode())
+        self.assertIn("mode: broker (the API server serves debug.lambda-cntr.io/v1alpha1 nodes/capsule)",
+                      r.stderr.decode())
+        self.assertRegex(r.stderr.decode(), r"a/web/main\s+node-1\s+0\s")
+        # One request to the broker; every pod made since is the broker's capsule pod, made in
+        # its namespace with its ServiceAccount; erin made nothing.
+        capsule_paths = [(u, p) for u, m, p, _ in self.server.requests[before:] if p.endswith("/capsule")]
+        self.assertEqual(capsule_paths, [("erin", VERSION_PATH + "/nodes/node-1/capsule")])
+        self.assertEqual(self.pod_posts_since(before), [(BROKER_SA, SYSTEM_NS)])
+        self.assertEqual(self.capsule_pods_left(), [])
+        # The agent ran the pod mode's command, by the DaemonSet's agent, as the broker.
+        execs = [(u, q) for u, m, p, q in self.server.requests[before:] if p.endswith("/exec")]
+        self.assertEqual([u for u, _ in execs], [BROKER_SA])
+        self.assertEqual(cntr_argv(execs[0][1]["command"])[:6], ["cntr", "capsule", "run", "-t", "id", "--json"])
+        # Audit: an Event per target pod and the broker's log lines.
+        deadline = time.monotonic() + 10
+        reasons = {}
+        while time.monotonic() < deadline and not {"CapsuleRunStarted", "CapsuleRunEnded"} <= set(reasons):
+            reasons = {e["reason"]: e for e in self.server.list_events("a", "involvedObject.name=web")}
+            time.sleep(0.1)
+        self.assertEqual(reasons["CapsuleRunStarted"]["message"],
+                         'user "erin" started capsule image "%s" in container "main" with profile "general"'
+                         % CAPSULE_IMAGE)
+        self.assertIn("ended: the node's run exited 0", reasons["CapsuleRunEnded"]["message"])
+        self.assertTrue(any("audit: CapsuleRunStarted a/web" in line for line in self.broker_log), self.broker_log)
+
+    def test_capsule_run_on_a_pod_the_user_may_not_exec_is_refused_before_anything_is_made(self):
+        # erin may read pods in b (so the client lists its target) but not exec them.
+        self.grant_erin("read-pods", [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}], "b")
+        before = len(self.server.requests)
+        r = self.capsule_as_user("-n", "b", CAPSULE_IMAGE, "web", "--", "cat", "/capsule-marker")
+        self.assertExit(r, 1)
+        err = r.stderr.decode()
+        self.assertEqual(self.capsule_lines(r.stderr, "b/web/main"), [
+            'not run: node node-1: pods "web" is forbidden: User "erin" cannot create resource "pods/exec" in API '
+            'group "" in the namespace "b"'], err)
+        self.assertRegex(err, r"b/web/main\s+node-1\s+not run")
+        self.assertEqual(self.pod_posts_since(before), [])
+        self.assertEqual([p for _, m, p, _ in self.server.requests[before:] if p.endswith("/exec")], [])
+        # Without any right in the namespace the API server refuses the listing itself.
+        r = self.capsule_as_user("-n", "b", CAPSULE_IMAGE, "-l", "app=web", "--", "true")
+        self.assertExit(r, 125)
+        self.assertIn('cannot list resource "pods"', r.stderr.decode())
+
+    def test_a_capsule_image_that_cannot_be_pulled_is_reported_per_target_with_the_kubelets_reason(self):
+        self.server.kubelet.kubelets["node-1"].missing_image_prefixes.append(CAPSULE_IMAGE)
+        r = self.capsule_as_user("-n", "a", CAPSULE_IMAGE, "web", "--", "cat", "/capsule-marker")
+        self.assertExit(r, 1)
+        lines = self.capsule_lines(r.stderr, "a/web/main")
+        self.assertEqual(len(lines), 1, r.stderr.decode())
+        self.assertTrue(lines[0].startswith("not run: node node-1: the capsule pod cannot run: capsule image %s: "
+                                            "Waiting: " % CAPSULE_IMAGE), lines[0])
+        self.assertRegex(lines[0], r"ErrImagePull|ImagePullBackOff")
+        self.assertIn("not found", lines[0])  # the kubelet's message
+        self.assertRegex(r.stderr.decode(), r"a/web/main\s+node-1\s+not run")
+        self.assertEqual(self.capsule_pods_left(), [])
+
+    def test_capsule_run_in_pod_mode_still_works_with_the_pod_mode_role(self):
+        self.server.apply_manifests(os.path.join(DEPLOY, "pod-mode", "rbac.yaml"))
+        self.server.add_token("tok-pat", "pat")
+        for ns in ("a", SYSTEM_NS):
+            self.server.create_object("%s/v1" % RBAC, "rolebindings", {
+                "metadata": {"name": "pat-pod-mode"},
+                "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "lambda-cntr-pod-mode-user"},
+                "subjects": [{"apiGroup": RBAC, "kind": "User", "name": "pat"}]}, ns)
+        before = len(self.server.requests)
+        r = self.capsule_as_user("--mode", "pod", "-n", "a", CAPSULE_IMAGE, "web", "--", "cat", "/capsule-marker",
+                                 kubeconfig=self.cluster.kubeconfig_token("tok-pat", filename="kc-pat"))
+        self.assertExit(r, 0)
+        self.assertEqual(self.capsule_lines(r.stdout, "a/web/main"), [nodes.CAPSULE_MARKER.strip()])
+        self.assertEqual([p for _, _, p, _ in self.server.requests[before:] if p.endswith("/capsule")], [])
+        posts = self.pod_posts_since(before)
+        self.assertEqual({u for u, _ in posts}, {"pat"})  # its own agent and capsule pod
+        self.assertEqual(len(posts), 2, posts)
+        self.assertEqual(self.capsule_pods_left(), [])
+
+    def test_ctrl_c_ends_the_capsule_in_the_agent_and_removes_the_capsule_pod(self):
+        proc = self.cluster.start("capsule", "run", "-n", "a", CAPSULE_IMAGE, "web", "--", "sh", "-c",
+                                  "echo started; sleep 31338", kubeconfig=self.user_kubeconfig)
+        self.assertIn(b"[a/web/main] started", read_until(proc.stdout, b"started"))
+        self.assertTrue(pids_with_cmdline(b"sleep\x0031338"))
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 130, err.decode())
+        self.assertEqual(self.capsule_pods_left(), [])
+        # A closed exec stream does not end cntr in the agent: the broker ends its session.
+        deadline = time.monotonic() + 15
+        while pids_with_cmdline(b"sleep\x0031338") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(pids_with_cmdline(b"sleep\x0031338"), [], "the capsule's command must end too")
+        ends = [q["command"] for u, m, p, q in self.server.requests if p.endswith("/exec") and
+                "end-session" in q.get("command", [])]
+        self.assertEqual(len(ends), 1, self.broker_log)
 
 
 if __name__ == "__main__":

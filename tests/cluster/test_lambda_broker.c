@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "cli/lambda_broker.h"
+#include "cli/lambda_capsule_internal.h"
 #include "cli/lambda_opts.h"
 #include "common/err.h"
 
@@ -104,12 +105,42 @@ static void test_default_shell_and_node_sessions_leave_out_what_they_lack(void *
 	free(path);
 }
 
+static void test_capsule_run_path_names_the_node_image_targets_flags_and_command(void **state)
+{
+	struct capsule_container c[2] = { { .name = "a/web/main" }, { .name = "a/api-0/app" } };
+	struct capsule_container *list[2] = { &c[0], &c[1] };
+	struct capsule_node node = { .name = "node-1", .targets = list, .n = 2 };
+	struct capsule_request req = { .image = "capsules.example/marker:1", .pull_policy = "Never",
+				       .command = ARGV("sh", "-c", "cat /capsule-marker; hostname"), .parallel = 3,
+				       .fail_fast = true, .timeout_s = 90, .profile = "netadmin", .share = "net,pid",
+				       .seccomp_profile = "unconfined" };
+	char *path;
+
+	(void)state;
+	path = capsule_broker_path(&req, &node);
+	assert_string_equal(path, "/apis/debug.lambda-cntr.io/v1alpha1/nodes/node-1/capsule"
+				  "?image=capsules.example%2Fmarker%3A1&target=a%2Fweb%2Fmain&target=a%2Fapi-0%2Fapp"
+				  "&imagePullPolicy=Never&parallel=3&failFast=true&timeout=90&profile=netadmin"
+				  "&share=net%2Cpid&seccompProfile=unconfined&command=sh&command=-c"
+				  "&command=cat%20%2Fcapsule-marker%3B%20hostname&stdin=false&stdout=true&stderr=true&tty=false");
+	free(path);
+	/* Only what was asked: --iterative instead of a parallel count, no defaults sent. */
+	req = (struct capsule_request){ .image = "cap", .command = ARGV("true"), .iterative = true, .parallel = 3 };
+	node.n = 1;
+	path = capsule_broker_path(&req, &node);
+	assert_string_equal(path, "/apis/debug.lambda-cntr.io/v1alpha1/nodes/node-1/capsule?image=cap"
+				  "&target=a%2Fweb%2Fmain&iterative=true&command=true&stdin=false&stdout=true"
+				  "&stderr=true&tty=false");
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mode_is_auto_unless_the_flag_or_the_environment_says),
 		cmocka_unit_test(test_pod_session_path_carries_container_profile_and_command),
 		cmocka_unit_test(test_default_shell_and_node_sessions_leave_out_what_they_lack),
+		cmocka_unit_test(test_capsule_run_path_names_the_node_image_targets_flags_and_command),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,7 +36,7 @@ RESOURCES = {
     "apps": {"daemonsets", "deployments", "replicasets"},
     "authorization.k8s.io": {"subjectaccessreviews"},
     "apiregistration.k8s.io": {"apiservices"},
-    "debug.lambda-cntr.io": {"pods/attach", "nodes/attach"},
+    "debug.lambda-cntr.io": {"pods/attach", "nodes/attach", "nodes/capsule"},
 }
 VERBS = {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
 # Roles Kubernetes itself ships that the install binds.
@@ -53,6 +53,7 @@ EXPECTED = {
     },
     ("Role", NS, "lambda-cntr-broker"): {
         ("", "pods/exec", "create", None), ("", "pods/exec", "get", None),
+        ("", "pods", "create", None), ("", "pods", "delete", None),  # the capsule pods
         ("apps", "daemonsets", "get", "lambda-cntr-agent"),
         ("", "configmaps", "get", "lambda-cntr-profiles"),
         # the serving certificate the replicas share; create cannot be limited by name
@@ -62,7 +63,8 @@ EXPECTED = {
     ("ClusterRole", None, "lambda-cntr-user"): {("", "pods", "get", None), ("", "pods/exec", "create", None)},
     ("ClusterRole", None, "lambda-cntr-node-debugger"): {("debug.lambda-cntr.io", "nodes/attach", "create", None)},
     ("ClusterRole", None, "lambda-cntr-attach-proxy"): {
-        ("debug.lambda-cntr.io", "pods/attach", "get", None), ("debug.lambda-cntr.io", "nodes/attach", "get", None)},
+        ("debug.lambda-cntr.io", "pods/attach", "get", None), ("debug.lambda-cntr.io", "nodes/attach", "get", None),
+        ("debug.lambda-cntr.io", "nodes/capsule", "get", None)},
 }
 
 
@@ -248,7 +250,8 @@ class Manifests(unittest.TestCase):
 
     def test_authenticated_users_get_nothing_the_broker_checks(self):
         # system:authenticated may reach the broker (get on the attach subresources) but never
-        # holds what the broker's reviews ask: create pods/exec, create nodes/attach.
+        # holds what the broker's reviews ask: create pods/exec, create nodes/attach (a capsule
+        # run, nodes/capsule, is reviewed as create pods/exec on each target).
         granted = set()
         for (kind, ns, name), d in self.objs.items():
             if kind in ("RoleBinding", "ClusterRoleBinding") and any(
@@ -256,7 +259,8 @@ class Manifests(unittest.TestCase):
                 role_ns = ns if d["roleRef"]["kind"] == "Role" else None
                 granted |= grants(self.objs[(d["roleRef"]["kind"], role_ns, d["roleRef"]["name"])])
         self.assertEqual(granted, {("debug.lambda-cntr.io", "pods/attach", "get", None),
-                                   ("debug.lambda-cntr.io", "nodes/attach", "get", None)})
+                                   ("debug.lambda-cntr.io", "nodes/attach", "get", None),
+                                   ("debug.lambda-cntr.io", "nodes/capsule", "get", None)})
 
     def test_pod_mode_rbac_is_separate_and_does_not_clash(self):
         pod_mode = load([os.path.join(DEPLOY, "pod-mode", "rbac.yaml")])

@@ -292,6 +292,10 @@ static void test_routes(void **state)
 	assert_int_equal(r.kind, BROKER_ROUTE_NODE_ATTACH);
 	assert_string_equal(r.name, "node-1");
 	broker_route_free(&r);
+	broker_route_parse("/apis/debug.lambda-cntr.io/v1alpha1/nodes/node-1/capsule", &r);
+	assert_int_equal(r.kind, BROKER_ROUTE_NODE_CAPSULE);
+	assert_string_equal(r.name, "node-1");
+	broker_route_free(&r);
 	broker_route_parse("/apis/debug.lambda-cntr.io/v1alpha1", &r);
 	assert_int_equal(r.kind, BROKER_ROUTE_VERSION);
 	broker_route_parse("/apis/debug.lambda-cntr.io", &r);
@@ -304,6 +308,8 @@ static void test_routes(void **state)
 		"/apis/debug.lambda-cntr.io/v1alpha1/namespaces/ns/pods/web/attach/x",
 		"/apis/debug.lambda-cntr.io/v1alpha1/namespaces/ns/pods//attach",
 		"/apis/debug.lambda-cntr.io/v1alpha1/nodes/../attach",
+		"/apis/debug.lambda-cntr.io/v1alpha1/nodes/Node/capsule",
+		"/apis/debug.lambda-cntr.io/v1alpha1/namespaces/ns/pods/web/capsule",
 		"/apis/debug.lambda-cntr.io/v1alpha2",
 		"/api/v1/pods",
 	};
@@ -315,7 +321,9 @@ static void test_routes(void **state)
 	{
 		json_t *doc = json_loads(broker_api_resources_json, 0, NULL);
 		assert_non_null(doc);
-		assert_int_equal(json_array_size(json_object_get(doc, "resources")), 2);
+		assert_int_equal(json_array_size(json_object_get(doc, "resources")), 3);
+		assert_string_equal(json_string_value(json_object_get(
+					    json_array_get(json_object_get(doc, "resources"), 2), "name")), "nodes/capsule");
 		json_decref(doc);
 	}
 }
