@@ -15,6 +15,8 @@
  *    one that loses it stops its runs (recorded as Interrupted) and follows again. */
 #include "cli/lambda_caplet.h"
 #include "cli/lambda_agent.h"
+#include "cli/lambda_agent_spec.h"
+#include "cli/lambda_broker.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -28,6 +30,7 @@
 #include "cli/lambda_ids.h"
 #include "cli/lambda_json.h"
 #include "cli/lambda_lease.h"
+#include "cli/lambda_opts.h"
 #include "cli/lambda_phase.h"
 #include "cli/lambda_signals.h"
 #include "common/cleanup.h"
@@ -56,6 +59,7 @@ struct caplet {
 	struct lambda_lease lease;
 	bool elect;              /* false: --no-leader-election */
 	const char *lease_arg;   /* --lease [NS/]NAME, NULL: the default */
+	enum lambda_api_mode api_mode; /* --mode, $LAMBDA_CNTR_MODE */
 	uint64_t lease_s;
 	struct caplet_defaults defaults;
 	char *agent_namespace;   /* resolved when no --agent-namespace was given */
@@ -287,7 +291,8 @@ static int set_up_lease(struct caplet *c, struct cntr_err *err)
 		ns = xstrndup(c->lease_arg, (size_t)(slash - c->lease_arg));
 		name = xstrdup(slash + 1);
 	} else {
-		ns = xstrdup(pod_ns && *pod_ns ? pod_ns : c->defaults.agent_namespace);
+		ns = xstrdup(pod_ns && *pod_ns ? pod_ns
+			     : c->defaults.agent_namespace ? c->defaults.agent_namespace : LAMBDA_AGENT_DEFAULT_NAMESPACE);
 		name = c->lease_arg ? xstrdup(c->lease_arg)
 		       : c->namespace ? xasprintf("lambda-cntr-caplet-%s", c->namespace) : xstrdup("lambda-cntr-caplet");
 	}
@@ -301,7 +306,7 @@ static void caplet_usage(const char *program)
 {
 	printf("Usage:\n"
 	       "  %1$s caplet [-n NS] [--interval D] [--lease [NS/]NAME] [--lease-duration D]\n"
-	       "      [--no-leader-election] [--agent-image IMG] [--agent-namespace NS]\n"
+	       "      [--no-leader-election] [--mode auto|pod|broker] [--agent-image IMG] [--agent-namespace NS]\n"
 	       "\n"
 	       "Runs every Capsule (deploy/capsule-crd.yaml) of namespace NS (default: all namespaces)\n"
 	       "on its schedule, against the pods that match at that moment; records each run in the\n"
@@ -317,18 +322,21 @@ static void caplet_usage(const char *program)
 	       "                            $POD_NAMESPACE, else the agent namespace)\n"
 	       "      --lease-duration D    how long a silent holder keeps it (default 15s)\n"
 	       "      --no-leader-election  run Capsules without holding a Lease (one replica only!)\n"
+	       "      --mode MODE           auto (default: the broker when installed), pod or broker (env\n"
+	       "                            LAMBDA_CNTR_MODE); the --agent-* flags are pod mode's\n"
 	       "      --agent-image IMG     (env CNTR_IMAGE; default " DEFAULT_AGENT_IMAGE ")\n"
 	       "      --agent-namespace NS  where agents and capsule pods run (default: the Capsule's)\n"
 	       "      --agent-timeout D, --idle-timeout D, --kubeconfig FILE, --context NAME, -v\n"
 	       "\n"
 	       "Permissions (RBAC): get, list capsules.lambda-cntr.io; patch capsules/status; create\n"
 	       "events; get, create, update leases.coordination.k8s.io (the Lease's namespace); and what\n"
-	       "`%1$s capsule run` needs for the Capsules' pods.\n",
+	       "`%1$s capsule run` needs for the Capsules' pods (through the broker: get, list pods and\n"
+	       "create pods/exec; deploy/70-caplet.yaml).\n",
 	       program);
 }
 
 enum { OPT_INTERVAL = 256, OPT_AGENT_IMAGE, OPT_AGENT_NS, OPT_AGENT_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_KUBECONFIG,
-       OPT_CONTEXT, OPT_LEASE, OPT_LEASE_DURATION, OPT_NO_ELECTION };
+       OPT_CONTEXT, OPT_LEASE, OPT_LEASE_DURATION, OPT_NO_ELECTION, OPT_MODE };
 
 static int parse(int argc, char **argv, struct caplet *c, struct kube_config_opts *copts, int *verbose,
 		 struct cntr_err *err)
@@ -343,10 +351,14 @@ static int parse(int argc, char **argv, struct caplet *c, struct kube_config_opt
 		{ "lease", required_argument, NULL, OPT_LEASE },
 		{ "lease-duration", required_argument, NULL, OPT_LEASE_DURATION },
 		{ "no-leader-election", no_argument, NULL, OPT_NO_ELECTION },
+		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
+	const char *mode = getenv("LAMBDA_CNTR_MODE");
 	int opt;
 
+	if (mode && *mode && lambda_api_mode_parse("LAMBDA_CNTR_MODE", mode, &c->api_mode, err) < 0)
+		return -1;
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":n:vh", options, NULL)) != -1) {
@@ -360,6 +372,10 @@ static int parse(int argc, char **argv, struct caplet *c, struct kube_config_opt
 		case OPT_CONTEXT: copts->context = optarg; break;
 		case OPT_LEASE: c->lease_arg = optarg; break;
 		case OPT_NO_ELECTION: c->elect = false; break;
+		case OPT_MODE:
+			if (lambda_api_mode_parse("--mode", optarg, &c->api_mode, err) < 0)
+				return -1;
+			break;
 		case OPT_LEASE_DURATION:
 			if (kube_parse_duration(optarg, &c->lease_s, err) < 0 || c->lease_s == 0 || c->lease_s > 3600)
 				return cntr_fail(err, CNTR_EXIT_USAGE, 0, "--lease-duration: \"%s\" is not a duration of 1s to 1h",
@@ -387,6 +403,22 @@ static int parse(int argc, char **argv, struct caplet *c, struct kube_config_opt
 	return 0;
 }
 
+/* At start: the mode (as `capsule run` chooses it), pod mode's agent namespace, the Lease. */
+static int start(struct caplet *c, struct cntr_err *err)
+{
+	struct lambda_opts opts = { .api_mode = c->api_mode };
+
+	if (lambda_broker_choose(c->cfg, &opts, LAMBDA_BROKER_CAPSULE, &c->defaults.via_broker, err) < 0)
+		return -1;
+	/* Pod mode: where attach puts its agents (lambda_agent_namespace), resolved once. */
+	if (!c->defaults.via_broker && !c->defaults.agent_namespace) {
+		if (lambda_agent_namespace(c->cfg, NULL, &c->agent_namespace, err) < 0)
+			return -1;
+		c->defaults.agent_namespace = c->agent_namespace;
+	}
+	return set_up_lease(c, err);
+}
+
 int lambda_caplet_main(const char *program, int argc, char **argv)
 {
 	const char *env = getenv("CNTR_IMAGE");
@@ -411,20 +443,11 @@ int lambda_caplet_main(const char *program, int argc, char **argv)
 		log_error("%s", err.msg);
 		return CNTR_EXIT_FAILURE;
 	}
-	if (!c.defaults.agent_namespace) {
-		/* Where attach puts its agents (lambda_agent_namespace); resolved once, at start. */
-		if (lambda_agent_namespace(c.cfg, NULL, &c.agent_namespace, &err) < 0) {
-			log_error("%s", err.msg);
-			kube_config_free(c.cfg);
-			return CNTR_EXIT_FAILURE;
-		}
-		c.defaults.agent_namespace = c.agent_namespace;
-	}
-	if (set_up_lease(&c, &err) < 0) {
+	if (start(&c, &err) < 0) {
 		log_error("%s", err.msg);
 		free(c.agent_namespace);
 		kube_config_free(c.cfg);
-		return err.code;
+		return err.code ? err.code : CNTR_EXIT_FAILURE;
 	}
 	lambda_phase("caplet: watching Capsules %s%s every %llus", c.namespace ? "in namespace " : "in all namespaces",
 		     c.namespace ? c.namespace : "", (unsigned long long)c.interval_s);

@@ -4,6 +4,7 @@
  * and as an Event; lambda_capsule_show.c reads them back (`lambda-cntr capsule get/logs`). */
 #pragma once
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -19,6 +20,7 @@ struct cntr_err;
 
 /* What the caplet gives every run (its flags). */
 struct caplet_defaults {
+	bool via_broker;              /* each run through the installed broker (--mode) */
 	const char *agent_image;
 	const char *agent_namespace;  /* NULL: the Capsule's namespace */
 	uint64_t agent_timeout_s;

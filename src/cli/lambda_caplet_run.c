@@ -172,6 +172,7 @@ static int request_from(const json_t *capsule, const struct caplet_defaults *d, 
 	r->agent_image = d->agent_image;
 	r->agent_pull_policy = "IfNotPresent";
 	r->agent_namespace = d->agent_namespace ? d->agent_namespace : ns;
+	r->via_broker = d->via_broker;
 	r->agent_timeout_s = d->agent_timeout_s;
 	r->idle_timeout_s = d->idle_timeout_s;
 	return 0;

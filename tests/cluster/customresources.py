@@ -20,7 +20,8 @@ def route(handler, api, method, path, user, api_error):
     m = STATUS_RE.match(path)
     if m and method in ("GET", "PATCH"):
         ns, name = m.groups()
-        api.authorize(user, "patch" if method == "PATCH" else "get", "capsules/status", ns, name)
+        api.authorize(user, "patch" if method == "PATCH" else "get", "capsules/status", ns, name,
+                      group="lambda-cntr.io")
         store = api.objects
         if method == "GET":
             obj = store.get(*CAPSULES, ns, name)

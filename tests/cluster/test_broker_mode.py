@@ -530,6 +530,45 @@ class BrokerModeTests(ClusterTestCase):
         self.assertIn("ended: the node's run exited 0", reasons["CapsuleRunEnded"]["message"])
         self.assertTrue(any("audit: CapsuleRunStarted a/web" in line for line in self.broker_log), self.broker_log)
 
+    def test_the_installed_caplet_runs_capsules_through_the_broker_with_its_own_rights_only(self):
+        """deploy/70-caplet.yaml's Deployment, run here as its ServiceAccount with its command."""
+        import yaml
+        with open(os.path.join(DEPLOY, "70-caplet.yaml")) as f:
+            deployment = next(d for d in yaml.safe_load_all(f) if d["kind"] == "Deployment")
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(container["command"][0], "/usr/local/bin/lambda-cntr")
+        sa = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+        kubeconfig = self.cluster.kubeconfig_token(self.server.service_account_token(SYSTEM_NS, sa),
+                                                   filename="kc-caplet")
+        self.server.objects.put("lambda-cntr.io/v1alpha1", "capsules", {
+            "metadata": {"name": "marker"},
+            "spec": {"image": CAPSULE_IMAGE, "schedule": "@every 1s", "command": ["cat", "/capsule-marker"],
+                     "selector": {"matchLabels": {"app": "web"}}}}, "a")
+        before = len(self.server.requests)
+        caplet = self.cluster.start(*(container["command"][1:] + ["--interval", "1s", "-v"]), kubeconfig=kubeconfig,
+                                    env={"POD_NAMESPACE": SYSTEM_NS})
+        deadline = time.monotonic() + 60
+        run = None
+        while time.monotonic() < deadline and not run:
+            obj = self.server.objects.get("lambda-cntr.io/v1alpha1", "capsules", "a", "marker")
+            run = (obj.get("status") or {}).get("lastRun")
+            time.sleep(0.2)
+        caplet.send_signal(signal.SIGTERM)
+        _, err = caplet.communicate(timeout=60)
+        self.assertEqual(caplet.returncode, 0, err.decode())
+        self.assertIsNotNone(run, "no run recorded; the caplet said: %s" % err.decode())
+        self.assertEqual(run["result"], "Succeeded", run)
+        self.assertEqual([(t["target"], t["exit"], t["outputTail"]) for t in run["targets"]],
+                         [("a/web/main", 0, nodes.CAPSULE_MARKER)])
+        self.assertIn("mode: broker", err.decode())
+        caplet_user = "system:serviceaccount:%s:%s" % (SYSTEM_NS, sa)
+        self.assertEqual([p for u, m, p, _ in self.server.requests[before:] if u == caplet_user and m == "POST"
+                          and p.endswith("/pods")], [], "the caplet made a pod itself")
+        self.assertTrue(any(u == caplet_user and p.endswith("/nodes/node-1/capsule")
+                            for u, _, p, _ in self.server.requests[before:]))
+        lease = self.server.objects.get("coordination.k8s.io/v1", "leases", SYSTEM_NS, "lambda-cntr-caplet")
+        self.assertEqual(lease["spec"]["holderIdentity"], "", "handed on at SIGTERM")
+
     def test_capsule_run_on_a_pod_the_user_may_not_exec_is_refused_before_anything_is_made(self):
         # erin may read pods in b (so the client lists its target) but not exec them.
         self.grant_erin("read-pods", [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}], "b")

@@ -36,6 +36,8 @@ RESOURCES = {
     "apps": {"daemonsets", "deployments", "replicasets"},
     "authorization.k8s.io": {"subjectaccessreviews"},
     "apiregistration.k8s.io": {"apiservices"},
+    "lambda-cntr.io": {"capsules", "capsules/status"},
+    "coordination.k8s.io": {"leases"},
     "debug.lambda-cntr.io": {"pods/attach", "nodes/attach", "nodes/capsule"},
 }
 VERBS = {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
@@ -65,6 +67,15 @@ EXPECTED = {
     ("ClusterRole", None, "lambda-cntr-attach-proxy"): {
         ("debug.lambda-cntr.io", "pods/attach", "get", None), ("debug.lambda-cntr.io", "nodes/attach", "get", None),
         ("debug.lambda-cntr.io", "nodes/capsule", "get", None)},
+    # The caplet (70-caplet.yaml): its Capsules, and what capsule run needs through the broker.
+    ("ClusterRole", None, "lambda-cntr-caplet"): {
+        ("lambda-cntr.io", "capsules", "get", None), ("lambda-cntr.io", "capsules", "list", None),
+        ("lambda-cntr.io", "capsules/status", "patch", None), ("", "events", "create", None),
+        ("", "pods", "get", None), ("", "pods", "list", None), ("", "pods/exec", "create", None)},
+    ("Role", NS, "lambda-cntr-caplet"): {
+        ("coordination.k8s.io", "leases", "get", "lambda-cntr-caplet"),
+        ("coordination.k8s.io", "leases", "update", "lambda-cntr-caplet"),
+        ("coordination.k8s.io", "leases", "create", None)},
 }
 
 
@@ -179,6 +190,25 @@ class Manifests(unittest.TestCase):
             self.assertFalse(sc.get("privileged", False))
             self.assertTrue(c["resources"]["requests"])
             self.assertIn("--listen", c["command"])
+
+    def test_caplet_deployment_is_unprivileged_elects_a_leader_and_goes_through_the_broker(self):
+        dep = self.get("Deployment", "lambda-cntr-caplet")
+        spec = dep["spec"]["template"]["spec"]
+        broker = self.get("Deployment", "lambda-cntr-broker")["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(dep["spec"]["replicas"], 2)  # one holds the Lease
+        self.assertEqual(spec["serviceAccountName"], "lambda-cntr-caplet")
+        self.assertTrue(spec["securityContext"]["runAsNonRoot"])
+        self.assertNotIn("hostPID", spec)
+        [c] = spec["containers"]
+        self.assertEqual(c["image"], broker["image"], "the broker's image carries lambda-cntr")
+        self.assertEqual(c["command"], ["/usr/local/bin/lambda-cntr", "caplet", "--mode", "broker"])
+        self.assertEqual(c["env"], [{"name": "POD_NAMESPACE",
+                                     "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}])
+        sc = c["securityContext"]
+        self.assertTrue(sc["readOnlyRootFilesystem"])
+        self.assertFalse(sc["allowPrivilegeEscalation"])
+        self.assertEqual(sc["capabilities"]["drop"], ["ALL"])
+        self.assertTrue(c["resources"]["requests"])
 
     def test_broker_replicas_spread_over_nodes_and_keep_one_through_disruptions(self):
         dep = self.get("Deployment", "lambda-cntr-broker")
