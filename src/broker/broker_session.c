@@ -1,6 +1,5 @@
 #include "broker/broker_session.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,20 +21,6 @@
 #include "kube/api_path.h"
 #include "kube/clock.h"
 #include "kube/rest.h"
-
-static json_t *fail_status(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static json_t *fail_status(int code, const char *fmt, ...)
-{
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return broker_status(code, broker_status_reason(code), msg, NULL);
-}
 
 /* A failed call to the API server: its own Status when it sent one with a 404 (the pod does not
  * exist: the user may know that, kubectl exec says the same), else 503 with the message. */
@@ -89,7 +74,7 @@ json_t *broker_check_profile(struct broker *b, const char *ns, const char *profi
 	const json_t *cm = NULL;
 
 	if (!broker_profile_known(profile))
-		return fail_status(400, "profile \"%s\" is not one of general, restricted, netadmin, sysadmin",
+		return broker_status_fmt(400, "profile \"%s\" is not one of general, restricted, netadmin, sysadmin",
 				   profile);
 	if (broker_api(b, "GET", path, NULL, &resp, &err) == 0)
 		cm = resp.body;
@@ -114,11 +99,11 @@ static json_t *daemonset_uid(struct broker *b, char **uid)
 	const char *v;
 
 	if (broker_api(b, "GET", path, NULL, &resp, &err) < 0)
-		return fail_status(503, "no lambda-cntr agent DaemonSet %s/%s: %s", b->ns, BROKER_AGENT_DAEMONSET,
+		return broker_status_fmt(503, "no lambda-cntr agent DaemonSet %s/%s: %s", b->ns, BROKER_AGENT_DAEMONSET,
 				   resp.http_status == 404 ? "not found" : err.msg);
 	v = json_string_value(json_object_get(json_object_get(resp.body, "metadata"), "uid"));
 	if (!v)
-		return fail_status(503, "DaemonSet %s/%s has no uid", b->ns, BROKER_AGENT_DAEMONSET);
+		return broker_status_fmt(503, "DaemonSet %s/%s has no uid", b->ns, BROKER_AGENT_DAEMONSET);
 	*uid = xstrdup(v);
 	return NULL;
 }
@@ -153,12 +138,12 @@ json_t *broker_choose_agent(struct broker *b, const char *node, char **agent, ch
 		return broker_status(503, "ServiceUnavailable", err.msg, NULL);
 	pod = broker_agent_choose(resp.body, b->ns, uid, node);
 	if (!pod)
-		return fail_status(503, "no lambda-cntr agent is ready on node \"%s\"", node);
+		return broker_status_fmt(503, "no lambda-cntr agent is ready on node \"%s\"", node);
 	*agent = xstrdup(json_string_value(json_object_get(json_object_get(pod, "metadata"), "name")));
 	if (image) {
 		const char *v = agent_image(pod);
 		if (!v)
-			return fail_status(503, "agent %s/%s has no container \"" BROKER_AGENT_CONTAINER "\" with an image",
+			return broker_status_fmt(503, "agent %s/%s has no container \"" BROKER_AGENT_CONTAINER "\" with an image",
 					   b->ns, *agent);
 		*image = xstrdup(v);
 	}
@@ -186,7 +171,7 @@ static json_t *check_term(const char *term)
 {
 	if (!term || lambda_term_is_plain(term))
 		return NULL;
-	return fail_status(400, "term \"%.64s\" is not a terminal type (letters, digits and ._+- only, at most 64)",
+	return broker_status_fmt(400, "term \"%.64s\" is not a terminal type (letters, digits and ._+- only, at most 64)",
 			   term);
 }
 
@@ -270,7 +255,7 @@ static json_t *connect_agent(struct broker *b, const struct broker_session_reque
 	argv = container_id ? lambda_cntr_attach_argv(container_id, false, r->profile, req->command)
 			    : broker_node_argv(r->profile, req->command);
 	if (!argv)
-		return fail_status(500, "container %s of pod %s has an invalid ID", r->container, r->pod);
+		return broker_status_fmt(500, "container %s of pod %s has an invalid ID", r->container, r->pod);
 	/* The user's terminal type, as the agent-pod mode passes it (checked in check_term). */
 	if (req->tty && req->term)
 		argv = lambda_argv_with_term(req->term, argv);
