@@ -50,6 +50,19 @@ def broker_bin_or_skip():
     return path
 
 
+def put_front_proxy_settings(server, pki):
+    """kube-system/extension-apiserver-authentication as the API server publishes it: the
+    front-proxy CA of mkcerts.sh, its client's name and the request headers."""
+    with open(os.path.join(pki, "front-proxy-ca.crt")) as f:
+        ca = f.read()
+    put_configmap(server, "kube-system", "extension-apiserver-authentication", {
+        "requestheader-client-ca-file": ca,
+        "requestheader-allowed-names": '["front-proxy-client"]',
+        "requestheader-username-headers": '["X-Remote-User"]',
+        "requestheader-group-headers": '["X-Remote-Group"]',
+        "requestheader-extra-headers-prefix": '["X-Remote-Extra-"]'})
+
+
 class Reply:
     def __init__(self, code, headers, body, sock=None, rest=b""):
         self.code, self.headers, self.body, self.sock, self.rest = code, headers, body, sock, rest
@@ -218,14 +231,7 @@ class BrokerTest(unittest.TestCase):
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": u}
                          for u in ("alice", "bob")]})
-        with open(os.path.join(self.c.pki, "front-proxy-ca.crt")) as f:
-            ca = f.read()
-        put_configmap(self.server, "kube-system", "extension-apiserver-authentication", {
-            "requestheader-client-ca-file": ca,
-            "requestheader-allowed-names": '["front-proxy-client"]',
-            "requestheader-username-headers": '["X-Remote-User"]',
-            "requestheader-group-headers": '["X-Remote-Group"]',
-            "requestheader-extra-headers-prefix": '["X-Remote-Extra-"]'})
+        put_front_proxy_settings(self.server, self.c.pki)
         self.ds = self.server.objects.put("apps/v1", "daemonsets", {
             "apiVersion": "apps/v1", "kind": "DaemonSet",
             "metadata": {"name": "lambda-cntr-agent", "namespace": NS},
@@ -664,14 +670,7 @@ class ServingSecretTest(unittest.TestCase):
         subprocess.run(["sh", os.path.join(HERE, "mkcerts.sh"), self.c.pki], check=True)
         self.server = self.c.server
         self.server.store.namespaces.add(NS)
-        with open(os.path.join(self.c.pki, "front-proxy-ca.crt")) as f:
-            ca = f.read()
-        put_configmap(self.server, "kube-system", "extension-apiserver-authentication", {
-            "requestheader-client-ca-file": ca,
-            "requestheader-allowed-names": '["front-proxy-client"]',
-            "requestheader-username-headers": '["X-Remote-User"]',
-            "requestheader-group-headers": '["X-Remote-Group"]',
-            "requestheader-extra-headers-prefix": '["X-Remote-Extra-"]'})
+        put_front_proxy_settings(self.server, self.c.pki)
         self.server.apply_manifests(os.path.join(DEPLOY, "20-rbac-broker.yaml"))
         self.server.apply_manifests(os.path.join(DEPLOY, "50-apiservice.yaml"))
         self.kubeconfig = self.c.kubeconfig_token(self.server.service_account_token(NS, "lambda-cntr-broker"),
