@@ -10,7 +10,9 @@
 #include "broker/broker.h"
 #include "broker/broker_agent.h"
 #include "broker/broker_cert.h"
+#include "broker/broker_renewal.h"
 #include "broker/broker_server.h"
+#include "broker/broker_serving_identity.h"
 #include "broker/broker_serving_secret.h"
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -29,6 +31,7 @@ struct broker_opts {
 	const char *cert_file;
 	const char *key_file;
 	const char *ns;
+	uint64_t renew_s;   /* --renew-interval: how often the serving Secret is read again */
 	int verbose;
 };
 
@@ -43,6 +46,9 @@ static void usage(FILE *out)
 		     "  --tls-key FILE      the Secret lambda-cntr-broker-serving of NS is served (made\n"
 		     "                      by the first replica, replaced when unusable) and its CA is\n"
 		     "                      written into the APIService v1alpha1.debug.lambda-cntr.io\n"
+		     "  --renew-interval S  read the serving Secret again every S seconds (default 3600):\n"
+		     "                      renewed (within 30 days of its end) or replaced by another\n"
+		     "                      replica, the certificate is served from the next connection on\n"
 		     "  --namespace NS      where the agent DaemonSet, the profiles ConfigMap and the\n"
 		     "                      serving Secret are (default lambda-cntr-system)\n"
 		     "  -v                  log each refusal and each step (twice: debug)\n");
@@ -54,11 +60,12 @@ static int parse_opts(int argc, char **argv, struct broker_opts *o)
 		{ "kubeconfig", required_argument, NULL, 'k' }, { "listen", required_argument, NULL, 'l' },
 		{ "tls-cert", required_argument, NULL, 'c' },	{ "tls-key", required_argument, NULL, 'K' },
 		{ "namespace", required_argument, NULL, 'n' },	{ "verbose", no_argument, NULL, 'v' },
+		{ "renew-interval", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	*o = (struct broker_opts){ .listen = "0.0.0.0:8443", .ns = BROKER_NAMESPACE_DEFAULT };
+	*o = (struct broker_opts){ .listen = "0.0.0.0:8443", .ns = BROKER_NAMESPACE_DEFAULT, .renew_s = 3600 };
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kubeconfig = optarg; break;
@@ -67,6 +74,13 @@ static int parse_opts(int argc, char **argv, struct broker_opts *o)
 		case 'K': o->key_file = optarg; break;
 		case 'n': o->ns = optarg; break;
 		case 'v': o->verbose++; break;
+		case 'r':
+			if (parse_u64(optarg, &o->renew_s) < 0 || o->renew_s == 0 || o->renew_s > 86400) {
+				fprintf(stderr, "lambda-cntr-broker: --renew-interval: \"%s\" is not 1 to 86400 seconds\n",
+					optarg);
+				return -1;
+			}
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -134,6 +148,7 @@ static int run(const struct broker_opts *o, struct cntr_err *err)
 	struct kube_config_opts copts = { .kubeconfig = o->kubeconfig };
 	struct broker b = { .ns = o->ns };
 	struct broker_tls_files tls = { 0 };
+	struct broker_renewal renewal = { 0 };
 	_cleanup_free_ char *host = NULL;
 	struct MHD_Daemon *d = NULL;
 	int stop[2] = { -1, -1 }, sig = 0, r = -1;
@@ -160,15 +175,23 @@ static int run(const struct broker_opts *o, struct cntr_err *err)
 	d = broker_server_start(&b, host, port, &tls, &bound, err);
 	if (!d)
 		goto out;
+	/* A certificate given by --tls-cert is the admin's to renew (restart with the new one). */
+	if (!o->cert_file && broker_renewal_start(&renewal, &b, o->renew_s) < 0) {
+		cntr_fail(err, CNTR_EXIT_FAILURE, 0, "cannot start the serving certificate's renewal");
+		MHD_stop_daemon(d);
+		goto out;
+	}
 	fprintf(stderr, "lambda-cntr-broker: listening on %s:%u\n", host, bound);
 	fflush(stderr);
 	while (sigwait(&set, &sig) != 0)
 		;
 	log_info("signal %d: closing sessions and stopping", sig);
 	drain(&b, stop[1]);
+	broker_renewal_join(&renewal);
 	MHD_stop_daemon(d);
 	r = 0;
 out:
+	broker_serving_identity_release_all();
 	if (stop[0] >= 0)
 		close(stop[0]);
 	if (stop[1] >= 0)

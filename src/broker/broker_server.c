@@ -1,4 +1,5 @@
 #include "broker/broker_server.h"
+#include "broker/broker_serving_identity.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -374,12 +375,17 @@ struct MHD_Daemon *broker_server_start(struct broker *b, const char *host, uint1
 		cntr_fail(err, CNTR_EXIT_USAGE, 0, "--listen: \"%s\" is not an IPv4 address", host);
 		return NULL;
 	}
+	if (broker_serving_identity_set(tls->cert_pem, tls->key_pem, err) < 0) {
+		cntr_err_prefix(err, "the TLS certificate or key is not valid PEM: ");
+		return NULL;
+	}
 	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
 				     MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG,
 			     port, NULL, NULL, on_request, b,
 			     /* First, or MHD logs the options before it with its own logger. */
 			     MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR, &addr,
-			     MHD_OPTION_HTTPS_MEM_CERT, tls->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, tls->key_pem,
+			     /* Asked at every handshake: a renewed certificate needs no restart. */
+			     MHD_OPTION_HTTPS_CERT_CALLBACK, broker_serving_identity_retrieve,
 			     /* Client certificates are requested and checked against the front-proxy CA. */
 			     MHD_OPTION_HTTPS_MEM_TRUST, b->fp.client_ca_pem,
 			     MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,

@@ -869,6 +869,42 @@ class ServingSecretTest(unittest.TestCase):
         self.assertTrue(same_cert(self.served_cert(new_port), self.secret_pem("tls.crt")))
         self.assertTrue(same_cert(self.served_cert(old_port), self.pki("broker.crt")))  # verifies with the new bundle
 
+    def wait_served(self, port, want_pem, timeout=20):
+        """Until the broker on port presents want_pem (a handshake may fail meanwhile: the new
+        certificate's CA may not be in the caBundle yet)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if same_cert(self.served_cert(port), want_pem):
+                    return
+            except (ssl.SSLError, OSError):
+                pass
+            time.sleep(0.2)
+        self.fail("the broker did not serve the new certificate within %ss" % timeout)
+
+    def test_a_running_broker_serves_a_replaced_or_renewed_certificate_without_a_restart(self):
+        proc, log = self.launch("--renew-interval", "1")
+        port = self.wait_listening(proc, log)
+        self.assertTrue(same_cert(self.served_cert(port), self.secret_pem("tls.crt")))
+        # Another replica replaced the Secret: served from the next connection on.
+        crt, key = self.cluster_ca_signed("other", 365)
+        secret = self.secret()
+        secret["data"] = {"tls.crt": b64(crt), "tls.key": b64(key), "ca.crt": b64(self.pki("ca.crt"))}
+        self.server.objects.update("v1", "secrets", NS, SECRET, secret)
+        self.wait_served(port, crt)
+        self.assertTrue(same_cert(self.ca_bundle(), self.pki("ca.crt")), "its CA published")
+        # A certificate that comes within 30 days of its end is replaced by the running broker.
+        soon, soon_key = self.cluster_ca_signed("soon", 10)
+        secret = self.secret()
+        secret["data"] = {"tls.crt": b64(soon), "tls.key": b64(soon_key), "ca.crt": b64(self.pki("ca.crt"))}
+        self.server.objects.update("v1", "secrets", NS, SECRET, secret)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and same_cert(self.secret_pem("tls.crt"), soon):
+            time.sleep(0.2)
+        self.assertFalse(same_cert(self.secret_pem("tls.crt"), soon), "the expiring certificate was kept")
+        self.wait_served(port, self.secret_pem("tls.crt"))
+        self.assertIn("from the next connection on", self.text(log))
+
     def test_a_replica_that_loses_the_replacement_race_reads_again(self):
         old = self.put_secret({"tls.crt": "garbage", "tls.key": "garbage", "ca.crt": "garbage"})
         self.server.inject("PUT", SECRETS_PATH + "/" + SECRET + "$", "status", code=409,
