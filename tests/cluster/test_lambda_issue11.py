@@ -198,8 +198,9 @@ class Issue11Tests(ClusterTestCase):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         self.assertEqual(self.revision()["metadata"]["annotations"][MIN_SCALE], "1")
-        # Its session ends in the agent (stdin closed); the next run finds its mark stale.
-        time.sleep(2)
+        # Its session ends in the agent (stdin closed); the next run finds its mark stale. (Waited
+        # for, not slept: under load the session's `sleep 1` may outlast any fixed pause.)
+        self.wait_for(lambda: not processes_running(b"read x; sleep 1"))
         r = self.cluster.run("-v", "execute", "--no-keep-alive", "hello", "--", "true")
         self.assertExit(r, 0)
         r = self.cluster.run("-v", "execute", "hello", "--", "true")
