@@ -408,6 +408,8 @@ static int start(struct caplet *c, struct cntr_err *err)
 {
 	struct lambda_opts opts = { .api_mode = c->api_mode };
 
+	const char *pod_ns = getenv("POD_NAMESPACE");
+
 	if (lambda_broker_choose(c->cfg, &opts, LAMBDA_BROKER_CAPSULE, &c->defaults.via_broker, err) < 0)
 		return -1;
 	/* Pod mode: where attach puts its agents (lambda_agent_namespace), resolved once. */
@@ -416,6 +418,10 @@ static int start(struct caplet *c, struct cntr_err *err)
 			return -1;
 		c->defaults.agent_namespace = c->agent_namespace;
 	}
+	/* Where the caplet runs (its Deployment's namespace), else where its agents go. */
+	c->defaults.home_namespace = pod_ns && *pod_ns ? pod_ns
+				     : c->defaults.agent_namespace ? c->defaults.agent_namespace
+								   : LAMBDA_AGENT_DEFAULT_NAMESPACE;
 	return set_up_lease(c, err);
 }
 

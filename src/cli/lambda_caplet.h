@@ -21,6 +21,9 @@ struct cntr_err;
 /* What the caplet gives every run (its flags). */
 struct caplet_defaults {
 	bool via_broker;              /* each run through the installed broker (--mode) */
+	/* Where the caplet itself runs (its Lease): only a Capsule there may name other namespaces
+	 * in spec.namespaces. Anyone who may create a Capsule elsewhere reaches its own only. */
+	const char *home_namespace;
 	const char *agent_image;
 	const char *agent_namespace;  /* NULL: the Capsule's namespace */
 	uint64_t agent_timeout_s;

@@ -146,9 +146,17 @@ static int request_from(const json_t *capsule, const struct caplet_defaults *d, 
 	if (!o->selector)
 		return -1;
 	o->namespaces = string_list(json_object_get(spec, "namespaces"));
-	for (char **n = o->namespaces; n && *n; n++)
+	for (char **n = o->namespaces; n && *n; n++) {
 		if (!lambda_object_name_is_valid(*n))
 			return cntr_fail(err, CNTR_EXIT_USAGE, 0, "spec.namespaces: \"%s\" is not a namespace name", *n);
+		/* The caplet may exec into pods of every namespace: a Capsule reaches other
+		 * namespaces than its own only from the caplet's, where only its admins write. */
+		if (strcmp(*n, ns) != 0 && (!d->home_namespace || strcmp(ns, d->home_namespace) != 0))
+			return cntr_fail(err, CNTR_EXIT_USAGE, 0,
+					 "spec.namespaces: \"%s\" is not the Capsule's own namespace \"%s\"; only a "
+					 "Capsule in \"%s\" (the caplet's) may run in other namespaces",
+					 *n, ns, d->home_namespace ? d->home_namespace : "the caplet's namespace");
+	}
 	for (char **s = share; s && *s; s++) {
 		char *next = xasprintf("%s%s%s", o->share ? o->share : "", o->share ? "," : "", *s);
 		free(o->share);

@@ -369,6 +369,27 @@ class CapletTests(CapsuleHelpers):
         self.assertEqual(self.wait_no_capsule_pods(), [], "its capsule pod is deleted")
         self.assertEqual(self.lease()["holderIdentity"], "elsewhere_1", "a follower does not write the Lease")
 
+    def test_only_a_capsule_in_the_caplets_namespace_reaches_other_namespaces(self):
+        # Whoever may create a Capsule in default must not make the caplet (which may exec into
+        # pods everywhere) run in another namespace.
+        self.web_pod("web-a", "node-1")
+        self.put_capsule("reach", "@every 1s", ["true"], namespaces=["lambda-cntr-system"])
+        self.cluster.server.objects.put(GV, PLURAL, {"metadata": {"name": "admin"}, "spec": {
+            "image": IMAGE, "schedule": "@every 1s", "command": ["cat", "/capsule-marker"],
+            "selector": {"matchLabels": {"tier": "web"}}, "namespaces": ["default"]}}, "lambda-cntr-system")
+        self.start_caplet()
+        refused = self.wait_for(lambda: (self.capsule_obj("reach").get("status") or {}).get("lastRun"),
+                                what="the refused run")
+        self.assertEqual(refused["result"], "Error", refused)
+        self.assertIn('spec.namespaces: "lambda-cntr-system" is not the Capsule\'s own namespace "default"; '
+                      'only a Capsule in "lambda-cntr-system" (the caplet\'s) may run in other namespaces',
+                      refused["message"])
+        self.assertEqual(refused.get("targets") or [], [])
+        admin = self.wait_for(lambda: ((self.cluster.server.objects.get(GV, PLURAL, "lambda-cntr-system", "admin")
+                                        .get("status") or {}).get("lastRun")), what="the admin's run")
+        self.assertEqual(admin["result"], "Succeeded", admin)
+        self.assertEqual([t["target"] for t in admin["targets"]], ["default/web-a/main"])
+
     def test_crd_is_a_structural_v1_crd_with_the_fields_of_the_issue(self):
         import yaml
         with open(CRD) as f:
