@@ -50,6 +50,16 @@ def broker_bin_or_skip():
     return path
 
 
+def start_cluster(test):
+    """The stand-in with its PKI and the broker's namespace, closed with the test."""
+    test.broker_bin = broker_bin_or_skip()
+    test.c = harness.Cluster()
+    test.addCleanup(test.c.close)
+    subprocess.run(["sh", os.path.join(HERE, "mkcerts.sh"), test.c.pki], check=True)
+    test.server = test.c.server
+    test.server.store.namespaces.add(NS)
+
+
 def put_front_proxy_settings(server, pki):
     """kube-system/extension-apiserver-authentication as the API server publishes it: the
     front-proxy CA of mkcerts.sh, its client's name and the request headers."""
@@ -218,12 +228,7 @@ def put_configmap(server, namespace, name, data):
 
 class BrokerTest(unittest.TestCase):
     def setUp(self):
-        self.broker_bin = broker_bin_or_skip()
-        self.c = harness.Cluster()
-        self.addCleanup(self.c.close)
-        subprocess.run(["sh", os.path.join(HERE, "mkcerts.sh"), self.c.pki], check=True)
-        self.server = self.c.server
-        self.server.store.namespaces.add(NS)
+        start_cluster(self)
         self.server.tokens["tok-broker"] = BROKER_USER
         # The users of these tests may do anything; forbid() and sar_denied take rights away.
         self.server.objects.put("rbac.authorization.k8s.io/v1", "clusterrolebindings", {
@@ -664,12 +669,7 @@ class ServingSecretTest(unittest.TestCase):
     deploy/20-rbac-broker.yaml gives its ServiceAccount."""
 
     def setUp(self):
-        self.broker_bin = broker_bin_or_skip()
-        self.c = harness.Cluster()
-        self.addCleanup(self.c.close)
-        subprocess.run(["sh", os.path.join(HERE, "mkcerts.sh"), self.c.pki], check=True)
-        self.server = self.c.server
-        self.server.store.namespaces.add(NS)
+        start_cluster(self)
         put_front_proxy_settings(self.server, self.c.pki)
         self.server.apply_manifests(os.path.join(DEPLOY, "20-rbac-broker.yaml"))
         self.server.apply_manifests(os.path.join(DEPLOY, "50-apiservice.yaml"))

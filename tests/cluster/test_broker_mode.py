@@ -123,12 +123,18 @@ class ModeChoiceTests(ClusterTestCase):
         self.assertExit(r, 2)
         self.assertIn('--mode: "sideways" is not auto, pod or broker', r.stderr.decode())
 
-    def test_auto_mode_takes_the_broker_path_when_the_group_is_served(self):
+    def fake_broker(self):
+        """The APIService registered and served by a recording backend (not the real broker)."""
         c = self.cluster
         register_apiservice(c.server)
         backend = backend_fixture.Backend(c.pki)
         self.addCleanup(backend.stop)
         c.server.set_service_endpoint(SYSTEM_NS, "lambda-cntr-broker", backend.url)
+        return backend
+
+    def test_auto_mode_takes_the_broker_path_when_the_group_is_served(self):
+        c = self.cluster
+        backend = self.fake_broker()
         before = len(c.server.requests)
         r = c.run("-v", "execute", "--profile", "restricted", "-c", "main", "web", "--", "id", "-u")
         self.assertExit(r, 0)
@@ -154,10 +160,7 @@ class ModeChoiceTests(ClusterTestCase):
 
     def test_a_refusal_of_the_api_server_is_its_status_on_one_line(self):
         c = self.cluster
-        register_apiservice(c.server)
-        backend = backend_fixture.Backend(c.pki)
-        self.addCleanup(backend.stop)
-        c.server.set_service_endpoint(SYSTEM_NS, "lambda-cntr-broker", backend.url)
+        backend = self.fake_broker()
         c.server.add_token("tok-erin", "erin")
         r = c.run("execute", "web", "--", "true", kubeconfig=c.kubeconfig_token("tok-erin"))
         self.assertExit(r, 125)
