@@ -46,8 +46,8 @@ int ipc_recv(int sock, struct ipc_msg *msg, int *fd)
 	ssize_t n;
 
 	*fd = -1;
-	/* ECONNRESET: a child closed its end with our "go" (session.c) still unread. The kernel
-	 * reports that once, ahead of the messages the child sent before: read on, once. */
+	/* ECONNRESET: the command closed its end with our "go" (session.c) still unread. The kernel
+	 * reports that once, ahead of the messages it sent before: read on, once. */
 	for (;;) {
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 		if (n >= 0 || (errno != EINTR && (errno != ECONNRESET || reset_read)))

@@ -1,16 +1,15 @@
-/* Messages from the session's setup children to the relay (cntr's own process): the PTY
- * master, the command's PID, or the one error that ended the setup. SOCK_SEQPACKET keeps
- * message boundaries; EOF means every child end is closed (the command exec'd or died). */
+/* Messages from the session's command, while it sets itself up, to the relay (cntr's own
+ * process): the PTY master, or the one error that ended the setup. SOCK_SEQPACKET keeps
+ * message boundaries; EOF means the command's end is closed (it exec'd or died). */
 #pragma once
 #include <sys/types.h>
 
 #include "common/err.h"
 
-enum ipc_type { IPC_PTY_MASTER = 1, IPC_COMMAND_PID = 2, IPC_ERROR = 3 };
+enum ipc_type { IPC_PTY_MASTER = 1, IPC_ERROR = 3 };
 
 struct ipc_msg {
 	int type;
-	pid_t pid;
 	struct cntr_err err;
 };
 

@@ -36,23 +36,25 @@
 #define SYS_close_range 436
 #endif
 
-/* Everything the setup child and the command need, prepared by the relay before forking. */
+/* Everything the command needs, prepared by the relay before forking it. */
 struct session {
 	const struct session_opts *opts;
 	struct target target;
 	char **argv, **env;
 	bool tty;
+	bool private_pid;       /* a capsule's own pid namespace: the command is its init */
+	bool seccomp_read;      /* the filters were read by the relay (see fork_command) */
 	struct seccomp_filters seccomp;
 	struct tools_tree tools; /* attach: the session's "/" (cloned in cntr's mount namespace) */
-	pid_t relay;
-	int sock[2];            /* [0] relay end, [1] children's end */
+	int sock[2];            /* [0] relay end, [1] the command's end */
 	sigset_t old_mask;
 };
 
-/* Namespaces joined by the setup child, after the mount view is built. The user namespace
- * comes last, in the command itself: until then the setup needs init-namespace privileges
- * (mounts, cgroup moves). PID and time only take effect for children: the command. */
-static const enum ns_kind joined_by_setup[] = { NS_UTS, NS_IPC, NS_NET, NS_CGROUP, NS_PID, NS_TIME };
+/* Namespaces the command joins after its mount view is built. The user namespace comes
+ * last, right before the credential switch: until then the setup needs init-namespace
+ * privileges (mounts). The pid namespace is not here: it only takes effect for children,
+ * so the relay enters it for the fork (fork_command). */
+static const enum ns_kind joined_by_command[] = { NS_UTS, NS_IPC, NS_NET, NS_CGROUP, NS_TIME };
 
 static void close_inherited_fds(int keep)
 {
@@ -95,7 +97,8 @@ static int enter_working_directory(const struct session *s, struct cntr_err *err
 	return 0;
 }
 
-__attribute__((noreturn)) static void run_command(struct session *s, bool need_proc, int slave)
+/* The last steps before exec, in the target's cgroups: nothing irreversible came before. */
+__attribute__((noreturn)) static void finish_and_exec(struct session *s, bool need_proc, int slave)
 {
 	struct cntr_err err = { 0 };
 	const struct target *t = &s->target;
@@ -138,24 +141,28 @@ static int build_view(struct session *s, struct cntr_err *err, bool *need_proc)
 	return build_attach_view(t, &s->tools, s->opts->base_dir, need_proc, err);
 }
 
-/* Join the target's namespace of this kind, or (a capsule that does not share it) make a new
- * private one: a new pid namespace also needs a procfs of its own. The time namespace is
- * only ever joined: a new one would show the same clocks. */
-static int enter_namespace(const struct session *s, enum ns_kind kind, bool *need_proc, struct cntr_err *err)
+/* Whether the session gets the target's namespace of this kind: always, but for a capsule
+ * that does not share it (it gets a private one). The time namespace is only ever joined: a
+ * new one would show the same clocks. */
+static bool joins_target_namespace(const struct session *s, enum ns_kind kind)
 {
-	if (!s->opts->share || (s->opts->share & (1U << kind)) || kind == NS_TIME)
+	return !s->opts->share || (s->opts->share & (1U << kind)) || kind == NS_TIME;
+}
+
+/* Join the target's namespace of this kind, or make a new private one. */
+static int enter_namespace(const struct session *s, enum ns_kind kind, struct cntr_err *err)
+{
+	if (joins_target_namespace(s, kind))
 		return join_namespace(&s->target.ns, kind, err);
 	if (unshare(ns_table[kind].clone_flag) < 0)
 		return cntr_fail_errno(err, "create a private %s namespace for the capsule", ns_table[kind].name);
-	if (kind == NS_PID)
-		*need_proc = true;
 	log_debug("capsule: private %s namespace", ns_table[kind].name);
 	return 0;
 }
 
 /* Never more than the target (docs/security.md): its filters are copied unless --no-seccomp
  * (or --seccomp-profile unconfined) asked for a session without them. */
-static int copy_seccomp_filters(struct session *s, struct cntr_err *err)
+static int copy_seccomp_filters(struct session *s, pid_t pid, struct cntr_err *err)
 {
 	int mode = s->target.status.seccomp;
 
@@ -169,7 +176,7 @@ static int copy_seccomp_filters(struct session *s, struct cntr_err *err)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 				 "the target uses strict seccomp mode, which no shell can run under; "
 				 "--no-seccomp runs the session without it");
-	if (seccomp_read_filters(s->target.pid, &s->seccomp, err) < 0)
+	if (seccomp_read_filters(pid, &s->seccomp, err) < 0)
 		return cntr_err_hint(err, "--no-seccomp runs the session without the target's filter");
 	return 0;
 }
@@ -201,18 +208,19 @@ static int add_seccomp_profile(struct session *s, struct cntr_err *err)
 	return rc;
 }
 
-/* The relay moves the setup child into the target's cgroups while the child builds the view
- * (the moves are the slowest part of an attach: one RCU-synchronised write per hierarchy), then
- * says "go". The command is cloned only after that, so it starts in the target's cgroups. */
+/* The relay moves the command into the target's cgroups while the command builds its view
+ * (the moves are the slowest part of an attach: one RCU-synchronised write per hierarchy),
+ * then says "go". The command waits for it before anything irreversible, so it runs in the
+ * target's cgroups from its first step that matters on. */
 static const char cgroup_joined = 'G';
 
-static int move_into_cgroup(struct session *s, pid_t setup, struct cntr_err *err)
+static int move_into_cgroup(struct session *s, pid_t command, struct cntr_err *err)
 {
-	if (join_target_cgroup(&s->target, setup, err) < 0)
+	if (join_target_cgroup(&s->target, command, err) < 0)
 		return -1;
-	/* A child that already failed has closed its end: its error comes from collect_setup. */
+	/* A command that already failed has closed its end: its error comes from collect_setup. */
 	if (send(s->sock[0], &cgroup_joined, 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
-		return cntr_fail_errno(err, "tell the session's setup that it joined the target's cgroups");
+		return cntr_fail_errno(err, "tell the session's command that it joined the target's cgroups");
 	return 0;
 }
 
@@ -229,23 +237,39 @@ static void wait_for_cgroup(int sock)
 		_exit(CNTR_EXIT_FAILURE);
 }
 
-__attribute__((noreturn)) static void run_setup_child(struct session *s)
+/* The target's filters and the chosen profile, read by whoever sees the target's PID. */
+static int read_seccomp(struct session *s, pid_t pid, struct cntr_err *err)
+{
+	return copy_seccomp_filters(s, pid, err) < 0 || add_seccomp_profile(s, err) < 0 ? -1 : 0;
+}
+
+/* The target's PID as the command sees it: ptrace names a process in the caller's pid
+ * namespace, and the command was born in the target's (NSpid's last value). */
+static pid_t target_pid_seen_by_command(const struct session *s)
+{
+	const struct target *t = &s->target;
+
+	return t->ns.fd[NS_PID] >= 0 && t->status.nspid_inner > 0 ? t->status.nspid_inner : t->pid;
+}
+
+/* The command's process from the fork to exec: it builds the view, joins the namespaces,
+ * waits to be in the target's cgroups and becomes the command. */
+__attribute__((noreturn)) static void run_command(struct session *s)
 {
 	struct cntr_err err = { 0 };
-	struct ipc_msg msg = { .type = IPC_COMMAND_PID };
 	int sock = s->sock[1], master = -1, slave = -1, spare_master = -1, spare_slave = -1;
 	bool need_proc;
-	pid_t pid;
 
-	close(s->sock[0]);
-	/* Dies with the relay; a relay already gone is no longer our parent. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != s->relay)
-		_exit(CNTR_EXIT_FAILURE);
+	cleanup_closep(&s->sock[0]);
+	/* Dies with the relay (the credential switch clears this: set again in finish_and_exec).
+	 * Born in the target's pid namespace, getppid() says 0: the socket tells whether the
+	 * relay is still there. */
+	die_with_relay(sock);
 	/* A terminal from cntr's own /dev/pts, used only when the target's has none (a
 	 * container without devpts): the session then works, but `tty` cannot name it. */
 	if (s->tty && pty_open_in_session(&spare_master, &spare_slave, &err) < 0)
 		log_skip("terminal from cntr's /dev/pts: %s", err.msg);
-	if (copy_seccomp_filters(s, &err) < 0 || add_seccomp_profile(s, &err) < 0)
+	if (!s->seccomp_read && read_seccomp(s, target_pid_seen_by_command(s), &err) < 0)
 		ipc_fail_and_exit(sock, &err);
 	/* Cloned here, still in cntr's own mount namespace: the session's has no way back to it. */
 	if (s->opts->mode == SESSION_ATTACH &&
@@ -253,6 +277,8 @@ __attribute__((noreturn)) static void run_setup_child(struct session *s)
 		ipc_fail_and_exit(sock, &err);
 	if (build_view(s, &err, &need_proc) < 0)
 		ipc_fail_and_exit(sock, &err);
+	/* A new pid namespace needs a procfs of its own. */
+	need_proc = need_proc || s->private_pid;
 	pause_point("view");
 	if (s->tty) {
 		struct ipc_msg pty = { .type = IPC_PTY_MASTER };
@@ -271,40 +297,88 @@ __attribute__((noreturn)) static void run_setup_child(struct session *s)
 		cleanup_closep(&spare_master);
 		cleanup_closep(&spare_slave);
 	}
-	for (size_t i = 0; i < sizeof(joined_by_setup) / sizeof(joined_by_setup[0]); i++)
-		if (enter_namespace(s, joined_by_setup[i], &need_proc, &err) < 0)
+	for (size_t i = 0; i < sizeof(joined_by_command) / sizeof(joined_by_command[0]); i++)
+		if (enter_namespace(s, joined_by_command[i], &err) < 0)
 			ipc_fail_and_exit(sock, &err);
 	pause_point("joined");
 	wait_for_cgroup(sock);
-	if (target_check_alive(&s->target, &err) < 0)
-		ipc_fail_and_exit(sock, &err);
-	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
-	if (pid < 0) {
-		cntr_fail(&err, CNTR_EXIT_FAILURE, errno == ENOMEM ? 0 : errno, "%s",
-			  errno == ENOMEM ? "target's pid namespace is gone: the target exited during attach"
-					  : "start the command in the target's pid namespace (clone)");
-		ipc_fail_and_exit(sock, &err);
-	}
-	if (pid == 0)
-		run_command(s, need_proc, slave);
-	msg.pid = pid;
-	ipc_send(sock, &msg, -1);
-	_exit(0);
+	finish_and_exec(s, need_proc, slave);
 }
 
-/* Read the setup messages until every child end is closed: the command exec'd or failed. */
-static int collect_setup(struct session *s, pid_t *command, int *master, struct cntr_err *err)
+/* setns(CLONE_NEWPID) and unshare(CLONE_NEWPID) change only the pid namespace of the caller's
+ * children: the relay enters the command's for the fork and returns to its own right after,
+ * so that nothing else it forks (a capsule's next session) lands there. */
+static int enter_pid_namespace_for_fork(const struct session *s, int *own, struct cntr_err *err)
+{
+	int target = s->target.ns.fd[NS_PID];
+
+	*own = -1;
+	if (!s->private_pid && target < 0)
+		return 0;
+	*own = openat(AT_FDCWD, "/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (*own < 0)
+		return cntr_fail_errno(err, "open /proc/self/ns/pid");
+	if (s->private_pid) {
+		if (unshare(CLONE_NEWPID) < 0)
+			return cntr_fail_errno(err, "create a private pid namespace for the capsule");
+		log_debug("capsule: private pid namespace");
+		return 0;
+	}
+	return join_namespace(&s->target.ns, NS_PID, err);
+}
+
+/* The command's process: forked in the target's pid namespace (or a capsule's own). */
+static pid_t fork_command(struct session *s, struct cntr_err *err)
+{
+	_cleanup_close_ int own = -1;
+	pid_t pid;
+	int saved;
+
+	s->private_pid = !joins_target_namespace(s, NS_PID);
+	/* In a pid namespace of its own the command no longer sees the target: read here. */
+	if (s->private_pid) {
+		if (read_seccomp(s, s->target.pid, err) < 0)
+			return -1;
+		s->seccomp_read = true;
+	}
+	if (enter_pid_namespace_for_fork(s, &own, err) < 0) {
+		if (own >= 0)
+			setns(own, CLONE_NEWPID);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0)
+		run_command(s);
+	saved = errno;
+	if (own >= 0 && setns(own, CLONE_NEWPID) < 0) {
+		cntr_fail_errno(err, "return to cntr's own pid namespace");
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		return -1;
+	}
+	if (pid < 0) {
+		/* A pid namespace whose init has exited takes no new process. */
+		if (saved == ENOMEM && s->target.ns.fd[NS_PID] >= 0 && !s->private_pid)
+			return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
+					 "target's pid namespace is gone: the target exited during attach");
+		errno = saved;
+		return cntr_fail_errno(err, "start the command (fork)");
+	}
+	return pid;
+}
+
+/* Read the setup messages until the command's end is closed: it exec'd or failed. */
+static int collect_setup(struct session *s, int *master, struct cntr_err *err)
 {
 	struct ipc_msg msg;
 	bool failed = false;
 	int fd, rc;
 
-	*command = -1;
 	while ((rc = ipc_recv(s->sock[0], &msg, &fd)) > 0) {
 		if (msg.type == IPC_PTY_MASTER)
 			*master = fd;
-		else if (msg.type == IPC_COMMAND_PID)
-			*command = msg.pid;
 		else if (msg.type == IPC_ERROR && !failed) {
 			*err = msg.err;
 			failed = true;
@@ -316,8 +390,11 @@ static int collect_setup(struct session *s, pid_t *command, int *master, struct 
 		return cntr_fail_errno(err, "read the session's setup messages");
 	if (failed)
 		return -1;
-	if (*command < 0)
-		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "the session's setup ended without starting the command");
+	/* The command's end closed without an error: it exec'd, unless the target's exit took
+	 * it (a pid namespace ends with its init) or left it running in a target that is gone. */
+	if (target_has_exited(&s->target))
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "target process %d exited during attach",
+				 (int)s->target.pid);
 	return 0;
 }
 
@@ -347,7 +424,6 @@ static int prepare(struct session *s, pid_t pid, unsigned long long start_time, 
 		if (strchr(*kv, '=') && env_set(&s->env, key, strchr(*kv, '=') + 1) < 0)
 			return cntr_fail_errno(err, "prepare the command's environment");
 	}
-	s->relay = getpid();
 	return ipc_socketpair(s->sock, err);
 }
 
@@ -379,27 +455,17 @@ static int block_relay_signals(struct session *s, struct cntr_err *err)
 	return fd;
 }
 
-static int relay(struct session *s, pid_t setup, int sigfd, struct cntr_err *err)
+static int relay(struct session *s, pid_t command, int sigfd, struct cntr_err *err)
 {
 	_cleanup_close_ int master = -1;
 	struct termios saved;
 	bool raw = false;
-	pid_t command;
 	int status = 0, rc;
 
-	close(s->sock[1]);
-	s->sock[1] = -1;
-	if (move_into_cgroup(s, setup, err) < 0) {
-		kill(setup, SIGKILL);
-		waitpid(setup, NULL, 0);
-		sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
-		return -1;
-	}
-	rc = collect_setup(s, &command, &master, err);
-	waitpid(setup, NULL, 0);
-	if (rc < 0) {
-		if (command > 0)
-			waitpid(command, NULL, 0);
+	cleanup_closep(&s->sock[1]);
+	if (move_into_cgroup(s, command, err) < 0 || collect_setup(s, &master, err) < 0) {
+		kill(command, SIGKILL);
+		waitpid(command, NULL, 0);
 		sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
 		return -1;
 	}
@@ -434,7 +500,7 @@ int run_session(pid_t pid, unsigned long long start_time, const struct session_o
 {
 	struct session s = { .opts = opts, .sock = { -1, -1 }, .tools = { .proc_fd = -1, .capsule_fd = -1 } };
 	_cleanup_close_ int sigfd = -1;
-	pid_t setup;
+	pid_t command;
 	int rc = -1;
 
 	if (prepare(&s, pid, start_time, err) < 0)
@@ -448,15 +514,12 @@ int run_session(pid_t pid, unsigned long long start_time, const struct session_o
 	/* A closed stdout must end the relay with an error, not kill it with the terminal raw;
 	 * the command gets the default disposition back before exec. */
 	signal(SIGPIPE, SIG_IGN);
-	setup = fork();
-	if (setup < 0) {
-		cntr_fail_errno(err, "fork");
+	command = fork_command(&s, err);
+	if (command < 0) {
 		sigprocmask(SIG_SETMASK, &s.old_mask, NULL);
 		goto out;
 	}
-	if (setup == 0)
-		run_setup_child(&s);
-	rc = relay(&s, setup, sigfd, err);
+	rc = relay(&s, command, sigfd, err);
 out:
 	release(&s);
 	return rc;

@@ -15,7 +15,7 @@ PHASES = ("resolved", "opened", "view", "joined")
 
 
 def stopped_cntr():
-    """PID of a cntr process (the relay or its setup child) stopped at a pause point."""
+    """PID of a cntr process (the relay, or the command before its exec) stopped at a pause point."""
     for pid in processes_running(cntr_binary()):
         try:
             if proc_status(pid)["State"][0] == "T":
@@ -23,6 +23,15 @@ def stopped_cntr():
         except OSError:
             pass
     return None
+
+
+def continue_paused(pid):
+    """The command is born in the target's pid namespace: when the target was its init, the
+    kernel has killed the paused command with it, and there is nothing left to continue."""
+    try:
+        os.kill(pid, signal.SIGCONT)
+    except ProcessLookupError:
+        pass
 
 
 def gone(pid):
@@ -55,7 +64,7 @@ class TargetDiesDuringAttach(CntrTestCase):
                     paused = wait_for(stopped_cntr, "cntr to pause at " + phase)
                     os.kill(target.pid, signal.SIGKILL)
                     wait_for(lambda: gone(target.pid), "the target to exit")
-                    os.kill(paused, signal.SIGCONT)
+                    continue_paused(paused)
                     out, err = proc.communicate(timeout=CMD_TIMEOUT)
                     result = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
                     message = self.assertOneLineError(result, 125)
