@@ -7,41 +7,62 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int read_fd_upto(int fd, size_t max, char **buf, size_t *len)
+/* Reads on to EOF into *data (malloc'd, *used bytes in it, room for *cap), growing it. */
+static int read_rest(int fd, size_t max, char **data, size_t *used, size_t cap)
 {
-	size_t cap = 4096, used = 0;
-	_cleanup_free_ char *data = malloc(cap);
-
-	if (!data)
-		return -1;
 	for (;;) {
 		ssize_t n;
-		if (used + 1 >= cap) {
-			char *bigger = realloc(data, cap * 2);
+		if (*used + 1 >= cap) {
+			char *bigger = realloc(*data, cap * 2);
 			if (!bigger)
 				return -1;
-			data = bigger;
+			*data = bigger;
 			cap *= 2;
 		}
-		n = read(fd, data + used, cap - used - 1);
+		n = read(fd, *data + *used, cap - *used - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -1;
 		if (n == 0)
-			break;
-		used += (size_t)n;
-		if (used > max) {
+			return 0;
+		*used += (size_t)n;
+		if (*used > max) {
 			errno = EFBIG;
 			return -1;
 		}
 	}
+}
+
+/* Most files read here (/proc) are small: they are read into the stack and copied into an
+ * allocation of their size. A 4 KiB malloc is an mmap and a munmap with musl, per file. */
+int read_fd_upto(int fd, size_t max, char **buf, size_t *len)
+{
+	char first[4096];
+	ssize_t got = read_full(fd, first, sizeof(first));
+	bool whole = got >= 0 && (size_t)got < sizeof(first); /* read_full stopped at EOF */
+	size_t used = got < 0 ? 0 : (size_t)got;
+	_cleanup_free_ char *data = NULL;
+
+	if (got < 0)
+		return -1;
+	if (used > max) {
+		errno = EFBIG;
+		return -1;
+	}
+	data = malloc(whole ? used + 1 : 2 * sizeof(first));
+	if (!data)
+		return -1;
+	memcpy(data, first, used);
+	if (!whole && read_rest(fd, max, &data, &used, 2 * sizeof(first)) < 0)
+		return -1;
 	data[used] = '\0';
 	*buf = steal_pointer(&data);
 	if (len)

@@ -68,7 +68,7 @@ static int open_own_hierarchy(const struct cgroup_entry *e)
 	else
 		dir = xasprintf("/sys/fs/cgroup/%s", str_has_prefix(e->controllers, "name=") ? e->controllers + 5
 											    : e->controllers);
-	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(AT_FDCWD, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0 && (fstatfs(fd, &sfs) < 0 || ((unsigned long)sfs.f_type != CGROUP2_SUPER_MAGIC &&
 						  (unsigned long)sfs.f_type != CGROUP_SUPER_MAGIC))) {
 		close(fd);
@@ -191,7 +191,7 @@ static int enter_cgroup_ns(const char *path, int fd, struct cntr_err *err)
 {
 	_cleanup_close_ int own = -1;
 	if (fd < 0)
-		fd = own = open(path, O_RDONLY | O_CLOEXEC);
+		fd = own = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return cntr_fail_errno(err, "open %s", path);
 	if (setns(fd, CLONE_NEWCGROUP) < 0)

@@ -34,7 +34,7 @@ char *apparmor_profile_from_label(char *buf)
 static bool file_says_yes(const char *path)
 {
 	char c = 0;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	return fd >= 0 && read(fd, &c, 1) == 1 && (c == 'Y' || c == 'y' || c == '1');
 }
 

@@ -148,7 +148,7 @@ int build_attach_view(const struct target *t, const struct tools_tree *tools, co
 		if (i == 0)
 			*need_proc = !bound;
 	}
-	base_fd = open(base_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	base_fd = openat(AT_FDCWD, base_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (base_fd < 0)
 		return cntr_fail_errno(err, "open %s", base_dir);
 	for (size_t i = 0; i < sizeof(target_etc_files) / sizeof(target_etc_files[0]); i++)

@@ -46,7 +46,7 @@ int target_namespaces_open(pid_t pid, struct target_namespaces *ns, struct cntr_
 
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_table[i].name);
 		snprintf(own, sizeof(own), "/proc/self/ns/%s", ns_table[i].name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT && access(own, F_OK) != 0) {
 			log_skip("%s namespace: not supported by this kernel", ns_table[i].name);
 			continue;

@@ -27,7 +27,7 @@ int pty_open_in_session(int *master, int *slave, struct cntr_err *err)
 	int unlock = 0, s;
 
 	for (size_t i = 0; i < 2 && m < 0; i++)
-		m = open(ptmx_paths[i], O_RDWR | O_NOCTTY | O_CLOEXEC);
+		m = openat(AT_FDCWD, ptmx_paths[i], O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (m < 0)
 		return cntr_fail_errno(err, "open a terminal in the target's /dev/pts");
 	if (ioctl(m, TIOCSPTLCK, &unlock) < 0)
@@ -40,7 +40,7 @@ int pty_open_in_session(int *master, int *slave, struct cntr_err *err)
 		if (ioctl(m, TIOCGPTN, &n) < 0)
 			return cntr_fail_errno(err, "find the terminal's number");
 		snprintf(path, sizeof(path), "/dev/pts/%u", n);
-		s = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		s = openat(AT_FDCWD, path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (s < 0)
 			return cntr_fail_errno(err, "open %s", path);
 	}

@@ -97,7 +97,7 @@ static int open_proc_path(pid_t pid, const char *what, struct cntr_err *err)
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
-	fd = open(path, O_PATH | O_CLOEXEC);
+	fd = openat(AT_FDCWD, path, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return proc_fail(pid, what, errno, err);
 	return fd;

@@ -314,7 +314,7 @@ int tools_tree_prepare(const struct tools_opts *o, const char *base_dir, int use
 	if (!c.have_setattr && userns_fd >= 0)
 		log_skip("idmapping the tools: the kernel has no mount_setattr (5.12); they show as nobody");
 	if (!c.have_setattr && !o->writable &&
-	    (out->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	    (out->proc_fd = openat(AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		cntr_fail_errno(err, "open /proc");
 		goto out;
 	}
@@ -343,7 +343,7 @@ static int make_mount_point(const char *rel, bool dir, struct cntr_err *err)
 			return cntr_fail_errno(err, "create /%s in the session's root", rel);
 		return 0;
 	}
-	_cleanup_close_ int fd = open(rel, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	_cleanup_close_ int fd = openat(AT_FDCWD, rel, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return cntr_fail_errno(err, "create /%s in the session's root", rel);
 	return 0;
