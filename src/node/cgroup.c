@@ -55,52 +55,62 @@ static int mount_hierarchy(const struct cgroup_entry *e, struct cntr_err *err)
 
 /* cntr's own mount of this hierarchy, where runtimes and systemd put it: the unified one at
  * /sys/fs/cgroup (pure v2) or /sys/fs/cgroup/unified (hybrid), a v1 one at
- * /sys/fs/cgroup/<controllers> ("name=systemd" -> systemd). -1 when not there. */
-static int open_own_hierarchy(const struct cgroup_entry *e)
+ * /sys/fs/cgroup/<controllers> ("name=systemd" -> systemd). */
+static char *own_hierarchy_path(const struct cgroup_entry *e)
 {
-	_cleanup_free_ char *dir = NULL;
 	struct statfs sfs;
-	int fd;
 
 	if (e->hierarchy_id == 0)
-		dir = xstrdup(statfs("/sys/fs/cgroup", &sfs) == 0 && (unsigned long)sfs.f_type == CGROUP2_SUPER_MAGIC
-				      ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified");
-	else
-		dir = xasprintf("/sys/fs/cgroup/%s", str_has_prefix(e->controllers, "name=") ? e->controllers + 5
-											    : e->controllers);
-	fd = openat(AT_FDCWD, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0 && (fstatfs(fd, &sfs) < 0 || ((unsigned long)sfs.f_type != CGROUP2_SUPER_MAGIC &&
-						  (unsigned long)sfs.f_type != CGROUP_SUPER_MAGIC))) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
+		return xstrdup(statfs("/sys/fs/cgroup", &sfs) == 0 && (unsigned long)sfs.f_type == CGROUP2_SUPER_MAGIC
+				       ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified");
+	return xasprintf("/sys/fs/cgroup/%s", str_has_prefix(e->controllers, "name=") ? e->controllers + 5
+										    : e->controllers);
 }
 
-/* Whether pid is listed in dir_fd/procs (a cgroup.procs file, PIDs in our pid namespace). */
-static bool cgroup_lists(int dir_fd, const char *procs, pid_t pid)
+static bool on_cgroup_fs(int fd)
 {
-	_cleanup_free_ char *text = NULL;
-	char want[24];
-	size_t n = (size_t)snprintf(want, sizeof(want), "%d", (int)pid);
+	struct statfs sfs;
 
-	if (read_file_at(dir_fd, procs, &text, NULL, NULL) < 0)
-		return false;
-	for (const char *line = text; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != 0))
-		if (strncmp(line, want, n) == 0 && (line[n] == '\n' || line[n] == '\0'))
-			return true;
-	return false;
+	return fstatfs(fd, &sfs) == 0 && ((unsigned long)sfs.f_type == CGROUP2_SUPER_MAGIC ||
+					  (unsigned long)sfs.f_type == CGROUP_SUPER_MAGIC);
+}
+
+/* Whether pid is a line of the cgroup.procs open at fd (PIDs in our pid namespace). Read in
+ * chunks, stopping at the line: a container's list fits the first one. */
+static bool cgroup_lists(int fd, pid_t pid)
+{
+	char want[24], buf[4096];
+	size_t n = (size_t)snprintf(want, sizeof(want), "%d\n", (int)pid), kept = 0;
+
+	for (;;) {
+		ssize_t got = read(fd, buf + kept, sizeof(buf) - 1 - kept);
+		char *line = buf, *end;
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return false;
+		buf[kept + (size_t)got] = '\0';
+		for (; (end = strchr(line, '\n')); line = end + 1)
+			if ((size_t)(end + 1 - line) == n && memcmp(line, want, n) == 0)
+				return true;
+		/* A partial last line goes to the front for the next chunk. */
+		kept = strlen(line);
+		memmove(buf, line, kept);
+	}
 }
 
 /* The fast way on a host: cntr's own cgroup mounts, no fresh mount per hierarchy (a
  * superblock lookup and an RCU-synchronised unmount each). Trusted only when the cgroup
- * there really holds the target. */
+ * there is on a cgroup filesystem and really holds the target. One descriptor for the check
+ * and the move: this runs while the command waits, once per hierarchy. */
 static bool join_through_own_mount(const struct cgroup_entry *e, const char *procs, pid_t pid, const char *who)
 {
-	_cleanup_close_ int dir = open_own_hierarchy(e);
-	struct cntr_err ignored;
+	_cleanup_free_ char *root = own_hierarchy_path(e);
+	_cleanup_free_ char *path = xasprintf("%s/%s", root, procs);
+	_cleanup_close_ int fd = openat(AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 
-	return dir >= 0 && cgroup_lists(dir, procs, pid) && write_file_at(dir, procs, who, &ignored) == 0;
+	return fd >= 0 && on_cgroup_fs(fd) && cgroup_lists(fd, pid) && write_all(fd, who, strlen(who)) == 0;
 }
 
 static int join_hierarchy(const struct cgroup_entry *e, pid_t pid, const char *who, struct cntr_err *err)
