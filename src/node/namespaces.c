@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -28,43 +29,65 @@ const struct ns_info ns_table[NS_COUNT] = {
 	[NS_TIME] = { "time", CLONE_NEWTIME },
 };
 
-static bool same_file(int fd, const char *path)
+static bool same_file(int fd, int dir, const char *name)
 {
 	struct stat a, b;
-	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	return fstat(fd, &a) == 0 && fstatat(dir, name, &b, 0) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-int target_namespaces_open(pid_t pid, struct target_namespaces *ns, struct cntr_err *err)
+static int fail_open(pid_t pid, const char *what, int errnum, struct cntr_err *err)
+{
+	if (errnum == ENOENT || errnum == ESRCH)
+		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "target process %d exited during attach", (int)pid);
+	return cntr_fail(err, CNTR_EXIT_FAILURE, errnum, "open /proc/%d/ns%s", (int)pid, what);
+}
+
+/* Both ns directories are opened once: each entry is then one component away (a path from
+ * /proc walks the PID's directory, or the "self" link, again for every namespace). */
+static int open_namespaces(int theirs, int ours, pid_t pid, struct target_namespaces *ns, struct cntr_err *err)
 {
 	for (int i = 0; i < NS_COUNT; i++) {
-		ns->fd[i] = -1;
-		ns->shared[i] = false;
-	}
-	for (int i = 0; i < NS_COUNT; i++) {
-		char path[64], own[64];
-		int fd;
+		const char *name = ns_table[i].name;
+		int fd = openat(theirs, name, O_RDONLY | O_CLOEXEC);
 
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_table[i].name);
-		snprintf(own, sizeof(own), "/proc/self/ns/%s", ns_table[i].name);
-		fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT && access(own, F_OK) != 0) {
-			log_skip("%s namespace: not supported by this kernel", ns_table[i].name);
+		if (fd < 0 && errno == ENOENT && faccessat(ours, name, F_OK, 0) != 0) {
+			log_skip("%s namespace: not supported by this kernel", name);
 			continue;
 		}
 		if (fd < 0) {
-			int saved = errno;
-			target_namespaces_close(ns);
-			if (saved == ENOENT || saved == ESRCH)
-				return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
-						 "target process %d exited during attach", (int)pid);
-			return cntr_fail(err, CNTR_EXIT_FAILURE, saved, "open %s", path);
+			char what[16];
+			snprintf(what, sizeof(what), "/%s", name);
+			return fail_open(pid, what, errno, err);
 		}
-		if (same_file(fd, own)) {
+		if (same_file(fd, ours, name)) {
 			ns->shared[i] = true;
 			close(fd);
 			continue;
 		}
 		ns->fd[i] = fd;
+	}
+	return 0;
+}
+
+int target_namespaces_open(pid_t pid, struct target_namespaces *ns, struct cntr_err *err)
+{
+	_cleanup_close_ int theirs = -1, ours = -1;
+	char path[64];
+
+	for (int i = 0; i < NS_COUNT; i++) {
+		ns->fd[i] = -1;
+		ns->shared[i] = false;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns", (int)pid);
+	theirs = openat(AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (theirs < 0)
+		return fail_open(pid, "", errno, err);
+	ours = openat(AT_FDCWD, "/proc/self/ns", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ours < 0)
+		return cntr_fail_errno(err, "open /proc/self/ns");
+	if (open_namespaces(theirs, ours, pid, ns, err) < 0) {
+		target_namespaces_close(ns);
+		return -1;
 	}
 	return 0;
 }

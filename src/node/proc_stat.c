@@ -1,12 +1,12 @@
 #include "proc_stat.h"
 
-#include "common/cleanup.h"
 #include "common/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Everything after "pid (comm)": comm may contain spaces and ')', the fields start after the
  * LAST ')'. */
@@ -18,17 +18,37 @@ static const char *fields_after_comm(const char *text)
 
 #define CNTR_PF_EXITING 0x00000004U /* include/linux/sched.h */
 
+/* 52 numbers of at most 20 digits and a comm of at most 64 bytes: the line always fits. */
+#define STAT_LINE_MAX 2048
+
+/* /proc/PID/stat into text (NUL-terminated), on the stack: it is read on every attach. */
+static int read_stat_line(pid_t pid, char text[STAT_LINE_MAX])
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	n = read_full(fd, text, STAT_LINE_MAX - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	text[n] = '\0';
+	return 0;
+}
+
 char proc_stat_state(pid_t pid, bool *exiting)
 {
-	char path[64], state = 0;
-	_cleanup_free_ char *text = NULL;
+	char text[STAT_LINE_MAX], state = 0;
 	const char *fields;
 	unsigned flags = 0;
 
 	if (exiting)
 		*exiting = false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || !(fields = fields_after_comm(text)) ||
+	if (read_stat_line(pid, text) < 0 || !(fields = fields_after_comm(text)) ||
 	    sscanf(fields, " %c %*d %*d %*d %*d %*d %u", &state, &flags) < 1)
 		return 0;
 	if (exiting)
@@ -38,14 +58,12 @@ char proc_stat_state(pid_t pid, bool *exiting)
 
 int proc_stat_read(pid_t pid, pid_t *ppid, unsigned long long *start_time)
 {
-	char path[64];
-	_cleanup_free_ char *text = NULL;
+	char text[STAT_LINE_MAX];
 	const char *after_comm;
 	int parent;
 	unsigned long long start;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0)
+	if (read_stat_line(pid, text) < 0)
 		return -1;
 	after_comm = fields_after_comm(text);
 	if (!after_comm ||

@@ -173,11 +173,10 @@ static int open_target(pid_t pid, unsigned long long start_time, struct target *
 	t->pidfd = sys_pidfd_open(pid, 0);
 	if (t->pidfd < 0 && errno == ESRCH)
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "target process %d does not exist", (int)pid);
+	/* pidfd_open sets close-on-exec itself. */
 	if (t->pidfd < 0)
 		log_skip("pidfd for %d: %s (kernel < 5.3); PID reuse is checked by /proc only",
 			 (int)pid, strerror(errno));
-	else if (fcntl(t->pidfd, F_SETFD, FD_CLOEXEC) < 0)
-		return cntr_fail_errno(err, "set close-on-exec on the pidfd");
 	if (check_same_process(pid, start_time, err) < 0)
 		return -1;
 	if (read_context(t, err) < 0)
