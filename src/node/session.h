@@ -1,7 +1,8 @@
 /* One cntr session: from a resolved PID to the command's exit status. Process layout:
- *   cntr (relay, stays in its own context) -> setup child (joins the target's cgroup and
- *   namespaces, builds the mount view) -> command (cloned with CLONE_PARENT so the relay is
- *   its parent and waits for it; forked after setns(pid) so it is in the target's pid ns). */
+ *   cntr (relay, stays in its own context; moves the command into the target's cgroups and
+ *   relays its I/O) -> command (forked while the relay is in the target's pid ns for its
+ *   children; joins the other namespaces, builds the mount view, waits for the cgroup move,
+ *   drops credentials and execs). */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
