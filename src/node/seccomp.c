@@ -2,6 +2,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "filter_rewrite.h"
 
 #include <errno.h>
 #include <linux/filter.h>
@@ -129,6 +130,38 @@ int seccomp_filters_append(struct seccomp_filters *f, const struct sock_filter *
 	f->progs[f->n].insns = copy;
 	f->progs[f->n].len = (unsigned short)len;
 	f->n++;
+	return 0;
+}
+
+bool seccomp_filter_compact(struct seccomp_filters *f, size_t i)
+{
+	struct sock_filter *faster;
+	uint32_t native;
+	unsigned len;
+	double started = now_us();
+
+	/* Not rewritten (small, unusual, out of memory): installed as it is. */
+	if (!filter_rewrite_native_arch(&native) ||
+	    filter_rewrite(f->progs[i].insns, f->progs[i].len, native, &faster, &len) != 1)
+		return false;
+	log_debug("seccomp: filter %zu rewritten for a fast install (%u -> %u instructions, %.0f us)", i,
+		  (unsigned)f->progs[i].len, len, now_us() - started);
+	free(f->progs[i].insns);
+	f->progs[i].insns = faster;
+	f->progs[i].len = (unsigned short)len;
+	return true;
+}
+
+int seccomp_filter_replace(struct seccomp_filters *f, size_t i, const void *insns, unsigned len)
+{
+	struct sock_filter *copy = malloc(len * sizeof(*copy));
+
+	if (!copy || i >= f->n)
+		return free(copy), -1;
+	memcpy(copy, insns, len * sizeof(*copy));
+	free(f->progs[i].insns);
+	f->progs[i].insns = copy;
+	f->progs[i].len = (unsigned short)len;
 	return 0;
 }
 

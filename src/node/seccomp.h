@@ -2,6 +2,7 @@
  * needs a brief ptrace stop of the target (PTRACE_SECCOMP_GET_FILTER, kernel >= 4.4 with
  * CONFIG_CHECKPOINT_RESTORE). */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -20,6 +21,12 @@ int seccomp_read_filters(pid_t pid, struct seccomp_filters *out, struct cntr_err
 /* Install in the calling process (needs no_new_privs or CAP_SYS_ADMIN). */
 int seccomp_install_filters(const struct seccomp_filters *f, struct cntr_err *err);
 void seccomp_filters_release(struct seccomp_filters *f);
+/* Replace program i by an equivalent one the kernel installs faster, where that works
+ * (filter_rewrite.h: Docker's default filter installs in ~0.2 ms instead of ~1 ms); true
+ * when it was replaced. */
+bool seccomp_filter_compact(struct seccomp_filters *f, size_t i);
+/* Replace program i by a copy of insns (a rewrite made by another process); -1 on ENOMEM. */
+int seccomp_filter_replace(struct seccomp_filters *f, size_t i, const void *insns, unsigned len);
 
 /* Append a copy of a program to f, installed after the others (a --seccomp-profile). */
 int seccomp_filters_append(struct seccomp_filters *f, const struct sock_filter *insns, unsigned len,

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -43,7 +45,6 @@ struct session {
 	char **argv, **env;
 	bool tty;
 	bool private_pid;       /* a capsule's own pid namespace: the command is its init */
-	bool seccomp_read;      /* the filters were read by the relay (see fork_command) */
 	struct seccomp_filters seccomp;
 	struct tools_tree tools; /* attach: the session's "/" (cloned in cntr's mount namespace) */
 	int sock[2];            /* [0] relay end, [1] the command's end */
@@ -210,46 +211,79 @@ static int add_seccomp_profile(struct session *s, struct cntr_err *err)
 
 /* The relay moves the command into the target's cgroups while the command builds its view
  * (the moves are the slowest part of an attach: one RCU-synchronised write per hierarchy),
- * then says "go". The command waits for it before anything irreversible, so it runs in the
- * target's cgroups from its first step that matters on. */
-static const char cgroup_joined = 'G';
+ * sends the rewritten seccomp filters, then says "go". The command waits for it before
+ * anything irreversible, so it runs in the target's cgroups from its first step that
+ * matters on. */
+static const char relay_go = 'G';
 
-static int move_into_cgroup(struct session *s, pid_t command, struct cntr_err *err)
+/* One rewritten filter, followed by its instructions, in one message. */
+struct filter_message {
+	uint32_t index, len;
+};
+
+/* The relay's half of the start: it moves the command into the target's cgroups, rewrites
+ * the seccomp filters for a fast install (filter_rewrite.h: ~0.7 ms less in the command's
+ * install) and sends them, then says "go". All of it while the command builds its view. */
+static int send_compacted_filters(struct session *s, struct cntr_err *err)
 {
-	if (join_target_cgroup(&s->target, command, err) < 0)
+	for (size_t i = 0; i < s->seccomp.n; i++) {
+		struct filter_message head = { (uint32_t)i, 0 };
+		struct iovec parts[2];
+		struct msghdr msg = { .msg_iov = parts, .msg_iovlen = 2 };
+
+		if (!seccomp_filter_compact(&s->seccomp, i))
+			continue;
+		head.len = s->seccomp.progs[i].len;
+		parts[0] = (struct iovec){ &head, sizeof(head) };
+		parts[1] = (struct iovec){ s->seccomp.progs[i].insns, head.len * sizeof(struct sock_filter) };
+		/* A command that already failed has closed its end: its error comes from collect_setup. */
+		if (sendmsg(s->sock[0], &msg, MSG_NOSIGNAL) < 0) {
+			if (errno == EPIPE || errno == ECONNRESET)
+				return 0;
+			return cntr_fail_errno(err, "send the rewritten seccomp filter to the session's command");
+		}
+	}
+	return 0;
+}
+
+static int start_command(struct session *s, pid_t command, struct cntr_err *err)
+{
+	if (join_target_cgroup(&s->target, command, err) < 0 || send_compacted_filters(s, err) < 0)
 		return -1;
-	/* A command that already failed has closed its end: its error comes from collect_setup. */
-	if (send(s->sock[0], &cgroup_joined, 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+	if (send(s->sock[0], &relay_go, 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
 		return cntr_fail_errno(err, "tell the session's command that it joined the target's cgroups");
 	return 0;
 }
 
-/* Anything but the relay's "go" (its end closed: it failed, and reports why) ends the setup. */
-static void wait_for_cgroup(int sock)
+/* The command's half: rewritten filters replace the ones it inherited, until the "go".
+ * Anything else (the relay's end closed: it failed, and reports why) ends the setup. */
+static void wait_for_relay(struct session *s, int sock)
 {
-	char msg = 0;
+	_cleanup_free_ unsigned char *buf = malloc(sizeof(struct filter_message) + BPF_MAXINSNS * sizeof(struct sock_filter));
+	struct filter_message head;
 	ssize_t n;
 
-	do
-		n = recv(sock, &msg, 1, 0);
-	while (n < 0 && errno == EINTR);
-	if (n != 1 || msg != cgroup_joined)
-		_exit(CNTR_EXIT_FAILURE);
+	for (;;) {
+		do
+			n = buf ? recv(sock, buf, sizeof(struct filter_message) + BPF_MAXINSNS * sizeof(struct sock_filter), 0) : -1;
+		while (n < 0 && errno == EINTR);
+		if (n == 1 && buf[0] == relay_go)
+			return;
+		if (n < (ssize_t)sizeof(head))
+			_exit(CNTR_EXIT_FAILURE);
+		memcpy(&head, buf, sizeof(head));
+		if (head.index >= s->seccomp.n || head.len == 0 || head.len > BPF_MAXINSNS ||
+		    (size_t)n != sizeof(head) + head.len * sizeof(struct sock_filter) ||
+		    seccomp_filter_replace(&s->seccomp, head.index, buf + sizeof(head), head.len) < 0)
+			_exit(CNTR_EXIT_FAILURE);
+	}
 }
 
-/* The target's filters and the chosen profile, read by whoever sees the target's PID. */
-static int read_seccomp(struct session *s, pid_t pid, struct cntr_err *err)
+/* The target's filters and the chosen profile, read by the relay before the fork: it sees
+ * the target by its host PID, and it rewrites them while the command builds its view. */
+static int read_seccomp(struct session *s, struct cntr_err *err)
 {
-	return copy_seccomp_filters(s, pid, err) < 0 || add_seccomp_profile(s, err) < 0 ? -1 : 0;
-}
-
-/* The target's PID as the command sees it: ptrace names a process in the caller's pid
- * namespace, and the command was born in the target's (NSpid's last value). */
-static pid_t target_pid_seen_by_command(const struct session *s)
-{
-	const struct target *t = &s->target;
-
-	return t->ns.fd[NS_PID] >= 0 && t->status.nspid_inner > 0 ? t->status.nspid_inner : t->pid;
+	return copy_seccomp_filters(s, s->target.pid, err) < 0 || add_seccomp_profile(s, err) < 0 ? -1 : 0;
 }
 
 /* The command's process from the fork to exec: it builds the view, joins the namespaces,
@@ -269,8 +303,6 @@ __attribute__((noreturn)) static void run_command(struct session *s)
 	 * container without devpts): the session then works, but `tty` cannot name it. */
 	if (s->tty && pty_open_in_session(&spare_master, &spare_slave, &err) < 0)
 		log_skip("terminal from cntr's /dev/pts: %s", err.msg);
-	if (!s->seccomp_read && read_seccomp(s, target_pid_seen_by_command(s), &err) < 0)
-		ipc_fail_and_exit(sock, &err);
 	/* Cloned here, still in cntr's own mount namespace: the session's has no way back to it. */
 	if (s->opts->mode == SESSION_ATTACH &&
 	    tools_tree_prepare(&s->opts->tools, s->opts->base_dir, s->target.ns.fd[NS_USER], &s->tools, &err) < 0)
@@ -301,7 +333,7 @@ __attribute__((noreturn)) static void run_command(struct session *s)
 		if (enter_namespace(s, joined_by_command[i], &err) < 0)
 			ipc_fail_and_exit(sock, &err);
 	pause_point("joined");
-	wait_for_cgroup(sock);
+	wait_for_relay(s, sock);
 	finish_and_exec(s, need_proc, slave);
 }
 
@@ -335,12 +367,8 @@ static pid_t fork_command(struct session *s, struct cntr_err *err)
 	int saved;
 
 	s->private_pid = !joins_target_namespace(s, NS_PID);
-	/* In a pid namespace of its own the command no longer sees the target: read here. */
-	if (s->private_pid) {
-		if (read_seccomp(s, s->target.pid, err) < 0)
-			return -1;
-		s->seccomp_read = true;
-	}
+	if (read_seccomp(s, err) < 0)
+		return -1;
 	if (enter_pid_namespace_for_fork(s, &own, err) < 0) {
 		if (own >= 0)
 			setns(own, CLONE_NEWPID);
@@ -463,7 +491,7 @@ static int relay(struct session *s, pid_t command, int sigfd, struct cntr_err *e
 	int status = 0, rc;
 
 	cleanup_closep(&s->sock[1]);
-	if (move_into_cgroup(s, command, err) < 0 || collect_setup(s, &master, err) < 0) {
+	if (start_command(s, command, err) < 0 || collect_setup(s, &master, err) < 0) {
 		kill(command, SIGKILL);
 		waitpid(command, NULL, 0);
 		sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
