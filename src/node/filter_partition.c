@@ -13,7 +13,8 @@
  * take more is simply kept as it is. */
 enum { MAX_STEPS = 1 << 18, MAX_PENDING = 2048, MAX_FORKS = 8192, MAX_RESULTS = 8192 };
 
-enum value_kind { VALUE_CONST, VALUE_NR, VALUE_UNKNOWN };
+/* VALUE_ARCH: the architecture, when the partition is for "every other one". */
+enum value_kind { VALUE_CONST, VALUE_NR, VALUE_ARCH, VALUE_UNKNOWN };
 
 struct value {
 	enum value_kind kind;
@@ -57,7 +58,7 @@ struct filter_scratch {
 struct analysis {
 	const struct sock_filter *prog;
 	unsigned len;
-	uint32_t arch;
+	const struct filter_arch *arch;
 	struct filter_scratch *mem;
 	size_t depth, n_nodes, n_results, steps;
 };
@@ -244,6 +245,11 @@ static bool const_jump(uint16_t op, uint32_t a, uint32_t v)
 	}
 }
 
+static bool arch_is_known(const struct filter_arch *arch, uint32_t v)
+{
+	return v == arch->known[0] || v == arch->known[1];
+}
+
 enum step { STEP_NEXT, STEP_END, STEP_OVER_BUDGET };
 
 static enum step step_alu(struct analysis *an, struct path *p, const struct sock_filter *in)
@@ -294,6 +300,11 @@ static enum step step_jump(struct analysis *an, struct path *p, const struct soc
 		if (rc <= 0)
 			return rc < 0 ? STEP_OVER_BUDGET : STEP_END;
 	}
+	/* Any other architecture: a test against a known one fails; anything else depends. */
+	if (p->a.kind == VALUE_ARCH && v.kind == VALUE_CONST && op == BPF_JEQ && arch_is_known(an->arch, v.c)) {
+		p->pc = not_taken;
+		return STEP_NEXT;
+	}
 	return add_result(an, p, true, 0) < 0 ? STEP_OVER_BUDGET : STEP_END;
 }
 
@@ -302,7 +313,7 @@ static struct value loaded_word(const struct analysis *an, uint32_t k)
 	if (k == offsetof(struct seccomp_data, nr))
 		return (struct value){ VALUE_NR, 0 };
 	if (k == offsetof(struct seccomp_data, arch))
-		return (struct value){ VALUE_CONST, an->arch };
+		return an->arch->other ? (struct value){ VALUE_ARCH, 0 } : (struct value){ VALUE_CONST, an->arch->arch };
 	return (struct value){ VALUE_UNKNOWN, 0 };
 }
 
@@ -457,7 +468,7 @@ static int paint(struct result *res, size_t n, struct filter_partition *out)
 	return next_point == n_points ? 0 : -1;
 }
 
-int filter_partition_build(const struct sock_filter *prog, unsigned len, uint32_t arch,
+int filter_partition_build(const struct sock_filter *prog, unsigned len, const struct filter_arch *arch,
 			   struct filter_scratch *scratch, struct filter_partition *out)
 {
 	struct analysis an = { .prog = prog, .len = len, .arch = arch, .mem = scratch };

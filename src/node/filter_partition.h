@@ -22,6 +22,14 @@ struct filter_run {
 	struct filter_verdict verdict;
 };
 
+/* The architecture a partition is for: a known AUDIT_ARCH_* value, or (other = true) every
+ * value except those in known[] (the branch a rewrite takes for the remaining arches). */
+struct filter_arch {
+	bool other;
+	uint32_t arch;
+	uint32_t known[2];
+};
+
 /* Runs in increasing order, covering 0..UINT32_MAX, adjacent runs with different verdicts. */
 struct filter_partition {
 	struct filter_run *runs;
@@ -33,9 +41,13 @@ struct filter_partition {
 struct filter_scratch;
 struct filter_scratch *filter_scratch_new(void);
 void filter_scratch_free(struct filter_scratch *s);
+static inline void filter_scratch_freep(struct filter_scratch **s)
+{
+	filter_scratch_free(*s);
+}
 
 /* 0, or -1 when the program is beyond the analysis' budget (or memory ran out): the caller
  * then keeps the program as it is. The program must be one the kernel accepted. */
-int filter_partition_build(const struct sock_filter *prog, unsigned len, uint32_t arch,
+int filter_partition_build(const struct sock_filter *prog, unsigned len, const struct filter_arch *arch,
 			   struct filter_scratch *scratch, struct filter_partition *out);
 void filter_partition_release(struct filter_partition *p);

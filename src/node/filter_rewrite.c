@@ -1,8 +1,10 @@
 #include "filter_rewrite.h"
 
 #include "common/cleanup.h"
+#include "filter_emit.h"
 #include "filter_eval.h"
 #include "filter_partition.h"
+#include "filter_residual.h"
 
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -15,55 +17,52 @@
 /* Below this the install is cheap already. */
 enum { MIN_WORTH_REWRITING = 64, BLOCK = 32 };
 
-int filter_rewrite_native_arch(uint32_t *arch)
+int filter_rewrite_arches(uint32_t arches[2])
 {
 #if defined(__x86_64__)
-	*arch = AUDIT_ARCH_X86_64;
+	arches[0] = AUDIT_ARCH_X86_64;
+	arches[1] = AUDIT_ARCH_I386;
 	return 1;
 #elif defined(__aarch64__)
-	*arch = AUDIT_ARCH_AARCH64;
+	arches[0] = AUDIT_ARCH_AARCH64;
+	arches[1] = AUDIT_ARCH_ARM;
 	return 1;
 #else
-	(void)arch;
+	(void)arches;
 	return 0;
 #endif
 }
 
-/* The program is written backwards, from its last instruction to its first, into a buffer
- * of the kernel's maximum size: every jump goes forward, so its target is already written
- * when the jump is, and each offset is known at once. Positions count from the end: the
- * last instruction is at 1. */
-struct code {
-	struct sock_filter insns[BPF_MAXINSNS];
-	unsigned written;
-	unsigned original; /* position of the original's entry, 0 while there is none */
-	bool full;
+/* One attempt at a rewrite. Self-contained: every architecture gets a dispatch, and a
+ * number whose verdict depends on more gets the original specialised for it (filter_residual:
+ * a few instructions); nothing else may depend. Otherwise: the native architecture gets a
+ * dispatch, and whatever depends (and every other architecture) jumps to the original,
+ * appended unchanged. */
+struct rewrite {
+	struct filter_code *c;
+	const struct sock_filter *prog;
+	unsigned len;
+	uint32_t arch;      /* of the dispatch being written; 0 for "every other" */
+	bool self_contained;
+	unsigned original;  /* position of the appended original's entry */
+	bool failed;
 };
 
-/* Write one instruction before the others; returns its position. */
-static unsigned emit(struct code *c, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
+/* A specialisation bigger than this is not worth it: the original is appended instead. */
+enum { MAX_RESIDUAL = 48 };
+
+static void emit_verdict(struct rewrite *rw, struct filter_verdict v, uint64_t first, uint64_t last)
 {
-	if (c->written == BPF_MAXINSNS) {
-		c->full = true;
-		return c->written;
+	unsigned entry;
+
+	if (!v.depends) {
+		filter_emit(rw->c, BPF_RET | BPF_K, 0, 0, v.action);
+	} else if (!rw->self_contained) {
+		filter_emit_jump_to(rw->c, rw->original);
+	} else if (first != last || rw->arch == 0 ||
+		   filter_emit_residual(rw->c, rw->prog, rw->len, rw->arch, (uint32_t)first, MAX_RESIDUAL, &entry) < 0) {
+		rw->failed = true;
 	}
-	c->written++;
-	c->insns[BPF_MAXINSNS - c->written] = (struct sock_filter){ code, jt, jf, k };
-	return c->written;
-}
-
-/* An unconditional jump to what is at position target. */
-static void emit_jump_to(struct code *c, unsigned target)
-{
-	emit(c, BPF_JMP | BPF_JA, 0, 0, c->written + 1 - target - 1);
-}
-
-static void emit_verdict(struct code *c, struct filter_verdict v)
-{
-	if (v.depends)
-		emit_jump_to(c, c->original);
-	else
-		emit(c, BPF_RET | BPF_K, 0, 0, v.action);
 }
 
 static bool same_verdict(struct filter_verdict a, struct filter_verdict b)
@@ -130,15 +129,18 @@ static int build_segments(const struct filter_partition *p, struct segments *out
 	return 0;
 }
 
-/* The two most frequent verdicts of a block (the bit test's two sides). */
-static void two_majors(const struct filter_verdict *per_nr, struct filter_verdict *first,
+/* The two most frequent verdicts of a block (the bit test's two sides); in a self-contained
+ * rewrite, "depends" is never one of them (each such number gets its own specialisation). */
+static void two_majors(const struct filter_verdict *per_nr, bool self_contained, struct filter_verdict *first,
 		       struct filter_verdict *second)
 {
 	unsigned best = 0, next = 0;
 
-	*first = *second = per_nr[0];
+	*first = *second = (struct filter_verdict){ false, SECCOMP_RET_KILL_PROCESS };
 	for (unsigned i = 0; i < BLOCK; i++) {
 		unsigned count = 0;
+		if (self_contained && per_nr[i].depends)
+			continue;
 		for (unsigned j = 0; j < BLOCK; j++)
 			count += same_verdict(per_nr[i], per_nr[j]);
 		if (count > best) {
@@ -156,70 +158,70 @@ static void two_majors(const struct filter_verdict *per_nr, struct filter_verdic
 }
 
 /* A = nr, X = nr & 31 on entry. Numbers with a third verdict are tested one by one first:
- *   (jeq NR, 0, 1; VERDICT)*  ld #1; lsh x; jset MASK, 0, 1; MAJOR; MINOR */
-static void emit_mixed_block(struct code *c, const struct filter_partition *p, const struct segment *seg)
+ *   (jeq NR, 0, 1; VERDICT)*  ld #1; lsh x; jset MASK, 0, 1; MAJOR; MINOR
+ * (a specialisation takes more than one instruction: its test jumps over it). */
+static void emit_mixed_block(struct rewrite *rw, const struct filter_partition *p, const struct segment *seg)
 {
 	struct filter_verdict per_nr[BLOCK], major, minor;
 	uint32_t mask = 0;
+	unsigned next;
 
 	for (size_t i = 0, r = seg->run; i < BLOCK; i++) {
 		while (p->runs[r].last < seg->first + i)
 			r++;
 		per_nr[i] = p->runs[r].verdict;
 	}
-	two_majors(per_nr, &major, &minor);
+	two_majors(per_nr, rw->self_contained, &major, &minor);
 	for (unsigned i = 0; i < BLOCK; i++)
 		if (same_verdict(per_nr[i], major))
 			mask |= 1U << i;
-	emit_verdict(c, minor);
-	emit_verdict(c, major);
-	emit(c, BPF_JMP | BPF_JSET | BPF_K, 0, 1, mask);
-	emit(c, BPF_ALU | BPF_LSH | BPF_X, 0, 0, 0);
-	emit(c, BPF_LD | BPF_IMM, 0, 0, 1);
+	emit_verdict(rw, minor, seg->first, seg->last);
+	emit_verdict(rw, major, seg->first, seg->last);
+	filter_emit(rw->c, BPF_JMP | BPF_JSET | BPF_K, 0, 1, mask);
+	filter_emit(rw->c, BPF_ALU | BPF_LSH | BPF_X, 0, 0, 0);
+	next = filter_emit(rw->c, BPF_LD | BPF_IMM, 0, 0, 1);
 	for (unsigned i = BLOCK; i-- > 0;) {
+		unsigned verdict;
 		if (same_verdict(per_nr[i], major) || same_verdict(per_nr[i], minor))
 			continue;
-		emit_verdict(c, per_nr[i]);
-		emit(c, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t)seg->first + i);
+		emit_verdict(rw, per_nr[i], seg->first + i, seg->first + i);
+		verdict = rw->c->written;
+		next = filter_emit_branch(rw->c, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)seg->first + i, verdict, next);
 	}
 }
 
 /* A binary search over segments [lo, hi) on A = nr: jge FIRST_OF_UPPER, then the lower half,
  * then the upper half. */
-static void emit_search(struct code *c, const struct segments *segs, size_t lo, size_t hi)
+static void emit_search(struct rewrite *rw, const struct segments *segs, size_t lo, size_t hi)
 {
 	size_t mid = lo + (hi - lo) / 2;
-	unsigned upper, lower_len;
+	unsigned upper, lower;
 
 	if (hi - lo == 1) {
 		if (segs->s[lo].mixed)
-			emit_mixed_block(c, segs->p, &segs->s[lo]);
+			emit_mixed_block(rw, segs->p, &segs->s[lo]);
 		else
-			emit_verdict(c, segs->s[lo].verdict);
+			emit_verdict(rw, segs->s[lo].verdict, segs->s[lo].first, segs->s[lo].last);
 		return;
 	}
-	emit_search(c, segs, mid, hi);
-	upper = c->written;
-	emit_search(c, segs, lo, mid);
-	lower_len = c->written - upper;
-	if (lower_len <= 255) {
-		emit(c, BPF_JMP | BPF_JGE | BPF_K, (uint8_t)lower_len, 0, (uint32_t)segs->s[mid].first);
-	} else {
-		emit_jump_to(c, upper);
-		emit(c, BPF_JMP | BPF_JGE | BPF_K, 0, 1, (uint32_t)segs->s[mid].first);
-	}
+	emit_search(rw, segs, mid, hi);
+	upper = rw->c->written;
+	emit_search(rw, segs, lo, mid);
+	lower = rw->c->written;
+	filter_emit_branch(rw->c, BPF_JMP | BPF_JGE | BPF_K, (uint32_t)segs->s[mid].first, upper, lower);
 }
 
 /* The answer for one architecture, from the syscall number; returns its entry position. */
-static int emit_dispatch(struct code *c, const struct filter_partition *p, unsigned *entry)
+static int emit_dispatch(struct rewrite *rw, const struct filter_partition *p, uint32_t arch, unsigned *entry)
 {
 	struct segments segs = { 0 };
 	bool any_mixed = false;
 
+	rw->arch = arch;
 	if (p->n == 1) {
-		emit_verdict(c, p->runs[0].verdict);
-		*entry = c->written;
-		return 0;
+		emit_verdict(rw, p->runs[0].verdict, 0, UINT32_MAX);
+		*entry = rw->c->written;
+		return rw->failed ? -1 : 0;
 	}
 	if (build_segments(p, &segs) < 0) {
 		free(segs.s);
@@ -227,93 +229,119 @@ static int emit_dispatch(struct code *c, const struct filter_partition *p, unsig
 	}
 	for (size_t i = 0; i < segs.n; i++)
 		any_mixed |= segs.s[i].mixed;
-	emit_search(c, &segs, 0, segs.n);
-	emit(c, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr));
+	emit_search(rw, &segs, 0, segs.n);
+	filter_emit(rw->c, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr));
 	if (any_mixed) {
-		emit(c, BPF_MISC | BPF_TAX, 0, 0, 0);
-		emit(c, BPF_ALU | BPF_AND | BPF_K, 0, 0, BLOCK - 1);
-		emit(c, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr));
+		filter_emit(rw->c, BPF_MISC | BPF_TAX, 0, 0, 0);
+		filter_emit(rw->c, BPF_ALU | BPF_AND | BPF_K, 0, 0, BLOCK - 1);
+		filter_emit(rw->c, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr));
 	}
 	free(segs.s);
-	*entry = c->written;
-	return 0;
+	*entry = rw->c->written;
+	return rw->failed ? -1 : 0;
 }
+
+enum { NATIVE, COMPAT, OTHER, N_ARCH_CLASSES };
 
 /* The original, entered as the kernel starts a program (A = X = 0). */
-static void emit_original(struct code *c, const struct sock_filter *prog, unsigned len)
+static void emit_original(struct rewrite *rw)
 {
-	for (unsigned i = len; i-- > 0;)
-		emit(c, prog[i].code, prog[i].jt, prog[i].jf, prog[i].k);
-	emit(c, BPF_MISC | BPF_TAX, 0, 0, 0);
-	c->original = emit(c, BPF_LD | BPF_IMM, 0, 0, 0);
+	for (unsigned i = rw->len; i-- > 0;)
+		filter_emit(rw->c, rw->prog[i].code, rw->prog[i].jt, rw->prog[i].jf, rw->prog[i].k);
+	filter_emit(rw->c, BPF_MISC | BPF_TAX, 0, 0, 0);
+	rw->original = filter_emit(rw->c, BPF_LD | BPF_IMM, 0, 0, 0);
 }
 
-/*   ld arch; jeq NATIVE, 1, 0; ja original; <native dispatch>; ld #0; tax; <original>
- * Only the native architecture gets a dispatch: the kernel's per-number runs (the cost this
- * saves) stop at once on the other paths too, since they reach `ld #0`, which its
- * evaluator does not follow; a 32-bit or foreign syscall in the session runs the original. */
-static int emit_program(struct code *c, const struct sock_filter *prog, unsigned len, uint32_t native,
-			const struct filter_partition *part)
+/*   ld arch; jeq NATIVE, 0, 1; ja native; jeq COMPAT, 0, 1; ja compat; <other arches>
+ *   <native> <compat>                                       (self-contained)
+ *   ld arch; jeq NATIVE, 1, 0; ja original; <native>; ld #0; tax; <original>
+ * In the second form only the native architecture gets a dispatch: the kernel's per-number
+ * runs (the cost this saves) stop at once on the other paths too, at `ld #0`, which its
+ * evaluator does not follow. */
+static int emit_program(struct rewrite *rw, const uint32_t arches[2], const struct filter_partition parts[N_ARCH_CLASSES])
 {
-	unsigned entry;
+	unsigned entry[N_ARCH_CLASSES];
 
-	emit_original(c, prog, len);
-	if (emit_dispatch(c, part, &entry) < 0)
+	if (!rw->self_contained) {
+		emit_original(rw);
+		if (emit_dispatch(rw, &parts[NATIVE], arches[NATIVE], &entry[NATIVE]) < 0)
+			return -1;
+		filter_emit_jump_to(rw->c, rw->original);
+		filter_emit(rw->c, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, arches[NATIVE]);
+	} else {
+		for (int w = COMPAT; w >= NATIVE; w--)
+			if (emit_dispatch(rw, &parts[w], arches[w], &entry[w]) < 0)
+				return -1;
+		if (emit_dispatch(rw, &parts[OTHER], 0, &entry[OTHER]) < 0)
+			return -1;
+		filter_emit_jump_to(rw->c, entry[COMPAT]);
+		filter_emit(rw->c, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, arches[COMPAT]);
+		filter_emit_jump_to(rw->c, entry[NATIVE]);
+		filter_emit(rw->c, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, arches[NATIVE]);
+	}
+	filter_emit(rw->c, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, arch));
+	return rw->c->full ? -1 : 0;
+}
+
+/* Worth it when the dispatch is small next to the program it spares the kernel from running
+ * per syscall number; and the result must be a program the kernel accepts. */
+static bool worth_it(const struct rewrite *rw)
+{
+	unsigned dispatch = rw->c->written - (rw->self_contained ? 0 : rw->original);
+
+	return dispatch * 2 <= rw->len && filter_program_valid(filter_code_start(rw->c), rw->c->written);
+}
+
+static int build_partitions(const struct sock_filter *prog, unsigned len, const uint32_t arches[2],
+			    struct filter_partition parts[N_ARCH_CLASSES])
+{
+	__attribute__((cleanup(filter_scratch_freep))) struct filter_scratch *scratch = filter_scratch_new();
+
+	if (!scratch)
 		return -1;
-	emit_jump_to(c, c->original);
-	emit(c, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, native);
-	emit(c, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, arch));
+	for (int w = 0; w < N_ARCH_CLASSES; w++) {
+		struct filter_arch arch = { .other = w == OTHER, .arch = w == OTHER ? 0 : arches[w],
+					    .known = { arches[0], arches[1] } };
+		if (filter_partition_build(prog, len, &arch, scratch, &parts[w]) < 0)
+			return -1;
+	}
 	return 0;
 }
 
-int filter_rewrite(const struct sock_filter *prog, unsigned len, uint32_t native, struct sock_filter **out,
+int filter_rewrite(const struct sock_filter *prog, unsigned len, const uint32_t arches[2], struct sock_filter **out,
 		   unsigned *out_len)
 {
-	struct filter_partition part = { 0 };
-	_cleanup_free_ struct code *c = NULL;
-	struct filter_scratch *scratch = NULL;
-	const struct sock_filter *start;
-	unsigned dispatch_len;
+	struct filter_partition parts[N_ARCH_CLASSES] = { 0 };
+	_cleanup_free_ struct filter_code *c = malloc(sizeof(*c)); /* untouched pages cost nothing */
+	struct rewrite rw = { .c = c, .prog = prog, .len = len };
 	int rc = 0;
 
 	*out = NULL;
 	*out_len = 0;
 	if (len < MIN_WORTH_REWRITING)
 		return 0;
-	scratch = filter_scratch_new();
-	if (!scratch)
+	if (!c)
 		return -1;
 	/* Nothing to gain where no syscall number alone decides (every answer depends). */
-	if (filter_partition_build(prog, len, native, scratch, &part) < 0 ||
-	    (part.n == 1 && part.runs[0].verdict.depends))
+	if (build_partitions(prog, len, arches, parts) < 0 || (parts[NATIVE].n == 1 && parts[NATIVE].runs[0].verdict.depends))
 		goto out;
-	c = malloc(sizeof(*c)); /* only the part written is touched: untouched pages cost nothing */
-	if (!c) {
-		rc = -1;
-		goto out;
+	for (int attempt = 0; attempt < 2 && !*out; attempt++) {
+		rw.self_contained = attempt == 0;
+		rw.failed = c->full = false;
+		c->written = 0;
+		if (emit_program(&rw, arches, parts) < 0 || !worth_it(&rw))
+			continue;
+		*out = malloc(c->written * sizeof(**out));
+		if (!*out) {
+			rc = -1;
+			goto out;
+		}
+		memcpy(*out, filter_code_start(c), c->written * sizeof(**out));
+		*out_len = c->written;
+		rc = 1;
 	}
-	c->written = c->original = 0;
-	c->full = false;
-	if (emit_program(c, prog, len, native, &part) < 0) {
-		rc = -1;
-		goto out;
-	}
-	start = &c->insns[BPF_MAXINSNS - c->written];
-	dispatch_len = c->written - c->original;
-	/* Worth it when the dispatch is small next to the program it spares the kernel from
-	 * running per syscall number; and the result must be a program the kernel accepts. */
-	if (c->full || dispatch_len * 2 > len || !filter_program_valid(start, c->written))
-		goto out;
-	*out = malloc(c->written * sizeof(**out));
-	if (!*out) {
-		rc = -1;
-		goto out;
-	}
-	memcpy(*out, start, c->written * sizeof(**out));
-	*out_len = c->written;
-	rc = 1;
 out:
-	filter_partition_release(&part);
-	filter_scratch_free(scratch);
+	for (int w = 0; w < N_ARCH_CLASSES; w++)
+		filter_partition_release(&parts[w]);
 	return rc;
 }

@@ -19,12 +19,12 @@
 
 struct sock_filter;
 
-/* The architecture the dispatch is made for (AUDIT_ARCH_*, the machine's own); false where
- * cntr knows none (the rewrite is skipped). */
-int filter_rewrite_native_arch(uint32_t *arch);
+/* The two architectures worth a dispatch of their own on this machine (AUDIT_ARCH_*): the
+ * native one and its 32-bit compat; false where cntr knows none (the rewrite is skipped). */
+int filter_rewrite_arches(uint32_t arches[2]);
 
 /* 1 and *out (malloc'd, *out_len instructions) when a rewrite was made; 0 when the program
  * is better left as it is (small, beyond the analysis' budget, or a dispatch that would not
  * be small); -1 when memory ran out. prog must be a program the kernel accepted. */
-int filter_rewrite(const struct sock_filter *prog, unsigned len, uint32_t native, struct sock_filter **out,
+int filter_rewrite(const struct sock_filter *prog, unsigned len, const uint32_t arches[2], struct sock_filter **out,
 		   unsigned *out_len);

@@ -136,13 +136,13 @@ int seccomp_filters_append(struct seccomp_filters *f, const struct sock_filter *
 bool seccomp_filter_compact(struct seccomp_filters *f, size_t i)
 {
 	struct sock_filter *faster;
-	uint32_t native;
+	uint32_t arches[2];
 	unsigned len;
 	double started = now_us();
 
 	/* Not rewritten (small, unusual, out of memory): installed as it is. */
-	if (!filter_rewrite_native_arch(&native) ||
-	    filter_rewrite(f->progs[i].insns, f->progs[i].len, native, &faster, &len) != 1)
+	if (!filter_rewrite_arches(arches) ||
+	    filter_rewrite(f->progs[i].insns, f->progs[i].len, arches, &faster, &len) != 1)
 		return false;
 	log_debug("seccomp: filter %zu rewritten for a fast install (%u -> %u instructions, %.0f us)", i,
 		  (unsigned)f->progs[i].len, len, now_us() - started);

@@ -104,16 +104,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct reader r = { data, size };
 	struct sock_filter *out = NULL;
 	unsigned len, out_len = 0;
-	uint32_t native;
+	uint32_t arches[2], native;
 	uint64_t arg;
 
-	if (!filter_rewrite_native_arch(&native))
+	if (!filter_rewrite_arches(arches))
 		return 0;
+	native = arches[0];
 	arg = (uint64_t)take(&r, 4) << 32 | take(&r, 4);
 	len = generate(&r, prog, native);
 	if (!filter_program_valid(prog, len))
 		return 0;
-	if (filter_rewrite(prog, len, native, &out, &out_len) != 1)
+	if (filter_rewrite(prog, len, arches, &out, &out_len) != 1)
 		return 0;
 	if (!filter_program_valid(out, out_len))
 		abort();
