@@ -88,15 +88,15 @@ static bool is_member(const struct analysis *an, const struct path *p, uint64_t 
 	return p->out == NO_NODE || nr < p->out_min || nr > p->out_max || !is_excluded(an, p->out, nr);
 }
 
-static uint64_t cardinality(const struct analysis *an, const struct path *p)
+static uint64_t cardinality(const struct analysis *an, uint64_t lo, uint64_t hi, uint32_t out)
 {
 	uint64_t n;
 
-	if (p->lo > p->hi)
+	if (lo > hi)
 		return 0;
-	n = p->hi - p->lo + 1;
-	for (uint32_t e = p->out; e != NO_NODE; e = an->mem->nodes[e].next)
-		if (an->mem->nodes[e].nr >= p->lo && an->mem->nodes[e].nr <= p->hi)
+	n = hi - lo + 1;
+	for (uint32_t e = out; e != NO_NODE; e = an->mem->nodes[e].next)
+		if (an->mem->nodes[e].nr >= lo && an->mem->nodes[e].nr <= hi)
 			n--;
 	return n;
 }
@@ -110,12 +110,13 @@ static int add_result(struct analysis *an, const struct path *p, bool depends, u
 	return 0;
 }
 
-static int push(struct analysis *an, const struct path *p)
+/* A copy of p on the stack of pending paths, or NULL over budget. */
+static struct path *push(struct analysis *an, const struct path *p)
 {
 	if (an->depth == MAX_PENDING)
-		return -1;
-	an->mem->stack[an->depth++] = *p;
-	return 0;
+		return NULL;
+	an->mem->stack[an->depth] = *p;
+	return &an->mem->stack[an->depth++];
 }
 
 static int exclude(struct analysis *an, struct path *p, uint32_t nr)
@@ -137,46 +138,43 @@ static int exclude(struct analysis *an, struct path *p, uint32_t nr)
 static int split_on_nr(struct analysis *an, struct path *p, uint16_t op, uint32_t v, unsigned taken_pc,
 		       unsigned fallthrough_pc)
 {
-	struct path t = *p;
 	bool member = is_member(an, p, v);
+	uint64_t t_lo = p->lo, t_hi = p->hi, f_lo = p->lo, f_hi = p->hi, t_count, f_count;
+	uint32_t t_out = p->out;
 
 	switch (op) {
 	case BPF_JEQ:
-		t.lo = t.hi = v;
-		t.out = NO_NODE;
-		t.count = member;
-		if (member && exclude(an, p, v) < 0)
-			return -1;
+		t_lo = t_hi = v;
+		t_out = NO_NODE;
 		if (!member)
-			t.lo = 1, t.hi = 0;
-		p->count -= member;
+			t_lo = 1, t_hi = 0;
 		break;
 	case BPF_JGT:
-		t.lo = v == UINT32_MAX ? (uint64_t)UINT32_MAX + 1 : (t.lo > (uint64_t)v + 1 ? t.lo : (uint64_t)v + 1);
-		if (p->hi > v)
-			p->hi = v;
+		t_lo = v == UINT32_MAX ? (uint64_t)UINT32_MAX + 1 : (t_lo > (uint64_t)v + 1 ? t_lo : (uint64_t)v + 1);
+		if (f_hi > v)
+			f_hi = v;
 		break;
 	default: /* BPF_JGE */
-		if (t.lo < v)
-			t.lo = v;
+		if (t_lo < v)
+			t_lo = v;
 		if (v == 0)
-			p->lo = 1, p->hi = 0;
-		else if (p->hi > (uint64_t)v - 1)
-			p->hi = (uint64_t)v - 1;
+			f_lo = 1, f_hi = 0;
+		else if (f_hi > (uint64_t)v - 1)
+			f_hi = (uint64_t)v - 1;
 		break;
 	}
-	t.pc = taken_pc;
-	p->pc = fallthrough_pc;
-	if (op != BPF_JEQ) {
-		t.count = cardinality(an, &t);
-		p->count = cardinality(an, p);
-	}
+	t_count = op == BPF_JEQ ? member : cardinality(an, t_lo, t_hi, t_out);
+	f_count = op == BPF_JEQ ? p->count - member : cardinality(an, f_lo, f_hi, p->out);
 	/* Go on with the taken side, keep the other for later: in a chain of equality tests the
 	 * taken side soon returns, so the stack of pending paths stays short. */
-	if (p->count > 0 && push(an, p) < 0)
-		return -1;
-	*p = t;
-	return t.count > 0 ? 0 : 1;
+	if (f_count > 0) {
+		struct path *f = push(an, p);
+		if (!f || (op == BPF_JEQ && member && exclude(an, f, v) < 0))
+			return -1;
+		f->lo = f_lo, f->hi = f_hi, f->count = f_count, f->pc = fallthrough_pc;
+	}
+	p->lo = t_lo, p->hi = t_hi, p->out = t_out, p->count = t_count, p->pc = taken_pc;
+	return t_count > 0 ? 0 : 1;
 }
 
 /* JSET on the syscall number with mask v: within aligned blocks of 2^(lowest bit of v)
@@ -201,8 +199,8 @@ static int split_on_bits(struct analysis *an, const struct path *p, uint32_t v, 
 		piece.lo = start > p->lo ? start : p->lo;
 		piece.hi = end < p->hi ? end : p->hi;
 		piece.pc = (start & v) ? taken_pc : fallthrough_pc;
-		piece.count = cardinality(an, &piece);
-		if (piece.count > 0 && push(an, &piece) < 0)
+		piece.count = cardinality(an, piece.lo, piece.hi, piece.out);
+		if (piece.count > 0 && !push(an, &piece))
 			return -1;
 	}
 	return 0;
@@ -370,7 +368,7 @@ static int explore(struct analysis *an)
 
 	for (int i = 0; i < BPF_MEMWORDS; i++)
 		start.mem[i].kind = VALUE_UNKNOWN;
-	if (push(an, &start) < 0)
+	if (!push(an, &start))
 		return -1;
 	while (an->depth > 0) {
 		struct path p = an->mem->stack[--an->depth];
@@ -388,10 +386,26 @@ static int explore(struct analysis *an)
 	return 0;
 }
 
-static int by_lo(const void *a, const void *b)
+/* Results by their first number: a merge sort (libc's qsort calls a comparator per step; the
+ * results of a chain come nearly in order, and this is on the attach path). */
+static void sort_by_lo(struct result *res, size_t n, struct result *tmp)
 {
-	const struct result *x = a, *y = b;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
+	for (size_t width = 1; width < n; width *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * width) {
+			size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+			size_t a = lo, b = mid, k = lo;
+
+			if (mid == hi || res[mid - 1].lo <= res[mid].lo)
+				continue; /* already in order */
+			while (a < mid && b < hi)
+				tmp[k++] = res[b].lo < res[a].lo ? res[b++] : res[a++];
+			while (a < mid)
+				tmp[k++] = res[a++];
+			while (b < hi)
+				tmp[k++] = res[b++];
+			memcpy(res + lo, tmp + lo, (hi - lo) * sizeof(*res));
+		}
+	}
 }
 
 static bool same_verdict(struct filter_verdict a, struct filter_verdict b)
@@ -439,20 +453,21 @@ static int paint(struct result *res, size_t n, struct filter_partition *out)
 	size_t n_points = 0, next_point = 0;
 	struct result *ranges;
 	uint64_t at = 0;
+	_cleanup_free_ struct result *merge = malloc((n + 1) * sizeof(*merge));
 
 	out->runs = malloc((2 * n + 2) * sizeof(*out->runs));
-	if (!out->runs)
+	if (!out->runs || !merge)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (res[i].lo == res[i].hi) {
-			struct result tmp = res[n_points];
+			struct result swap = res[n_points];
 			res[n_points++] = res[i];
-			res[i] = tmp;
+			res[i] = swap;
 		}
 	}
 	ranges = res + n_points;
-	qsort(res, n_points, sizeof(*res), by_lo);
-	qsort(ranges, n - n_points, sizeof(*ranges), by_lo);
+	sort_by_lo(res, n_points, merge);
+	sort_by_lo(ranges, n - n_points, merge);
 	for (size_t i = 0; i < n - n_points; i++) {
 		if (ranges[i].lo < at)
 			return -1; /* overlapping paths: the analysis went wrong; keep the program */

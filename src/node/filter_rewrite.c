@@ -134,27 +134,30 @@ static int build_segments(const struct filter_partition *p, struct segments *out
 static void two_majors(const struct filter_verdict *per_nr, bool self_contained, struct filter_verdict *first,
 		       struct filter_verdict *second)
 {
-	unsigned best = 0, next = 0;
+	struct filter_verdict distinct[BLOCK];
+	unsigned count[BLOCK], n = 0, best = BLOCK, next = BLOCK;
 
-	*first = *second = (struct filter_verdict){ false, SECCOMP_RET_KILL_PROCESS };
 	for (unsigned i = 0; i < BLOCK; i++) {
-		unsigned count = 0;
+		unsigned d = 0;
 		if (self_contained && per_nr[i].depends)
 			continue;
-		for (unsigned j = 0; j < BLOCK; j++)
-			count += same_verdict(per_nr[i], per_nr[j]);
-		if (count > best) {
-			if (!same_verdict(per_nr[i], *first)) {
-				*second = *first;
-				next = best;
-			}
-			*first = per_nr[i];
-			best = count;
-		} else if (count > next && !same_verdict(per_nr[i], *first)) {
-			*second = per_nr[i];
-			next = count;
-		}
+		while (d < n && !same_verdict(distinct[d], per_nr[i]))
+			d++;
+		if (d == n)
+			distinct[n] = per_nr[i], count[n++] = 0;
+		count[d]++;
 	}
+	for (unsigned d = 0; d < n; d++) {
+		if (best == BLOCK || count[d] > count[best])
+			next = best, best = d;
+		else if (next == BLOCK || count[d] > count[next])
+			next = d;
+	}
+	*first = *second = (struct filter_verdict){ false, SECCOMP_RET_KILL_PROCESS };
+	if (best < BLOCK)
+		*first = *second = distinct[best];
+	if (next < BLOCK)
+		*second = distinct[next];
 }
 
 /* A = nr, X = nr & 31 on entry. Numbers with a third verdict are tested one by one first:
