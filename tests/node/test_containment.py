@@ -493,6 +493,14 @@ class SeccompByDefault:
         self.assertIn(self.DENIED[1], denied.stderr, describe(denied))
         self.assertNotIn(denied.returncode, (125, 126, 127), describe(denied))
 
+    def test_the_runtimes_filter_is_installed_as_its_faster_rewrite(self):
+        # docs/design.md "Seccomp": the rewrite must take this runtime's real filter (its
+        # libseccomp's layout), and the session still gets the target's answer.
+        denied = self.cntr("-vv", "attach", str(self.target.pid), "--", *self.PROBE, expect=None)
+        self.assertRegex(denied.stderr.decode(), r"seccomp: filter \d+ rewritten for a fast install "
+                         r"\(\d+ -> \d+ instructions", describe(denied))
+        self.assertEqual(denied.stdout, self.DENIED[0], describe(denied))
+
     def test_no_seccomp_opts_out_and_says_so(self):
         proc = self.cntr("attach", "--no-seccomp", str(self.target.pid), "--", *self.PROBE)
         self.assertEqual(proc.stdout, self.ALLOWED, "the probe works without the filter")
