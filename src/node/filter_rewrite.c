@@ -45,21 +45,25 @@ struct rewrite {
 	uint32_t arch;      /* of the dispatch being written; 0 for "every other" */
 	bool self_contained;
 	unsigned original;  /* position of the appended original's entry */
+	unsigned residuals; /* specialisations written so far */
 	bool failed;
 };
 
-/* A specialisation bigger than this is not worth it: the original is appended instead. */
-enum { MAX_RESIDUAL = 48 };
+/* A specialisation bigger than this, or more of them than this (each is a walk of the
+ * original: a hostile filter could make thousands), and the original is appended instead. */
+enum { MAX_RESIDUAL = 48, MAX_RESIDUALS = 64 };
 
 static void emit_verdict(struct rewrite *rw, struct filter_verdict v, uint64_t first, uint64_t last)
 {
 	unsigned entry;
 
+	if (rw->failed)
+		return;
 	if (!v.depends) {
 		filter_emit(rw->c, BPF_RET | BPF_K, 0, 0, v.action);
 	} else if (!rw->self_contained) {
 		filter_emit_jump_to(rw->c, rw->original);
-	} else if (first != last || rw->arch == 0 ||
+	} else if (first != last || rw->arch == 0 || ++rw->residuals > MAX_RESIDUALS ||
 		   filter_emit_residual(rw->c, rw->prog, rw->len, rw->arch, (uint32_t)first, MAX_RESIDUAL, &entry) < 0) {
 		rw->failed = true;
 	}
@@ -331,6 +335,7 @@ int filter_rewrite(const struct sock_filter *prog, unsigned len, const uint32_t 
 	for (int attempt = 0; attempt < 2 && !*out; attempt++) {
 		rw.self_contained = attempt == 0;
 		rw.failed = c->full = false;
+		rw.residuals = 0;
 		c->written = 0;
 		if (emit_program(&rw, arches, parts) < 0 || !worth_it(&rw))
 			continue;

@@ -304,6 +304,33 @@ static void test_binary_search_filters(void **state)
 	assert_rewrite_equivalent(prog, n);
 }
 
+/* More numbers decided by an argument than are worth specialising: the rewrite dispatches
+ * the native architecture and appends the original, unchanged, for the rest. */
+static void test_many_argument_checks_keep_the_original_appended(void **state)
+{
+	struct sock_filter prog[1024], *out = NULL;
+	unsigned n = 0, out_len = 0;
+
+	(void)state;
+	prog[n++] = (struct sock_filter)LD(NR);
+	for (uint32_t i = 0; i < 100; i++) {
+		/* nr 2i: allowed when args[0] == i; nr 2i+1: allowed */
+		prog[n++] = (struct sock_filter)JEQ(2 * i + 1, 0, 1);
+		prog[n++] = (struct sock_filter)RET(ALLOW);
+		prog[n++] = (struct sock_filter)JEQ(2 * i, 0, 4);
+		prog[n++] = (struct sock_filter)LD(ARG0);
+		prog[n++] = (struct sock_filter)JEQ(i, 0, 1);
+		prog[n++] = (struct sock_filter)RET(ALLOW);
+		prog[n++] = (struct sock_filter)RET(EPERM_RET);
+	}
+	prog[n++] = (struct sock_filter)RET(SECCOMP_RET_KILL_PROCESS);
+	assert_rewrite_equivalent(prog, n);
+	assert_int_equal(filter_rewrite(prog, n, arches(), &out, &out_len), 1);
+	assert_true(out_len > n);
+	assert_memory_equal(out + out_len - n, prog, n * sizeof(*prog));
+	free(out);
+}
+
 static void test_small_or_unanalysable_programs_are_left_alone(void **state)
 {
 	const struct sock_filter tiny[] = { LD(NR), JEQ(59, 0, 1), RET(EPERM_RET), RET(ALLOW) };
@@ -359,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_numbers_tested_twice_keep_their_first_answer),
 		cmocka_unit_test(test_every_corner_of_the_analysis),
 		cmocka_unit_test(test_binary_search_filters),
+		cmocka_unit_test(test_many_argument_checks_keep_the_original_appended),
 		cmocka_unit_test(test_small_or_unanalysable_programs_are_left_alone),
 		cmocka_unit_test(test_program_validity_follows_the_kernel),
 	};
