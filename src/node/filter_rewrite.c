@@ -265,7 +265,8 @@ static void emit_original(struct rewrite *rw)
  * In the second form only the native architecture gets a dispatch: the kernel's per-number
  * runs (the cost this saves) stop at once on the other paths too, at `ld #0`, which its
  * evaluator does not follow. */
-static int emit_program(struct rewrite *rw, const uint32_t arches[2], const struct filter_partition parts[N_ARCH_CLASSES])
+static int emit_program(struct rewrite *rw, const uint32_t arches[2],
+			const struct filter_partition parts[N_ARCH_CLASSES])
 {
 	unsigned entry[N_ARCH_CLASSES];
 
@@ -330,7 +331,8 @@ int filter_rewrite(const struct sock_filter *prog, unsigned len, const uint32_t 
 	if (!c)
 		return -1;
 	/* Nothing to gain where no syscall number alone decides (every answer depends). */
-	if (build_partitions(prog, len, arches, parts) < 0 || (parts[NATIVE].n == 1 && parts[NATIVE].runs[0].verdict.depends))
+	if (build_partitions(prog, len, arches, parts) < 0 ||
+	    (parts[NATIVE].n == 1 && parts[NATIVE].runs[0].verdict.depends))
 		goto out;
 	for (int attempt = 0; attempt < 2 && !*out; attempt++) {
 		rw.self_contained = attempt == 0;

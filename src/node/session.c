@@ -259,13 +259,14 @@ static int start_command(struct session *s, pid_t command, struct cntr_err *err)
  * Anything else (the relay's end closed: it failed, and reports why) ends the setup. */
 static void wait_for_relay(struct session *s, int sock)
 {
-	_cleanup_free_ unsigned char *buf = malloc(sizeof(struct filter_message) + BPF_MAXINSNS * sizeof(struct sock_filter));
+	enum { MESSAGE_MAX = sizeof(struct filter_message) + BPF_MAXINSNS * sizeof(struct sock_filter) };
+	_cleanup_free_ unsigned char *buf = malloc(MESSAGE_MAX);
 	struct filter_message head;
 	ssize_t n;
 
 	for (;;) {
 		do
-			n = buf ? recv(sock, buf, sizeof(struct filter_message) + BPF_MAXINSNS * sizeof(struct sock_filter), 0) : -1;
+			n = buf ? recv(sock, buf, MESSAGE_MAX, 0) : -1;
 		while (n < 0 && errno == EINTR);
 		if (n == 1 && buf[0] == relay_go)
 			return;
