@@ -1,12 +1,14 @@
 /* Messages from the session's command, while it sets itself up, to the relay (cntr's own
- * process): the PTY master, or the one error that ended the setup. SOCK_SEQPACKET keeps
+ * process): the PTY master, that it is starting, or the one error that ended the setup. SOCK_SEQPACKET keeps
  * message boundaries; EOF means the command's end is closed (it exec'd or died). */
 #pragma once
 #include <sys/types.h>
 
 #include "common/err.h"
 
-enum ipc_type { IPC_PTY_MASTER = 1, IPC_ERROR = 3 };
+/* IPC_STARTING: the setup is done, the command goes on to exec (after the "go"): an EOF
+ * before it means the command died while it set itself up. */
+enum ipc_type { IPC_PTY_MASTER = 1, IPC_ERROR = 3, IPC_STARTING = 4 };
 
 struct ipc_msg {
 	int type;

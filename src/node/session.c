@@ -105,7 +105,11 @@ __attribute__((noreturn)) static void finish_and_exec(struct session *s, bool ne
 	const struct target *t = &s->target;
 	int sock = s->sock[1];
 	bool nnp = t->status.no_new_privs == 1 || s->opts->caps.no_new_privs;
+	struct ipc_msg starting = { .type = IPC_STARTING };
 
+	/* From here on a death is the command's own (its exit status tells), not the setup's. */
+	if (ipc_send(sock, &starting, -1) < 0)
+		_exit(CNTR_EXIT_FAILURE);
 	if (need_proc && mount_fresh_proc(&err) < 0)
 		ipc_fail_and_exit(sock, &err);
 	if (apply_target_lsm(t, &err) < 0 || join_namespace(&t->ns, NS_USER, &err) < 0)
@@ -402,12 +406,14 @@ static pid_t fork_command(struct session *s, struct cntr_err *err)
 static int collect_setup(struct session *s, int *master, struct cntr_err *err)
 {
 	struct ipc_msg msg;
-	bool failed = false;
+	bool failed = false, starting = false;
 	int fd, rc;
 
 	while ((rc = ipc_recv(s->sock[0], &msg, &fd)) > 0) {
 		if (msg.type == IPC_PTY_MASTER)
 			*master = fd;
+		else if (msg.type == IPC_STARTING)
+			starting = true;
 		else if (msg.type == IPC_ERROR && !failed) {
 			*err = msg.err;
 			failed = true;
@@ -419,12 +425,15 @@ static int collect_setup(struct session *s, int *master, struct cntr_err *err)
 		return cntr_fail_errno(err, "read the session's setup messages");
 	if (failed)
 		return -1;
-	/* The command's end closed without an error: it exec'd, unless the target's exit took
-	 * it (a pid namespace ends with its init) or left it running in a target that is gone. */
+	/* Closed after "starting" without an error: the command exec'd (or died starting: its
+	 * exit status tells). Closed before: the setup died, taken by the target's exit (a pid
+	 * namespace ends with its init) or killed. */
+	if (starting)
+		return 0;
 	if (target_has_exited(&s->target))
 		return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "target process %d exited during attach",
 				 (int)s->target.pid);
-	return 0;
+	return cntr_fail(err, CNTR_EXIT_FAILURE, 0, "the session's setup ended without starting the command");
 }
 
 static int exit_status_of(int status)
