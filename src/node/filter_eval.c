@@ -12,8 +12,7 @@ static uint32_t data_word(const struct seccomp_data *d, uint32_t off)
 	return w;
 }
 
-/* One ALU operation; false for a division by zero (the program then returns 0). */
-static bool alu(uint16_t op, uint32_t *a, uint32_t v)
+bool filter_alu(uint16_t op, uint32_t *a, uint32_t v)
 {
 	switch (op) {
 	case BPF_ADD: *a += v; break;
@@ -40,7 +39,7 @@ static bool alu(uint16_t op, uint32_t *a, uint32_t v)
 	return true;
 }
 
-static bool jump_taken(uint16_t op, uint32_t a, uint32_t v)
+bool filter_jump_taken(uint16_t op, uint32_t a, uint32_t v)
 {
 	switch (op) {
 	case BPF_JEQ: return a == v;
@@ -48,6 +47,24 @@ static bool jump_taken(uint16_t op, uint32_t a, uint32_t v)
 	case BPF_JGE: return a >= v;
 	default: return (a & v) != 0; /* BPF_JSET */
 	}
+}
+
+/* LD or LDX into *to; false for a load seccomp does not have (packet loads, LDX ABS). */
+static bool load(const struct sock_filter *in, const struct seccomp_data *d, const uint32_t *mem, uint32_t *to)
+{
+	uint32_t k = in->k;
+
+	if (BPF_MODE(in->code) == BPF_ABS && BPF_CLASS(in->code) == BPF_LD && k < sizeof(*d) && !(k & 3))
+		*to = data_word(d, k);
+	else if (BPF_MODE(in->code) == BPF_IMM)
+		*to = k;
+	else if (BPF_MODE(in->code) == BPF_MEM && k < BPF_MEMWORDS)
+		*to = mem[k];
+	else if (BPF_MODE(in->code) == BPF_LEN)
+		*to = sizeof(*d);
+	else
+		return false;
+	return true;
 }
 
 uint32_t filter_eval(const struct sock_filter *prog, unsigned len, const struct seccomp_data *d)
@@ -60,25 +77,8 @@ uint32_t filter_eval(const struct sock_filter *prog, unsigned len, const struct 
 
 		switch (BPF_CLASS(in->code)) {
 		case BPF_LD:
-			if (BPF_MODE(in->code) == BPF_ABS && k < sizeof(*d) && !(k & 3))
-				a = data_word(d, k);
-			else if (BPF_MODE(in->code) == BPF_IMM)
-				a = k;
-			else if (BPF_MODE(in->code) == BPF_MEM && k < BPF_MEMWORDS)
-				a = mem[k];
-			else if (BPF_MODE(in->code) == BPF_LEN)
-				a = sizeof(*d);
-			else
-				return 0;
-			break;
 		case BPF_LDX:
-			if (BPF_MODE(in->code) == BPF_IMM)
-				x = k;
-			else if (BPF_MODE(in->code) == BPF_MEM && k < BPF_MEMWORDS)
-				x = mem[k];
-			else if (BPF_MODE(in->code) == BPF_LEN)
-				x = sizeof(*d);
-			else
+			if (!load(in, d, mem, BPF_CLASS(in->code) == BPF_LD ? &a : &x))
 				return 0;
 			break;
 		case BPF_ST:
@@ -88,14 +88,14 @@ uint32_t filter_eval(const struct sock_filter *prog, unsigned len, const struct 
 			mem[k] = BPF_CLASS(in->code) == BPF_ST ? a : x;
 			break;
 		case BPF_ALU:
-			if (!alu(BPF_OP(in->code), &a, BPF_SRC(in->code) == BPF_X ? x : k))
+			if (!filter_alu(BPF_OP(in->code), &a, BPF_SRC(in->code) == BPF_X ? x : k))
 				return 0;
 			break;
 		case BPF_JMP:
 			if (BPF_OP(in->code) == BPF_JA)
 				pc += k;
 			else
-				pc += jump_taken(BPF_OP(in->code), a, BPF_SRC(in->code) == BPF_X ? x : k) ? in->jt : in->jf;
+				pc += filter_jump_taken(BPF_OP(in->code), a, BPF_SRC(in->code) == BPF_X ? x : k) ? in->jt : in->jf;
 			break;
 		case BPF_RET:
 			return BPF_RVAL(in->code) == BPF_A ? a : k;

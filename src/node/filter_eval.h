@@ -13,6 +13,13 @@ struct sock_filter;
  * (filter_program_valid); anything else returns 0, the kernel's "kill". */
 uint32_t filter_eval(const struct sock_filter *prog, unsigned len, const struct seccomp_data *d);
 
+/* A = A op v with the kernel's semantics; false for a division by zero (the program then
+ * returns 0) or an operation seccomp does not have. Shared by the analysis and the
+ * specialisation, which compute the same way on what they know. */
+bool filter_alu(uint16_t op, uint32_t *a, uint32_t v);
+/* Whether a conditional jump (BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET) of A against v is taken. */
+bool filter_jump_taken(uint16_t op, uint32_t a, uint32_t v);
+
 /* The kernel's checks for a seccomp filter (bpf_check_classic + seccomp_check_filter): known
  * opcodes, loads of whole aligned seccomp_data words, in-range forward jumps, no constant
  * division by zero or shift >= 32, scratch memory stored before it is loaded, a RET last. */

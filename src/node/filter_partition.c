@@ -1,6 +1,7 @@
 #include "filter_partition.h"
 
 #include "common/cleanup.h"
+#include "filter_eval.h"
 
 #include <errno.h>
 #include <linux/filter.h>
@@ -216,33 +217,6 @@ static uint32_t only_member(const struct analysis *an, const struct path *p)
 	return (uint32_t)nr;
 }
 
-static bool const_alu(uint16_t op, uint32_t *a, uint32_t v)
-{
-	switch (op) {
-	case BPF_ADD: *a += v; return true;
-	case BPF_SUB: *a -= v; return true;
-	case BPF_MUL: *a *= v; return true;
-	case BPF_DIV: if (!v) return false; *a /= v; return true;
-	case BPF_MOD: if (!v) return false; *a %= v; return true;
-	case BPF_OR: *a |= v; return true;
-	case BPF_AND: *a &= v; return true;
-	case BPF_XOR: *a ^= v; return true;
-	case BPF_LSH: *a <<= (v & 31); return true;
-	case BPF_RSH: *a >>= (v & 31); return true;
-	default: *a = -*a; return true; /* BPF_NEG */
-	}
-}
-
-static bool const_jump(uint16_t op, uint32_t a, uint32_t v)
-{
-	switch (op) {
-	case BPF_JEQ: return a == v;
-	case BPF_JGT: return a > v;
-	case BPF_JGE: return a >= v;
-	default: return (a & v) != 0;
-	}
-}
-
 static bool arch_is_known(const struct filter_arch *arch, uint32_t v)
 {
 	return v == arch->known[0] || v == arch->known[1];
@@ -259,7 +233,7 @@ static enum step step_alu(struct analysis *an, struct path *p, const struct sock
 	if ((op == BPF_DIV || op == BPF_MOD) && v.kind != VALUE_CONST)
 		return add_result(an, p, true, 0) < 0 ? STEP_OVER_BUDGET : STEP_END;
 	if (p->a.kind == VALUE_CONST && (v.kind == VALUE_CONST || op == BPF_NEG)) {
-		if (!const_alu(op, &p->a.c, v.c))
+		if (!filter_alu(op, &p->a.c, v.c))
 			return add_result(an, p, false, 0) < 0 ? STEP_OVER_BUDGET : STEP_END;
 	} else if ((op == BPF_DIV || op == BPF_MOD) && v.c == 0) {
 		return add_result(an, p, false, 0) < 0 ? STEP_OVER_BUDGET : STEP_END;
@@ -282,7 +256,7 @@ static enum step step_jump(struct analysis *an, struct path *p, const struct soc
 		return STEP_NEXT;
 	}
 	if (p->a.kind == VALUE_CONST && v.kind == VALUE_CONST) {
-		p->pc = const_jump(op, p->a.c, v.c) ? taken : not_taken;
+		p->pc = filter_jump_taken(op, p->a.c, v.c) ? taken : not_taken;
 		return STEP_NEXT;
 	}
 	if (p->a.kind == VALUE_NR && v.kind == VALUE_CONST && op != BPF_JSET) {
@@ -290,7 +264,7 @@ static enum step step_jump(struct analysis *an, struct path *p, const struct soc
 		return rc < 0 ? STEP_OVER_BUDGET : rc ? STEP_END : STEP_NEXT;
 	}
 	if (p->a.kind == VALUE_NR && v.kind == VALUE_CONST && p->count == 1) {
-		p->pc = const_jump(op, only_member(an, p), v.c) ? taken : not_taken;
+		p->pc = filter_jump_taken(op, only_member(an, p), v.c) ? taken : not_taken;
 		return STEP_NEXT;
 	}
 	if (p->a.kind == VALUE_NR && v.kind == VALUE_CONST) {

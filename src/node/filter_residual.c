@@ -1,6 +1,7 @@
 #include "filter_residual.h"
 
 #include "filter_emit.h"
+#include "filter_eval.h"
 
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -49,33 +50,6 @@ static unsigned flush(struct walk *w, const struct straight *s, unsigned next)
 	return next;
 }
 
-static bool fold(uint16_t op, uint32_t *a, uint32_t v)
-{
-	switch (op) {
-	case BPF_ADD: *a += v; return true;
-	case BPF_SUB: *a -= v; return true;
-	case BPF_MUL: *a *= v; return true;
-	case BPF_DIV: if (!v) return false; *a /= v; return true;
-	case BPF_OR: *a |= v; return true;
-	case BPF_AND: *a &= v; return true;
-	case BPF_XOR: *a ^= v; return true;
-	case BPF_LSH: *a <<= (v & 31); return true;
-	case BPF_RSH: *a >>= (v & 31); return true;
-	case BPF_NEG: *a = -*a; return true;
-	default: return false;
-	}
-}
-
-static bool taken(uint16_t op, uint32_t a, uint32_t v)
-{
-	switch (op) {
-	case BPF_JEQ: return a == v;
-	case BPF_JGT: return a > v;
-	case BPF_JGE: return a >= v;
-	default: return (a & v) != 0;
-	}
-}
-
 static int walk_from(struct walk *w, unsigned pc, struct regs r, unsigned *entry);
 
 /* A = op(A, v). Returns 1 when the program ends here with 0 (a division by zero). */
@@ -85,9 +59,9 @@ static int step_alu(struct straight *s, struct regs *r, const struct sock_filter
 	struct slot v = BPF_SRC(in->code) == BPF_X ? r->x : (struct slot){ true, in->k };
 
 	if (op == BPF_NEG && r->a.known)
-		return fold(op, &r->a.c, 0), 0;
+		return filter_alu(op, &r->a.c, 0), 0;
 	if (r->a.known && v.known)
-		return fold(op, &r->a.c, v.c) ? 0 : 1;
+		return filter_alu(op, &r->a.c, v.c) ? 0 : 1;
 	if (v.known && op == BPF_DIV && v.c == 0)
 		return 1;
 	if (r->a.known && keep(s, BPF_LD | BPF_IMM, r->a.c) < 0)
@@ -190,7 +164,7 @@ static int walk_from(struct walk *w, unsigned pc, struct regs r, unsigned *entry
 				break;
 			}
 			if (r.a.known && v.known) {
-				pc += taken(BPF_OP(in->code), r.a.c, v.c) ? in->jt : in->jf;
+				pc += filter_jump_taken(BPF_OP(in->code), r.a.c, v.c) ? in->jt : in->jf;
 				break;
 			}
 			return fork_here(w, &s, r, in, pc, entry);
