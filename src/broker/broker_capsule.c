@@ -1,6 +1,7 @@
 #include "broker/broker_capsule.h"
 
 #include <fcntl.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,40 @@ static char **copy_strv(char *const *v)
 	for (size_t i = 0; i < n; i++)
 		out[i] = xstrdup(v[i]);
 	return out;
+}
+
+bool broker_query_is_true(const char *value)
+{
+	return value && (!strcmp(value, "true") || !strcmp(value, "1"));
+}
+
+bool broker_capsule_query_set(struct broker_capsule_query *q, const char *key, const char *value)
+{
+	static const struct {
+		const char *key;
+		size_t field;
+	} text[] = {
+		{ "image", offsetof(struct broker_capsule_query, image) },
+		{ "imagePullPolicy", offsetof(struct broker_capsule_query, pull_policy) },
+		{ "profile", offsetof(struct broker_capsule_query, profile) },
+		{ "share", offsetof(struct broker_capsule_query, share) },
+		{ "seccompProfile", offsetof(struct broker_capsule_query, seccomp_profile) },
+		{ "parallel", offsetof(struct broker_capsule_query, parallel) },
+		{ "timeout", offsetof(struct broker_capsule_query, timeout) },
+	};
+
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		if (!strcmp(key, text[i].key)) {
+			*(const char **)((char *)q + text[i].field) = value;
+			return true;
+		}
+	if (!strcmp(key, "iterative"))
+		q->iterative = broker_query_is_true(value);
+	else if (!strcmp(key, "failFast"))
+		q->fail_fast = broker_query_is_true(value);
+	else
+		return false;
+	return true;
 }
 
 int broker_capsule_parse(const struct broker_capsule_query *q, struct broker_capsule_run *run, struct cntr_err *err)

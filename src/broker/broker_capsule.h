@@ -53,6 +53,12 @@ struct broker_capsule_run {
 
 /* Checks the query (400 with the message on failure) and fills run (targets not yet read).
  * Pure. run is cleared with broker_capsule_run_free either way. */
+/* "true" or "1": a boolean query parameter of the API (stdin=, tty=, iterative=...). */
+bool broker_query_is_true(const char *value);
+/* One query parameter of nodes/NODE/capsule other than target= and command= (lists the caller
+ * collects): stored in q, the value borrowed. False for a key that is not one of them. */
+bool broker_capsule_query_set(struct broker_capsule_query *q, const char *key, const char *value);
+
 int broker_capsule_parse(const struct broker_capsule_query *q, struct broker_capsule_run *run,
 			 struct cntr_err *err);
 void broker_capsule_run_free(struct broker_capsule_run *run);

@@ -86,9 +86,7 @@ struct query {
 	char **command, **targets;
 	size_t ncommand, ntargets;
 	bool in, out, err, tty;
-	/* nodes/NODE/capsule */
-	const char *image, *pull_policy, *share, *seccomp_profile, *parallel, *timeout;
-	bool iterative, fail_fast;
+	struct broker_capsule_query capsule; /* nodes/NODE/capsule: its own parameters */
 };
 
 static void append_value(char ***list, size_t *n, const char *value)
@@ -100,50 +98,28 @@ static void append_value(char ***list, size_t *n, const char *value)
 	(*list)[*n] = NULL;
 }
 
-static bool truthy(const char *v)
-{
-	return v && (!strcmp(v, "true") || !strcmp(v, "1"));
-}
-
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	struct query *q = cls;
 
-	if (!strcmp(key, "command")) {
+	if (!strcmp(key, "command"))
 		append_value(&q->command, &q->ncommand, value);
-	} else if (!strcmp(key, "target")) {
+	else if (!strcmp(key, "target"))
 		append_value(&q->targets, &q->ntargets, value);
-	} else if (!strcmp(key, "image")) {
-		q->image = value;
-	} else if (!strcmp(key, "imagePullPolicy")) {
-		q->pull_policy = value;
-	} else if (!strcmp(key, "share")) {
-		q->share = value;
-	} else if (!strcmp(key, "seccompProfile")) {
-		q->seccomp_profile = value;
-	} else if (!strcmp(key, "parallel")) {
-		q->parallel = value;
-	} else if (!strcmp(key, "timeout")) {
-		q->timeout = value;
-	} else if (!strcmp(key, "iterative")) {
-		q->iterative = truthy(value);
-	} else if (!strcmp(key, "failFast")) {
-		q->fail_fast = truthy(value);
-	} else if (!strcmp(key, "container")) {
+	else if (!strcmp(key, "container"))
 		q->container = value;
-	} else if (!strcmp(key, "profile")) {
-		q->profile = value;
-	} else if (!strcmp(key, "term")) {
+	else if (!strcmp(key, "term"))
 		q->term = value;
-	} else if (!strcmp(key, "stdin")) {
-		q->in = truthy(value);
-	} else if (!strcmp(key, "stdout")) {
-		q->out = truthy(value);
-	} else if (!strcmp(key, "stderr")) {
-		q->err = truthy(value);
-	} else if (!strcmp(key, "tty")) {
-		q->tty = truthy(value);
-	}
+	else if (!strcmp(key, "stdin"))
+		q->in = broker_query_is_true(value);
+	else if (!strcmp(key, "stdout"))
+		q->out = broker_query_is_true(value);
+	else if (!strcmp(key, "stderr"))
+		q->err = broker_query_is_true(value);
+	else if (!strcmp(key, "tty"))
+		q->tty = broker_query_is_true(value);
+	else if (broker_capsule_query_set(&q->capsule, key, value) && !strcmp(key, "profile"))
+		q->profile = value; /* attach takes a profile too */
 	return MHD_YES;
 }
 
@@ -284,11 +260,9 @@ static enum MHD_Result serve_attach(struct broker *b, struct MHD_Connection *con
 						      "(Sec-WebSocket-Protocol: v5.channel.k8s.io, v4.channel.k8s.io)",
 						      NULL));
 	} else if (rt->kind == BROKER_ROUTE_NODE_CAPSULE) {
-		relay = broker_capsule_prepare(b, rt, id, &(struct broker_capsule_query){
-			.image = q.image, .pull_policy = q.pull_policy, .profile = q.profile, .share = q.share,
-			.seccomp_profile = q.seccomp_profile, .parallel = q.parallel, .timeout = q.timeout,
-			.iterative = q.iterative, .fail_fast = q.fail_fast, .targets = q.targets, .command = q.command },
-			protocols, &status);
+		q.capsule.targets = q.targets;
+		q.capsule.command = q.command;
+		relay = broker_capsule_prepare(b, rt, id, &q.capsule, protocols, &status);
 		r = relay ? answer_upgrade(conn, relay, key, con_cls) : answer_status(conn, status);
 	} else {
 		req = (struct broker_session_request){ .route = rt, .id = id, .container = q.container,

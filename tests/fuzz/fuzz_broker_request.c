@@ -34,32 +34,15 @@ static void check_route(const char *path)
 	broker_route_free(&r);
 }
 
+/* The lists the server collects itself; every other parameter as the server stores it. */
 static void add_query(struct request *rq, char *key, char *value)
 {
-	struct broker_capsule_query *q = &rq->q;
-
 	if (!strcmp(key, "target") && rq->ntargets < MAX_ITEMS)
 		rq->targets[rq->ntargets++] = value;
 	else if (!strcmp(key, "command") && rq->ncommand < MAX_ITEMS)
 		rq->command[rq->ncommand++] = value;
-	else if (!strcmp(key, "image"))
-		q->image = value;
-	else if (!strcmp(key, "imagePullPolicy"))
-		q->pull_policy = value;
-	else if (!strcmp(key, "profile"))
-		q->profile = value;
-	else if (!strcmp(key, "share"))
-		q->share = value;
-	else if (!strcmp(key, "seccompProfile"))
-		q->seccomp_profile = value;
-	else if (!strcmp(key, "parallel"))
-		q->parallel = value;
-	else if (!strcmp(key, "timeout"))
-		q->timeout = value;
-	else if (!strcmp(key, "iterative"))
-		q->iterative = !strcmp(value, "true");
-	else if (!strcmp(key, "failFast"))
-		q->fail_fast = !strcmp(value, "true");
+	else
+		broker_capsule_query_set(&rq->q, key, value);
 }
 
 static void split_line(struct request *rq, char *line)

@@ -130,6 +130,33 @@ static void test_every_bad_value_is_refused_with_what_was_wrong(void **state)
 	assert_refused(&q, "iterative and parallel");
 }
 
+/* The query parameters as the API server passes them on: each lands in its own field, the
+ * booleans are "true" or "1", and anything else is not a capsule parameter. */
+static void test_query_parameters_land_in_their_fields(void **state)
+{
+	static const char *pairs[][2] = { { "image", "i" }, { "imagePullPolicy", "p" }, { "profile", "r" },
+					  { "share", "s" }, { "seccompProfile", "c" }, { "parallel", "4" },
+					  { "timeout", "30s" }, { "iterative", "1" }, { "failFast", "true" } };
+	struct broker_capsule_query q = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		assert_true(broker_capsule_query_set(&q, pairs[i][0], pairs[i][1]));
+	assert_string_equal(q.image, "i");
+	assert_string_equal(q.pull_policy, "p");
+	assert_string_equal(q.profile, "r");
+	assert_string_equal(q.share, "s");
+	assert_string_equal(q.seccomp_profile, "c");
+	assert_string_equal(q.parallel, "4");
+	assert_string_equal(q.timeout, "30s");
+	assert_true(q.iterative && q.fail_fast);
+	assert_true(broker_capsule_query_set(&q, "iterative", "yes"));
+	assert_false(q.iterative);
+	assert_false(broker_capsule_query_set(&q, "target", "a/b/c"));
+	assert_false(broker_capsule_query_set(&q, "tty", "true"));
+	assert_false(broker_query_is_true(NULL));
+}
+
 static void test_the_agent_runs_the_pod_modes_command_line(void **state)
 {
 	char *targets[] = { "a/web/main", "a/api/app", NULL };
@@ -182,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_a_full_query_fills_the_request_the_agent_command_is_built_from),
 		cmocka_unit_test(test_the_profile_defaults_to_general_and_is_always_named),
 		cmocka_unit_test(test_every_bad_value_is_refused_with_what_was_wrong),
+		cmocka_unit_test(test_query_parameters_land_in_their_fields),
 		cmocka_unit_test(test_the_agent_runs_the_pod_modes_command_line),
 		cmocka_unit_test(test_audit_names_the_user_image_and_container),
 	};
