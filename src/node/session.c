@@ -264,13 +264,15 @@ static int start_command(struct session *s, pid_t command, struct cntr_err *err)
 static void wait_for_relay(struct session *s, int sock)
 {
 	enum { MESSAGE_MAX = sizeof(struct filter_message) + BPF_MAXINSNS * sizeof(struct sock_filter) };
-	_cleanup_free_ unsigned char *buf = malloc(MESSAGE_MAX);
+	/* Without filters only the "go" comes: no 32 KiB buffer on the attach path then. */
+	size_t size = s->seccomp.n ? MESSAGE_MAX : 1;
+	_cleanup_free_ unsigned char *buf = malloc(size);
 	struct filter_message head;
 	ssize_t n;
 
 	for (;;) {
 		do
-			n = buf ? recv(sock, buf, MESSAGE_MAX, 0) : -1;
+			n = buf ? recv(sock, buf, size, 0) : -1;
 		while (n < 0 && errno == EINTR);
 		if (n == 1 && buf[0] == relay_go)
 			return;
