@@ -5,6 +5,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/strutil.h"
+#include "cpu_split.h"
 #include "creds.h"
 #include "environ.h"
 #include "ipc.h"
@@ -47,6 +48,7 @@ struct session {
 	bool private_pid;       /* a capsule's own pid namespace: the command is its init */
 	struct seccomp_filters seccomp;
 	struct tools_tree tools; /* attach: the session's "/" (cloned in cntr's mount namespace) */
+	struct cpu_split cpus;  /* relay and command apart during the setup */
 	int sock[2];            /* [0] relay end, [1] the command's end */
 	sigset_t old_mask;
 };
@@ -110,6 +112,9 @@ __attribute__((noreturn)) static void finish_and_exec(struct session *s, bool ne
 	/* From here on a death is the command's own (its exit status tells), not the setup's. */
 	if (ipc_send(sock, &starting, -1) < 0)
 		_exit(CNTR_EXIT_FAILURE);
+	/* In the target's cgroups now (its cpuset narrows the mask); before the LSM, which may
+	 * forbid it. */
+	cpu_split_restore(&s->cpus);
 	if (need_proc && mount_fresh_proc(&err) < 0)
 		ipc_fail_and_exit(sock, &err);
 	if (apply_target_lsm(t, &err) < 0 || join_namespace(&t->ns, NS_USER, &err) < 0)
@@ -301,6 +306,7 @@ __attribute__((noreturn)) static void run_command(struct session *s)
 	int sock = s->sock[1], master = -1, slave = -1, spare_master = -1, spare_slave = -1;
 	bool need_proc;
 
+	cpu_split_leave_relay(&s->cpus);
 	cleanup_closep(&s->sock[0]);
 	/* Dies with the relay (the credential switch clears this: set again in finish_and_exec).
 	 * Born in the target's pid namespace, getppid() says 0: the socket tells whether the
@@ -381,10 +387,13 @@ static pid_t fork_command(struct session *s, struct cntr_err *err)
 			setns(own, CLONE_NEWPID);
 		return -1;
 	}
+	cpu_split_prepare(&s->cpus);
 	pid = fork();
 	if (pid == 0)
 		run_command(s);
 	saved = errno;
+	if (pid > 0)
+		cpu_split_move_command(&s->cpus, pid);
 	if (own >= 0 && setns(own, CLONE_NEWPID) < 0) {
 		cntr_fail_errno(err, "return to cntr's own pid namespace");
 		if (pid > 0) {

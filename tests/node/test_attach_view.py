@@ -125,6 +125,15 @@ class AttachViewTests(CapabilityTargets):
         expected.pop("TERM", None)
         self.assertEqual(inside, expected)
 
+    def test_cpus_allowed_are_the_targets(self):
+        # During the setup the command leaves the relay's CPU (src/node/cpu_split.c); it must
+        # exec with the mask it would have had without that: cntr's, within the target's cpuset.
+        out = self.attach_sh(self.target.pid, "grep Cpus_allowed_list /proc/self/status")
+        self.assertEqual(out.split()[1], proc_status(self.target.pid)["Cpus_allowed_list"])
+        self.assertEqual(proc_status(self.target.pid)["Cpus_allowed_list"],
+                         proc_status(os.getpid())["Cpus_allowed_list"],
+                         "precondition: the target may use the CPUs cntr may use")
+
     def test_cwd_is_var_lib_cntr(self):
         self.assertEqual(self.attach_sh(self.target.pid, "readlink /proc/self/cwd"),
                          "/var/lib/cntr\n")
