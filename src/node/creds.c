@@ -181,6 +181,14 @@ static int raise_ambient(uint64_t amb, struct cntr_err *err)
 	return 0;
 }
 
+int apply_target_bounding_set(const struct target *t, const struct cap_change *change, struct cntr_err *err)
+{
+	const struct proc_status *st = &t->status;
+	struct cap_sets target = { st->cap_bnd, st->cap_prm, st->cap_eff, st->cap_inh, st->cap_amb };
+
+	return drop_bounding(plan_capabilities(&target, t->inner_uid[ID_EFFECTIVE], change).caller.bnd, err);
+}
+
 int apply_target_credentials(const struct target *t, const struct cap_change *change, struct cntr_err *err)
 {
 	const struct proc_status *st = &t->status;
@@ -193,8 +201,6 @@ int apply_target_credentials(const struct target *t, const struct cap_change *ch
 		log_info("capabilities: the command gets fewer than the target (target permitted %#llx, "
 			 "ambient %#llx; file capabilities are not reproduced)",
 			 (unsigned long long)target.prm, (unsigned long long)target.amb);
-	if (drop_bounding(plan.caller.bnd, err) < 0)
-		return -1;
 	/* Keep the permitted set across the uid change; lock nothing so the command behaves as
 	 * the target (only NOROOT when needed, see plan_capabilities). */
 	if (plan.noroot)

@@ -35,8 +35,14 @@ struct cap_plan plan_capabilities(const struct cap_sets *target, uint32_t uid, c
 /* "SYS_PTRACE" / "CAP_SYS_PTRACE" / "sys_ptrace" -> bit number, -1 if unknown. */
 int cntr_cap_from_name(const char *name);
 
-/* Switch the calling process (still root with full capabilities) to the target's identity.
- * Called last before exec, after every namespace is joined. */
+/* Narrow the calling process's capability bounding set to the one the command gets (one
+ * prctl per capability dropped). It limits only what a later exec can gain: done before the
+ * "go", while the relay still works (session.c). */
+int apply_target_bounding_set(const struct target *t, const struct cap_change *change, struct cntr_err *err);
+
+/* Switch the calling process (still root with full capabilities, its bounding set already
+ * narrowed) to the target's identity. Called last before exec, after every namespace is
+ * joined. */
 int apply_target_credentials(const struct target *t, const struct cap_change *change, struct cntr_err *err);
 
 /* Does the caller have what attaching needs (CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_SYS_CHROOT)? */

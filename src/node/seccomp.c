@@ -124,7 +124,7 @@ int seccomp_filters_append(struct seccomp_filters *f, const struct sock_filter *
 		f->progs = grown;
 	if (!grown || !copy || len > 0xffff) {
 		free(copy);
-		return cntr_fail(err, CNTR_EXIT_FAILURE, ENOMEM, "allocate the seccomp profile's program");
+		return cntr_fail(err, CNTR_EXIT_FAILURE, ENOMEM, "allocate a seccomp program");
 	}
 	memcpy(copy, insns, len * sizeof(*copy));
 	f->progs[f->n].insns = copy;
@@ -150,19 +150,6 @@ bool seccomp_filter_compact(struct seccomp_filters *f, size_t i)
 	f->progs[i].insns = faster;
 	f->progs[i].len = (unsigned short)len;
 	return true;
-}
-
-int seccomp_filter_replace(struct seccomp_filters *f, size_t i, const void *insns, unsigned len)
-{
-	struct sock_filter *copy = malloc(len * sizeof(*copy));
-
-	if (!copy || i >= f->n)
-		return free(copy), -1;
-	memcpy(copy, insns, len * sizeof(*copy));
-	free(f->progs[i].insns);
-	f->progs[i].insns = copy;
-	f->progs[i].len = (unsigned short)len;
-	return 0;
 }
 
 void seccomp_filters_release(struct seccomp_filters *f)

@@ -25,9 +25,8 @@ void seccomp_filters_release(struct seccomp_filters *f);
  * (filter_rewrite.h: Docker's default filter installs in ~0.2 ms instead of ~1 ms); true
  * when it was replaced. */
 bool seccomp_filter_compact(struct seccomp_filters *f, size_t i);
-/* Replace program i by a copy of insns (a rewrite made by another process); -1 on ENOMEM. */
-int seccomp_filter_replace(struct seccomp_filters *f, size_t i, const void *insns, unsigned len);
 
-/* Append a copy of a program to f, installed after the others (a --seccomp-profile). */
+/* Append a copy of a program to f, installed after the others (a --seccomp-profile, or a
+ * filter the relay sends to the command). */
 int seccomp_filters_append(struct seccomp_filters *f, const struct sock_filter *insns, unsigned len,
 			   struct cntr_err *err);

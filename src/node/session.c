@@ -54,9 +54,9 @@ struct session {
 };
 
 /* Namespaces the command joins after its mount view is built. The user namespace comes
- * last, right before the credential switch: until then the setup needs init-namespace
- * privileges (mounts). The pid namespace is not here: it only takes effect for children,
- * so the relay enters it for the fork (fork_command). */
+ * after them (prepare_identity): until then the setup needs init-namespace privileges
+ * (mounts). The pid namespace is not here: it only takes effect for children, so the relay
+ * enters it for the fork (fork_command). */
 static const enum ns_kind joined_by_command[] = { NS_UTS, NS_IPC, NS_NET, NS_CGROUP, NS_TIME };
 
 static void close_inherited_fds(int keep)
@@ -100,8 +100,25 @@ static int enter_working_directory(const struct session *s, struct cntr_err *err
 	return 0;
 }
 
-/* The last steps before exec, in the target's cgroups: nothing irreversible came before. */
-__attribute__((noreturn)) static void finish_and_exec(struct session *s, bool need_proc, int slave)
+/* What the command can do before the "go" once its namespaces are joined, so that it is done
+ * while the relay may still be at work: nothing here depends on the cgroups, and none of it
+ * takes effect before exec (the LSM label is an exec label, the bounding set only limits
+ * what exec can grant). The user namespace comes last among the namespaces: until then the
+ * setup needs the initial one's privileges (mounts, a fresh procfs). */
+static int prepare_identity(const struct session *s, bool need_proc, struct cntr_err *err)
+{
+	const struct target *t = &s->target;
+
+	if (need_proc && mount_fresh_proc(err) < 0)
+		return -1;
+	if (apply_target_lsm(t, err) < 0 || join_namespace(&t->ns, NS_USER, err) < 0)
+		return -1;
+	return apply_target_bounding_set(t, &s->opts->caps, err);
+}
+
+/* The last steps before exec, in the target's cgroups: ids, capabilities, the seccomp
+ * filters. The command never execs before the "go". */
+__attribute__((noreturn)) static void finish_and_exec(struct session *s, int slave)
 {
 	struct cntr_err err = { 0 };
 	const struct target *t = &s->target;
@@ -112,13 +129,8 @@ __attribute__((noreturn)) static void finish_and_exec(struct session *s, bool ne
 	/* From here on a death is the command's own (its exit status tells), not the setup's. */
 	if (ipc_send(sock, &starting, -1) < 0)
 		_exit(CNTR_EXIT_FAILURE);
-	/* In the target's cgroups now (its cpuset narrows the mask); before the LSM, which may
-	 * forbid it. */
+	/* In the target's cgroups now: its cpuset narrows the mask. */
 	cpu_split_restore(&s->cpus);
-	if (need_proc && mount_fresh_proc(&err) < 0)
-		ipc_fail_and_exit(sock, &err);
-	if (apply_target_lsm(t, &err) < 0 || join_namespace(&t->ns, NS_USER, &err) < 0)
-		ipc_fail_and_exit(sock, &err);
 	/* Installing a filter needs no_new_privs or CAP_SYS_ADMIN: before the capabilities are
 	 * dropped unless the command runs with no_new_privs (set by apply_target_credentials). */
 	if (!nnp && seccomp_install_filters(&s->seccomp, &err) < 0)
@@ -218,30 +230,28 @@ static int add_seccomp_profile(struct session *s, struct cntr_err *err)
 	return rc;
 }
 
-/* The relay moves the command into the target's cgroups while the command builds its view
- * (the moves are the slowest part of an attach: one RCU-synchronised write per hierarchy),
- * sends the rewritten seccomp filters, then says "go". The command waits for it before
- * anything irreversible, so it runs in the target's cgroups from its first step that
- * matters on. */
+/* The relay reads the target's seccomp filters, moves the command into the target's cgroups
+ * (the moves are the slowest part of an attach: one RCU-synchronised write per hierarchy) and
+ * sends the filters, rewritten for a fast install, then says "go": all of it while the
+ * command builds its view. The command waits for it before anything irreversible, so it runs
+ * in the target's cgroups from its first step that matters on. */
 static const char relay_go = 'G';
 
-/* One rewritten filter, followed by its instructions, in one message. */
+/* One filter for the command, followed by its instructions, in one message. */
 struct filter_message {
 	uint32_t index, len;
 };
 
-/* The relay's half of the start: it moves the command into the target's cgroups, rewrites
- * the seccomp filters for a fast install (filter_rewrite.h: ~0.7 ms less in the command's
- * install) and sends them, then says "go". All of it while the command builds its view. */
-static int send_compacted_filters(struct session *s, struct cntr_err *err)
+/* Every filter, in install order, rewritten for a fast install where that works
+ * (filter_rewrite.h: ~0.7 ms less in the command's install). */
+static int send_filters(struct session *s, struct cntr_err *err)
 {
 	for (size_t i = 0; i < s->seccomp.n; i++) {
 		struct filter_message head = { (uint32_t)i, 0 };
 		struct iovec parts[2];
 		struct msghdr msg = { .msg_iov = parts, .msg_iovlen = 2 };
 
-		if (!seccomp_filter_compact(&s->seccomp, i))
-			continue;
+		seccomp_filter_compact(&s->seccomp, i);
 		head.len = s->seccomp.progs[i].len;
 		parts[0] = (struct iovec){ &head, sizeof(head) };
 		parts[1] = (struct iovec){ s->seccomp.progs[i].insns, head.len * sizeof(struct sock_filter) };
@@ -249,53 +259,56 @@ static int send_compacted_filters(struct session *s, struct cntr_err *err)
 		if (sendmsg(s->sock[0], &msg, MSG_NOSIGNAL) < 0) {
 			if (errno == EPIPE || errno == ECONNRESET)
 				return 0;
-			return cntr_fail_errno(err, "send the rewritten seccomp filter to the session's command");
+			return cntr_fail_errno(err, "send the seccomp filter to the session's command");
 		}
 	}
 	return 0;
 }
 
+/* The target's filters and the chosen profile. Read after the fork, by the relay (it sees the
+ * target by its host PID): the ptrace stop and its wake-ups overlap the command's setup
+ * instead of delaying the fork. */
+static int read_seccomp(struct session *s, struct cntr_err *err)
+{
+	return copy_seccomp_filters(s, s->target.pid, err) < 0 || add_seccomp_profile(s, err) < 0 ? -1 : 0;
+}
+
 static int start_command(struct session *s, pid_t command, struct cntr_err *err)
 {
-	if (join_target_cgroup(&s->target, command, err) < 0 || send_compacted_filters(s, err) < 0)
+	if (read_seccomp(s, err) < 0 || join_target_cgroup(&s->target, command, err) < 0 ||
+	    send_filters(s, err) < 0)
 		return -1;
 	if (send(s->sock[0], &relay_go, 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
 		return cntr_fail_errno(err, "tell the session's command that it joined the target's cgroups");
 	return 0;
 }
 
-/* The command's half: rewritten filters replace the ones it inherited, until the "go".
- * Anything else (the relay's end closed: it failed, and reports why) ends the setup. */
+/* The command's half: the filters, in order, until the "go". Anything else (the relay's end
+ * closed: it failed, and reports why) ends the setup. The buffer is static: only the pages a
+ * message fills are ever touched (a 32 KiB malloc here cost the attach an mmap, faults and a
+ * munmap). */
 static void wait_for_relay(struct session *s, int sock)
 {
-	enum { MESSAGE_MAX = sizeof(struct filter_message) + BPF_MAXINSNS * sizeof(struct sock_filter) };
-	/* Without filters only the "go" comes: no 32 KiB buffer on the attach path then. */
-	size_t size = s->seccomp.n ? MESSAGE_MAX : 1;
-	_cleanup_free_ unsigned char *buf = malloc(size);
+	static unsigned char message[sizeof(struct filter_message) + BPF_MAXINSNS * sizeof(struct sock_filter)];
 	struct filter_message head;
+	struct cntr_err ignored;
 	ssize_t n;
 
 	for (;;) {
 		do
-			n = buf ? recv(sock, buf, size, 0) : -1;
+			n = recv(sock, message, sizeof(message), 0);
 		while (n < 0 && errno == EINTR);
-		if (n == 1 && buf[0] == relay_go)
+		if (n == 1 && message[0] == relay_go)
 			return;
 		if (n < (ssize_t)sizeof(head))
 			_exit(CNTR_EXIT_FAILURE);
-		memcpy(&head, buf, sizeof(head));
-		if (head.index >= s->seccomp.n || head.len == 0 || head.len > BPF_MAXINSNS ||
+		memcpy(&head, message, sizeof(head));
+		if (head.index != s->seccomp.n || head.len == 0 || head.len > BPF_MAXINSNS ||
 		    (size_t)n != sizeof(head) + head.len * sizeof(struct sock_filter) ||
-		    seccomp_filter_replace(&s->seccomp, head.index, buf + sizeof(head), head.len) < 0)
+		    seccomp_filters_append(&s->seccomp, (const struct sock_filter *)(message + sizeof(head)), head.len,
+					   &ignored) < 0)
 			_exit(CNTR_EXIT_FAILURE);
 	}
-}
-
-/* The target's filters and the chosen profile, read by the relay before the fork: it sees
- * the target by its host PID, and it rewrites them while the command builds its view. */
-static int read_seccomp(struct session *s, struct cntr_err *err)
-{
-	return copy_seccomp_filters(s, s->target.pid, err) < 0 || add_seccomp_profile(s, err) < 0 ? -1 : 0;
 }
 
 /* The command's process from the fork to exec: it builds the view, joins the namespaces,
@@ -345,9 +358,11 @@ __attribute__((noreturn)) static void run_command(struct session *s)
 	for (size_t i = 0; i < sizeof(joined_by_command) / sizeof(joined_by_command[0]); i++)
 		if (enter_namespace(s, joined_by_command[i], &err) < 0)
 			ipc_fail_and_exit(sock, &err);
+	if (prepare_identity(s, need_proc, &err) < 0)
+		ipc_fail_and_exit(sock, &err);
 	pause_point("joined");
 	wait_for_relay(s, sock);
-	finish_and_exec(s, need_proc, slave);
+	finish_and_exec(s, slave);
 }
 
 /* setns(CLONE_NEWPID) and unshare(CLONE_NEWPID) change only the pid namespace of the caller's
@@ -380,8 +395,6 @@ static pid_t fork_command(struct session *s, struct cntr_err *err)
 	int saved;
 
 	s->private_pid = !joins_target_namespace(s, NS_PID);
-	if (read_seccomp(s, err) < 0)
-		return -1;
 	if (enter_pid_namespace_for_fork(s, &own, err) < 0) {
 		if (own >= 0)
 			setns(own, CLONE_NEWPID);
