@@ -15,7 +15,11 @@
 #include <string.h>
 
 /* Below this the install is cheap already. */
-enum { MIN_WORTH_REWRITING = 64, BLOCK = 32 };
+enum { MIN_WORTH_REWRITING = 64, BLOCK = 32, MAX_SHARED = 8 };
+
+/* The scratch word holding 1 << (nr % BLOCK): computed once per dispatch, tested by every
+ * mixed block. */
+enum { BIT_OF_NR = 0 };
 
 int filter_rewrite_arches(uint32_t arches[2])
 {
@@ -47,26 +51,61 @@ struct rewrite {
 	unsigned original;  /* position of the appended original's entry */
 	unsigned residuals; /* specialisations written so far */
 	bool failed;
+	/* Returns written once and jumped to by every test within reach (a dispatch has a few
+	 * verdicts and many tests): the kernel compiles every instruction of a filter at install,
+	 * and on the attach path each one costs. */
+	struct {
+		uint32_t action;
+		unsigned at;
+	} shared[MAX_SHARED];
+	unsigned n_shared;
 };
 
 /* A specialisation bigger than this, or more of them than this (each is a walk of the
  * original: a hostile filter could make thousands), and the original is appended instead. */
 enum { MAX_RESIDUAL = 48, MAX_RESIDUALS = 64 };
 
-static void emit_verdict(struct rewrite *rw, struct filter_verdict v, uint64_t first, uint64_t last)
+/* Writes what answers v for first..last (a return, a jump to the appended original, or a
+ * specialisation) and returns its position. */
+static unsigned emit_verdict(struct rewrite *rw, struct filter_verdict v, uint64_t first, uint64_t last)
 {
-	unsigned entry;
+	unsigned entry = rw->c->written;
 
 	if (rw->failed)
-		return;
+		return entry;
 	if (!v.depends) {
-		filter_emit(rw->c, BPF_RET | BPF_K, 0, 0, v.action);
+		entry = filter_emit(rw->c, BPF_RET | BPF_K, 0, 0, v.action);
 	} else if (!rw->self_contained) {
-		filter_emit_jump_to(rw->c, rw->original);
+		entry = filter_emit_jump_to(rw->c, rw->original);
 	} else if (first != last || rw->arch == 0 || ++rw->residuals > MAX_RESIDUALS ||
 		   filter_emit_residual(rw->c, rw->prog, rw->len, rw->arch, (uint32_t)first, MAX_RESIDUAL, &entry) < 0) {
 		rw->failed = true;
 	}
+	return entry;
+}
+
+/* Where a test jumps for v: a shared return still within a jump's reach of the code being
+ * written (some slack for what comes between), else a fresh one, which becomes the shared
+ * one for the tests written before it. */
+enum { REACH = 200 };
+
+static unsigned verdict_target(struct rewrite *rw, struct filter_verdict v, uint64_t first, uint64_t last)
+{
+	unsigned i = 0, at;
+
+	if (v.depends)
+		return emit_verdict(rw, v, first, last);
+	while (i < rw->n_shared && rw->shared[i].action != v.action)
+		i++;
+	if (i < rw->n_shared && rw->c->written - rw->shared[i].at < REACH)
+		return rw->shared[i].at;
+	at = emit_verdict(rw, v, first, last);
+	if (i < MAX_SHARED) {
+		rw->shared[i].action = v.action;
+		rw->shared[i].at = at;
+		rw->n_shared += i == rw->n_shared;
+	}
+	return at;
 }
 
 static bool same_verdict(struct filter_verdict a, struct filter_verdict b)
@@ -164,14 +203,15 @@ static void two_majors(const struct filter_verdict *per_nr, bool self_contained,
 		*second = distinct[next];
 }
 
-/* A = nr, X = nr & 31 on entry. Numbers with a third verdict are tested one by one first:
- *   (jeq NR, 0, 1; VERDICT)*  ld #1; lsh x; jset MASK, 0, 1; MAJOR; MINOR
- * (a specialisation takes more than one instruction: its test jumps over it). */
-static void emit_mixed_block(struct rewrite *rw, const struct filter_partition *p, const struct segment *seg)
+/* A = nr and M[BIT_OF_NR] = 1 << (nr & 31) on entry. Numbers with a third verdict are
+ * tested one by one first:
+ *   (jeq NR, VERDICT, next)*  ld M[BIT_OF_NR]; jset MASK, MAJOR, MINOR
+ * Returns the block's entry. */
+static unsigned emit_mixed_block(struct rewrite *rw, const struct filter_partition *p, const struct segment *seg)
 {
 	struct filter_verdict per_nr[BLOCK], major, minor;
 	uint32_t mask = 0;
-	unsigned next;
+	unsigned next, major_at, minor_at;
 
 	for (size_t i = 0, r = seg->run; i < BLOCK; i++) {
 		while (p->runs[r].last < seg->first + i)
@@ -182,40 +222,35 @@ static void emit_mixed_block(struct rewrite *rw, const struct filter_partition *
 	for (unsigned i = 0; i < BLOCK; i++)
 		if (same_verdict(per_nr[i], major))
 			mask |= 1U << i;
-	emit_verdict(rw, minor, seg->first, seg->last);
-	emit_verdict(rw, major, seg->first, seg->last);
-	filter_emit(rw->c, BPF_JMP | BPF_JSET | BPF_K, 0, 1, mask);
-	filter_emit(rw->c, BPF_ALU | BPF_LSH | BPF_X, 0, 0, 0);
-	next = filter_emit(rw->c, BPF_LD | BPF_IMM, 0, 0, 1);
+	minor_at = verdict_target(rw, minor, seg->first, seg->last);
+	major_at = verdict_target(rw, major, seg->first, seg->last);
+	filter_emit_branch(rw->c, BPF_JMP | BPF_JSET | BPF_K, mask, major_at, minor_at);
+	next = filter_emit(rw->c, BPF_LD | BPF_MEM, 0, 0, BIT_OF_NR);
 	for (unsigned i = BLOCK; i-- > 0;) {
 		unsigned verdict;
 		if (same_verdict(per_nr[i], major) || same_verdict(per_nr[i], minor))
 			continue;
-		emit_verdict(rw, per_nr[i], seg->first + i, seg->first + i);
-		verdict = rw->c->written;
+		verdict = verdict_target(rw, per_nr[i], seg->first + i, seg->first + i);
 		next = filter_emit_branch(rw->c, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)seg->first + i, verdict, next);
 	}
+	return next;
 }
 
 /* A binary search over segments [lo, hi) on A = nr: jge FIRST_OF_UPPER, then the lower half,
- * then the upper half. */
-static void emit_search(struct rewrite *rw, const struct segments *segs, size_t lo, size_t hi)
+ * then the upper half. Returns its entry. */
+static unsigned emit_search(struct rewrite *rw, const struct segments *segs, size_t lo, size_t hi)
 {
 	size_t mid = lo + (hi - lo) / 2;
 	unsigned upper, lower;
 
 	if (hi - lo == 1) {
 		if (segs->s[lo].mixed)
-			emit_mixed_block(rw, segs->p, &segs->s[lo]);
-		else
-			emit_verdict(rw, segs->s[lo].verdict, segs->s[lo].first, segs->s[lo].last);
-		return;
+			return emit_mixed_block(rw, segs->p, &segs->s[lo]);
+		return verdict_target(rw, segs->s[lo].verdict, segs->s[lo].first, segs->s[lo].last);
 	}
-	emit_search(rw, segs, mid, hi);
-	upper = rw->c->written;
-	emit_search(rw, segs, lo, mid);
-	lower = rw->c->written;
-	filter_emit_branch(rw->c, BPF_JMP | BPF_JGE | BPF_K, (uint32_t)segs->s[mid].first, upper, lower);
+	upper = emit_search(rw, segs, mid, hi);
+	lower = emit_search(rw, segs, lo, mid);
+	return filter_emit_branch(rw->c, BPF_JMP | BPF_JGE | BPF_K, (uint32_t)segs->s[mid].first, upper, lower);
 }
 
 /* The answer for one architecture, from the syscall number; returns its entry position. */
@@ -223,6 +258,7 @@ static int emit_dispatch(struct rewrite *rw, const struct filter_partition *p, u
 {
 	struct segments segs = { 0 };
 	bool any_mixed = false;
+	unsigned search;
 
 	rw->arch = arch;
 	if (p->n == 1) {
@@ -236,9 +272,16 @@ static int emit_dispatch(struct rewrite *rw, const struct filter_partition *p, u
 	}
 	for (size_t i = 0; i < segs.n; i++)
 		any_mixed |= segs.s[i].mixed;
-	emit_search(rw, &segs, 0, segs.n);
+	rw->n_shared = 0;
+	search = emit_search(rw, &segs, 0, segs.n);
+	if (search != rw->c->written)
+		filter_emit_jump_to(rw->c, search);
+	/*   ld nr; and #31; tax; ld #1; lsh x; st M[BIT_OF_NR]; ld nr; <search> */
 	filter_emit(rw->c, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr));
 	if (any_mixed) {
+		filter_emit(rw->c, BPF_ST, 0, 0, BIT_OF_NR);
+		filter_emit(rw->c, BPF_ALU | BPF_LSH | BPF_X, 0, 0, 0);
+		filter_emit(rw->c, BPF_LD | BPF_IMM, 0, 0, 1);
 		filter_emit(rw->c, BPF_MISC | BPF_TAX, 0, 0, 0);
 		filter_emit(rw->c, BPF_ALU | BPF_AND | BPF_K, 0, 0, BLOCK - 1);
 		filter_emit(rw->c, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr));
