@@ -123,7 +123,8 @@ static void test_rewrite_of_docker_default_is_short_and_self_contained(void **st
 
 	(void)state;
 	assert_int_equal(filter_rewrite(p.insns, p.len, arches(), &out, &out_len), 1);
-	assert_true(out_len * 2 < p.len);
+	/* 1240 -> 220: shared returns and one scratch word for the bit tests. */
+	assert_true(out_len * 5 < p.len);
 	free(out);
 	cntr_bpf_release(&p);
 }
