@@ -285,5 +285,24 @@ class DockerNonRootTarget(CapabilityTargets, CntrTestCase):
         self.assertCredentialsMatch()
 
 
+class DockerCpusetTarget(CntrTestCase):
+    """A container on one CPU of several: the command runs on that CPU only, although its
+    setup ran on another (src/node/cpu_split.c)."""
+
+    @classmethod
+    def setUpClass(cls):
+        if os.cpu_count() < 2:
+            raise unittest.SkipTest("needs two CPUs")
+        cls.target = start(cls, "docker", options=["--cpuset-cpus", "0"])
+
+    def test_the_command_runs_in_the_targets_cpuset(self):
+        self.assertEqual(proc_status(self.target.pid)["Cpus_allowed_list"], "0",
+                         "precondition: docker pinned the target")
+        for mode in ("attach", "exec"):
+            with self.subTest(mode=mode):
+                out = self.attach_sh(self.target.pid, "grep Cpus_allowed_list /proc/self/status", mode=mode)
+                self.assertEqual(out.split()[1], "0")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
