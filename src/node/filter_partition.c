@@ -1,6 +1,6 @@
 #include "filter_partition.h"
 
-#include "common/cleanup.h"
+#include "filter_arena.h"
 #include "filter_eval.h"
 
 #include <errno.h>
@@ -51,6 +51,7 @@ struct result {
  * arrays are sized to the budgets; only the part used is ever touched (each fresh page is a
  * fault, and an attach pays for every one). */
 struct filter_scratch {
+	struct filter_arena *arena; /* for the partitions' runs */
 	struct path stack[MAX_PENDING];
 	struct excluded nodes[MAX_FORKS];
 	struct result results[MAX_RESULTS];
@@ -64,14 +65,13 @@ struct analysis {
 	size_t depth, n_nodes, n_results, steps;
 };
 
-struct filter_scratch *filter_scratch_new(void)
+struct filter_scratch *filter_scratch_new(struct filter_arena *arena)
 {
-	return malloc(sizeof(struct filter_scratch));
-}
+	struct filter_scratch *s = filter_arena_alloc(arena, sizeof(*s));
 
-void filter_scratch_free(struct filter_scratch *s)
-{
-	free(s);
+	if (s)
+		s->arena = arena;
+	return s;
 }
 
 static bool is_excluded(const struct analysis *an, uint32_t e, uint64_t nr)
@@ -421,15 +421,15 @@ static int append_range(struct filter_partition *out, uint64_t first, uint64_t l
 /* Paths are disjoint sets of numbers: ranges never overlap one another, and every number a
  * range excludes is some single-number path, which replaces it there. A number no path
  * claims (none should be) keeps the original program. Sorts res in place. */
-static int paint(struct result *res, size_t n, struct filter_partition *out)
+static int paint(struct filter_arena *arena, struct result *res, size_t n, struct filter_partition *out)
 {
 	static const struct filter_verdict unclaimed = { true, 0 };
 	size_t n_points = 0, next_point = 0;
 	struct result *ranges;
 	uint64_t at = 0;
-	_cleanup_free_ struct result *merge = malloc((n + 1) * sizeof(*merge));
+	struct result *merge = filter_arena_alloc(arena, (n + 1) * sizeof(*merge));
 
-	out->runs = malloc((2 * n + 2) * sizeof(*out->runs));
+	out->runs = filter_arena_alloc(arena, (2 * n + 2) * sizeof(*out->runs));
 	if (!out->runs || !merge)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -465,15 +465,8 @@ int filter_partition_build(const struct sock_filter *prog, unsigned len, const s
 
 	memset(out, 0, sizeof(*out));
 	if (len > 0 && explore(&an) == 0)
-		rc = paint(an.mem->results, an.n_results, out);
+		rc = paint(scratch->arena, an.mem->results, an.n_results, out);
 	if (rc < 0)
-		filter_partition_release(out);
+		memset(out, 0, sizeof(*out));
 	return rc;
-}
-
-void filter_partition_release(struct filter_partition *p)
-{
-	free(p->runs);
-	p->runs = NULL;
-	p->n = 0;
 }

@@ -36,18 +36,15 @@ struct filter_partition {
 	size_t n;
 };
 
+struct filter_arena;
+
 /* Working memory for the analysis, reused by the partitions of one program (each fresh page
- * costs a fault, and attach pays for every one). */
+ * costs a fault, and attach pays for every one), taken from the rewrite's arena, as are the
+ * partitions' runs: they live as long as it. NULL when it is exhausted. */
 struct filter_scratch;
-struct filter_scratch *filter_scratch_new(void);
-void filter_scratch_free(struct filter_scratch *s);
-static inline void filter_scratch_freep(struct filter_scratch **s)
-{
-	filter_scratch_free(*s);
-}
+struct filter_scratch *filter_scratch_new(struct filter_arena *arena);
 
 /* 0, or -1 when the program is beyond the analysis' budget (or memory ran out): the caller
  * then keeps the program as it is. The program must be one the kernel accepted. */
 int filter_partition_build(const struct sock_filter *prog, unsigned len, const struct filter_arch *arch,
 			   struct filter_scratch *scratch, struct filter_partition *out);
-void filter_partition_release(struct filter_partition *p);

@@ -1,6 +1,6 @@
 #include "filter_rewrite.h"
 
-#include "common/cleanup.h"
+#include "filter_arena.h"
 #include "filter_emit.h"
 #include "filter_eval.h"
 #include "filter_partition.h"
@@ -43,6 +43,7 @@ int filter_rewrite_arches(uint32_t arches[2])
  * dispatch, and whatever depends (and every other architecture) jumps to the original,
  * appended unchanged. */
 struct rewrite {
+	struct filter_arena *arena;
 	struct filter_code *c;
 	const struct sock_filter *prog;
 	unsigned len;
@@ -141,14 +142,14 @@ static size_t mixed_blocks(const struct filter_partition *p, uint32_t *blocks)
 	return n;
 }
 
-static int build_segments(const struct filter_partition *p, struct segments *out)
+static int build_segments(struct filter_arena *arena, const struct filter_partition *p, struct segments *out)
 {
-	_cleanup_free_ uint32_t *blocks = calloc(p->n + 1, sizeof(*blocks));
+	uint32_t *blocks = filter_arena_alloc(arena, (p->n + 1) * sizeof(*blocks));
 	size_t n_blocks, m = 0, r = 0;
 	uint64_t at = 0;
 
 	out->p = p;
-	out->s = calloc(2 * p->n + 2, sizeof(*out->s));
+	out->s = filter_arena_alloc(arena, (2 * p->n + 2) * sizeof(*out->s));
 	out->n = 0;
 	if (!blocks || !out->s)
 		return -1;
@@ -266,10 +267,8 @@ static int emit_dispatch(struct rewrite *rw, const struct filter_partition *p, u
 		*entry = rw->c->written;
 		return rw->failed ? -1 : 0;
 	}
-	if (build_segments(p, &segs) < 0) {
-		free(segs.s);
+	if (build_segments(rw->arena, p, &segs) < 0)
 		return -1;
-	}
 	for (size_t i = 0; i < segs.n; i++)
 		any_mixed |= segs.s[i].mixed;
 	rw->n_shared = 0;
@@ -286,7 +285,6 @@ static int emit_dispatch(struct rewrite *rw, const struct filter_partition *p, u
 		filter_emit(rw->c, BPF_ALU | BPF_AND | BPF_K, 0, 0, BLOCK - 1);
 		filter_emit(rw->c, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr));
 	}
-	free(segs.s);
 	*entry = rw->c->written;
 	return rw->failed ? -1 : 0;
 }
@@ -343,10 +341,10 @@ static bool worth_it(const struct rewrite *rw)
 	return dispatch * 2 <= rw->len && filter_program_valid(filter_code_start(rw->c), rw->c->written);
 }
 
-static int build_partitions(const struct sock_filter *prog, unsigned len, const uint32_t arches[2],
-			    struct filter_partition parts[N_ARCH_CLASSES])
+static int build_partitions(struct filter_arena *arena, const struct sock_filter *prog, unsigned len,
+			    const uint32_t arches[2], struct filter_partition parts[N_ARCH_CLASSES])
 {
-	__attribute__((cleanup(filter_scratch_freep))) struct filter_scratch *scratch = filter_scratch_new();
+	struct filter_scratch *scratch = filter_scratch_new(arena);
 
 	if (!scratch)
 		return -1;
@@ -363,20 +361,25 @@ int filter_rewrite(const struct sock_filter *prog, unsigned len, const uint32_t 
 		   unsigned *out_len)
 {
 	struct filter_partition parts[N_ARCH_CLASSES] = { 0 };
-	_cleanup_free_ struct filter_code *c = malloc(sizeof(*c)); /* untouched pages cost nothing */
-	struct rewrite rw = { .c = c, .prog = prog, .len = len };
+	__attribute__((cleanup(filter_arena_freep))) struct filter_arena *arena = NULL;
+	struct filter_code *c;
+	struct rewrite rw = { .prog = prog, .len = len };
 	int rc = 0;
 
 	*out = NULL;
 	*out_len = 0;
 	if (len < MIN_WORTH_REWRITING)
 		return 0;
+	arena = filter_arena_new();
+	c = arena ? filter_arena_alloc(arena, sizeof(*c)) : NULL; /* untouched pages cost nothing */
 	if (!c)
 		return -1;
+	rw.arena = arena;
+	rw.c = c;
 	/* Nothing to gain where no syscall number alone decides (every answer depends). */
-	if (build_partitions(prog, len, arches, parts) < 0 ||
+	if (build_partitions(arena, prog, len, arches, parts) < 0 ||
 	    (parts[NATIVE].n == 1 && parts[NATIVE].runs[0].verdict.depends))
-		goto out;
+		return 0;
 	for (int attempt = 0; attempt < 2 && !*out; attempt++) {
 		rw.self_contained = attempt == 0;
 		rw.failed = c->full = false;
@@ -385,16 +388,11 @@ int filter_rewrite(const struct sock_filter *prog, unsigned len, const uint32_t 
 		if (emit_program(&rw, arches, parts) < 0 || !worth_it(&rw))
 			continue;
 		*out = malloc(c->written * sizeof(**out));
-		if (!*out) {
-			rc = -1;
-			goto out;
-		}
+		if (!*out)
+			return -1;
 		memcpy(*out, filter_code_start(c), c->written * sizeof(**out));
 		*out_len = c->written;
 		rc = 1;
 	}
-out:
-	for (int w = 0; w < N_ARCH_CLASSES; w++)
-		filter_partition_release(&parts[w]);
 	return rc;
 }
