@@ -41,13 +41,25 @@ static int read_rest(int fd, size_t max, char **data, size_t *used, size_t cap)
 	}
 }
 
+/* One read(2): files the kernel produces whole for each read (procfs) end where a read
+ * leaves the buffer unfilled, so the read that would return 0 can be spared. */
+static ssize_t read_once(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 /* Most files read here (/proc) are small: they are read into the stack and copied into an
  * allocation of their size. A 4 KiB malloc is an mmap and a munmap with musl, per file. */
-int read_fd_upto(int fd, size_t max, char **buf, size_t *len)
+static int read_fd_into(int fd, size_t max, bool short_is_end, char **buf, size_t *len)
 {
 	char first[4096];
-	ssize_t got = read_full(fd, first, sizeof(first));
-	bool whole = got >= 0 && (size_t)got < sizeof(first); /* read_full stopped at EOF */
+	ssize_t got = short_is_end ? read_once(fd, first, sizeof(first)) : read_full(fd, first, sizeof(first));
+	bool whole = got >= 0 && (size_t)got < sizeof(first); /* at EOF */
 	size_t used = got < 0 ? 0 : (size_t)got;
 	_cleanup_free_ char *data = NULL;
 
@@ -70,20 +82,36 @@ int read_fd_upto(int fd, size_t max, char **buf, size_t *len)
 	return 0;
 }
 
+int read_fd_upto(int fd, size_t max, char **buf, size_t *len)
+{
+	return read_fd_into(fd, max, false, buf, len);
+}
+
 int read_fd_all(int fd, char **buf, size_t *len)
 {
 	return read_fd_upto(fd, SIZE_MAX / 2, buf, len);
 }
 
-int read_file_at(int dirfd, const char *path, char **buf, size_t *len, struct cntr_err *err)
+static int read_path_at(int dirfd, const char *path, bool short_is_end, char **buf, size_t *len,
+			struct cntr_err *err)
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0)
 		return cntr_fail_errno(err, "open %s", path);
-	if (read_fd_all(fd, buf, len) < 0)
+	if (read_fd_into(fd, SIZE_MAX / 2, short_is_end, buf, len) < 0)
 		return cntr_fail_errno(err, "read %s", path);
 	return 0;
+}
+
+int read_file_at(int dirfd, const char *path, char **buf, size_t *len, struct cntr_err *err)
+{
+	return read_path_at(dirfd, path, false, buf, len, err);
+}
+
+int read_proc_file_at(int dirfd, const char *path, char **buf, size_t *len, struct cntr_err *err)
+{
+	return read_path_at(dirfd, path, true, buf, len, err);
 }
 
 ssize_t read_full(int fd, void *buf, size_t len)

@@ -165,7 +165,7 @@ static int join_listed(const struct cgroup_list *list, pid_t pid, const char *wh
 	int rc = 0;
 
 	snprintf(own_path, sizeof(own_path), "/proc/%s/cgroup", strcmp(who, "0") == 0 ? "self" : who);
-	if (read_file_at(AT_FDCWD, own_path, &own_text, NULL, &ignored) < 0 ||
+	if (read_proc_file_at(AT_FDCWD, own_path, &own_text, NULL, &ignored) < 0 ||
 	    proc_cgroup_parse(own_text, &own, &ignored) < 0)
 		cgroup_list_release(&own); /* compare with nothing: join every hierarchy */
 	for (size_t i = 0; i < list->n && rc == 0; i++)
@@ -184,7 +184,7 @@ static int join_from_current_ns(pid_t pid, const char *who, struct cntr_err *err
 	int rc;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	if (read_file_at(AT_FDCWD, path, &text, NULL, err) < 0 || proc_cgroup_parse(text, &list, err) < 0)
+	if (read_proc_file_at(AT_FDCWD, path, &text, NULL, err) < 0 || proc_cgroup_parse(text, &list, err) < 0)
 		return -1;
 	if (!paths_reachable(&list)) {
 		cgroup_list_release(&list);

@@ -85,7 +85,7 @@ int lsm_exec_request(enum lsm_kind lsm, const struct target *t, char **request, 
 int apply_target_lsm(const struct target *t, struct cntr_err *err)
 {
 	_cleanup_free_ char *request = NULL;
-	enum lsm_kind lsm = detect_lsm();
+	enum lsm_kind lsm = (enum lsm_kind)t->lsm;
 
 	if (lsm_exec_request(lsm, t, &request, err) < 0)
 		return -1;

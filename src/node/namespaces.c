@@ -29,10 +29,10 @@ const struct ns_info ns_table[NS_COUNT] = {
 	[NS_TIME] = { "time", CLONE_NEWTIME },
 };
 
-static bool same_file(int fd, int dir, const char *name)
+static bool same_file(const struct stat *a, int dir, const char *name)
 {
-	struct stat a, b;
-	return fstat(fd, &a) == 0 && fstatat(dir, name, &b, 0) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	struct stat b;
+	return fstatat(dir, name, &b, 0) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
 }
 
 static int fail_open(pid_t pid, const char *what, int errnum, struct cntr_err *err)
@@ -43,26 +43,29 @@ static int fail_open(pid_t pid, const char *what, int errnum, struct cntr_err *e
 }
 
 /* Both ns directories are opened once: each entry is then one component away (a path from
- * /proc walks the PID's directory, or the "self" link, again for every namespace). */
+ * /proc walks the PID's directory, or the "self" link, again for every namespace). Compared
+ * by stat first, so a namespace shared with cntr is never opened (nor closed). */
 static int open_namespaces(int theirs, int ours, pid_t pid, struct target_namespaces *ns, struct cntr_err *err)
 {
 	for (int i = 0; i < NS_COUNT; i++) {
 		const char *name = ns_table[i].name;
-		int fd = openat(theirs, name, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		int stat_rc = fstatat(theirs, name, &st, 0), fd;
 
-		if (fd < 0 && errno == ENOENT && faccessat(ours, name, F_OK, 0) != 0) {
+		if (stat_rc < 0 && errno == ENOENT && faccessat(ours, name, F_OK, 0) != 0) {
 			log_skip("%s namespace: not supported by this kernel", name);
 			continue;
 		}
+		/* A failed stat (the target exiting) fails the open below, which says why. */
+		if (stat_rc == 0 && same_file(&st, ours, name)) {
+			ns->shared[i] = true;
+			continue;
+		}
+		fd = openat(theirs, name, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			char what[16];
 			snprintf(what, sizeof(what), "/%s", name);
 			return fail_open(pid, what, errno, err);
-		}
-		if (same_file(fd, ours, name)) {
-			ns->shared[i] = true;
-			close(fd);
-			continue;
 		}
 		ns->fd[i] = fd;
 	}

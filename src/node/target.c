@@ -7,6 +7,7 @@
 #include "common/strutil.h"
 #include "environ.h"
 #include "idmap.h"
+#include "lsm.h"
 #include "proc_stat.h"
 #include "syscalls.h"
 #include "vm_runtime.h"
@@ -30,7 +31,7 @@ static int read_proc(pid_t pid, const char *what, char **buf, size_t *len, struc
 {
 	char path[96];
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
-	if (read_file_at(AT_FDCWD, path, buf, len, err) < 0)
+	if (read_proc_file_at(AT_FDCWD, path, buf, len, err) < 0)
 		return proc_fail(pid, what, err->errnum, err);
 	return 0;
 }
@@ -140,6 +141,9 @@ static int read_context(struct target *t, struct cntr_err *err)
 	if (read_proc(t->pid, "cgroup", &cgroup, NULL, err) < 0 ||
 	    proc_cgroup_parse(cgroup, &t->cgroups, err) < 0)
 		return -1;
+	t->lsm = detect_lsm();
+	if (t->lsm == LSM_NONE)
+		return 0;
 	t->lsm_label = read_optional_proc(t->pid, "attr/current", &t->lsm_errnum);
 	t->apparmor_label = read_optional_proc(t->pid, "attr/apparmor/current", &t->lsm_errnum);
 	return 0;

@@ -19,6 +19,8 @@ struct target {
 	char **environ;
 	struct cgroup_list cgroups;
 	struct target_namespaces ns;
+	int lsm;                /* enum lsm_kind: the host's active LSM, detected once for relay and
+				 * command; with none, the labels below are not read */
 	char *lsm_label;        /* attr/current (AppArmor "profile (mode)" or SELinux context), or NULL */
 	char *apparmor_label;   /* attr/apparmor/current on stacking kernels, or NULL */
 	int lsm_errnum;         /* errno when a label exists but could not be read, else 0 */
