@@ -9,9 +9,11 @@ struct cntr_err;
  * Works for /proc files whose st_size is 0. */
 int read_file_at(int dirfd, const char *path, char **buf, size_t *len, struct cntr_err *err);
 
-/* The same for a file the kernel generates whole on each read (/proc/PID/status, environ,
- * cgroup, cmdline, uid_map...): a read that leaves the buffer unfilled was the end, one
- * syscall less per file. Not for regular files, pipes or sockets. */
+/* The same for a /proc file that the kernel produces in one piece (a single-record seq_file:
+ * status, stat, cgroup; or a copy from memory: environ, cmdline, attr/current): a read that
+ * leaves the buffer unfilled was the end, one syscall less per file. Never for multi-record
+ * seq_files (mountinfo, uid_map, maps, smaps): they stop short of a record that does not fit
+ * (tests/unit/test_common_fileio.c), nor for regular files, pipes or sockets. */
 int read_proc_file_at(int dirfd, const char *path, char **buf, size_t *len, struct cntr_err *err);
 
 /* Same for an already open fd (read from its current offset). */

@@ -27,13 +27,21 @@ static int proc_fail(pid_t pid, const char *what, int errnum, struct cntr_err *e
 	return cntr_fail(err, CNTR_EXIT_FAILURE, errnum, "read /proc/%d/%s", (int)pid, what);
 }
 
-static int read_proc(pid_t pid, const char *what, char **buf, size_t *len, struct cntr_err *err)
+/* one_piece: the kernel produces the file in one piece (read_proc_file_at); uid_map and
+ * gid_map are multi-record seq_files, read to their end. */
+static int read_proc_file(pid_t pid, const char *what, bool one_piece, char **buf, size_t *len,
+			  struct cntr_err *err)
 {
 	char path[96];
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
-	if (read_proc_file_at(AT_FDCWD, path, buf, len, err) < 0)
+	if ((one_piece ? read_proc_file_at : read_file_at)(AT_FDCWD, path, buf, len, err) < 0)
 		return proc_fail(pid, what, err->errnum, err);
 	return 0;
+}
+
+static int read_proc(pid_t pid, const char *what, char **buf, size_t *len, struct cntr_err *err)
+{
+	return read_proc_file(pid, what, true, buf, len, err);
 }
 
 /* Optional files (LSM attributes, setgroups): an absent file (ENOENT) or no LSM behind it (EINVAL,
@@ -72,8 +80,8 @@ static int translate_ids(struct target *t, struct cntr_err *err)
 		t->setgroups_allowed = true;
 		return 0;
 	}
-	if (read_proc(t->pid, "uid_map", &uid_text, NULL, err) < 0 ||
-	    read_proc(t->pid, "gid_map", &gid_text, NULL, err) < 0 ||
+	if (read_proc_file(t->pid, "uid_map", false, &uid_text, NULL, err) < 0 ||
+	    read_proc_file(t->pid, "gid_map", false, &gid_text, NULL, err) < 0 ||
 	    id_map_parse(uid_text, &uids, err) < 0 || id_map_parse(gid_text, &gids, err) < 0)
 		return -1;
 	for (int i = 0; i < 4; i++) {

@@ -285,7 +285,7 @@ static int read_own_mounts(int proc_fd, struct mount_table *mounts, struct cntr_
 {
 	_cleanup_free_ char *text = NULL;
 
-	if (read_proc_file_at(proc_fd, proc_fd == AT_FDCWD ? "/proc/self/mountinfo" : "self/mountinfo", &text,
+	if (read_file_at(proc_fd, proc_fd == AT_FDCWD ? "/proc/self/mountinfo" : "self/mountinfo", &text,
 			 NULL, err) < 0)
 		return -1;
 	return mountinfo_parse(text, mounts, err);
