@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
 
@@ -104,16 +105,43 @@ static bool cgroup_lists(int fd, pid_t pid)
  * superblock lookup and an RCU-synchronised unmount each). Trusted only when the cgroup
  * there is on a cgroup filesystem and really holds the target. One descriptor for the check
  * and the move: this runs while the command waits, once per hierarchy. */
-static bool join_through_own_mount(const struct cgroup_entry *e, const char *procs, pid_t pid, const char *who)
+static int open_checked(const char *root, const char *rel, const char *file, pid_t pid)
 {
-	_cleanup_free_ char *root = own_hierarchy_path(e);
-	_cleanup_free_ char *path = xasprintf("%s/%s", root, procs);
+	_cleanup_free_ char *path = xasprintf("%s/%s%s%s", root, rel, *rel ? "/" : "", file);
 	_cleanup_close_ int fd = openat(AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 
-	return fd >= 0 && on_cgroup_fs(fd) && cgroup_lists(fd, pid) && write_all(fd, who, strlen(who)) == 0;
+	if (fd < 0 || !on_cgroup_fs(fd) || !cgroup_lists(fd, pid))
+		return -1;
+	return steal_fd(&fd);
 }
 
-static int join_hierarchy(const struct cgroup_entry *e, pid_t pid, const char *who, struct cntr_err *err)
+/* v1 "tasks" lists every thread of the cgroup: the target's main one (its PID) too. */
+static bool self_move_through_own_mount(const struct cgroup_entry *e, const char *rel, pid_t pid,
+					struct cgroup_self_moves *moves)
+{
+	_cleanup_free_ char *root = NULL;
+	int fd;
+
+	if (!moves || e->hierarchy_id == 0 || moves->n == CGROUP_SELF_MOVES_MAX)
+		return false;
+	root = own_hierarchy_path(e);
+	fd = open_checked(root, rel, "tasks", pid);
+	if (fd < 0)
+		return false;
+	moves->fds[moves->n++] = fd;
+	return true;
+}
+
+static bool join_through_own_mount(const struct cgroup_entry *e, const char *rel, pid_t pid, const char *who)
+{
+	_cleanup_free_ char *root = own_hierarchy_path(e);
+	_cleanup_close_ int fd = open_checked(root, rel, "cgroup.procs", pid);
+
+	return fd >= 0 && write_all(fd, who, strlen(who)) == 0;
+}
+
+static int join_hierarchy(const struct cgroup_entry *e, pid_t pid, const char *who, struct cgroup_self_moves *moves,
+			  struct cntr_err *err)
 {
 	_cleanup_close_ int mnt = -1;
 	_cleanup_free_ char *procs = NULL;
@@ -121,8 +149,12 @@ static int join_hierarchy(const struct cgroup_entry *e, pid_t pid, const char *w
 
 	while (*rel == '/')
 		rel++;
+	if (self_move_through_own_mount(e, rel, pid, moves)) {
+		log_debug("cgroup %s:%s: joined by the command itself", e->controllers, e->path);
+		return 0;
+	}
 	procs = xasprintf("%s%scgroup.procs", rel, *rel ? "/" : "");
-	if (join_through_own_mount(e, procs, pid, who)) {
+	if (join_through_own_mount(e, rel, pid, who)) {
 		log_debug("joined cgroup %s:%s", e->hierarchy_id ? e->controllers : "unified", e->path);
 		return 0;
 	}
@@ -156,7 +188,8 @@ static bool already_there(const struct cgroup_list *own, const struct cgroup_ent
 
 /* Move who into the target's cgroups, given as seen from the current cgroup namespace (each
  * move is an RCU-synchronised write: the hierarchies who already shares are skipped). */
-static int join_listed(const struct cgroup_list *list, pid_t pid, const char *who, struct cntr_err *err)
+static int join_listed(const struct cgroup_list *list, pid_t pid, const char *who, struct cgroup_self_moves *moves,
+		       struct cntr_err *err)
 {
 	_cleanup_free_ char *own_text = NULL;
 	struct cgroup_list own = { 0 };
@@ -170,7 +203,7 @@ static int join_listed(const struct cgroup_list *list, pid_t pid, const char *wh
 		cgroup_list_release(&own); /* compare with nothing: join every hierarchy */
 	for (size_t i = 0; i < list->n && rc == 0; i++)
 		if (!already_there(&own, &list->entries[i]))
-			rc = join_hierarchy(&list->entries[i], pid, who, err);
+			rc = join_hierarchy(&list->entries[i], pid, who, moves, err);
 	cgroup_list_release(&own);
 	return rc;
 }
@@ -192,7 +225,7 @@ static int join_from_current_ns(pid_t pid, const char *who, struct cntr_err *err
 		return cntr_fail(err, CNTR_EXIT_FAILURE, ENOENT,
 				 "the target's cgroup lies outside this cgroup namespace");
 	}
-	rc = join_listed(&list, pid, who, err);
+	rc = join_listed(&list, pid, who, NULL, err);
 	cgroup_list_release(&list);
 	return rc;
 }
@@ -209,7 +242,26 @@ static int enter_cgroup_ns(const char *path, int fd, struct cntr_err *err)
 	return 0;
 }
 
-int join_target_cgroup(const struct target *t, pid_t mover, struct cntr_err *err)
+void cgroup_self_moves_release(struct cgroup_self_moves *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		close(m->fds[i]);
+	m->n = 0;
+}
+
+int cgroup_self_moves_apply(struct cgroup_self_moves *m, struct cntr_err *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < m->n && rc == 0; i++)
+		if (write_all(m->fds[i], "0", 1) < 0)
+			rc = cntr_fail_errno(err, "join the target's cgroup (v1 tasks)");
+	cgroup_self_moves_release(m);
+	return rc;
+}
+
+int join_target_cgroup(const struct target *t, pid_t mover, struct cgroup_self_moves *self_moves,
+		       struct cntr_err *err)
 {
 	struct cntr_err why;
 	char who[24];
@@ -218,7 +270,7 @@ int join_target_cgroup(const struct target *t, pid_t mover, struct cntr_err *err
 
 	/* On a host the target's paths are below our cgroup namespace root: move right here. */
 	if (paths_reachable(&t->cgroups))
-		return join_listed(&t->cgroups, t->pid, who, err);
+		return join_listed(&t->cgroups, t->pid, who, self_moves, err);
 	/* In a pod (own cgroup namespace) the target lies outside our root. With nsdelegate
 	 * (systemd, pure v2) a move is only allowed when the mover's namespace sees both the
 	 * source and the destination: the host's (PID 1's, visible with hostPID) does. */

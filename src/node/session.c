@@ -273,40 +273,96 @@ static int read_seccomp(struct session *s, struct cntr_err *err)
 	return copy_seccomp_filters(s, s->target.pid, err) < 0 || add_seccomp_profile(s, err) < 0 ? -1 : 0;
 }
 
+/* The v1 cgroup files the command writes "0" to itself (cgroup.h), in one message. */
+static const char relay_cgroups = 'C';
+
+static int send_cgroup_self_moves(struct session *s, const struct cgroup_self_moves *moves, struct cntr_err *err)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * CGROUP_SELF_MOVES_MAX)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { (void *)&relay_cgroups, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = CMSG_SPACE(sizeof(int) * moves->n) };
+	struct cmsghdr *c;
+
+	if (moves->n == 0)
+		return 0;
+	memset(&control, 0, sizeof(control));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * moves->n);
+	memcpy(CMSG_DATA(c), moves->fds, sizeof(int) * moves->n);
+	if (sendmsg(s->sock[0], &msg, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+		return cntr_fail_errno(err, "send the target's cgroups to the session's command");
+	return 0;
+}
+
+/* The cgroups first: the command joins them as soon as its view is built, while the relay
+ * reads and rewrites the seccomp filters. */
 static int start_command(struct session *s, pid_t command, struct cntr_err *err)
 {
-	if (read_seccomp(s, err) < 0 || join_target_cgroup(&s->target, command, err) < 0 ||
-	    send_filters(s, err) < 0)
+	struct cgroup_self_moves moves = { .n = 0 };
+	int rc = join_target_cgroup(&s->target, command, &moves, err) < 0 ||
+			 send_cgroup_self_moves(s, &moves, err) < 0
+		 ? -1
+		 : 0;
+
+	cgroup_self_moves_release(&moves);
+	if (rc < 0 || read_seccomp(s, err) < 0 || send_filters(s, err) < 0)
 		return -1;
 	if (send(s->sock[0], &relay_go, 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
 		return cntr_fail_errno(err, "tell the session's command that it joined the target's cgroups");
 	return 0;
 }
 
-/* The command's half: the filters, in order, until the "go". Anything else (the relay's end
- * closed: it failed, and reports why) ends the setup. The buffer is static: only the pages a
- * message fills are ever touched (a 32 KiB malloc here cost the attach an mmap, faults and a
- * munmap). */
+/* The command's half: its cgroups (it joins them itself, cgroup.h) and the filters, in
+ * order, until the "go". Anything else (the relay's end closed: it failed, and reports why)
+ * ends the setup. The buffer is static: only the pages a message fills are ever touched (a
+ * 32 KiB malloc here cost the attach an mmap, faults and a munmap). */
 static void wait_for_relay(struct session *s, int sock)
 {
 	static unsigned char message[sizeof(struct filter_message) + BPF_MAXINSNS * sizeof(struct sock_filter)];
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * CGROUP_SELF_MOVES_MAX)];
+		struct cmsghdr align;
+	} control;
 	struct filter_message head;
-	struct cntr_err ignored;
+	struct cntr_err err = { 0 };
 	ssize_t n;
 
 	for (;;) {
+		struct iovec iov = { message, sizeof(message) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+				      .msg_controllen = sizeof(control.buf) };
+		struct cgroup_self_moves moves = { .n = 0 };
+
 		do
-			n = recv(sock, message, sizeof(message), 0);
+			n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 		while (n < 0 && errno == EINTR);
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+				size_t got = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+				moves.n = got < CGROUP_SELF_MOVES_MAX ? got : CGROUP_SELF_MOVES_MAX;
+				memcpy(moves.fds, CMSG_DATA(c), moves.n * sizeof(int));
+			}
 		if (n == 1 && message[0] == relay_go)
 			return;
+		if (n == 1 && message[0] == relay_cgroups) {
+			if (cgroup_self_moves_apply(&moves, &err) < 0)
+				ipc_fail_and_exit(sock, &err);
+			continue;
+		}
+		cgroup_self_moves_release(&moves);
 		if (n < (ssize_t)sizeof(head))
 			_exit(CNTR_EXIT_FAILURE);
 		memcpy(&head, message, sizeof(head));
 		if (head.index != s->seccomp.n || head.len == 0 || head.len > BPF_MAXINSNS ||
 		    (size_t)n != sizeof(head) + head.len * sizeof(struct sock_filter) ||
 		    seccomp_filters_append(&s->seccomp, (const struct sock_filter *)(message + sizeof(head)), head.len,
-					   &ignored) < 0)
+					   &err) < 0)
 			_exit(CNTR_EXIT_FAILURE);
 	}
 }
