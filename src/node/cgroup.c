@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
 
@@ -283,4 +286,54 @@ int join_target_cgroup(const struct target *t, pid_t mover, struct cgroup_self_m
 	return cntr_fail(err, CNTR_EXIT_FAILURE, 0,
 			 "cannot join the target's cgroup from this cgroup namespace (%s); run cntr in the "
 			 "host cgroup namespace (privileged pod with hostPID)", why.msg);
+}
+
+int open_target_unified_cgroup(const struct target *t, int *mount_fd)
+{
+	const struct cgroup_entry *e = NULL;
+	_cleanup_free_ char *root = NULL, *path = NULL;
+	_cleanup_close_ int mnt = -1, dir = -1, procs = -1;
+	struct cntr_err ignored;
+	const char *rel;
+
+	*mount_fd = -1;
+	for (size_t i = 0; i < t->cgroups.n && !e; i++)
+		if (t->cgroups.entries[i].hierarchy_id == 0)
+			e = &t->cgroups.entries[i];
+	if (!e || !paths_reachable(&t->cgroups))
+		return -1;
+	for (rel = e->path; *rel == '/'; rel++)
+		;
+	root = own_hierarchy_path(e);
+	path = xasprintf("%s/%s", root, rel);
+	dir = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0 || !on_cgroup_fs(dir)) {
+		/* A hybrid host without the unified hierarchy mounted: a fresh, detached mount
+		 * (kept alive by the directory's descriptor). */
+		cleanup_closep(&dir);
+		mnt = mount_hierarchy(e, &ignored);
+		if (mnt < 0)
+			return -1;
+		dir = openat(mnt, *rel ? rel : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (dir < 0 || (procs = openat(dir, "cgroup.procs", O_RDONLY | O_CLOEXEC)) < 0 || !cgroup_lists(procs, t->pid))
+		return -1;
+	/* Closing a fresh mount's descriptor unmounts it, an RCU grace period: after the fork. */
+	*mount_fd = steal_fd(&mnt);
+	return steal_fd(&dir);
+}
+
+pid_t fork_into_cgroup(int dir_fd)
+{
+	struct clone_args args = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)dir_fd };
+	long pid;
+
+	if (dir_fd < 0)
+		return fork();
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid >= 0)
+		return (pid_t)pid;
+	/* Older kernels (ENOSYS, E2BIG), or a cgroup the kernel will not start a process in. */
+	log_debug("clone3 into the target's cgroup: %s; fork, then move", strerror(errno));
+	return fork();
 }

@@ -29,3 +29,17 @@ int cgroup_self_moves_apply(struct cgroup_self_moves *m, struct cntr_err *err);
  * mover (their files in *self_moves); the rest are moved here. */
 int join_target_cgroup(const struct target *t, pid_t mover, struct cgroup_self_moves *self_moves,
 		       struct cntr_err *err);
+
+/* The target's cgroup v2 directory, for a child created right in it (fork_into_cgroup), or
+ * -1 where that cannot be (no v2 hierarchy, a path outside this cgroup namespace, a cgroup
+ * that does not list the target): the child is then moved by join_target_cgroup. Where the
+ * unified hierarchy is not mounted (hybrid hosts) it is reached through a fresh mount whose
+ * descriptor lands in *mount_fd (else -1): close both after the fork. */
+int open_target_unified_cgroup(const struct target *t, int *mount_fd);
+
+/* fork(), the child starting in the cgroup dir_fd names (clone3 with CLONE_INTO_CGROUP,
+ * Linux 5.7): a cgroup v2 move, by PID or of oneself, write-locks every fork and exit on the
+ * host and on a quiet machine first waits for an RCU grace period (10-30 ms); a child born
+ * in the cgroup takes no such lock. dir_fd < 0, or a kernel that refuses: plain fork(). The
+ * child must not use raise() (musl's caches the thread id, which clone3 leaves stale). */
+pid_t fork_into_cgroup(int dir_fd);

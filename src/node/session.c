@@ -50,6 +50,10 @@ struct session {
 	struct tools_tree tools; /* attach: the session's "/" (cloned in cntr's mount namespace) */
 	struct cpu_split cpus;  /* relay and command apart during the setup */
 	int sock[2];            /* [0] relay end, [1] the command's end */
+	int cgroup_dir;         /* the target's cgroup v2, the command is forked into, or -1 */
+	int cgroup_mount;       /* a fresh mount holding it (hybrid hosts), or -1: closed by the
+				 * relay after the "go", the unmount's RCU grace period off the
+				 * command's path */
 	sigset_t old_mask;
 };
 
@@ -315,6 +319,8 @@ static int start_command(struct session *s, pid_t command, struct cntr_err *err)
 		return -1;
 	if (send(s->sock[0], &relay_go, 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
 		return cntr_fail_errno(err, "tell the session's command that it joined the target's cgroups");
+	cleanup_closep(&s->cgroup_dir);
+	cleanup_closep(&s->cgroup_mount);
 	return 0;
 }
 
@@ -377,6 +383,8 @@ __attribute__((noreturn)) static void run_command(struct session *s)
 
 	cpu_split_leave_relay(&s->cpus);
 	cleanup_closep(&s->sock[0]);
+	cleanup_closep(&s->cgroup_dir);
+	cleanup_closep(&s->cgroup_mount);
 	/* Dies with the relay (the credential switch clears this: set again in finish_and_exec).
 	 * Born in the target's pid namespace, getppid() says 0: the socket tells whether the
 	 * relay is still there. */
@@ -451,13 +459,14 @@ static pid_t fork_command(struct session *s, struct cntr_err *err)
 	int saved;
 
 	s->private_pid = !joins_target_namespace(s, NS_PID);
+	s->cgroup_dir = open_target_unified_cgroup(&s->target, &s->cgroup_mount);
 	if (enter_pid_namespace_for_fork(s, &own, err) < 0) {
 		if (own >= 0)
 			setns(own, CLONE_NEWPID);
 		return -1;
 	}
 	cpu_split_prepare(&s->cpus);
-	pid = fork();
+	pid = fork_into_cgroup(s->cgroup_dir);
 	if (pid == 0)
 		run_command(s);
 	saved = errno;
@@ -554,6 +563,8 @@ static void release(struct session *s)
 	strv_free(s->env);
 	cleanup_closep(&s->sock[0]);
 	cleanup_closep(&s->sock[1]);
+	cleanup_closep(&s->cgroup_dir);
+	cleanup_closep(&s->cgroup_mount);
 }
 
 static int block_relay_signals(struct session *s, struct cntr_err *err)
@@ -616,7 +627,8 @@ static int relay(struct session *s, pid_t command, int sigfd, struct cntr_err *e
 int run_session(pid_t pid, unsigned long long start_time, const struct session_opts *opts,
 		struct cntr_err *err)
 {
-	struct session s = { .opts = opts, .sock = { -1, -1 }, .tools = { .proc_fd = -1, .capsule_fd = -1 } };
+	struct session s = { .opts = opts, .sock = { -1, -1 }, .cgroup_dir = -1, .cgroup_mount = -1,
+			     .tools = { .proc_fd = -1, .capsule_fd = -1 } };
 	_cleanup_close_ int sigfd = -1;
 	pid_t command;
 	int rc = -1;
