@@ -132,17 +132,25 @@ def time_once(argv, env=None):
     return elapsed
 
 
-def time_runs(argv, runs, warmup=2):
+def time_runs(argv, runs, warmup=2, idle=0):
     """Times (seconds) of `runs` runs of argv, after `warmup` unmeasured ones. Uses hyperfine
-    without a shell (-N) when installed, so no shell start-up is counted; else a plain loop."""
+    without a shell (-N) when installed, so no shell start-up is counted; else a plain loop.
+    idle: seconds the machine sits idle before each run (hyperfine --prepare 'sleep')."""
     hyperfine = shutil.which("hyperfine")
     if not hyperfine:
         for _ in range(warmup):
             time_once(argv)
-        return [time_once(argv) for _ in range(runs)]
+        times = []
+        for _ in range(runs):
+            time.sleep(idle)
+            times.append(time_once(argv))
+        return times
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         cmd = [hyperfine, "-N", "--style", "none", "--warmup", str(warmup), "--runs", str(runs),
-               "--export-json", f.name, shlex.join(argv)]
+               "--export-json", f.name]
+        if idle:
+            cmd += ["--prepare", "sleep %g" % idle]
+        cmd.append(shlex.join(argv))
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if p.returncode != 0:
             # hyperfine hides the command's stderr: run it once to say why it failed.
