@@ -381,6 +381,13 @@ __attribute__((noreturn)) static void run_command(struct session *s)
 	int sock = s->sock[1], master = -1, slave = -1, spare_master = -1, spare_slave = -1;
 	bool need_proc;
 
+	/* Not dumpable until exec (which makes the tools' image dumpable again, as any program):
+	 * the command is born in the target's pid namespace with cntr's privileges and, once in
+	 * the target's user namespace, a target process with CAP_SYS_PTRACE there could attach
+	 * to it; without a dumpable mm that takes CAP_SYS_PTRACE in the initial user namespace
+	 * (tests/node/test_containment.py, TracingTarget). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		_exit(CNTR_EXIT_FAILURE);
 	cpu_split_leave_relay(&s->cpus);
 	cleanup_closep(&s->sock[0]);
 	cleanup_closep(&s->cgroup_dir);

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import secrets
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -534,6 +535,52 @@ class PodmanSeccomp(SeccompByDefault, CntrTestCase):
 
 
 # --- 5: no orphans: the session dies with cntr, whenever cntr is killed -----------------------
+
+class TracingTarget(CntrTestCase):
+    """A user-namespaced target allowed to ptrace (podman --userns=auto --cap-add SYS_PTRACE).
+    The session's command is born in the target's pid namespace with cntr's privileges, joins
+    the target's user namespace before its "go", and switches to the target's identity only
+    after it: in between, CAP_SYS_PTRACE in that namespace was enough to attach to it (and then
+    act as host uid 0 with every descriptor cntr handed it). The command is not dumpable until
+    its exec, so the target's process is refused."""
+
+    @classmethod
+    def setUpClass(cls):
+        probe = os.environ.get("PTRACE_PROBE_BIN")
+        if not probe:
+            raise unittest.SkipTest("PTRACE_PROBE_BIN not built (sanitizer build)")
+        cls.target = start(cls, "podman", userns_auto=True, options=["--cap-add", "SYS_PTRACE"])
+        shutil.copy(probe, cls.target.root_path("tmp/ptrace_probe"))
+        os.chmod(cls.target.root_path("tmp/ptrace_probe"), 0o755)
+
+    def probe(self, pid):
+        return exec_in(self.target, ["/tmp/ptrace_probe", str(pid)])
+
+    def test_precondition_the_target_can_trace_its_own_processes(self):
+        proc = self.probe(1)
+        self.assertEqual(proc.returncode, 0, describe(proc))
+
+    def test_the_target_cannot_attach_to_the_command_before_its_exec(self):
+        before = set(processes_running(cntr_binary()))
+        cntr = subprocess.Popen([cntr_binary(), "attach", str(self.target.pid), "--", "true"],
+                                env=cntr_env({"CNTR_TEST_PAUSE_AT": "joined"}), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: cntr.poll() is None and cntr.kill())
+
+        def paused_command():
+            for pid in set(processes_running(cntr_binary())) - before - {cntr.pid}:
+                if proc_status(pid)["State"][0] == "T":
+                    return pid
+            return None
+        command = wait_for(paused_command, what="the command paused after joining the target")
+        in_target = proc_status(command)["NSpid"].split()[-1]
+        proc = self.probe(in_target)
+        os.kill(command, signal.SIGCONT)
+        out, err = cntr.communicate(timeout=CMD_TIMEOUT)
+        self.assertEqual(proc.returncode, 1, describe(proc))
+        self.assertIn(b"denied", proc.stdout)
+        self.assertEqual(cntr.returncode, 0, err.decode(errors="replace"))
+
 
 class SigkillStorm:
     """50 x (start a session, SIGKILL cntr 0-50 ms later): attach and exec, with and without a
