@@ -234,11 +234,10 @@ static int add_seccomp_profile(struct session *s, struct cntr_err *err)
 	return rc;
 }
 
-/* The relay reads the target's seccomp filters, moves the command into the target's cgroups
- * (the moves are the slowest part of an attach: one RCU-synchronised write per hierarchy) and
- * sends the filters, rewritten for a fast install, then says "go": all of it while the
- * command builds its view. The command waits for it before anything irreversible, so it runs
- * in the target's cgroups from its first step that matters on. */
+/* While the command builds its view, the relay hands it its cgroups (cgroup.h: the v1
+ * hierarchies it joins itself; the v2 one it was forked into), reads the target's seccomp
+ * filters and sends them, rewritten for a fast install, then says "go". The command never
+ * execs before it, so it runs in the target's cgroups from its first step that matters on. */
 static const char relay_go = 'G';
 
 /* One filter for the command, followed by its instructions, in one message. */
@@ -282,40 +281,27 @@ static const char relay_cgroups = 'C';
 
 static int send_cgroup_self_moves(struct session *s, const struct cgroup_self_moves *moves, struct cntr_err *err)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * CGROUP_SELF_MOVES_MAX)];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { (void *)&relay_cgroups, 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			      .msg_controllen = CMSG_SPACE(sizeof(int) * moves->n) };
-	struct cmsghdr *c;
-
-	if (moves->n == 0)
-		return 0;
-	memset(&control, 0, sizeof(control));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * moves->n);
-	memcpy(CMSG_DATA(c), moves->fds, sizeof(int) * moves->n);
-	if (sendmsg(s->sock[0], &msg, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+	_Static_assert((int)CGROUP_SELF_MOVES_MAX <= (int)IPC_FDS_MAX, "one message");
+	if (moves->n && ipc_send_with_fds(s->sock[0], &relay_cgroups, 1, moves->fds, moves->n) < 0 &&
+	    errno != EPIPE && errno != ECONNRESET)
 		return cntr_fail_errno(err, "send the target's cgroups to the session's command");
 	return 0;
 }
 
 /* The cgroups first: the command joins them as soon as its view is built, while the relay
  * reads and rewrites the seccomp filters. */
-static int start_command(struct session *s, pid_t command, struct cntr_err *err)
+static int hand_over_cgroups(struct session *s, pid_t command, struct cntr_err *err)
 {
 	struct cgroup_self_moves moves = { .n = 0 };
-	int rc = join_target_cgroup(&s->target, command, &moves, err) < 0 ||
-			 send_cgroup_self_moves(s, &moves, err) < 0
-		 ? -1
-		 : 0;
+	int rc = join_target_cgroup(&s->target, command, &moves, err) < 0 ? -1 : send_cgroup_self_moves(s, &moves, err);
 
 	cgroup_self_moves_release(&moves);
-	if (rc < 0 || read_seccomp(s, err) < 0 || send_filters(s, err) < 0)
+	return rc;
+}
+
+static int start_command(struct session *s, pid_t command, struct cntr_err *err)
+{
+	if (hand_over_cgroups(s, command, err) < 0 || read_seccomp(s, err) < 0 || send_filters(s, err) < 0)
 		return -1;
 	if (send(s->sock[0], &relay_go, 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
 		return cntr_fail_errno(err, "tell the session's command that it joined the target's cgroups");
@@ -331,29 +317,14 @@ static int start_command(struct session *s, pid_t command, struct cntr_err *err)
 static void wait_for_relay(struct session *s, int sock)
 {
 	static unsigned char message[sizeof(struct filter_message) + BPF_MAXINSNS * sizeof(struct sock_filter)];
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * CGROUP_SELF_MOVES_MAX)];
-		struct cmsghdr align;
-	} control;
 	struct filter_message head;
 	struct cntr_err err = { 0 };
 	ssize_t n;
 
 	for (;;) {
-		struct iovec iov = { message, sizeof(message) };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-				      .msg_controllen = sizeof(control.buf) };
 		struct cgroup_self_moves moves = { .n = 0 };
 
-		do
-			n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-		while (n < 0 && errno == EINTR);
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				size_t got = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-				moves.n = got < CGROUP_SELF_MOVES_MAX ? got : CGROUP_SELF_MOVES_MAX;
-				memcpy(moves.fds, CMSG_DATA(c), moves.n * sizeof(int));
-			}
+		n = ipc_recv_with_fds(sock, message, sizeof(message), moves.fds, CGROUP_SELF_MOVES_MAX, &moves.n);
 		if (n == 1 && message[0] == relay_go)
 			return;
 		if (n == 1 && message[0] == relay_cgroups) {
