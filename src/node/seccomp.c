@@ -133,7 +133,7 @@ int seccomp_filters_append(struct seccomp_filters *f, const struct sock_filter *
 	return 0;
 }
 
-bool seccomp_filter_compact(struct seccomp_filters *f, size_t i)
+void seccomp_filter_compact(struct seccomp_filters *f, size_t i)
 {
 	struct sock_filter *faster;
 	uint32_t arches[2];
@@ -143,13 +143,12 @@ bool seccomp_filter_compact(struct seccomp_filters *f, size_t i)
 	/* Not rewritten (small, unusual, out of memory): installed as it is. */
 	if (!filter_rewrite_arches(arches) ||
 	    filter_rewrite(f->progs[i].insns, f->progs[i].len, arches, &faster, &len) != 1)
-		return false;
+		return;
 	log_debug("seccomp: filter %zu rewritten for a fast install (%u -> %u instructions, %.0f us)", i,
 		  (unsigned)f->progs[i].len, len, now_us() - started);
 	free(f->progs[i].insns);
 	f->progs[i].insns = faster;
 	f->progs[i].len = (unsigned short)len;
-	return true;
 }
 
 void seccomp_filters_release(struct seccomp_filters *f)
