@@ -8,7 +8,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
-#include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifndef CLONE_NEWTIME
@@ -29,10 +29,16 @@ const struct ns_info ns_table[NS_COUNT] = {
 	[NS_TIME] = { "time", CLONE_NEWTIME },
 };
 
-static bool same_file(const struct stat *a, int dir, const char *name)
+/* The link's text ("net:[4026531840]") names one namespace: equal texts, the same one. Read,
+ * not stat'ed: a stat or open of an ns file builds an nsfs inode and dentry every time (they
+ * are never cached), a readlink only formats the name. */
+static ssize_t read_ns_link(int dir, const char *name, char *buf, size_t size)
 {
-	struct stat b;
-	return fstatat(dir, name, &b, 0) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
+	ssize_t n = readlinkat(dir, name, buf, size - 1);
+
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
 }
 
 static int fail_open(pid_t pid, const char *what, int errnum, struct cntr_err *err)
@@ -44,20 +50,22 @@ static int fail_open(pid_t pid, const char *what, int errnum, struct cntr_err *e
 
 /* Both ns directories are opened once: each entry is then one component away (a path from
  * /proc walks the PID's directory, or the "self" link, again for every namespace). Compared
- * by stat first, so a namespace shared with cntr is never opened (nor closed). */
+ * by name first, so a namespace shared with cntr is never opened (nor closed). */
 static int open_namespaces(int theirs, int ours, pid_t pid, struct target_namespaces *ns, struct cntr_err *err)
 {
 	for (int i = 0; i < NS_COUNT; i++) {
 		const char *name = ns_table[i].name;
-		struct stat st;
-		int stat_rc = fstatat(theirs, name, &st, 0), fd;
+		char their_id[64], our_id[64];
+		ssize_t their_len = read_ns_link(theirs, name, their_id, sizeof(their_id));
+		ssize_t our_len = read_ns_link(ours, name, our_id, sizeof(our_id));
+		int fd;
 
-		if (stat_rc < 0 && errno == ENOENT && faccessat(ours, name, F_OK, 0) != 0) {
+		if (their_len < 0 && errno == ENOENT && our_len < 0) {
 			log_skip("%s namespace: not supported by this kernel", name);
 			continue;
 		}
-		/* A failed stat (the target exiting) fails the open below, which says why. */
-		if (stat_rc == 0 && same_file(&st, ours, name)) {
+		/* A failed read (the target exiting) fails the open below, which says why. */
+		if (their_len >= 0 && our_len >= 0 && strcmp(their_id, our_id) == 0) {
 			ns->shared[i] = true;
 			continue;
 		}
